@@ -1,0 +1,358 @@
+// Code in this file follows the .avsc files one to one; a test checks each
+// type against its schema by a round trip through the Avro codec.
+
+package schemas
+
+// Commands.
+
+// AddUserToBankAccountCommand: An owner (username, token) adds user_to_add to the account.
+type AddUserToBankAccountCommand struct {
+	ID        ID     `avro:"id"`
+	IBAN      string `avro:"iban"`
+	Username  string `avro:"username"`
+	Token     string `avro:"token"`
+	UserToAdd string `avro:"user_to_add"`
+}
+
+// CreateBankAccountCommand: Asks to open a bank account with the given IBAN for an existing user.
+type CreateBankAccountCommand struct {
+	ID       ID     `avro:"id"`
+	IBAN     string `avro:"iban"`
+	Username string `avro:"username"`
+}
+
+// CreateUserAccountCommand: Asks to create a user; the password arrives already hashed.
+type CreateUserAccountCommand struct {
+	ID       ID     `avro:"id"`
+	Username string `avro:"username"`
+	Password string `avro:"password"`
+}
+
+// CreditMoneyCommand: Saga step: put money on an account of this bank; id is the transfer id.
+type CreditMoneyCommand struct {
+	ID     ID     `avro:"id"`
+	IBAN   string `avro:"iban"`
+	Amount int64  `avro:"amount"`
+}
+
+// DebitMoneyCommand: Saga step: take money from an account of this bank; id is the transfer id.
+type DebitMoneyCommand struct {
+	ID       ID     `avro:"id"`
+	IBAN     string `avro:"iban"`
+	Amount   int64  `avro:"amount"`
+	Token    string `avro:"token"`
+	Username string `avro:"username"`
+}
+
+// MarkTransferCompletedCommand: Saga step: the transfer succeeded.
+type MarkTransferCompletedCommand struct {
+	ID ID `avro:"id"`
+}
+
+// MarkTransferFailedCommand: Saga step: the transfer failed for reason.
+type MarkTransferFailedCommand struct {
+	ID     ID     `avro:"id"`
+	Reason string `avro:"reason"`
+}
+
+// MoneyTransferCommand: Starts a transfer saga; id is the transfer id chosen by the client, so a retry is safe.
+type MoneyTransferCommand struct {
+	ID          ID     `avro:"id"`
+	Token       string `avro:"token"`
+	Amount      int64  `avro:"amount"`
+	From        string `avro:"from"`
+	To          string `avro:"to"`
+	Description string `avro:"description"`
+	Username    string `avro:"username"`
+}
+
+// RemoveUserFromBankAccountCommand: An owner (username, token) leaves the account.
+type RemoveUserFromBankAccountCommand struct {
+	ID       ID     `avro:"id"`
+	IBAN     string `avro:"iban"`
+	Username string `avro:"username"`
+	Token    string `avro:"token"`
+}
+
+// ReturnMoneyCommand: Saga step: give debited money back after a failed credit; id is the transfer id.
+type ReturnMoneyCommand struct {
+	ID     ID     `avro:"id"`
+	IBAN   string `avro:"iban"`
+	Amount int64  `avro:"amount"`
+	Reason string `avro:"reason"`
+}
+
+// Events.
+
+// BankAccountCreatedEvent: An account exists, owned by username with token.
+type BankAccountCreatedEvent struct {
+	ID       ID     `avro:"id"`
+	IBAN     string `avro:"iban"`
+	Token    string `avro:"token"`
+	Username string `avro:"username"`
+}
+
+// MoneyCreditedEvent: Money arrived on an account; id is the transfer id.
+type MoneyCreditedEvent struct {
+	ID     ID     `avro:"id"`
+	IBAN   string `avro:"iban"`
+	Amount int64  `avro:"amount"`
+}
+
+// MoneyDebitedEvent: Money left an account; id is the transfer id.
+type MoneyDebitedEvent struct {
+	ID     ID     `avro:"id"`
+	IBAN   string `avro:"iban"`
+	Amount int64  `avro:"amount"`
+}
+
+// MoneyReturnedEvent: Debited money came back after a failed credit; id is the transfer id.
+type MoneyReturnedEvent struct {
+	ID     ID     `avro:"id"`
+	IBAN   string `avro:"iban"`
+	Amount int64  `avro:"amount"`
+	Reason string `avro:"reason"`
+}
+
+// TransferCompletedEvent: A transfer saga ended well.
+type TransferCompletedEvent struct {
+	ID ID `avro:"id"`
+}
+
+// TransferFailedEvent: A transfer saga ended in failure.
+type TransferFailedEvent struct {
+	ID     ID     `avro:"id"`
+	Reason string `avro:"reason"`
+}
+
+// TransferStartedEvent: A transfer saga began.
+type TransferStartedEvent struct {
+	ID          ID     `avro:"id"`
+	Token       string `avro:"token"`
+	Amount      int64  `avro:"amount"`
+	From        string `avro:"from"`
+	To          string `avro:"to"`
+	Description string `avro:"description"`
+	Username    string `avro:"username"`
+}
+
+// UserAccountCreatedEvent: A user exists; password is the hash.
+type UserAccountCreatedEvent struct {
+	ID       ID     `avro:"id"`
+	Username string `avro:"username"`
+	Password string `avro:"password"`
+}
+
+// UserAddedToBankAccountEvent: username became an owner of iban, with its own token.
+type UserAddedToBankAccountEvent struct {
+	ID       ID     `avro:"id"`
+	Username string `avro:"username"`
+	IBAN     string `avro:"iban"`
+	Token    string `avro:"token"`
+}
+
+// UserRemovedFromBankAccountEvent: username is no longer an owner of iban.
+type UserRemovedFromBankAccountEvent struct {
+	ID       ID     `avro:"id"`
+	Username string `avro:"username"`
+	IBAN     string `avro:"iban"`
+}
+
+// Feedback.
+
+// CommandFailed: The command with this id was refused for reason.
+type CommandFailed struct {
+	ID          ID     `avro:"id"`
+	CommandName string `avro:"command_name"`
+	Reason      string `avro:"reason"`
+}
+
+// CommandSucceeded: The command with this id was applied; additional_info carries e.g. the new token.
+type CommandSucceeded struct {
+	ID             ID      `avro:"id"`
+	CommandName    string  `avro:"command_name"`
+	AdditionalInfo *string `avro:"additional_info"`
+}
+
+// QueryFailed: The query with this id could not be answered.
+type QueryFailed struct {
+	ID        ID     `avro:"id"`
+	QueryName string `avro:"query_name"`
+	Reason    string `avro:"reason"`
+}
+
+// QuerySucceeded: The query with this id was answered; query_result is JSON.
+type QuerySucceeded struct {
+	ID          ID     `avro:"id"`
+	QueryName   string `avro:"query_name"`
+	QueryResult string `avro:"query_result"`
+}
+
+// Queries.
+
+// AllLastTransactionsQuery: The last transaction of every account.
+type AllLastTransactionsQuery struct {
+	ID ID `avro:"id"`
+}
+
+// FindBankAccountQuery: Looks up an account by IBAN.
+type FindBankAccountQuery struct {
+	ID   ID     `avro:"id"`
+	IBAN string `avro:"iban"`
+}
+
+// FindBankAccountsForUserQuery: The accounts a user owns.
+type FindBankAccountsForUserQuery struct {
+	ID       ID     `avro:"id"`
+	Username string `avro:"username"`
+}
+
+// FindUserQuery: Looks up a user by name.
+type FindUserQuery struct {
+	ID       ID     `avro:"id"`
+	Username string `avro:"username"`
+}
+
+// TransactionByIdQuery: One transaction by its global id.
+type TransactionByIdQuery struct {
+	ID            ID    `avro:"id"`
+	TransactionId int64 `avro:"transaction_id"`
+}
+
+// TransactionsByIbanQuery: The newest max_items transactions of an account.
+type TransactionsByIbanQuery struct {
+	ID       ID     `avro:"id"`
+	IBAN     string `avro:"iban"`
+	MaxItems int32  `avro:"max_items"`
+}
+
+// Derived.
+
+// TransactionHappenedEvent: A credit, debit or return as seen by one account; id is the transfer id, changed_by is signed.
+type TransactionHappenedEvent struct {
+	ID            ID     `avro:"id"`
+	TransactionId int64  `avro:"transaction_id"`
+	IBAN          string `avro:"iban"`
+	NewBalance    int64  `avro:"new_balance"`
+	ChangedBy     int64  `avro:"changed_by"`
+	FromTo        string `avro:"from_to"`
+	Description   string `avro:"description"`
+}
+
+// AvroName returns the record's full Avro name, which identifies it on the
+// wire and in the registry (never the Go type name).
+
+func (*AddUserToBankAccountCommand) AvroName() string {
+	return Namespace + ".AddUserToBankAccountCommand"
+}
+func (*CreateBankAccountCommand) AvroName() string { return Namespace + ".CreateBankAccountCommand" }
+func (*CreateUserAccountCommand) AvroName() string { return Namespace + ".CreateUserAccountCommand" }
+func (*CreditMoneyCommand) AvroName() string       { return Namespace + ".CreditMoneyCommand" }
+func (*DebitMoneyCommand) AvroName() string        { return Namespace + ".DebitMoneyCommand" }
+func (*MarkTransferCompletedCommand) AvroName() string {
+	return Namespace + ".MarkTransferCompletedCommand"
+}
+func (*MarkTransferFailedCommand) AvroName() string { return Namespace + ".MarkTransferFailedCommand" }
+func (*MoneyTransferCommand) AvroName() string      { return Namespace + ".MoneyTransferCommand" }
+func (*RemoveUserFromBankAccountCommand) AvroName() string {
+	return Namespace + ".RemoveUserFromBankAccountCommand"
+}
+func (*ReturnMoneyCommand) AvroName() string      { return Namespace + ".ReturnMoneyCommand" }
+func (*BankAccountCreatedEvent) AvroName() string { return Namespace + ".BankAccountCreatedEvent" }
+func (*MoneyCreditedEvent) AvroName() string      { return Namespace + ".MoneyCreditedEvent" }
+func (*MoneyDebitedEvent) AvroName() string       { return Namespace + ".MoneyDebitedEvent" }
+func (*MoneyReturnedEvent) AvroName() string      { return Namespace + ".MoneyReturnedEvent" }
+func (*TransferCompletedEvent) AvroName() string  { return Namespace + ".TransferCompletedEvent" }
+func (*TransferFailedEvent) AvroName() string     { return Namespace + ".TransferFailedEvent" }
+func (*TransferStartedEvent) AvroName() string    { return Namespace + ".TransferStartedEvent" }
+func (*UserAccountCreatedEvent) AvroName() string { return Namespace + ".UserAccountCreatedEvent" }
+func (*UserAddedToBankAccountEvent) AvroName() string {
+	return Namespace + ".UserAddedToBankAccountEvent"
+}
+func (*UserRemovedFromBankAccountEvent) AvroName() string {
+	return Namespace + ".UserRemovedFromBankAccountEvent"
+}
+func (*CommandFailed) AvroName() string            { return Namespace + ".CommandFailed" }
+func (*CommandSucceeded) AvroName() string         { return Namespace + ".CommandSucceeded" }
+func (*QueryFailed) AvroName() string              { return Namespace + ".QueryFailed" }
+func (*QuerySucceeded) AvroName() string           { return Namespace + ".QuerySucceeded" }
+func (*AllLastTransactionsQuery) AvroName() string { return Namespace + ".AllLastTransactionsQuery" }
+func (*FindBankAccountQuery) AvroName() string     { return Namespace + ".FindBankAccountQuery" }
+func (*FindBankAccountsForUserQuery) AvroName() string {
+	return Namespace + ".FindBankAccountsForUserQuery"
+}
+func (*FindUserQuery) AvroName() string            { return Namespace + ".FindUserQuery" }
+func (*TransactionByIdQuery) AvroName() string     { return Namespace + ".TransactionByIdQuery" }
+func (*TransactionsByIbanQuery) AvroName() string  { return Namespace + ".TransactionsByIbanQuery" }
+func (*TransactionHappenedEvent) AvroName() string { return Namespace + ".TransactionHappenedEvent" }
+
+// Key returns the Kafka key: the id of the aggregate the record belongs to, so
+// that all records of one aggregate land on one partition, in order.
+
+func (r *AddUserToBankAccountCommand) Key() string      { return r.IBAN }
+func (r *CreateBankAccountCommand) Key() string         { return r.IBAN }
+func (r *CreateUserAccountCommand) Key() string         { return r.Username }
+func (r *CreditMoneyCommand) Key() string               { return r.IBAN }
+func (r *DebitMoneyCommand) Key() string                { return r.IBAN }
+func (r *MarkTransferCompletedCommand) Key() string     { return r.ID.String() }
+func (r *MarkTransferFailedCommand) Key() string        { return r.ID.String() }
+func (r *MoneyTransferCommand) Key() string             { return r.ID.String() }
+func (r *RemoveUserFromBankAccountCommand) Key() string { return r.IBAN }
+func (r *ReturnMoneyCommand) Key() string               { return r.IBAN }
+func (r *BankAccountCreatedEvent) Key() string          { return r.IBAN }
+func (r *MoneyCreditedEvent) Key() string               { return r.IBAN }
+func (r *MoneyDebitedEvent) Key() string                { return r.IBAN }
+func (r *MoneyReturnedEvent) Key() string               { return r.IBAN }
+func (r *TransferCompletedEvent) Key() string           { return r.ID.String() }
+func (r *TransferFailedEvent) Key() string              { return r.ID.String() }
+func (r *TransferStartedEvent) Key() string             { return r.ID.String() }
+func (r *UserAccountCreatedEvent) Key() string          { return r.Username }
+func (r *UserAddedToBankAccountEvent) Key() string      { return r.IBAN }
+func (r *UserRemovedFromBankAccountEvent) Key() string  { return r.IBAN }
+func (r *CommandFailed) Key() string                    { return r.ID.String() }
+func (r *CommandSucceeded) Key() string                 { return r.ID.String() }
+func (r *QueryFailed) Key() string                      { return r.ID.String() }
+func (r *QuerySucceeded) Key() string                   { return r.ID.String() }
+func (r *AllLastTransactionsQuery) Key() string         { return r.ID.String() }
+func (r *FindBankAccountQuery) Key() string             { return r.IBAN }
+func (r *FindBankAccountsForUserQuery) Key() string     { return r.Username }
+func (r *FindUserQuery) Key() string                    { return r.Username }
+func (r *TransactionByIdQuery) Key() string             { return r.ID.String() }
+func (r *TransactionsByIbanQuery) Key() string          { return r.IBAN }
+func (r *TransactionHappenedEvent) Key() string         { return r.IBAN }
+
+// all lists one value of every record type; the decoder creates records by
+// their Avro name from it.
+var all = []Record{
+	&AddUserToBankAccountCommand{},
+	&CreateBankAccountCommand{},
+	&CreateUserAccountCommand{},
+	&CreditMoneyCommand{},
+	&DebitMoneyCommand{},
+	&MarkTransferCompletedCommand{},
+	&MarkTransferFailedCommand{},
+	&MoneyTransferCommand{},
+	&RemoveUserFromBankAccountCommand{},
+	&ReturnMoneyCommand{},
+	&BankAccountCreatedEvent{},
+	&MoneyCreditedEvent{},
+	&MoneyDebitedEvent{},
+	&MoneyReturnedEvent{},
+	&TransferCompletedEvent{},
+	&TransferFailedEvent{},
+	&TransferStartedEvent{},
+	&UserAccountCreatedEvent{},
+	&UserAddedToBankAccountEvent{},
+	&UserRemovedFromBankAccountEvent{},
+	&CommandFailed{},
+	&CommandSucceeded{},
+	&QueryFailed{},
+	&QuerySucceeded{},
+	&AllLastTransactionsQuery{},
+	&FindBankAccountQuery{},
+	&FindBankAccountsForUserQuery{},
+	&FindUserQuery{},
+	&TransactionByIdQuery{},
+	&TransactionsByIbanQuery{},
+	&TransactionHappenedEvent{},
+}
