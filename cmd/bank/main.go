@@ -1,0 +1,153 @@
+// Command bank runs Open Bank. With no arguments it starts the whole bank in
+// one process: an embedded Kafka broker and Schema Registry keeping their
+// data on disk, the synchronizer, the services, and HTTP on :8888. Its
+// subcommands run each part as a separate process against any Kafka and
+// Schema Registry.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `Usage: bank [command] [flags]
+
+Commands:
+  run       (default) the whole bank in one process: embedded broker and
+            schema registry, synchronizer, services, HTTP
+  broker    only the embedded Kafka broker and schema registry
+  sync      make a Kafka cluster and schema registry match the topology
+
+Run 'bank <command> -h' for the flags of a command. Every flag can also be
+set by the environment variable named in its help.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "bank:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run is main without the process: arguments, environment and output come
+// in, so tests can drive it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return runEmbedded(ctx, args, getenv, stdout, stderr)
+	case "broker":
+		return runBroker(ctx, args, getenv, stdout, stderr)
+	case "sync":
+		return runSync(ctx, args, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// flags is a flag set whose defaults come from the environment.
+type flags struct {
+	*flag.FlagSet
+	getenv func(string) string
+	errs   []error
+}
+
+func newFlags(name string, getenv func(string) string, stderr io.Writer) *flags {
+	fs := flag.NewFlagSet("bank "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return &flags{FlagSet: fs, getenv: getenv}
+}
+
+func (f *flags) env(key, def string) string {
+	if v := f.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (f *flags) string(name, env, def, help string) *string {
+	return f.String(name, f.env(env, def), help+" (env "+env+")")
+}
+
+func (f *flags) int(name, env string, def int, help string) *int {
+	v := def
+	if s := f.getenv(env); s != "" {
+		if _, err := fmt.Sscan(s, &v); err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s=%q: not a number", env, s))
+		}
+	}
+	return f.Int(name, v, help+" (env "+env+")")
+}
+
+func (f *flags) bool(name, env string, help string) *bool {
+	v := false
+	switch strings.ToLower(f.getenv(env)) {
+	case "1", "true", "yes", "on":
+		v = true
+	case "", "0", "false", "no", "off":
+	default:
+		f.errs = append(f.errs, fmt.Errorf("%s=%q: not a boolean", env, f.getenv(env)))
+	}
+	return f.Bool(name, v, help+" (env "+env+")")
+}
+
+// logging adds the logging flags and returns a function building the logger
+// once flags are parsed.
+func (f *flags) logging(stderr io.Writer) func() (*slog.Logger, error) {
+	format := f.string("log-format", "LOG_FORMAT", "text", "log format: text or json")
+	level := f.string("log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	return func() (*slog.Logger, error) {
+		var lv slog.Level
+		if err := lv.UnmarshalText([]byte(*level)); err != nil {
+			return nil, fmt.Errorf("--log-level %q: %w", *level, err)
+		}
+		opts := &slog.HandlerOptions{Level: lv}
+		switch *format {
+		case "text":
+			return slog.New(slog.NewTextHandler(stderr, opts)), nil
+		case "json":
+			return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+		default:
+			return nil, fmt.Errorf("--log-format %q: want text or json", *format)
+		}
+	}
+}
+
+func (f *flags) parse(args []string) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", f.Args())
+	}
+	return errors.Join(f.errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
+	"github.com/openbank/bank/topology/synchronizer"
+	"github.com/openbank/bank/web"
+)
+
+func runEmbedded(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("run", getenv, stderr)
+	fl := f.backbone()
+	httpAddr := f.string("http-addr", "BANK_HTTP_ADDR", ":8888", "listen address of the bank's HTTP server")
+	logger := f.logging(stderr)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	log, err := logger()
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	ln, err := net.Listen("tcp", *httpAddr)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	defer ln.Close()
+
+	b, err := startBackbone(fl, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b.Close(ctx)
+		log.Info("stopped")
+	}()
+	brokers := []string{b.broker.Addr()}
+	if _, err := syncTopology(ctx, brokers, b.registryURL, time.Minute, synchronizer.Options{Log: log}); err != nil {
+		return err
+	}
+	client, err := kafka.Connect(ctx, brokers, kafka.NewConfig("openbank-http"), log)
+	if err != nil {
+		return err
+	}
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		client.Close()
+		return fmt.Errorf("kafka admin: %w", err)
+	}
+	defer admin.Close() // closes client too
+	reg, err := sr.NewClient(sr.URLs(b.registryURL))
+	if err != nil {
+		return fmt.Errorf("schema registry client: %w", err)
+	}
+
+	srv := &http.Server{
+		Handler:           newHTTPHandler(&status{admin: admin, client: client, registry: reg, log: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "Open Bank is running: open %s (Kafka at %s, Schema Registry at %s, data in %s; started in %s; Ctrl-C stops)\n",
+		browserURL(ln.Addr()), b.broker.Addr(), b.registryURL, *fl.dataDir, time.Since(started).Round(time.Millisecond))
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case err := <-serveErr:
+		return fmt.Errorf("http: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}
+
+// browserURL turns a listen address into a URL a person can open.
+func browserURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String() + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// status answers health, readiness and what the backbone holds.
+type status struct {
+	admin    sarama.ClusterAdmin
+	client   sarama.Client
+	registry *sr.Client
+	log      *slog.Logger
+}
+
+func newHTTPHandler(s *status) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("GET /status", s.status)
+	static, _ := fs.Sub(web.Files, "static")
+	mux.Handle("GET /", http.FileServerFS(static))
+	return mux
+}
+
+// ready reports whether Kafka and the registry answer now.
+func (s *status) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	problems := map[string]string{}
+	if err := s.client.RefreshMetadata(); err != nil {
+		problems["kafka"] = err.Error()
+	}
+	if _, err := s.registry.Subjects(ctx); err != nil {
+		problems["schema_registry"] = err.Error()
+	}
+	if len(problems) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "problems": problems})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+type topicStatus struct {
+	Name       string   `json:"name"`
+	Partitions int32    `json:"partitions"`
+	Records    []string `json:"records"`
+	Doc        string   `json:"doc"`
+	Exists     bool     `json:"exists"`
+}
+
+func (s *status) status(w http.ResponseWriter, r *http.Request) {
+	existing, err := s.admin.ListTopics()
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "list topics: " + err.Error()})
+		return
+	}
+	subjects, err := s.registry.Subjects(r.Context())
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "list subjects: " + err.Error()})
+		return
+	}
+	var topics []topicStatus
+	for _, t := range topology.Topics {
+		d, ok := existing[t.Name]
+		topics = append(topics, topicStatus{Name: t.Name, Partitions: d.NumPartitions, Records: t.Records, Doc: t.Doc, Exists: ok})
+	}
+	slices.Sort(subjects)
+	var brokers []string
+	for _, b := range s.client.Brokers() {
+		brokers = append(brokers, b.Addr())
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"brokers": brokers, "topics": topics, "subjects": subjects})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,55 @@
+package synchronizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/openbank/bank/topology/kafka"
+)
+
+// Run connects to the cluster and the registry and syncs them, retrying
+// with backoff while either is not up yet or fails in passing, until ctx
+// ends. Failures that retrying cannot fix end it at once.
+func Run(ctx context.Context, brokers []string, registryURL string, opts Options) (Report, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	reg, err := sr.NewClient(sr.URLs(registryURL))
+	if err != nil {
+		return Report{}, fmt.Errorf("schema registry client for %s: %w", registryURL, err)
+	}
+	var (
+		rep   Report
+		final error // the outcome of the last attempt
+	)
+	attempt := 0
+	err = kafka.Retry(ctx, func() error {
+		attempt++
+		rep, final = once(ctx, brokers, reg, opts)
+		var perm *PermanentError
+		if final == nil || errors.As(final, &perm) {
+			return nil
+		}
+		opts.Log.Info("sync not done yet, retrying", "attempt", attempt, "err", final)
+		return final
+	})
+	if err != nil {
+		return rep, fmt.Errorf("sync with Kafka %v and schema registry %s: %w", brokers, registryURL, err)
+	}
+	return rep, final
+}
+
+func once(ctx context.Context, brokers []string, reg *sr.Client, opts Options) (Report, error) {
+	cfg := kafka.NewConfig("openbank-sync")
+	admin, err := sarama.NewClusterAdmin(brokers, cfg)
+	if err != nil {
+		return Report{}, fmt.Errorf("connect to Kafka: %w", err)
+	}
+	defer admin.Close()
+	return Sync(ctx, admin, reg, opts)
+}
