@@ -59,10 +59,13 @@ type Report struct {
 	Created      []string            // topics created
 	ConfigsFixed map[string][]string // topic -> configs set
 	Drift        []string            // differences left as they are
-	Unknown      []string            // topics not in the topology
-	Deleted      []string            // unknown topics deleted
-	Registered   []string            // subjects given a new schema version
-	UpToDate     int                 // subjects whose schema was already registered
+	// PartitionDrift lists topics whose partition count differs: fatal
+	// unless AllowPartitionDrift, since keys would move partitions.
+	PartitionDrift []string
+	Unknown        []string // topics not in the topology
+	Deleted        []string // unknown topics deleted
+	Registered     []string // subjects given a new schema version
+	UpToDate       int      // subjects whose schema was already registered
 }
 
 // Changed reports whether the run changed anything.
@@ -97,14 +100,9 @@ func Sync(ctx context.Context, admin Admin, reg Registry, opts Options) (Report,
 	if err := syncSchemas(ctx, reg, opts, &rep); err != nil {
 		return rep, err
 	}
-	var drift []string
-	for _, d := range rep.Drift {
-		if strings.Contains(d, "partitions") {
-			drift = append(drift, d)
-		}
-	}
-	if len(drift) > 0 && !opts.AllowPartitionDrift {
-		return rep, &PermanentError{fmt.Errorf("topics differ from the topology in ways Kafka cannot fix in place: %s", strings.Join(drift, "; "))}
+	if len(rep.PartitionDrift) > 0 && !opts.AllowPartitionDrift {
+		return rep, &PermanentError{fmt.Errorf("topics differ from the topology in ways Kafka cannot fix in place: %s",
+			strings.Join(rep.PartitionDrift, "; "))}
 	}
 	return rep, nil
 }
@@ -136,7 +134,9 @@ func syncTopics(ctx context.Context, admin Admin, opts Options, rep *Report) err
 			}
 		}
 		if have.NumPartitions != t.Partitions {
-			rep.Drift = append(rep.Drift, fmt.Sprintf("%s has %d partitions, the topology wants %d", t.Name, have.NumPartitions, t.Partitions))
+			d := fmt.Sprintf("%s has %d partitions, the topology wants %d", t.Name, have.NumPartitions, t.Partitions)
+			rep.Drift = append(rep.Drift, d)
+			rep.PartitionDrift = append(rep.PartitionDrift, d)
 		}
 		if have.ReplicationFactor != t.Replication {
 			rep.Drift = append(rep.Drift, fmt.Sprintf("%s has replication %d, the topology wants %d (reassign partitions to change it)", t.Name, have.ReplicationFactor, t.Replication))

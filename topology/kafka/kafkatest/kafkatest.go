@@ -1,0 +1,179 @@
+// Package kafkatest gives integration tests a Kafka cluster and a Schema
+// Registry reached over the network.
+//
+// By default each test gets its own embedded broker (kfake) and registry,
+// on free loopback ports. With BANK_TEST_KAFKA_BROKERS set (the second test
+// tier, see scripts/kafka), tests run against that real Apache Kafka
+// instead; the registry stays embedded. That cluster is shared by every test,
+// so tests must not assume it starts empty.
+package kafkatest
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/openbank/bank/services/broker"
+	"github.com/openbank/bank/services/schemaregistry"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
+	"github.com/openbank/bank/topology/synchronizer"
+)
+
+// BrokersEnv names the environment variable that points the tests at a real
+// Kafka cluster.
+const BrokersEnv = "BANK_TEST_KAFKA_BROKERS"
+
+// Env is a cluster and registry for one test.
+type Env struct {
+	Brokers     []string
+	RegistryURL string
+	Registry    *sr.Client
+	// Broker is the embedded broker, nil against real Kafka.
+	Broker *broker.Broker
+}
+
+// Real reports whether the tests run against a real Kafka cluster.
+func Real() bool { return os.Getenv(BrokersEnv) != "" }
+
+// Start returns a cluster and an empty registry, closed when the test ends.
+func Start(t testing.TB) *Env {
+	t.Helper()
+	env := &Env{}
+	if brokers := os.Getenv(BrokersEnv); brokers != "" {
+		env.Brokers = strings.Split(brokers, ",")
+	} else {
+		b, err := broker.Start(broker.Config{Port: 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.Close)
+		env.Broker = b
+		env.Brokers = []string{b.Addr()}
+	}
+	reg, err := schemaregistry.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(reg.Handler())
+	t.Cleanup(srv.Close)
+	env.RegistryURL = srv.URL
+	env.Registry, err = sr.NewClient(sr.URLs(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// Synced is Start followed by the synchronizer: every topic exists and every
+// schema is registered.
+func Synced(t testing.TB) *Env {
+	t.Helper()
+	env := Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := synchronizer.Run(ctx, env.Brokers, env.RegistryURL, synchronizer.Options{Log: Log(t)}); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// RequireEmbedded skips a test that needs the embedded broker (to restart it,
+// say) when running against real Kafka.
+func (e *Env) RequireEmbedded(t testing.TB) {
+	t.Helper()
+	if e.Broker == nil {
+		t.Skip("needs the embedded broker")
+	}
+}
+
+// Codec returns a codec reading schemas from the env's registry.
+func (e *Env) Codec() *topology.Codec { return topology.NewCodec(e.Registry) }
+
+// Admin returns a cluster admin, closed when the test ends.
+func (e *Env) Admin(t testing.TB) sarama.ClusterAdmin {
+	t.Helper()
+	a, err := sarama.NewClusterAdmin(e.Brokers, kafka.NewConfig("test-admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// Log returns a logger writing to the test's log.
+func Log(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// ConsumeGroup reads n messages of topic as member of group, marks and
+// commits them, and leaves the group.
+func (e *Env) ConsumeGroup(t testing.TB, group, topic string, n int) []*sarama.ConsumerMessage {
+	t.Helper()
+	cg, err := sarama.NewConsumerGroup(e.Brokers, group, kafka.ConsumerConfig("test-"+group))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cg.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h := &collector{n: n, done: cancel}
+	for ctx.Err() == nil {
+		if err := cg.Consume(ctx, []string{topic}, h); err != nil && ctx.Err() == nil {
+			t.Fatalf("consume %s: %v", topic, err)
+		}
+	}
+	if len(h.got) < n {
+		t.Fatalf("read %d of %d messages from %s", len(h.got), n, topic)
+	}
+	return h.got
+}
+
+type collector struct {
+	mu   sync.Mutex // ConsumeClaim runs once per partition, concurrently
+	n    int
+	got  []*sarama.ConsumerMessage
+	done context.CancelFunc
+}
+
+func (*collector) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (*collector) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (c *collector) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	for {
+		select {
+		case <-sess.Context().Done():
+			return nil
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			c.mu.Lock()
+			if len(c.got) < c.n {
+				c.got = append(c.got, m)
+				sess.MarkMessage(m, "")
+				if len(c.got) == c.n {
+					sess.Commit()
+					c.done()
+				}
+			}
+			c.mu.Unlock()
+		}
+	}
+}
