@@ -37,7 +37,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	started := time.Now()
 	ln, err := net.Listen("tcp", *httpAddr)
 	if err != nil {
-		return fmt.Errorf("http: %w", err)
+		return fmt.Errorf("serve HTTP (is another bank running? --http-addr picks another address): %w", err)
 	}
 	defer ln.Close()
 

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
+	"github.com/openbank/bank/topology/kafka/kafkatest"
+)
+
+var bankBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bank-bin")
+	if err != nil {
+		panic(err)
+	}
+	bankBin = filepath.Join(dir, "bank")
+	out, err := exec.Command("go", "build", "-o", bankBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build bank: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running bank process.
+type proc struct {
+	cmd    *exec.Cmd
+	lines  chan string // stdout, line by line
+	mu     sync.Mutex
+	stderr strings.Builder
+	done   chan error
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.Write(b)
+}
+
+func (p *proc) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+func start(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bankBin, args...), lines: make(chan string, 100), done: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stderr = p
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		p.done <- p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("stderr of bank %v:\n%s", args, p.logs())
+		}
+	})
+	return p
+}
+
+// line waits for the first stdout line matching re.
+func (p *proc) line(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				t.Fatalf("bank exited before printing %s; stderr:\n%s", re, p.logs())
+			}
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("no line matching %s; stderr:\n%s", re, p.logs())
+		}
+	}
+}
+
+// stop sends SIGINT and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("bank exited with %v after SIGINT; stderr:\n%s", err, p.logs())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("bank did not stop within 20 s of SIGINT")
+	}
+}
+
+// wait returns the exit error and stderr of a process expected to end.
+func (p *proc) wait(t *testing.T) (error, string) {
+	t.Helper()
+	for range p.lines {
+	}
+	select {
+	case err := <-p.done:
+		return err, p.logs()
+	case <-time.After(60 * time.Second):
+		t.Fatal("bank did not exit")
+		return nil, ""
+	}
+}
+
+var running = regexp.MustCompile(`^Open Bank is running: open (http://\S+) \(Kafka at (\S+), Schema Registry at (\S+), data in`)
+
+func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--kafka-port", "0", "--registry-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
+	p := start(t, nil, args...)
+	m := p.line(t, running)
+	web, brokers, registry := m[1], []string{m[2]}, m[3]
+
+	var ready map[string]any
+	if code := getJSON(t, web+"readyz", &ready); code != http.StatusOK {
+		t.Fatalf("/readyz: %d %v", code, ready)
+	}
+	var status struct {
+		Topics []struct {
+			Name   string `json:"name"`
+			Exists bool   `json:"exists"`
+		} `json:"topics"`
+		Subjects []string `json:"subjects"`
+	}
+	getJSON(t, web+"status", &status)
+	if len(status.Topics) != len(topology.Topics) {
+		t.Fatalf("status lists %d topics", len(status.Topics))
+	}
+	for _, tp := range status.Topics {
+		if !tp.Exists {
+			t.Errorf("topic %s missing", tp.Name)
+		}
+	}
+	res, err := http.Get(web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(page), "<title>Open Bank</title>") {
+		t.Fatalf("home page: %s", page)
+	}
+
+	// An event, consumed and committed by a group, then a restart.
+	reg, _ := sr.NewClient(sr.URLs(registry))
+	env := &kafkatest.Env{Brokers: brokers, RegistryURL: registry, Registry: reg}
+	codec := env.Codec()
+	event := &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "ada", Password: "hash"}
+	produce(t, brokers, codec, topology.UserEvents, event)
+	env.ConsumeGroup(t, "restart", topology.UserEvents, 1)
+	produce(t, brokers, codec, topology.UserEvents, &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "bob", Password: "hash"})
+	p.stop(t)
+	if !strings.Contains(p.logs(), "stopped") {
+		t.Errorf("no shutdown log:\n%s", p.logs())
+	}
+
+	p = start(t, nil, args...)
+	m = p.line(t, running)
+	if !strings.Contains(p.logs(), "schemas_registered=0") {
+		t.Errorf("restart registered schemas again:\n%s", p.logs())
+	}
+	reg, _ = sr.NewClient(sr.URLs(m[3]))
+	env = &kafkatest.Env{Brokers: []string{m[2]}, RegistryURL: m[3], Registry: reg}
+	// The group resumes after the committed offset: it sees bob, not ada.
+	got := env.ConsumeGroup(t, "restart", topology.UserEvents, 1)
+	rec, err := env.Codec().Decode(context.Background(), topology.UserEvents, got[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := rec.(*schemas.UserAccountCreatedEvent).Username; u != "bob" || got[0].Offset != 1 {
+		t.Fatalf("after restart the group read %s at offset %d", u, got[0].Offset)
+	}
+	p.stop(t)
+}
+
+func produce(t *testing.T, brokers []string, codec *topology.Codec, topic string, rec schemas.Record) {
+	t.Helper()
+	p, err := sarama.NewSyncProducer(brokers, kafka.ProducerConfig("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	msg, err := kafka.Message(context.Background(), codec, topic, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.SendMessage(msg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func getJSON(t *testing.T, url string, into any) int {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(into); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return res.StatusCode
+}
+
+// The separate-process mode: `bank broker` and `bank sync` configured by
+// environment variables, as the containers are.
+func TestBrokerAndSyncAsSeparateProcesses(t *testing.T) {
+	dir := t.TempDir()
+	b := start(t, []string{"BANK_DATA_DIR=" + dir, "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
+	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
+	env := []string{"KAFKA_BROKERS=" + m[1], "SCHEMA_REGISTRY_URL=" + m[2]}
+
+	s := start(t, env, "sync")
+	if err, logs := s.wait(t); err != nil {
+		t.Fatalf("sync: %v\n%s", err, logs)
+	}
+	s = start(t, env, "sync")
+	if m := s.line(t, regexp.MustCompile(`^nothing to change`)); m == nil {
+		t.Fatal("second sync changed something")
+	}
+	s.wait(t)
+
+	// A second broker on the same data dir must refuse to start.
+	dup := start(t, nil, "broker", "--data-dir", dir, "--kafka-port", "0", "--registry-addr", "127.0.0.1:0")
+	if err, logs := dup.wait(t); err == nil || !strings.Contains(logs, "in use") {
+		t.Fatalf("second broker on the same data dir: %v\n%s", err, logs)
+	}
+	b.stop(t)
+}
+
+// Configuration errors end with one clear line and a non-zero exit, never
+// a panic or a silent hang.
+func TestConfigurationErrorsGiveOneClearLine(t *testing.T) {
+	kenv := kafkatest.Start(t)
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, `{"error_code":50001,"message":"registry on fire"}`, http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	incompatible := kafkatest.Start(t)
+	subject := topology.Subject(topology.UserEvents, schemas.Namespace+".UserAccountCreatedEvent")
+	if _, err := incompatible.Registry.CreateSchema(context.Background(), subject, sr.Schema{
+		Schema: `{"type":"record","name":"UserAccountCreatedEvent","namespace":"nl.openbank.data","fields":[{"name":"legacy","type":"string"}]}`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	brokers := strings.Join(kenv.Brokers, ",")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unreachable broker", []string{"sync", "--brokers", "127.0.0.1:1", "--schema-registry-url", kenv.RegistryURL, "--timeout", "2s"}, "127.0.0.1:1"},
+		{"registry answers errors", []string{"sync", "--brokers", brokers, "--schema-registry-url", failing.URL, "--timeout", "2s"}, "registry on fire"},
+		{"unreachable registry", []string{"sync", "--brokers", brokers, "--schema-registry-url", "http://127.0.0.1:1", "--timeout", "2s"}, "127.0.0.1:1"},
+		{"incompatible schema", []string{"sync", "--brokers", strings.Join(incompatible.Brokers, ","), "--schema-registry-url", incompatible.RegistryURL}, "not backward compatible"},
+		{"bad timeout", []string{"sync", "--timeout", "soon"}, "--timeout"},
+		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"bad log format", []string{"sync", "--log-format", "xml"}, "--log-format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := start(t, nil, tt.args...)
+			err, logs := p.wait(t)
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("exit: %v\n%s", err, logs)
+			}
+			lines := strings.Split(strings.TrimSpace(logs), "\n")
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, "bank: ") || !strings.Contains(last, tt.want) {
+				t.Fatalf("last line %q does not say %q; stderr:\n%s", last, tt.want, logs)
+			}
+			if strings.Contains(logs, "panic") || strings.Contains(logs, "goroutine ") {
+				t.Fatalf("panicked:\n%s", logs)
+			}
+		})
+	}
+}
