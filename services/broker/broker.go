@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -23,7 +24,11 @@ type Config struct {
 	// SyncWrites fsyncs every batch: survives a machine crash, not only a
 	// process crash, at a cost in throughput.
 	SyncWrites bool
-	Log        *slog.Logger
+	// RetentionInterval is how often expired messages are deleted
+	// (retention.ms, retention.bytes); kfake only does so when asked.
+	// Zero means every minute.
+	RetentionInterval time.Duration
+	Log               *slog.Logger
 }
 
 // Broker is a running embedded broker.
@@ -31,6 +36,8 @@ type Broker struct {
 	cluster *kfake.Cluster
 	lock    *os.File
 	addr    string
+	stop    chan struct{}
+	stopped chan struct{}
 }
 
 // Start starts the broker. It refuses a data directory that another running
@@ -70,7 +77,30 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	b.cluster = cluster
 	b.addr = cluster.ListenAddrs()[0]
+	b.stop, b.stopped = make(chan struct{}), make(chan struct{})
+	interval := cfg.RetentionInterval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	go b.applyRetention(interval)
 	return b, nil
+}
+
+// applyRetention deletes expired messages now and then, as Kafka's
+// log.retention.check.interval.ms does, so the data dir does not grow
+// without bound.
+func (b *Broker) applyRetention(every time.Duration) {
+	defer close(b.stopped)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+			b.cluster.ApplyRetention()
+		}
+	}
 }
 
 // Addr is the host:port the broker listens on.
@@ -78,6 +108,8 @@ func (b *Broker) Addr() string { return b.addr }
 
 // Close stops the broker, writing its state to disk first.
 func (b *Broker) Close() {
+	close(b.stop)
+	<-b.stopped
 	b.cluster.Close()
 	b.unlock()
 }

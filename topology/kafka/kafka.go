@@ -46,6 +46,8 @@ func ProducerConfig(clientID string) *sarama.Config {
 	// The original's linger of 100 ms cost 100 ms per hop; flush at once.
 	cfg.Producer.Flush.Frequency = 0
 	cfg.Producer.MaxMessageBytes = 1 << 20
+	// Partition (below) computes placements with the same partitioner.
+	cfg.Producer.Partitioner = sarama.NewHashPartitioner
 	return cfg
 }
 
@@ -131,4 +133,18 @@ func Message(ctx context.Context, codec *topology.Codec, topic string, rec schem
 		Key:   sarama.StringEncoder(rec.Key()),
 		Value: sarama.ByteEncoder(value),
 	}, nil
+}
+
+// Partition returns the partition a key lands on in topic, as our
+// producers' partitioner places it.
+func Partition(client sarama.Client, topic, key string) (int32, error) {
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		return 0, fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	p, err := sarama.NewHashPartitioner(topic).Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(key)}, int32(len(parts)))
+	if err != nil {
+		return 0, fmt.Errorf("partition of %q in %s: %w", key, topic, err)
+	}
+	return p, nil
 }

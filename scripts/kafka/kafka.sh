@@ -1,0 +1,420 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka 4.x broker (KRaft, combined broker+controller)
+# for integration tests. No Docker: the broker's jars come from Maven Central
+# through scripts/kafka/pom.xml and run on the local Java (17 or newer).
+#
+# Usage:
+#   scripts/kafka/kafka.sh start [PORT]   start a broker on 127.0.0.1:PORT (default 39092);
+#                                         prints "127.0.0.1:PORT" on stdout once it is ready.
+#                                         If that broker is already running it is reused.
+#   scripts/kafka/kafka.sh stop [PORT]    stop it (SIGTERM, then SIGKILL after 30 s) and
+#                                         delete its state dir
+#   scripts/kafka/kafka.sh restart [PORT] stop, then start with empty storage
+#   scripts/kafka/kafka.sh status [PORT]  exit 0 and print the address if it is running
+#   scripts/kafka/kafka.sh fetch          only download the jars (warms the cache for CI)
+#
+# Everything lives under .cache/kafka/ in the repo (git-ignored):
+#   lib/          the jars (copied from the Maven local repo, ~/.m2 by default)
+#   run-PORT/     state of the broker on PORT: server.properties, log4j2.properties,
+#                 server.log (all broker output), format.log, kafka.pid, data/
+#
+# Environment (all optional):
+#   KAFKA_CONTROLLER_PORT  controller listener port (default PORT+1, also loopback only)
+#   KAFKA_START_TIMEOUT    seconds to wait for the broker to be ready (default 90)
+#   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL (default 30)
+#   KAFKA_HEAP_OPTS        JVM heap flags (default "-Xms256m -Xmx512m")
+#   KAFKA_JVM_OPTS         extra JVM flags appended to the defaults
+#   KAFKA_EXTRA_PROPS      extra server.properties lines (newline separated), appended last
+#   KAFKA_CACHE_DIR        instead of <repo>/.cache/kafka
+#   KAFKA_JAVA             java binary to use (else $JAVA_HOME/bin/java, else java on PATH)
+#   MVN                    maven binary (default mvn)
+#
+# Only the address goes to stdout, so `addr=$(scripts/kafka/kafka.sh start)` works;
+# progress and errors go to stderr.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
+POM=$SCRIPT_DIR/pom.xml
+CACHE_DIR=${KAFKA_CACHE_DIR:-$ROOT/.cache/kafka}
+LIB_DIR=$CACHE_DIR/lib
+DEFAULT_PORT=39092
+START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
+STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
+HOST=127.0.0.1
+# Main class of the broker and of the storage formatter (kafka-storage.sh).
+BROKER_MAIN=kafka.Kafka
+STORAGE_MAIN=kafka.tools.StorageTool
+# Logged by KafkaRaftServer once the broker and controller are up.
+READY_LINE='Kafka Server started'
+# JVM system property that tags our broker processes; its value is the state dir.
+MARKER=-Dopenbank.kafka.run
+
+log() { printf 'kafka.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+
+# --- helpers -----------------------------------------------------------------
+
+check_port() { # NAME VALUE
+	if ! [[ $2 =~ ^[1-9][0-9]{0,4}$ ]] || (($2 > 65535)); then
+		die "$1 must be a TCP port number, got '$2'"
+	fi
+}
+
+port_open() { # PORT: true if something accepts TCP connections on HOST:PORT
+	(exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+}
+
+# Take an exclusive lock on FILE using file descriptor FD (flock(1) when present).
+lock() { # FD FILE
+	command -v flock >/dev/null 2>&1 || return 0
+	eval "exec $1>\"\$2\""
+	flock "$1"
+}
+
+pom_hash() { cksum <"$POM" | tr -d ' \t'; }
+
+jars_ok() {
+	[[ -f $LIB_DIR/.pom-hash ]] && [[ $(<"$LIB_DIR/.pom-hash") == "$(pom_hash)" ]] &&
+		compgen -G "$LIB_DIR/kafka_2.13-*.jar" >/dev/null
+}
+
+fetch() {
+	mkdir -p "$CACHE_DIR"
+	lock 8 "$CACHE_DIR/.fetch.lock"
+	fetch_locked
+	exec 8>&-
+}
+
+fetch_locked() {
+	if jars_ok; then return 0; fi
+	local mvn=${MVN:-mvn}
+	command -v "$mvn" >/dev/null 2>&1 || die "'$mvn' not found: Maven is needed to fetch the Kafka jars"
+	local tmp
+	tmp=$(mktemp -d "$CACHE_DIR/lib.tmp.XXXXXX")
+	log "fetching Kafka jars from Maven Central into $LIB_DIR ..."
+	# Maven's output is kept in fetch.log and shown only on failure (Debian's
+	# Maven 3.8 prints stray colour escapes even with -q -B).
+	if ! "$mvn" -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory="$tmp" </dev/null >"$CACHE_DIR/fetch.log" 2>&1; then
+		rm -rf "$tmp"
+		tail -n 40 "$CACHE_DIR/fetch.log" >&2
+		die "mvn dependency:copy-dependencies failed (full output in $CACHE_DIR/fetch.log)"
+	fi
+	pom_hash >"$tmp/.pom-hash"
+	rm -rf "$LIB_DIR"
+	mv "$tmp" "$LIB_DIR"
+	log "jars ready: $(find "$LIB_DIR" -name '*.jar' | wc -l | tr -d ' ') files"
+}
+
+find_java() {
+	local j
+	if [[ -n ${KAFKA_JAVA:-} ]]; then
+		j=$KAFKA_JAVA
+	elif [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then
+		j=$JAVA_HOME/bin/java
+	else
+		j=$(command -v java) || die "java not found: Kafka 4 needs Java 17 or newer"
+	fi
+	local v major
+	v=$("$j" -version 2>&1 | sed -n 's/.* version "\([^"]*\)".*/\1/p' | head -n1)
+	major=${v%%[.-]*}
+	if ! [[ $major =~ ^[0-9]+$ ]] || ((major < 17)); then
+		die "$j is Java '${v:-?}'; Kafka 4 needs Java 17 or newer"
+	fi
+	JAVA=$j
+}
+
+is_ours() { # PID SD: the process is alive and is the broker of state dir SD
+	local args
+	args=$(ps -ww -o args= -p "$1" 2>/dev/null) || return 1
+	[[ " $args " == *" $MARKER=$2 "* ]]
+}
+
+# Print the pid of the broker for state dir SD, if one is running.
+running_pid() { # SD
+	local sd=$1 pid
+	if [[ -f $sd/kafka.pid ]]; then
+		pid=$(<"$sd/kafka.pid")
+		if [[ $pid =~ ^[0-9]+$ ]] && is_ours "$pid" "$sd"; then
+			echo "$pid"
+			return 0
+		fi
+	fi
+	# Pid file missing or stale: look for a process tagged with this state dir.
+	local all
+	all=$(ps -eww -o pid=,args= 2>/dev/null) || return 0
+	while read -r pid _; do
+		if is_ours "$pid" "$sd"; then
+			echo "$pid"
+			return 0
+		fi
+	done < <(grep -F -- " $MARKER=$sd " <<<"$all" || true)
+	return 0
+}
+
+kill_pid() { # PID SD
+	local pid=$1 sd=$2 waited=0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	while is_ours "$pid" "$sd"; do
+		if ((waited >= STOP_TIMEOUT * 10)); then
+			log "broker pid $pid still running after ${STOP_TIMEOUT}s; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+			sleep 0.2
+			break
+		fi
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+}
+
+print_log_tail() { # SD [FILE]: tail of FILE (default server.log) of state dir SD
+	local f=$1/${2:-server.log}
+	if [[ -s $f ]]; then
+		log "---- last 60 lines of $f ----"
+		tail -n 60 "$f" >&2
+		log "---- end of $f ----"
+	else
+		log "$f is empty"
+	fi
+	if compgen -G "$1/hs_err_*.log" >/dev/null; then
+		log "JVM crash logs: $(echo "$1"/hs_err_*.log)"
+	fi
+	return 0
+}
+
+# Wait until broker PID of state dir SD has logged READY_LINE and accepts
+# connections on PORT.
+wait_ready() { # PID SD PORT
+	local pid=$1 sd=$2 port=$3 deadline=$((SECONDS + START_TIMEOUT))
+	while :; do
+		if ! is_ours "$pid" "$sd"; then
+			log "broker (pid $pid) exited during startup"
+			print_log_tail "$sd"
+			return 1
+		fi
+		if grep -qF "$READY_LINE" "$sd/server.log" 2>/dev/null && port_open "$port"; then
+			return 0
+		fi
+		if ((SECONDS >= deadline)); then
+			log "broker (pid $pid) not ready after ${START_TIMEOUT}s"
+			print_log_tail "$sd"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+write_config() { # SD PORT CPORT
+	local sd=$1 port=$2 cport=$3
+	cat >"$sd/server.properties" <<EOF
+# Generated by scripts/kafka/kafka.sh: single-node KRaft broker for tests.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=$HOST:$cport
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://$HOST:$port,CONTROLLER://$HOST:$cport
+advertised.listeners=PLAINTEXT://$HOST:$port,CONTROLLER://$HOST:$cport
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$sd/data
+
+# One broker: every internal topic has a single replica.
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+default.replication.factor=1
+min.insync.replicas=1
+# Fewer partitions for __consumer_offsets / __transaction_state: the first
+# group join and the first transactional producer come up much faster.
+offsets.topic.num.partitions=1
+transaction.state.log.num.partitions=1
+
+# Topics are created explicitly by the code under test.
+auto.create.topics.enable=false
+num.partitions=1
+group.initial.rebalance.delay.ms=0
+
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+log.retention.hours=24
+EOF
+	if [[ -n ${KAFKA_EXTRA_PROPS:-} ]]; then
+		printf '\n# KAFKA_EXTRA_PROPS\n%s\n' "$KAFKA_EXTRA_PROPS" >>"$sd/server.properties"
+	fi
+
+	# Everything goes to stdout, which start() sends to server.log.
+	cat >"$sd/log4j2.properties" <<'EOF'
+status = warn
+appender.out.type = Console
+appender.out.name = STDOUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = STDOUT
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.apache.name = org.apache.kafka
+logger.apache.level = INFO
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.authorizer.name = kafka.authorizer.logger
+logger.authorizer.level = WARN
+EOF
+}
+
+# A random Kafka cluster id: 16 random bytes, URL-safe base64 without padding,
+# not starting with '-' (what org.apache.kafka.common.Uuid.randomUuid gives).
+cluster_id() {
+	local id
+	while :; do
+		id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+		[[ ${#id} == 22 && $id != -* && $id != AAAAAAAAAAAAAAAAAAAAAA && $id != AAAAAAAAAAAAAAAAAAAAAQ ]] && break
+	done
+	echo "$id"
+}
+
+# --- commands ----------------------------------------------------------------
+
+cmd_start() {
+	local port=$1 sd=$CACHE_DIR/run-$1
+	check_port PORT "$port"
+	local cport=${KAFKA_CONTROLLER_PORT:-$((port + 1))}
+	check_port KAFKA_CONTROLLER_PORT "$cport"
+	[[ $cport != "$port" ]] || die "controller port must differ from the broker port"
+	mkdir -p "$CACHE_DIR"
+	lock 9 "$CACHE_DIR/run-$port.lock"
+
+	local pid
+	pid=$(running_pid "$sd")
+	if [[ -n $pid ]]; then
+		log "broker for port $port already running (pid $pid); reusing it"
+		if wait_ready "$pid" "$sd" "$port"; then
+			echo "$pid" >"$sd/kafka.pid"
+			echo "$HOST:$port"
+			return 0
+		fi
+		log "restarting it"
+		kill_pid "$pid" "$sd"
+	fi
+
+	# Stale state from an earlier run (crashed, killed, rebooted): start afresh.
+	rm -rf "$sd"
+	port_open "$port" && die "$HOST:$port is already in use by another process"
+	port_open "$cport" && die "controller port $HOST:$cport is already in use by another process (set KAFKA_CONTROLLER_PORT)"
+
+	fetch
+	find_java
+	mkdir -p "$sd/data"
+	write_config "$sd" "$port" "$cport"
+
+	local cp="$LIB_DIR/*"
+	local -a jvm=(
+		"$MARKER=$sd"
+		-Djava.awt.headless=true
+		-Dlog4j2.configurationFile="$sd/log4j2.properties"
+		-Dkafka.logs.dir="$sd"
+		-XX:ErrorFile="$sd/hs_err_%p.log"
+		-XX:+ExitOnOutOfMemoryError
+	)
+
+	local id
+	id=$(cluster_id)
+	if ! "$JAVA" "${jvm[@]}" -Xmx256m -XX:TieredStopAtLevel=1 -cp "$cp" "$STORAGE_MAIN" format \
+		--config "$sd/server.properties" --cluster-id "$id" --standalone \
+		</dev/null >"$sd/format.log" 2>&1 9>&- 8>&-; then
+		log "formatting storage failed"
+		print_log_tail "$sd" format.log
+		exit 1
+	fi
+
+	# shellcheck disable=SC2206 # word splitting of the flag lists is intended
+	local -a heap=(${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}) extra=(${KAFKA_JVM_OPTS:-})
+	local -a launcher=()
+	command -v setsid >/dev/null 2>&1 && launcher=(setsid)
+	# The inner shell writes its own pid, then becomes the JVM; setsid detaches
+	# the broker from the caller's session and process group, and no fd of the
+	# caller (stdout of $(...), the lock files) stays open in it.
+	# shellcheck disable=SC2016 # $$ and $1 are for the inner shell
+	${launcher[@]+"${launcher[@]}"} bash -c 'echo $$ >"$1"; shift; exec "$@"' kafka-launch "$sd/kafka.pid" \
+		"$JAVA" "${jvm[@]}" "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+		${extra[@]+"${extra[@]}"} -cp "$cp" "$BROKER_MAIN" "$sd/server.properties" \
+		</dev/null >"$sd/server.log" 2>&1 9>&- 8>&- &
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $sd/kafka.pid ]] && break
+		sleep 0.05
+	done
+	pid=$(<"$sd/kafka.pid") || die "broker did not start (no pid file)"
+
+	log "started broker pid $pid (state in $sd, log $sd/server.log); waiting up to ${START_TIMEOUT}s"
+	if ! wait_ready "$pid" "$sd" "$port"; then
+		kill_pid "$pid" "$sd"
+		exit 1
+	fi
+	log "broker ready on $HOST:$port (controller $HOST:$cport)"
+	echo "$HOST:$port"
+}
+
+cmd_stop() {
+	local port=$1 sd=$CACHE_DIR/run-$1
+	check_port PORT "$port"
+	mkdir -p "$CACHE_DIR"
+	lock 9 "$CACHE_DIR/run-$port.lock"
+	local pid
+	pid=$(running_pid "$sd")
+	if [[ -n $pid ]]; then
+		log "stopping broker pid $pid"
+		kill_pid "$pid" "$sd"
+	else
+		log "no broker running for port $port"
+	fi
+	rm -rf "$sd"
+}
+
+cmd_status() {
+	local port=$1 sd=$CACHE_DIR/run-$1 pid
+	check_port PORT "$port"
+	pid=$(running_pid "$sd")
+	if [[ -n $pid ]] && grep -qF "$READY_LINE" "$sd/server.log" 2>/dev/null && port_open "$port"; then
+		log "running, pid $pid"
+		echo "$HOST:$port"
+		return 0
+	fi
+	log "not running on port $port"
+	return 1
+}
+
+main() {
+	(($# >= 1)) || usage
+	local cmd=$1
+	shift
+	case $cmd in
+	start | stop | restart | status)
+		(($# <= 1)) || usage
+		local port=${1:-$DEFAULT_PORT}
+		case $cmd in
+		start) cmd_start "$port" ;;
+		stop) cmd_stop "$port" ;;
+		restart) (cmd_stop "$port") && cmd_start "$port" ;;
+		status) cmd_status "$port" ;;
+		esac
+		;;
+	fetch)
+		(($# == 0)) || usage
+		fetch
+		;;
+	-h | --help | help) usage ;;
+	*) usage ;;
+	esac
+}
+
+main "$@"

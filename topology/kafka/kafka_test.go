@@ -1,0 +1,100 @@
+package kafka_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
+	"github.com/openbank/bank/topology/kafka/kafkatest"
+)
+
+// Regression guard for the broker pin: older kfake builds broke sarama's
+// produce CRC or made partitions holding transactions unreadable. A
+// committed transaction must be read back, an aborted one must not.
+func TestReadCommittedSeesCommittedTransactionsOnly(t *testing.T) {
+	env := kafkatest.Synced(t)
+	ctx := context.Background()
+	codec := env.Codec()
+	cfg := kafka.TransactionalConfig("test-txn", "test-txn-"+schemas.NewID().String())
+	producer, err := sarama.NewSyncProducer(env.Brokers, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+
+	send := func(amount int64, commit bool) {
+		t.Helper()
+		if err := producer.BeginTxn(); err != nil {
+			t.Fatal(err)
+		}
+		msg, err := kafka.Message(ctx, codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{
+			ID: schemas.NewID(), IBAN: "NL66OPEN0000000000", ChangedBy: amount, FromTo: "cash", Description: "txn test",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := producer.SendMessage(msg); err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			err = producer.CommitTxn()
+		} else {
+			err = producer.AbortTxn()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(1, true)
+	send(2, false)
+	send(3, true)
+
+	client, err := sarama.NewClient(env.Brokers, kafka.ConsumerConfig("test-reader"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	// All records share a key, hence a partition.
+	part, err := kafka.Partition(client, topology.TransactionEvents, "NL66OPEN0000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	start, err := client.GetOffset(topology.TransactionEvents, part, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := consumer.ConsumePartition(topology.TransactionEvents, part, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var got []int64
+	timeout := time.After(30 * time.Second)
+	for len(got) < 2 {
+		select {
+		case m := <-pc.Messages():
+			rec, err := codec.Decode(ctx, m.Topic, m.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := rec.(*schemas.TransactionHappenedEvent); e.Description == "txn test" {
+				got = append(got, e.ChangedBy)
+			}
+		case <-timeout:
+			t.Fatalf("read %v, want the two committed records", got)
+		}
+	}
+	if got[0] != 1 || got[1] != 3 {
+		t.Fatalf("read %v, want [1 3]: the aborted record must stay invisible", got)
+	}
+}
