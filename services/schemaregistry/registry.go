@@ -15,7 +15,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hamba/avro/v2"
@@ -29,9 +31,9 @@ type Registry struct {
 	handler http.Handler
 
 	mu     sync.Mutex
-	log    *os.File // nil when not persisted
+	log    *os.File                    // nil when not persisted
 	latest map[string]sr.SubjectSchema // newest version of each subject
-	ids    map[int]sr.Schema            // every schema by id
+	ids    map[int]sr.Schema           // every schema by id
 }
 
 // entry is one line of the registry's log.
@@ -73,6 +75,12 @@ func Open(dataDir string) (*Registry, error) {
 	} {
 		mux.HandleFunc(route, refuse)
 	}
+	// srfake serves /contexts/{context}/... by stripping the prefix and acting
+	// on the plain subject: reads are harmless, but a write there would get
+	// around the log, the compatibility check and the refusals above.
+	mux.Handle("GET /contexts/{context}/", r.fake.Handler())
+	mux.Handle("POST /contexts/{context}/subjects/{subject}", r.fake.Handler()) // lookup
+	mux.HandleFunc("/contexts/{context}/", refuseContext)
 	mux.Handle("/", r.fake.Handler())
 	r.handler = mux
 	return r, nil
@@ -123,7 +131,31 @@ func (r *Registry) replay(f *os.File) (err error) {
 	return sc.Err()
 }
 
-func sameSchema(a, b sr.Schema) bool { return a.Schema == b.Schema && a.Type == b.Type }
+// sameSchema says whether srfake takes a and b for one schema: it compares
+// Avro and JSON schemas as parsed JSON (so formatting and key order do not
+// count), and their references.
+func sameSchema(a, b sr.Schema) bool {
+	if a.Type != b.Type || len(a.References) != len(b.References) {
+		return false
+	}
+	byName := func(x, y sr.SchemaReference) int { return strings.Compare(x.Name, y.Name) }
+	ra, rb := slices.Clone(a.References), slices.Clone(b.References)
+	slices.SortFunc(ra, byName)
+	slices.SortFunc(rb, byName)
+	if !slices.Equal(ra, rb) {
+		return false
+	}
+	if a.Schema == b.Schema || a.Type == sr.TypeProtobuf {
+		return a.Schema == b.Schema
+	}
+	var va, vb any
+	if json.Unmarshal([]byte(a.Schema), &va) != nil || json.Unmarshal([]byte(b.Schema), &vb) != nil {
+		return false
+	}
+	na, errA := json.Marshal(va)
+	nb, errB := json.Marshal(vb)
+	return errA == nil && errB == nil && bytes.Equal(na, nb)
+}
 
 // Handler serves the Confluent Schema Registry REST API.
 func (r *Registry) Handler() http.Handler { return r.handler }
@@ -146,9 +178,18 @@ func (r *Registry) register(w http.ResponseWriter, req *http.Request) {
 	if !decode(w, req, &s) {
 		return
 	}
+	if s.Type == sr.TypeAvro && len(s.References) == 0 {
+		// srfake only checks that it is JSON; an id handed out for a
+		// schema no one can parse could never be deleted, and would fail
+		// every later compatibility check of the subject.
+		if _, err := avro.ParseWithCache(s.Schema, "", &avro.SchemaCache{}); err != nil {
+			writeError(w, http.StatusUnprocessableEntity, 42201, "Invalid schema: "+err.Error())
+			return
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if prev, ok := r.latest[subject]; ok && !sameSchema(prev.Schema, s) {
+	if prev, ok := r.latest[subject]; ok && !r.registered(subject, prev.Version, s) {
 		if problems := backwardProblems(s, prev.Schema); len(problems) > 0 {
 			writeError(w, http.StatusConflict, 409, fmt.Sprintf(
 				"Schema being registered is incompatible with an earlier schema for subject %q (version %d): %s",
@@ -174,6 +215,18 @@ func (r *Registry) register(w http.ResponseWriter, req *http.Request) {
 		r.ids[id] = s
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"id": id})
+}
+
+// registered says whether s is already one of subject's versions up to
+// latest: registering it again hands back that version, with no
+// compatibility check (as Confluent does).
+func (r *Registry) registered(subject string, latest int, s sr.Schema) bool {
+	for v := latest; v >= 1; v-- {
+		if old, ok := r.fake.GetSchema(subject, v); ok && sameSchema(old.Schema, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // append writes one entry and syncs it, so an id handed out survives a crash.
@@ -248,6 +301,11 @@ func decode(w http.ResponseWriter, req *http.Request, into *sr.Schema) bool {
 func refuse(w http.ResponseWriter, req *http.Request) {
 	writeError(w, http.StatusMethodNotAllowed, 405,
 		req.Method+" "+req.URL.Path+" is not supported by the embedded schema registry: it keeps every schema so ids stay stable")
+}
+
+func refuseContext(w http.ResponseWriter, req *http.Request) {
+	writeError(w, http.StatusMethodNotAllowed, 405,
+		req.Method+" "+req.URL.Path+" is not supported by the embedded schema registry: schema contexts are read-only, use the default context")
 }
 
 func writeError(w http.ResponseWriter, status, code int, msg string) {
