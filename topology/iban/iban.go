@@ -37,6 +37,12 @@ func Valid(s string) bool {
 			return false
 		}
 	}
+	// Check digits 00, 01 and 99 never come out of the computation (which
+	// gives 02 to 98), though 00 and 01 pass the mod-97 test where 97 and
+	// 98 would: ISO 13616 rejects them.
+	if check := s[2:4]; check == "00" || check == "01" || check == "99" {
+		return false
+	}
 	return mod97(s[4:]+s[:4]) == 1
 }
 

@@ -12,6 +12,8 @@ func TestValidation(t *testing.T) {
 		{"GB82WEST12345698765432", true, false},
 		{"DE89370400440532013000", true, false},
 		{"NL67OPEN0000000000", false, false}, // wrong check digits
+		{"NL00OPEN0044000000", false, false}, // passes mod-97 (00 ≡ 97) but 00 is no check digit
+		{"NL97OPEN0044000000", true, true},   // the same account's real check digits
 		{"NL66OPEN000000000", false, false},  // too short
 		{"NL66OPEN00000000000", false, false},
 		{"nl66OPEN0000000000", false, false},
