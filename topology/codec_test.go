@@ -264,3 +264,36 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestRoutingHelpers(t *testing.T) {
+	for _, tt := range []struct{ record, topic string }{
+		{"MoneyTransferCommand", topology.BankCommands},
+		{"DebitMoneyCommand", topology.TransferCommands},
+		{"MoneyDebitedEvent", topology.BankEvents},
+		{"UserAccountCreatedEvent", topology.UserEvents},
+		{"FindUserQuery", topology.UserQueries},
+	} {
+		got, err := topology.TopicOf(schemas.Namespace + "." + tt.record)
+		if err != nil || got != tt.topic {
+			t.Errorf("TopicOf(%s) = %s, %v", tt.record, got, err)
+		}
+	}
+	if _, err := topology.TopicOf(schemas.Namespace + ".CommandSucceeded"); err == nil {
+		t.Error("feedback lives on several topics")
+	}
+	if fb, err := topology.FeedbackTopic(topology.TransferCommands); err != nil || fb != topology.TransferCommandFeedback {
+		t.Errorf("FeedbackTopic = %s, %v", fb, err)
+	}
+	if _, err := topology.FeedbackTopic(topology.BankEvents); err == nil {
+		t.Error("events have no feedback")
+	}
+	// The command handler relies on its input topics being co-partitioned.
+	parts := map[int32]bool{}
+	for _, name := range []string{topology.UserCommands, topology.BankCommands, topology.TransferCommands, topology.TransferCommandFeedback} {
+		tp, _ := topology.Lookup(name)
+		parts[tp.Partitions] = true
+	}
+	if len(parts) != 1 {
+		t.Errorf("command topics differ in partition count: %v", parts)
+	}
+}

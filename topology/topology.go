@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/openbank/bank/schemas"
 )
@@ -198,4 +199,48 @@ func Validate() error {
 		}
 	}
 	return nil
+}
+
+// TopicOf returns the one topic that carries the record, for records that
+// live on exactly one topic (commands, events, queries). Feedback lives on
+// several: see FeedbackTopic.
+func TopicOf(record string) (string, error) {
+	var found []string
+	for _, t := range Topics {
+		if slices.Contains(t.Records, record) {
+			found = append(found, t.Name)
+		}
+	}
+	if len(found) != 1 {
+		return "", fmt.Errorf("record %s is on %d topics, not one", record, len(found))
+	}
+	return found[0], nil
+}
+
+// feedbackOf maps each command or query topic to the topic of its answers.
+var feedbackOf = map[string]string{
+	UserCommands:     UserCommandFeedback,
+	BankCommands:     BankCommandFeedback,
+	TransferCommands: TransferCommandFeedback,
+	UserQueries:      UserQueriesFeedback,
+	BankQueries:      BankQueriesFeedback,
+}
+
+// FeedbackTopic returns the topic answering the commands or queries of
+// requestTopic.
+func FeedbackTopic(requestTopic string) (string, error) {
+	fb, ok := feedbackOf[requestTopic]
+	if !ok {
+		return "", fmt.Errorf("topic %s has no feedback topic", requestTopic)
+	}
+	return fb, nil
+}
+
+// ShortName is a record's name without its namespace, as feedback names
+// commands and queries.
+func ShortName(record string) string {
+	if i := strings.LastIndexByte(record, '.'); i >= 0 {
+		return record[i+1:]
+	}
+	return record
 }
