@@ -15,6 +15,8 @@ type Record interface {
 	AvroName() string
 	// Key is the Kafka message key: the id of the record's aggregate.
 	Key() string
+	// RecordID is the record's id field.
+	RecordID() ID
 }
 
 // ID is the Avro fixed type Id: a UUID as 16 raw bytes.

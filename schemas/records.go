@@ -321,6 +321,40 @@ func (r *TransactionByIdQuery) Key() string             { return r.ID.String() }
 func (r *TransactionsByIbanQuery) Key() string          { return r.IBAN }
 func (r *TransactionHappenedEvent) Key() string         { return r.IBAN }
 
+// RecordID returns the record's id: the command's, query's or event's own, or
+// for saga steps and their events the transfer's.
+func (r *AddUserToBankAccountCommand) RecordID() ID      { return r.ID }
+func (r *CreateBankAccountCommand) RecordID() ID         { return r.ID }
+func (r *CreateUserAccountCommand) RecordID() ID         { return r.ID }
+func (r *CreditMoneyCommand) RecordID() ID               { return r.ID }
+func (r *DebitMoneyCommand) RecordID() ID                { return r.ID }
+func (r *MarkTransferCompletedCommand) RecordID() ID     { return r.ID }
+func (r *MarkTransferFailedCommand) RecordID() ID        { return r.ID }
+func (r *MoneyTransferCommand) RecordID() ID             { return r.ID }
+func (r *RemoveUserFromBankAccountCommand) RecordID() ID { return r.ID }
+func (r *ReturnMoneyCommand) RecordID() ID               { return r.ID }
+func (r *BankAccountCreatedEvent) RecordID() ID          { return r.ID }
+func (r *MoneyCreditedEvent) RecordID() ID               { return r.ID }
+func (r *MoneyDebitedEvent) RecordID() ID                { return r.ID }
+func (r *MoneyReturnedEvent) RecordID() ID               { return r.ID }
+func (r *TransferCompletedEvent) RecordID() ID           { return r.ID }
+func (r *TransferFailedEvent) RecordID() ID              { return r.ID }
+func (r *TransferStartedEvent) RecordID() ID             { return r.ID }
+func (r *UserAccountCreatedEvent) RecordID() ID          { return r.ID }
+func (r *UserAddedToBankAccountEvent) RecordID() ID      { return r.ID }
+func (r *UserRemovedFromBankAccountEvent) RecordID() ID  { return r.ID }
+func (r *CommandFailed) RecordID() ID                    { return r.ID }
+func (r *CommandSucceeded) RecordID() ID                 { return r.ID }
+func (r *QueryFailed) RecordID() ID                      { return r.ID }
+func (r *QuerySucceeded) RecordID() ID                   { return r.ID }
+func (r *AllLastTransactionsQuery) RecordID() ID         { return r.ID }
+func (r *FindBankAccountQuery) RecordID() ID             { return r.ID }
+func (r *FindBankAccountsForUserQuery) RecordID() ID     { return r.ID }
+func (r *FindUserQuery) RecordID() ID                    { return r.ID }
+func (r *TransactionByIdQuery) RecordID() ID             { return r.ID }
+func (r *TransactionsByIbanQuery) RecordID() ID          { return r.ID }
+func (r *TransactionHappenedEvent) RecordID() ID         { return r.ID }
+
 // all lists one value of every record type; the decoder creates records by
 // their Avro name from it.
 var all = []Record{

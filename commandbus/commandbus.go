@@ -1,0 +1,188 @@
+// Package commandbus sends commands over Kafka and waits for their feedback:
+// it keys each command by its aggregate, produces it to its topic, and
+// matches the CommandSucceeded or CommandFailed with the same id (and
+// command name) on the topic's feedback topic. One consumer per feedback
+// topic serves every waiting caller.
+package commandbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/IBM/sarama"
+
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
+)
+
+// ErrTimeout is returned when no feedback came before the context ended. The
+// command may still be handled later: for a transfer, send it again with the
+// same id to learn its outcome.
+var ErrTimeout = errors.New("no answer in time")
+
+// Bus sends commands and awaits their feedback.
+type Bus struct {
+	codec    *topology.Codec
+	producer sarama.SyncProducer
+	client   sarama.Client
+	consumer sarama.Consumer
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	waiters map[key][]chan schemas.Record
+
+	wg   sync.WaitGroup
+	stop chan struct{}
+}
+
+type key struct {
+	id      schemas.ID
+	command string
+}
+
+// New connects a bus to the cluster. Feedback consumers start at the newest
+// offsets, before any command is sent, so no answer is missed.
+func New(ctx context.Context, brokers []string, codec *topology.Codec, clientID string, log *slog.Logger) (*Bus, error) {
+	client, err := kafka.Connect(ctx, brokers, kafka.ConsumerConfig(clientID), log)
+	if err != nil {
+		return nil, err
+	}
+	producer, err := sarama.NewSyncProducer(brokers, kafka.ProducerConfig(clientID))
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("command bus producer: %w", err)
+	}
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		producer.Close()
+		client.Close()
+		return nil, fmt.Errorf("command bus consumer: %w", err)
+	}
+	b := &Bus{codec: codec, producer: producer, client: client, consumer: consumer, log: log,
+		waiters: map[key][]chan schemas.Record{}, stop: make(chan struct{})}
+	for _, topic := range []string{topology.UserCommandFeedback, topology.BankCommandFeedback, topology.TransferCommandFeedback} {
+		if err := b.follow(topic); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func (b *Bus) follow(topic string) error {
+	parts, err := b.client.Partitions(topic)
+	if err != nil {
+		return fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	for _, p := range parts {
+		pc, err := b.consumer.ConsumePartition(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			return fmt.Errorf("consume %s/%d: %w", topic, p, err)
+		}
+		b.wg.Add(1)
+		go b.dispatch(pc)
+	}
+	return nil
+}
+
+// dispatch hands each feedback record to whoever waits for it; records
+// nobody waits for (answers to others, or to callers that gave up) are
+// dropped.
+func (b *Bus) dispatch(pc sarama.PartitionConsumer) {
+	defer b.wg.Done()
+	defer pc.AsyncClose()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case err, ok := <-pc.Errors():
+			if ok {
+				b.log.Warn("command bus: feedback consumer", "err", err)
+			}
+		case m, ok := <-pc.Messages():
+			if !ok {
+				return
+			}
+			rec, err := b.codec.Decode(context.Background(), m.Topic, m.Value)
+			if err != nil {
+				b.log.Warn("command bus: undecodable feedback skipped", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+				continue
+			}
+			var k key
+			switch fb := rec.(type) {
+			case *schemas.CommandSucceeded:
+				k = key{fb.ID, fb.CommandName}
+			case *schemas.CommandFailed:
+				k = key{fb.ID, fb.CommandName}
+			default:
+				continue
+			}
+			b.mu.Lock()
+			for _, ch := range b.waiters[k] {
+				ch <- rec // buffered: never blocks
+			}
+			delete(b.waiters, k)
+			b.mu.Unlock()
+		}
+	}
+}
+
+// Send sends cmd and returns its feedback: *schemas.CommandSucceeded or
+// *schemas.CommandFailed. A MoneyTransferCommand's feedback comes when its
+// saga ends. It returns ErrTimeout when ctx ends first.
+func (b *Bus) Send(ctx context.Context, cmd schemas.Record) (schemas.Record, error) {
+	id := cmd.RecordID()
+	topic, err := topology.TopicOf(cmd.AvroName())
+	if err != nil {
+		return nil, err
+	}
+	msg, err := kafka.Message(ctx, b.codec, topic, cmd)
+	if err != nil {
+		return nil, err
+	}
+	k := key{id, topology.ShortName(cmd.AvroName())}
+	ch := make(chan schemas.Record, 1)
+	b.mu.Lock()
+	b.waiters[k] = append(b.waiters[k], ch)
+	b.mu.Unlock()
+	defer b.forget(k, ch)
+	if _, _, err := b.producer.SendMessage(msg); err != nil {
+		return nil, fmt.Errorf("send %s: %w", k.command, err)
+	}
+	select {
+	case fb := <-ch:
+		return fb, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s %s: %w (%v)", k.command, id, ErrTimeout, context.Cause(ctx))
+	}
+}
+
+func (b *Bus) forget(k key, ch chan schemas.Record) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ws := b.waiters[k]
+	for i, w := range ws {
+		if w == ch {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(b.waiters, k)
+	} else {
+		b.waiters[k] = ws
+	}
+}
+
+// Close stops the consumers and closes the connections.
+func (b *Bus) Close() {
+	close(b.stop)
+	b.wg.Wait()
+	b.consumer.Close()
+	b.producer.Close()
+	b.client.Close()
+}

@@ -1,0 +1,657 @@
+// Package commandhandler runs the command handler: it consumes the command
+// topics (and the feedback of saga steps) as one consumer group, decides on
+// each message against the aggregates held in memory (package domain), and
+// writes the resulting events, saga commands, feedback and the consumed
+// offsets in one Kafka transaction. Each input either has all its effects
+// committed or none, so after a crash no command is applied twice or lost.
+//
+// Every instance reads all of user_events and bank_events (one partition
+// each) to keep its state; the consumer group gives each instance a share of
+// the command partitions. The input topics have the same partition count and
+// the range assignor hands out equal partition numbers together, so one
+// instance owns all commands of an aggregate. When an instance takes over
+// partitions, it first reads the events the previous owner wrote: each
+// transaction stores, in its committed offsets' metadata, the offset of the
+// last event this instance depends on.
+package commandhandler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/commandhandler/domain"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
+	"github.com/openbank/bank/topology/token"
+)
+
+// Group is the consumer group of the command handler. Renaming it would
+// make the handler process every retained command again.
+const Group = "openbank-commands"
+
+// inputs are the topics the handler consumes; they must be co-partitioned.
+var inputs = []string{topology.UserCommands, topology.BankCommands, topology.TransferCommands, topology.TransferCommandFeedback}
+
+// eventTopics hold the state; each has one partition.
+var eventTopics = []string{topology.UserEvents, topology.BankEvents}
+
+// Config configures one instance.
+type Config struct {
+	Brokers  []string
+	Registry topology.SchemaRegistry
+	// InstanceID names this instance; it must be unique among running
+	// instances and the same across restarts of one (it makes the
+	// transactional id, which fences a previous incarnation).
+	InstanceID string
+	Log        *slog.Logger
+	// NewToken issues account tokens; token.New by default.
+	NewToken func() string
+	// MaxBatch bounds the inputs decided in one transaction.
+	MaxBatch int
+	// OnReady, if set, is called once the state is rebuilt and commands
+	// are being consumed.
+	OnReady func()
+}
+
+// Run runs the handler until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.InstanceID == "" {
+		return errors.New("command handler: no instance id")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NewToken == nil {
+		cfg.NewToken = token.New
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 500
+	}
+	log := cfg.Log.With("service", "commands", "instance", cfg.InstanceID)
+	codec := topology.NewCodec(cfg.Registry)
+
+	client, err := kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig("openbank-commands-"+cfg.InstanceID), log)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	e := &engine{
+		cfg: cfg, log: log, codec: codec, client: client,
+		state: domain.NewState(), env: domain.Env{NewToken: cfg.NewToken},
+		next: map[string]int64{}, own: map[string]map[int64]bool{}, lastWrite: map[string]int64{},
+		work: make(chan item, 1024),
+	}
+	for _, t := range eventTopics {
+		e.next[t], e.lastWrite[t] = 0, -1
+		e.own[t] = map[int64]bool{}
+	}
+	if err := e.newProducer(); err != nil {
+		return err
+	}
+	defer func() { e.producer.Close() }()
+
+	events, err := e.followEvents()
+	if err != nil {
+		return err
+	}
+	defer events.Close()
+	if err := e.rebuild(ctx); err != nil {
+		return err
+	}
+
+	gcfg := kafka.ConsumerConfig("openbank-commands-" + cfg.InstanceID)
+	gcfg.Consumer.Offsets.AutoCommit.Enable = false // offsets commit with each transaction
+	group, err := sarama.NewConsumerGroup(cfg.Brokers, Group, gcfg)
+	if err != nil {
+		return fmt.Errorf("join %s: %w", Group, err)
+	}
+	defer group.Close()
+
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for err := range group.Errors() {
+			log.Warn("consumer group", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		h := &groupHandler{e: e, log: log}
+		for ctx.Err() == nil {
+			if err := group.Consume(ctx, inputs, h); err != nil && ctx.Err() == nil {
+				log.Warn("consume", "err", err)
+				sleep(ctx, time.Second)
+			}
+		}
+	}()
+	if cfg.OnReady != nil {
+		cfg.OnReady()
+	}
+	err = e.loop(ctx)
+	cancel()
+	group.Close()
+	wg.Wait()
+	if parent.Err() != nil {
+		log.Info("stopped")
+		return nil // asked to stop: uncommitted inputs are delivered again
+	}
+	return err
+}
+
+// item is what the group hands the engine: a barrier opening a session, or
+// one input message.
+type item struct {
+	sess *session
+	msg  *sarama.ConsumerMessage // nil for the barrier
+}
+
+// session is one generation of the group as this instance saw it.
+type session struct {
+	sarama.ConsumerGroupSession
+	// barrier is, per event topic, the offset of the last event the
+	// previous owners of our partitions depended on.
+	barrier map[string]int64
+	// abort ends the session, so the group re-delivers from the committed
+	// offsets; closed at most once.
+	abort     chan struct{}
+	abortOnce sync.Once
+}
+
+func (s *session) end() { s.abortOnce.Do(func() { close(s.abort) }) }
+
+// engine owns the state: one goroutine applies events and decides commands.
+type engine struct {
+	cfg      Config
+	log      *slog.Logger
+	codec    *topology.Codec
+	client   sarama.Client
+	producer sarama.SyncProducer
+	state    *domain.State
+	env      domain.Env
+
+	eventMsgs map[string]<-chan *sarama.ConsumerMessage
+	eventErrs map[string]<-chan *sarama.ConsumerError
+	// next is, per event topic, the offset after the last event read.
+	next map[string]int64
+	// own holds offsets of events this instance wrote and already applied.
+	own map[string]map[int64]bool
+	// lastWrite is, per event topic, the newest event offset the state
+	// depends on that this instance wrote or waited for.
+	lastWrite map[string]int64
+
+	work    chan item
+	pending []item
+	current *session
+}
+
+func (e *engine) newProducer() error {
+	cfg := kafka.TransactionalConfig("openbank-commands-"+e.cfg.InstanceID, "openbank-commands-"+e.cfg.InstanceID)
+	p, err := sarama.NewSyncProducer(e.cfg.Brokers, cfg)
+	if err != nil {
+		return fmt.Errorf("transactional producer: %w", err)
+	}
+	e.producer = p
+	return nil
+}
+
+type closer interface{ Close() error }
+
+func (e *engine) followEvents() (closer, error) {
+	consumer, err := sarama.NewConsumerFromClient(e.client)
+	if err != nil {
+		return nil, fmt.Errorf("event consumer: %w", err)
+	}
+	e.eventMsgs = map[string]<-chan *sarama.ConsumerMessage{}
+	e.eventErrs = map[string]<-chan *sarama.ConsumerError{}
+	for _, t := range eventTopics {
+		pc, err := consumer.ConsumePartition(t, 0, sarama.OffsetOldest)
+		if err != nil {
+			consumer.Close()
+			return nil, fmt.Errorf("consume %s: %w", t, err)
+		}
+		e.eventMsgs[t], e.eventErrs[t] = pc.Messages(), pc.Errors()
+	}
+	return consumer, nil
+}
+
+// rebuild reads the event topics up to where they ended at start, showing
+// progress, so the instance starts with the state of the whole bank.
+func (e *engine) rebuild(ctx context.Context) error {
+	start := time.Now()
+	target := map[string]int64{}
+	total := int64(0)
+	for _, t := range eventTopics {
+		end, err := e.client.GetOffset(t, 0, sarama.OffsetNewest)
+		if err != nil {
+			return fmt.Errorf("end of %s: %w", t, err)
+		}
+		target[t] = end
+		total += end
+	}
+	e.log.Info("rebuilding state from events", "events", total)
+	applied, lastLog := 0, time.Now()
+	for !e.reached(target) {
+		err := e.readEvent(ctx, 300*time.Millisecond)
+		if errors.Is(err, errNoEvent) {
+			// What is left are transaction markers or aborted events,
+			// which take offsets but are never delivered. (Correctness
+			// does not rest on this: each session waits for the events
+			// its partitions depend on.)
+			break
+		}
+		if err != nil {
+			return err
+		}
+		applied++
+		if time.Since(lastLog) >= time.Second {
+			lastLog = time.Now()
+			e.log.Info("rebuilding state", "applied", applied, "of_about", total,
+				"events_per_s", int(float64(applied)/time.Since(start).Seconds()))
+		}
+	}
+	took := time.Since(start)
+	e.log.Info("state rebuilt", "events", applied, "users", len(e.state.Users), "accounts", len(e.state.Accounts),
+		"transfers", len(e.state.Transfers), "took", took.Round(time.Millisecond),
+		"events_per_s", int(float64(applied)/max(took.Seconds(), 1e-3)))
+	return nil
+}
+
+func (e *engine) reached(target map[string]int64) bool {
+	for _, t := range eventTopics {
+		if e.next[t] < target[t] {
+			return false
+		}
+	}
+	return true
+}
+
+var errNoEvent = errors.New("no event")
+
+// readEvent applies the next event, waiting up to wait for one.
+func (e *engine) readEvent(ctx context.Context, wait time.Duration) error {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case m := <-e.eventMsgs[topology.UserEvents]:
+		return e.applyEvent(ctx, m)
+	case m := <-e.eventMsgs[topology.BankEvents]:
+		return e.applyEvent(ctx, m)
+	case err := <-e.eventErrs[topology.UserEvents]:
+		return fmt.Errorf("read user_events: %w", err)
+	case err := <-e.eventErrs[topology.BankEvents]:
+		return fmt.Errorf("read bank_events: %w", err)
+	case <-t.C:
+		return errNoEvent
+	}
+}
+
+// applyEvent applies one event read from the log, unless this instance
+// wrote it and applied it when its transaction committed.
+func (e *engine) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) error {
+	e.next[m.Topic] = m.Offset + 1
+	if e.own[m.Topic][m.Offset] {
+		delete(e.own[m.Topic], m.Offset)
+		return nil
+	}
+	rec, err := e.codec.Decode(ctx, m.Topic, m.Value)
+	if err != nil {
+		if topology.IsPoison(err) {
+			// Only this service writes events, so this is a bug or
+			// tampering; the state cannot include it either way.
+			e.log.Error("undecodable event skipped", "topic", m.Topic, "offset", m.Offset, "err", err)
+			return nil
+		}
+		return fmt.Errorf("decode %s/%d: %w", m.Topic, m.Offset, err)
+	}
+	if err := e.state.Apply(rec); err != nil {
+		e.log.Error("event does not apply", "topic", m.Topic, "offset", m.Offset, "err", err)
+	}
+	return nil
+}
+
+// loop reads events and decides inputs until ctx ends.
+func (e *engine) loop(ctx context.Context) error {
+	for {
+		if err := e.processReady(ctx); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case m := <-e.eventMsgs[topology.UserEvents]:
+			if err := e.applyEvent(ctx, m); err != nil {
+				return err
+			}
+		case m := <-e.eventMsgs[topology.BankEvents]:
+			if err := e.applyEvent(ctx, m); err != nil {
+				return err
+			}
+		case err := <-e.eventErrs[topology.UserEvents]:
+			return fmt.Errorf("read user_events: %w", err)
+		case err := <-e.eventErrs[topology.BankEvents]:
+			return fmt.Errorf("read bank_events: %w", err)
+		case it := <-e.work:
+			e.pending = append(e.pending, it)
+			// Take whatever else is waiting, for a bigger transaction.
+			for len(e.pending) < e.cfg.MaxBatch {
+				select {
+				case it := <-e.work:
+					e.pending = append(e.pending, it)
+					continue
+				default:
+				}
+				break
+			}
+		}
+	}
+}
+
+// caughtUp reports whether the state holds every event the session's
+// barrier names.
+func (e *engine) caughtUp(s *session) bool {
+	for t, off := range s.barrier {
+		if e.next[t] <= off {
+			return false
+		}
+	}
+	return true
+}
+
+// processReady decides the pending inputs whose session is current and
+// caught up.
+func (e *engine) processReady(ctx context.Context) error {
+	for len(e.pending) > 0 {
+		it := e.pending[0]
+		if it.msg == nil { // a new session starts
+			e.current = it.sess
+			for t, off := range it.sess.barrier {
+				e.lastWrite[t] = max(e.lastWrite[t], off)
+			}
+			e.pending = e.pending[1:]
+			continue
+		}
+		if it.sess != e.current || it.sess.Context().Err() != nil {
+			e.pending = e.pending[1:] // a finished session's leftovers
+			continue
+		}
+		if !e.caughtUp(it.sess) {
+			return nil // read more events first
+		}
+		n := 1
+		for n < len(e.pending) && n < e.cfg.MaxBatch && e.pending[n].sess == it.sess && e.pending[n].msg != nil {
+			n++
+		}
+		batch := e.pending[:n]
+		e.pending = e.pending[n:]
+		if err := e.process(ctx, it.sess, batch); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// Nothing of the batch committed: the session ends and the
+			// group delivers these inputs again.
+			e.log.Warn("transaction failed; inputs will be delivered again", "inputs", len(batch), "err", err)
+			it.sess.end()
+			e.current = nil
+			sleep(ctx, 200*time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// process decides a batch of inputs and commits all effects with the
+// consumed offsets in one transaction.
+func (e *engine) process(ctx context.Context, s *session, batch []item) error {
+	e.state.Begin()
+	var out []*sarama.ProducerMessage
+	var applied []schemas.Record
+	offsets := map[string]map[int32]int64{}
+	for _, it := range batch {
+		m := it.msg
+		if offsets[m.Topic] == nil {
+			offsets[m.Topic] = map[int32]int64{}
+		}
+		offsets[m.Topic][m.Partition] = m.Offset + 1
+		msgs, events, err := e.decide(ctx, m)
+		if err != nil {
+			e.state.Rollback()
+			return err
+		}
+		out = append(out, msgs...)
+		applied = append(applied, events...)
+	}
+	if err := e.commit(s, out, offsets); err != nil {
+		e.state.Rollback()
+		e.recover(err)
+		return err
+	}
+	e.state.Commit()
+	for _, m := range out {
+		if _, isEvent := e.own[m.Topic]; isEvent {
+			e.own[m.Topic][m.Offset] = true
+			e.lastWrite[m.Topic] = max(e.lastWrite[m.Topic], m.Offset)
+		}
+	}
+	return nil
+}
+
+// decide handles one input: it returns the messages to write and applies
+// their events to the state (journaled, so a failed commit undoes them).
+// Inputs that can never be handled go to the dead-letter topic.
+func (e *engine) decide(ctx context.Context, m *sarama.ConsumerMessage) ([]*sarama.ProducerMessage, []schemas.Record, error) {
+	rec, err := e.codec.Decode(ctx, m.Topic, m.Value)
+	if err != nil {
+		if topology.IsPoison(err) {
+			return []*sarama.ProducerMessage{deadLetter(m, err)}, nil, nil
+		}
+		return nil, nil, err // the registry unreachable, say: try again
+	}
+	if m.Topic == topology.TransferCommandFeedback {
+		if _, ok := rec.(*schemas.CommandSucceeded); !ok {
+			if _, ok := rec.(*schemas.CommandFailed); !ok {
+				return []*sarama.ProducerMessage{deadLetter(m, errors.New("not feedback"))}, nil, nil
+			}
+		}
+	}
+	d, err := e.state.Decide(rec, e.env)
+	if err != nil {
+		e.log.Error("input cannot be decided; parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+		return []*sarama.ProducerMessage{deadLetter(m, err)}, nil, nil
+	}
+	var out []*sarama.ProducerMessage
+	for _, ev := range d.Events {
+		if err := e.state.Apply(ev); err != nil {
+			return nil, nil, fmt.Errorf("apply decided %s: %w", ev.AvroName(), err)
+		}
+		msg, err := e.message(ctx, ev, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, msg)
+	}
+	for _, c := range d.Commands {
+		msg, err := e.message(ctx, c, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, msg)
+	}
+	for _, fb := range d.Feedback {
+		msg, err := e.message(ctx, fb, feedbackTopic(fb))
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, msg)
+	}
+	return out, d.Events, nil
+}
+
+// message encodes a record for its topic: the one topic of its type, or for
+// feedback the topic answering the command it names.
+func (e *engine) message(ctx context.Context, rec schemas.Record, topic string) (*sarama.ProducerMessage, error) {
+	if topic == "" {
+		var err error
+		if topic, err = topology.TopicOf(rec.AvroName()); err != nil {
+			return nil, err
+		}
+	}
+	return kafka.Message(ctx, e.codec, topic, rec)
+}
+
+// feedbackTopic is where the feedback of the named command goes.
+func feedbackTopic(fb schemas.Record) string {
+	var name string
+	switch fb := fb.(type) {
+	case *schemas.CommandSucceeded:
+		name = fb.CommandName
+	case *schemas.CommandFailed:
+		name = fb.CommandName
+	}
+	t, err := topology.TopicOf(schemas.Namespace + "." + name)
+	if err != nil {
+		return ""
+	}
+	fbTopic, _ := topology.FeedbackTopic(t)
+	return fbTopic
+}
+
+// commit writes the batch's messages and offsets in one transaction. The
+// offsets' metadata names the last events this state depends on, for the
+// next owner of these partitions to wait for.
+func (e *engine) commit(s *session, out []*sarama.ProducerMessage, offsets map[string]map[int32]int64) error {
+	if err := e.producer.BeginTxn(); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if len(out) > 0 {
+		if err := e.producer.SendMessages(out); err != nil {
+			return fmt.Errorf("send %d messages: %w", len(out), err)
+		}
+	}
+	depends := maps2(e.lastWrite)
+	for _, m := range out {
+		if _, isEvent := e.own[m.Topic]; isEvent {
+			depends[m.Topic] = max(depends[m.Topic], m.Offset)
+		}
+	}
+	meta := encodeBarrier(depends)
+	pom := map[string][]*sarama.PartitionOffsetMetadata{}
+	for topic, parts := range offsets {
+		for p, off := range parts {
+			pom[topic] = append(pom[topic], &sarama.PartitionOffsetMetadata{Partition: p, Offset: off, Metadata: &meta})
+		}
+	}
+	group := sarama.NewConsumerGroupMetadataFromSession(s, Group, nil)
+	if err := e.producer.AddOffsetsToTxnWithGroupMetadata(pom, group); err != nil {
+		return fmt.Errorf("add offsets to transaction: %w", err)
+	}
+	if err := e.producer.CommitTxn(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// recover makes the producer usable after a failed transaction: abort what
+// can be aborted, replace a producer in a fatal state (fenced, say).
+func (e *engine) recover(cause error) {
+	status := e.producer.TxnStatus()
+	if status&sarama.ProducerTxnFlagInTransaction != 0 && status&sarama.ProducerTxnFlagFatalError == 0 {
+		if err := e.producer.AbortTxn(); err == nil {
+			return
+		} else {
+			e.log.Warn("abort transaction", "err", err)
+		}
+	}
+	if e.producer.TxnStatus()&(sarama.ProducerTxnFlagFatalError|sarama.ProducerTxnFlagInTransaction) == 0 {
+		return
+	}
+	e.log.Warn("replacing the transactional producer", "cause", cause)
+	e.producer.Close()
+	for {
+		if err := e.newProducer(); err == nil {
+			return
+		} else {
+			e.log.Warn("transactional producer", "err", err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func maps2(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// encodeBarrier writes per event topic the last offset depended on, as
+// "user_events=12,bank_events=345".
+func encodeBarrier(b map[string]int64) string {
+	var parts []string
+	for _, t := range eventTopics {
+		parts = append(parts, t+"="+strconv.FormatInt(b[t], 10))
+	}
+	return strings.Join(parts, ",")
+}
+
+func decodeBarrier(s string) map[string]int64 {
+	out := map[string]int64{}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			out[k] = n
+		}
+	}
+	return out
+}
+
+// deadLetter parks an input that can never be handled, with its origin and
+// the reason in the headers.
+func deadLetter(m *sarama.ConsumerMessage, cause error) *sarama.ProducerMessage {
+	value := m.Value
+	headers := []sarama.RecordHeader{
+		{Key: []byte("origin-topic"), Value: []byte(m.Topic)},
+		{Key: []byte("origin-partition"), Value: []byte(strconv.Itoa(int(m.Partition)))},
+		{Key: []byte("origin-offset"), Value: []byte(strconv.FormatInt(m.Offset, 10))},
+		{Key: []byte("error"), Value: []byte(cause.Error())},
+		{Key: []byte("consumer"), Value: []byte(Group)},
+	}
+	// Leave room for the headers under the topic's 1 MiB limit.
+	const room = 900 << 10
+	if len(value) > room {
+		value = value[:room]
+		headers = append(headers, sarama.RecordHeader{Key: []byte("truncated-from"), Value: []byte(strconv.Itoa(len(m.Value)))})
+	}
+	return &sarama.ProducerMessage{
+		Topic:   topology.DeadLetters,
+		Key:     sarama.StringEncoder(m.Topic),
+		Value:   sarama.ByteEncoder(value),
+		Headers: headers,
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,479 @@
+package commandhandler_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/openbank/bank/commandbus"
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/commandhandler"
+	"github.com/openbank/bank/services/commandhandler/domain"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/iban"
+	"github.com/openbank/bank/topology/kafka"
+	"github.com/openbank/bank/topology/kafka/kafkatest"
+)
+
+// instance is a running command handler.
+type instance struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t *testing.T, env *kafkatest.Env, id string) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	in := &instance{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		in.done <- commandhandler.Run(ctx, commandhandler.Config{
+			Brokers: env.Brokers, Registry: env.Registry, InstanceID: id, Log: kafkatest.Log(t),
+			OnReady: func() { close(ready) },
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-in.done:
+		t.Fatalf("handler %s ended: %v", id, err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("handler %s not ready", id)
+	}
+	t.Cleanup(func() { in.stop(t) })
+	return in
+}
+
+func (in *instance) stop(t *testing.T) {
+	t.Helper()
+	if in.cancel == nil {
+		return
+	}
+	in.cancel()
+	in.cancel = nil
+	select {
+	case err := <-in.done:
+		if err != nil {
+			t.Errorf("handler stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("handler did not stop")
+	}
+}
+
+func newBus(t *testing.T, env *kafkatest.Env) *commandbus.Bus {
+	t.Helper()
+	bus, err := commandbus.New(context.Background(), env.Brokers, env.Codec(), "test-bus", kafkatest.Log(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bus.Close)
+	return bus
+}
+
+// client drives the bank through the bus as a gateway would.
+type client struct {
+	t   *testing.T
+	bus *commandbus.Bus
+}
+
+func (c client) send(cmd schemas.Record) (ok bool, info string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fb, err := c.bus.Send(ctx, cmd)
+	if err != nil {
+		c.t.Fatalf("%s: %v", cmd.AvroName(), err)
+	}
+	switch fb := fb.(type) {
+	case *schemas.CommandSucceeded:
+		if fb.AdditionalInfo != nil {
+			return true, *fb.AdditionalInfo
+		}
+		return true, ""
+	case *schemas.CommandFailed:
+		return false, fb.Reason
+	}
+	c.t.Fatalf("feedback %T", fb)
+	return false, ""
+}
+
+func (c client) user(name string) {
+	c.t.Helper()
+	if ok, reason := c.send(&schemas.CreateUserAccountCommand{ID: schemas.NewID(), Username: name, Password: "hash-" + name}); !ok {
+		c.t.Fatalf("create user %s: %s", name, reason)
+	}
+}
+
+func (c client) account(owner string) (ibanCode, token string) {
+	c.t.Helper()
+	ibanCode = iban.New()
+	cmd := &schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ibanCode, Username: owner}
+	ok, info := c.send(cmd)
+	if !ok {
+		c.t.Fatalf("create account: %s", info)
+	}
+	return ibanCode, info
+}
+
+func (c client) transfer(id schemas.ID, from, to, tok, user string, amount int64) (bool, string) {
+	c.t.Helper()
+	return c.send(&schemas.MoneyTransferCommand{ID: id, Token: tok, Amount: amount, From: from, To: to, Description: "test", Username: user})
+}
+
+// replay reads every committed event and rebuilds the state from them, as
+// a fresh instance would.
+func replay(t *testing.T, env *kafkatest.Env) (*domain.State, []schemas.Record) {
+	t.Helper()
+	s := domain.NewState()
+	var all []schemas.Record
+	codec := env.Codec()
+	cl, err := sarama.NewClient(env.Brokers, kafka.ConsumerConfig("test-replay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	consumer, _ := sarama.NewConsumerFromClient(cl)
+	defer consumer.Close()
+	for _, topic := range []string{topology.UserEvents, topology.BankEvents} {
+		end, err := cl.GetOffset(topic, 0, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := consumer.ConsumePartition(topic, 0, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for done := false; !done; {
+			select {
+			case m := <-pc.Messages():
+				rec, err := codec.Decode(context.Background(), topic, m.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Apply(rec); err != nil {
+					t.Fatalf("replay %s at %d: %v", rec.AvroName(), m.Offset, err)
+				}
+				all = append(all, rec)
+				done = m.Offset+1 >= end
+			case <-time.After(time.Second):
+				done = true // only transaction markers remain
+			}
+		}
+		pc.Close()
+	}
+	return s, all
+}
+
+func TestCommandsAndTheSagaOverKafka(t *testing.T) {
+	env := kafkatest.Synced(t)
+	start(t, env, "a")
+	c := client{t, newBus(t, env)}
+
+	c.user("ann")
+	c.user("bob")
+	if ok, reason := c.send(&schemas.CreateUserAccountCommand{ID: schemas.NewID(), Username: "ann", Password: "x"}); ok || reason != domain.ReasonUserExists {
+		t.Fatalf("duplicate user: %v %q", ok, reason)
+	}
+	ann, annTok := c.account("ann")
+	bob, _ := c.account("bob")
+	if ok, reason := c.send(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: "bob"}); ok || reason != domain.ReasonIBANExists {
+		t.Fatalf("duplicate iban: %v %q", ok, reason)
+	}
+	never := iban.New()
+
+	steps := []struct {
+		name       string
+		from, to   string
+		tok, user  string
+		amount     int64
+		wantReason string
+	}{
+		{"cash deposit", domain.Cash, ann, "", "", 10_000, ""},
+		{"internal transfer", ann, bob, annTok, "ann", 2_500, ""},
+		{"wrong token", ann, bob, "00000000000000000000", "ann", 1, domain.ReasonInvalidToken},
+		{"not the owner", ann, bob, annTok, "bob", 1, domain.ReasonNotOwner},
+		{"insufficient funds", ann, bob, annTok, "ann", 60_000, "insufficient funds would be below the limit of €500,00"},
+		{"to an outside IBAN", ann, "NL91ABNA0417164300", annTok, "ann", 1_000, ""},
+		{"unknown to-account, money returned", ann, never, annTok, "ann", 700, domain.ReasonUnknownAccount},
+		{"from = to", ann, ann, annTok, "ann", 1, domain.ReasonSameFromTo},
+		{"invalid from", "NL00OPEN1234567890", bob, annTok, "ann", 1, domain.ReasonFromInvalid},
+		{"negative amount", bob, ann, annTok, "ann", -500, domain.ReasonAmountNotPositive},
+	}
+	ids := map[string]schemas.ID{}
+	for _, s := range steps {
+		id := schemas.NewID()
+		ids[s.name] = id
+		ok, reason := c.transfer(id, s.from, s.to, s.tok, s.user, s.amount)
+		if ok != (s.wantReason == "") || (!ok && reason != s.wantReason) {
+			t.Errorf("%s: ok=%v reason=%q, want %q", s.name, ok, reason, s.wantReason)
+		}
+	}
+	// A retry with the same uuid answers the first outcome and moves nothing.
+	if ok, _ := c.transfer(ids["internal transfer"], ann, bob, annTok, "ann", 2_500); !ok {
+		t.Error("retry of a completed transfer did not succeed")
+	}
+	if ok, reason := c.transfer(ids["wrong token"], ann, bob, "00000000000000000000", "ann", 1); ok || reason != domain.ReasonInvalidToken {
+		t.Errorf("retry of a failed transfer: %v %q", ok, reason)
+	}
+
+	state, events := replay(t, env)
+	if got := state.Accounts[ann].Balance; got != 10_000-2_500-1_000 {
+		t.Errorf("ann has %d", got)
+	}
+	if got := state.Accounts[bob].Balance; got != 2_500 {
+		t.Errorf("bob has %d", got)
+	}
+	debits := 0
+	for _, e := range events {
+		if d, ok := e.(*schemas.MoneyDebitedEvent); ok && d.ID == ids["internal transfer"] {
+			debits++
+		}
+	}
+	if debits != 1 {
+		t.Errorf("the retried transfer was debited %d times", debits)
+	}
+	if st := state.Transfers[ids["unknown to-account, money returned"]]; st.Step != domain.Failed {
+		t.Errorf("returned transfer in step %s", st.Step)
+	}
+}
+
+func TestPoisonInputsAreParkedAndTheConsumerGoesOn(t *testing.T) {
+	env := kafkatest.Synced(t)
+	start(t, env, "a")
+	c := client{t, newBus(t, env)}
+	producer, err := sarama.NewSyncProducer(env.Brokers, kafka.ProducerConfig("test-poison"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	target := iban.New()
+	poison := [][]byte{
+		[]byte("definitely not avro"),
+		{0, 0, 0, 0x7f, 0xff, 1, 2, 3}, // unknown schema id
+		{0, 0, 0, 0, 1},                // id of a schema, empty body
+		make([]byte, 10),               // zeros
+		append([]byte{0}, make([]byte, 4)...),
+	}
+	for _, v := range poison {
+		if _, _, err := producer.SendMessage(&sarama.ProducerMessage{Topic: topology.BankCommands, Key: sarama.StringEncoder(target), Value: sarama.ByteEncoder(v)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A query on a command topic: well-formed, but not a command.
+	codec := env.Codec()
+	value, err := codec.Encode(context.Background(), topology.UserQueries, &schemas.FindUserQuery{ID: schemas.NewID(), Username: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer.SendMessage(&sarama.ProducerMessage{Topic: topology.BankCommands, Key: sarama.StringEncoder(target), Value: sarama.ByteEncoder(value)})
+
+	// The same partition goes on: a command after the poison is handled.
+	cmd := &schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: target, Username: "ann"}
+	if ok, reason := c.send(cmd); !ok {
+		t.Fatalf("command after poison: %s", reason)
+	}
+	letters := env.ConsumeGroup(t, "test-dead-letters", topology.DeadLetters, len(poison)+1)
+	for _, m := range letters {
+		h := map[string]string{}
+		for _, rh := range m.Headers {
+			h[string(rh.Key)] = string(rh.Value)
+		}
+		if h["origin-topic"] != topology.BankCommands || h["origin-offset"] == "" || h["error"] == "" || h["consumer"] != commandhandler.Group {
+			t.Errorf("dead letter without its origin: %v", h)
+		}
+	}
+}
+
+func TestCompanyAccountOpensOnceAcrossInstancesAndRestarts(t *testing.T) {
+	env := kafkatest.Synced(t)
+	start(t, env, "a")
+	start(t, env, "b")
+	bus := newBus(t, env)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- commandhandler.OpenCompanyAccount(ctx, bus, 1_000_000_00, kafkatest.Log(t))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	state, events := replay(t, env)
+	created, credited := 0, 0
+	for _, e := range events {
+		switch e := e.(type) {
+		case *schemas.BankAccountCreatedEvent:
+			if e.IBAN == iban.Company {
+				created++
+			}
+		case *schemas.MoneyCreditedEvent:
+			if e.IBAN == iban.Company {
+				credited++
+			}
+		}
+	}
+	if created != 1 || credited != 1 || state.Accounts[iban.Company].Balance != 1_000_000_00 {
+		t.Fatalf("company account created %d times, credited %d times, balance %d", created, credited, state.Accounts[iban.Company].Balance)
+	}
+}
+
+// The property: with two instances, one stopped and restarted in the middle,
+// random transfers conserve money (balances sum to the cash deposited minus
+// what left the bank), and every balance is what the outcomes the clients
+// saw say it is.
+func TestMoneyIsConservedWithTwoInstancesAndARestart(t *testing.T) {
+	env := kafkatest.Synced(t)
+	start(t, env, "a")
+	b := start(t, env, "b")
+	c := client{t, newBus(t, env)}
+	rng := rand.New(rand.NewPCG(7, 11))
+
+	type account struct{ iban, owner, token string }
+	var accounts []account
+	want := map[string]int64{}
+	var deposited int64
+	for i := range 8 {
+		owner := fmt.Sprintf("user%d", i)
+		c.user(owner)
+		ib, tok := c.account(owner)
+		accounts = append(accounts, account{ib, owner, tok})
+		amount := int64(1_000 + rng.IntN(50_000))
+		if ok, reason := c.transfer(schemas.NewID(), domain.Cash, ib, "", "", amount); !ok {
+			t.Fatalf("deposit: %s", reason)
+		}
+		want[ib] += amount
+		deposited += amount
+	}
+
+	const transfers = 240
+	type outcome struct {
+		from, to string
+		amount   int64
+		ok       bool
+	}
+	var (
+		mu       sync.Mutex
+		outcomes []outcome
+		left     int64 // money sent outside the bank
+	)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 99))
+			for range jobs {
+				from := accounts[r.IntN(len(accounts))]
+				to := accounts[r.IntN(len(accounts))].iban
+				tok, user := from.token, from.owner
+				switch r.IntN(10) {
+				case 0:
+					to = "NL91ABNA0417164300" // leaves the bank
+				case 1:
+					to = iban.New() // ours, never opened: money returned
+				case 2:
+					tok = "11111111111111111111"
+				}
+				amount := int64(1 + r.IntN(20_000))
+				id := schemas.NewID()
+				var fb schemas.Record
+				for attempt := 0; fb == nil; attempt++ {
+					ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+					var err error
+					fb, err = c.bus.Send(ctx, &schemas.MoneyTransferCommand{ID: id, Token: tok, Amount: amount,
+						From: from.iban, To: to, Description: "property", Username: user})
+					cancel()
+					if errors.Is(err, commandbus.ErrTimeout) && attempt < 5 {
+						continue // a retry with the same id learns the outcome
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				_, ok := fb.(*schemas.CommandSucceeded)
+				mu.Lock()
+				outcomes = append(outcomes, outcome{from.iban, to, amount, ok})
+				if ok && to == "NL91ABNA0417164300" {
+					left += amount
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range transfers {
+		switch i {
+		case transfers / 3:
+			b.stop(t)
+		case 2 * transfers / 3:
+			b = start(t, env, "b")
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	for _, o := range outcomes {
+		if !o.ok {
+			continue
+		}
+		want[o.from] -= o.amount
+		if _, ours := want[o.to]; ours {
+			want[o.to] += o.amount
+		}
+	}
+	state, events := replay(t, env)
+	var sum int64
+	for _, a := range accounts {
+		got := state.Accounts[a.iban].Balance
+		sum += got
+		if got != want[a.iban] {
+			t.Errorf("%s holds %d, the outcomes say %d", a.iban, got, want[a.iban])
+		}
+	}
+	if sum != deposited-left {
+		t.Errorf("balances sum to %d, deposited %d minus %d sent out = %d", sum, deposited, left, deposited-left)
+	}
+	ends := map[schemas.ID]int{}
+	debits := map[schemas.ID]int{}
+	for _, e := range events {
+		switch e := e.(type) {
+		case *schemas.TransferCompletedEvent:
+			ends[e.ID]++
+		case *schemas.TransferFailedEvent:
+			ends[e.ID]++
+		case *schemas.MoneyDebitedEvent:
+			debits[e.ID]++
+		}
+	}
+	for id, tr := range state.Transfers {
+		if ends[id] != 1 || !tr.Step.Ended() {
+			t.Errorf("transfer %s ended %d times, step %s", id, ends[id], tr.Step)
+		}
+		if debits[id] > 1 {
+			t.Errorf("transfer %s debited %d times", id, debits[id])
+		}
+	}
+	if n := len(outcomes); n != transfers {
+		t.Errorf("%d of %d transfers answered", n, transfers)
+	}
+}
