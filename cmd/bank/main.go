@@ -25,6 +25,7 @@ Commands:
             schema registry, synchronizer, services, HTTP
   broker    only the embedded Kafka broker and schema registry
   sync      make a Kafka cluster and schema registry match the topology
+  commands  a command handler instance (run several: they share the work)
 
 Run 'bank <command> -h' for the flags of a command. Every flag can also be
 set by the environment variable named in its help.
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBroker(ctx, args, getenv, stdout, stderr)
 	case "sync":
 		return runSync(ctx, args, getenv, stdout, stderr)
+	case "commands":
+		return runCommands(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -25,6 +27,7 @@ import (
 func runEmbedded(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("run", getenv, stderr)
 	fl := f.backbone()
+	cf := f.commands()
 	httpAddr := f.string("http-addr", "BANK_HTTP_ADDR", ":8888", "listen address of the bank's HTTP server")
 	logger := f.logging(stderr)
 	if err := f.parse(args); err != nil {
@@ -55,6 +58,22 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	if _, err := syncTopology(ctx, brokers, b.registryURL, time.Minute, synchronizer.Options{Log: log}); err != nil {
 		return err
 	}
+	// The services run until ctx ends; the first to fail stops the bank.
+	ctx, stopServices := context.WithCancelCause(ctx)
+	defer stopServices(nil)
+	var services sync.WaitGroup
+	defer services.Wait()
+	defer stopServices(nil)
+	st := &status{log: log}
+	services.Add(1)
+	go func() {
+		defer services.Done()
+		err := commandHandler(ctx, brokers, b.registryURL, cf, log, func() { st.commandsReady.Store(true) })
+		if err != nil {
+			stopServices(fmt.Errorf("command handler: %w", err))
+		}
+	}()
+
 	client, err := kafka.Connect(ctx, brokers, kafka.NewConfig("openbank-http"), log)
 	if err != nil {
 		return err
@@ -70,8 +89,9 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("schema registry client: %w", err)
 	}
 
+	st.admin, st.client, st.registry = admin, client, reg
 	srv := &http.Server{
-		Handler:           newHTTPHandler(&status{admin: admin, client: client, registry: reg, log: log}),
+		Handler:           newHTTPHandler(st),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	serveErr := make(chan error, 1)
@@ -85,12 +105,16 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	case err := <-serveErr:
 		return fmt.Errorf("http: %w", err)
 	}
+	var failure error // a service's, when one stopped the bank
+	if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
+		failure = cause
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
-	return nil
+	return failure
 }
 
 // browserURL turns a listen address into a URL a person can open.
@@ -107,10 +131,11 @@ func browserURL(a net.Addr) string {
 
 // status answers health, readiness and what the backbone holds.
 type status struct {
-	admin    sarama.ClusterAdmin
-	client   sarama.Client
-	registry *sr.Client
-	log      *slog.Logger
+	admin         sarama.ClusterAdmin
+	client        sarama.Client
+	registry      *sr.Client
+	log           *slog.Logger
+	commandsReady atomic.Bool
 }
 
 func newHTTPHandler(s *status) http.Handler {
@@ -135,6 +160,9 @@ func (s *status) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := s.registry.Subjects(ctx); err != nil {
 		problems["schema_registry"] = err.Error()
+	}
+	if !s.commandsReady.Load() {
+		problems["commands"] = "the command handler is still starting"
 	}
 	if len(problems) > 0 {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "problems": problems})

@@ -73,7 +73,10 @@ func (h *groupHandler) barrier(sess sarama.ConsumerGroupSession) (map[string]int
 					return nil, fmt.Errorf("committed offset of %s/%d: %w", topic, p, b.Err)
 				}
 				for t, off := range decodeBarrier(b.Metadata) {
-					out[t] = max(out[t], off)
+					// -1: no event of that topic was depended on.
+					if cur, ok := out[t]; off >= 0 && (!ok || off > cur) {
+						out[t] = off
+					}
 				}
 			}
 		}

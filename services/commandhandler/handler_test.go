@@ -243,6 +243,22 @@ func TestCommandsAndTheSagaOverKafka(t *testing.T) {
 	}
 }
 
+// A restarted instance takes its partitions back and goes on, also when one
+// event topic has no events at all (regression: it waited for one forever).
+func TestARestartedInstanceGoesOn(t *testing.T) {
+	env := kafkatest.Synced(t)
+	a := start(t, env, "a")
+	c := client{t, newBus(t, env)}
+	first, _ := c.account("ann")
+	a.stop(t)
+	start(t, env, "a")
+	second, _ := c.account("ann")
+	state, _ := replay(t, env)
+	if state.Accounts[first] == nil || state.Accounts[second] == nil {
+		t.Fatal("an account is missing from the events")
+	}
+}
+
 func TestPoisonInputsAreParkedAndTheConsumerGoesOn(t *testing.T) {
 	env := kafkatest.Synced(t)
 	start(t, env, "a")

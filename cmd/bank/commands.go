@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/openbank/bank/commandbus"
+	"github.com/openbank/bank/services/commandhandler"
+	"github.com/openbank/bank/topology"
+)
+
+// companyDeposit is the company account's initial cash: €1.000.000.000,00.
+const companyDeposit = 100_000_000_000
+
+type commandsFlags struct {
+	instanceID *string
+	deposit    *int
+}
+
+func (f *flags) commands() commandsFlags {
+	host, _ := os.Hostname()
+	return commandsFlags{
+		instanceID: f.string("instance-id", "INSTANCE_ID", host, "name of this command handler instance: unique among running ones, the same across its restarts"),
+		deposit:    f.int("company-deposit", "COMPANY_DEPOSIT", companyDeposit, "initial cash of the company account in cents (deposited once, ever)"),
+	}
+}
+
+func runCommands(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
+	f := newFlags("commands", getenv, stderr)
+	brokers := f.string("brokers", "KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
+	registry := f.string("schema-registry-url", "SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081", "Schema Registry URL")
+	cf := f.commands()
+	logger := f.logging(stderr)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	log, err := logger()
+	if err != nil {
+		return err
+	}
+	return commandHandler(ctx, splitList(*brokers), *registry, cf, log, nil)
+}
+
+// commandHandler runs a command handler instance and, once it consumes,
+// makes sure the company account is open.
+func commandHandler(ctx context.Context, brokers []string, registryURL string, cf commandsFlags, log *slog.Logger, ready func()) error {
+	if *cf.instanceID == "" {
+		return errors.New("--instance-id is empty and the host has no name")
+	}
+	reg, err := sr.NewClient(sr.URLs(registryURL))
+	if err != nil {
+		return fmt.Errorf("schema registry client: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	onReady := func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := openCompanyAccount(ctx, brokers, reg, int64(*cf.deposit), log); err != nil && ctx.Err() == nil {
+				log.Error("company account", "err", err)
+			}
+			if ready != nil && ctx.Err() == nil {
+				ready()
+			}
+		}()
+	}
+	return commandhandler.Run(ctx, commandhandler.Config{
+		Brokers: brokers, Registry: reg, InstanceID: *cf.instanceID, Log: log, OnReady: onReady,
+	})
+}
+
+// openCompanyAccount retries until the handlers answer: at first start the
+// group may still be forming.
+func openCompanyAccount(ctx context.Context, brokers []string, reg *sr.Client, deposit int64, log *slog.Logger) error {
+	bus, err := commandbus.New(ctx, brokers, topology.NewCodec(reg), "openbank-bootstrap", log)
+	if err != nil {
+		return err
+	}
+	defer bus.Close()
+	for {
+		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := commandhandler.OpenCompanyAccount(attempt, bus, deposit, log)
+		cancel()
+		if !errors.Is(err, commandbus.ErrTimeout) || ctx.Err() != nil {
+			return err
+		}
+		log.Info("company account: no answer yet, retrying")
+	}
+}
