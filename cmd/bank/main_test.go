@@ -22,8 +22,11 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/openbank/bank/commandbus"
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/iban"
 	"github.com/openbank/bank/topology/kafka"
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
@@ -154,9 +157,18 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	m := p.line(t, running)
 	web, brokers, registry := m[1], []string{m[2]}, m[3]
 
-	var ready map[string]any
-	if code := getJSON(t, web+"readyz", &ready); code != http.StatusOK {
-		t.Fatalf("/readyz: %d %v", code, ready)
+	// Ready once the command handler consumes and the company account is
+	// open.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		var ready map[string]any
+		code := getJSON(t, web+"readyz", &ready)
+		if code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz: %d %v", code, ready)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	var status struct {
 		Topics []struct {
@@ -318,4 +330,151 @@ func TestConfigurationErrorsGiveOneClearLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Command handlers as separate processes, configured as the containers are;
+// one is killed with SIGKILL in the middle of a stream of transfers and
+// started again. No transfer is lost or applied twice: the balances are what
+// the answers say, and money is conserved.
+func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
+	dir := t.TempDir()
+	b := start(t, []string{"BANK_DATA_DIR=" + dir, "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
+	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
+	env := []string{"KAFKA_BROKERS=" + m[1], "SCHEMA_REGISTRY_URL=" + m[2]}
+	if err, logs := start(t, env, "sync").wait(t); err != nil {
+		t.Fatalf("sync: %v\n%s", err, logs)
+	}
+	handler := func(id string) *proc { return start(t, append(env, "INSTANCE_ID="+id), "commands") }
+	h1, h2 := handler("one"), handler("two")
+
+	reg, _ := sr.NewClient(sr.URLs(m[2]))
+	kenv := &kafkatest.Env{Brokers: []string{m[1]}, RegistryURL: m[2], Registry: reg}
+	bus, err := commandbus.New(context.Background(), kenv.Brokers, kenv.Codec(), "test", kafkatest.Log(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	send := func(cmd schemas.Record) (bool, string) {
+		t.Helper()
+		for attempt := 0; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			fb, err := bus.Send(ctx, cmd)
+			cancel()
+			if errors.Is(err, commandbus.ErrTimeout) && attempt < 6 {
+				continue // the same id again: the outcome of the first
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch fb := fb.(type) {
+			case *schemas.CommandSucceeded:
+				if fb.AdditionalInfo != nil {
+					return true, *fb.AdditionalInfo
+				}
+				return true, ""
+			case *schemas.CommandFailed:
+				return false, fb.Reason
+			}
+		}
+	}
+	type account struct{ iban, token string }
+	var accounts []account
+	want := map[string]int64{}
+	for i := range 4 {
+		ib := iban.Open(fmt.Sprintf("%010d", 1000+i))
+		ok, tok := send(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ib, Username: "u"})
+		if !ok {
+			t.Fatalf("account: %s", tok)
+		}
+		if ok, reason := send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 100_000, From: "cash", To: ib}); !ok {
+			t.Fatalf("deposit: %s", reason)
+		}
+		accounts = append(accounts, account{ib, tok})
+		want[ib] = 100_000
+	}
+	const transfers = 120
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	jobs := make(chan int)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				from, to := accounts[(i+w)%4], accounts[(i+w+1+i%3)%4]
+				amount := int64(1 + (i*7919)%30_000)
+				ok, _ := send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Token: from.token, Amount: amount,
+					From: from.iban, To: to.iban, Username: "u"})
+				if ok {
+					mu.Lock()
+					want[from.iban] -= amount
+					want[to.iban] += amount
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range transfers {
+		if i == transfers/3 {
+			if err := h2.cmd.Process.Kill(); err != nil { // SIGKILL: no clean shutdown
+				t.Fatal(err)
+			}
+			h2.wait(t)
+		}
+		if i == 2*transfers/3 {
+			h2 = handler("two")
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+
+	// The balances the events give match what the answers said.
+	state := domain.NewState()
+	cl, err := sarama.NewClient(kenv.Brokers, kafka.ConsumerConfig("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	consumer, _ := sarama.NewConsumerFromClient(cl)
+	defer consumer.Close()
+	pc, err := consumer.ConsumePartition(topology.BankEvents, 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	codec := kenv.Codec()
+	for quiet := false; !quiet; {
+		select {
+		case msg := <-pc.Messages():
+			rec, err := codec.Decode(context.Background(), msg.Topic, msg.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := state.Apply(rec); err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(time.Second):
+			quiet = true
+		}
+	}
+	var sum int64
+	for _, a := range accounts {
+		got := state.Accounts[a.iban].Balance
+		sum += got
+		if got != want[a.iban] {
+			t.Errorf("%s holds %d, the answers say %d", a.iban, got, want[a.iban])
+		}
+	}
+	if sum != 4*100_000 {
+		t.Errorf("money not conserved: %d", sum)
+	}
+	for id, tr := range state.Transfers {
+		if !tr.Step.Ended() {
+			t.Errorf("transfer %s left %s", id, tr.Step)
+		}
+	}
+	h1.stop(t)
+	h2.stop(t)
+	b.stop(t)
 }

@@ -90,6 +90,10 @@ func Run(ctx context.Context, cfg Config) error {
 		next: map[string]int64{}, own: map[string]map[int64]bool{}, lastWrite: map[string]int64{},
 		work: make(chan item, 1024),
 	}
+	e.makeProducer = func() (sarama.SyncProducer, error) {
+		id := "openbank-commands-" + cfg.InstanceID
+		return sarama.NewSyncProducer(cfg.Brokers, kafka.TransactionalConfig(id, id))
+	}
 	for _, t := range eventTopics {
 		e.next[t], e.lastWrite[t] = 0, -1
 		e.own[t] = map[int64]bool{}
@@ -195,11 +199,13 @@ type engine struct {
 	work    chan item
 	pending []item
 	current *session
+
+	// makeProducer creates the transactional producer (a fake in tests).
+	makeProducer func() (sarama.SyncProducer, error)
 }
 
 func (e *engine) newProducer() error {
-	cfg := kafka.TransactionalConfig("openbank-commands-"+e.cfg.InstanceID, "openbank-commands-"+e.cfg.InstanceID)
-	p, err := sarama.NewSyncProducer(e.cfg.Brokers, cfg)
+	p, err := e.makeProducer()
 	if err != nil {
 		return fmt.Errorf("transactional producer: %w", err)
 	}
@@ -565,27 +571,25 @@ func (e *engine) commit(s *session, out []*sarama.ProducerMessage, offsets map[s
 }
 
 // recover makes the producer usable after a failed transaction: abort what
-// can be aborted, replace a producer in a fatal state (fenced, say).
+// is open, and replace a producer that is still not ready (fenced, or in a
+// state sarama will not leave), so the next batch can begin.
 func (e *engine) recover(cause error) {
-	status := e.producer.TxnStatus()
-	if status&sarama.ProducerTxnFlagInTransaction != 0 && status&sarama.ProducerTxnFlagFatalError == 0 {
-		if err := e.producer.AbortTxn(); err == nil {
-			return
-		} else {
+	if e.producer.TxnStatus()&sarama.ProducerTxnFlagReady == 0 {
+		if err := e.producer.AbortTxn(); err != nil {
 			e.log.Warn("abort transaction", "err", err)
 		}
 	}
-	if e.producer.TxnStatus()&(sarama.ProducerTxnFlagFatalError|sarama.ProducerTxnFlagInTransaction) == 0 {
+	if e.producer.TxnStatus()&sarama.ProducerTxnFlagReady != 0 {
 		return
 	}
-	e.log.Warn("replacing the transactional producer", "cause", cause)
+	e.log.Warn("replacing the transactional producer", "cause", cause, "status", e.producer.TxnStatus())
 	e.producer.Close()
 	for {
-		if err := e.newProducer(); err == nil {
+		err := e.newProducer()
+		if err == nil {
 			return
-		} else {
-			e.log.Warn("transactional producer", "err", err)
 		}
+		e.log.Warn("transactional producer", "err", err)
 		time.Sleep(time.Second)
 	}
 }

@@ -419,9 +419,12 @@ func TestMoneyIsConservedWithTwoInstancesAndARestart(t *testing.T) {
 						continue // a retry with the same id learns the outcome
 					}
 					if err != nil {
-						t.Error(err)
-						return
+						t.Error(err) // and keep taking jobs, so the sender never blocks
+						break
 					}
+				}
+				if fb == nil {
+					continue
 				}
 				_, ok := fb.(*schemas.CommandSucceeded)
 				mu.Lock()
