@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -424,7 +425,6 @@ func (e *engine) processReady(ctx context.Context) error {
 func (e *engine) process(ctx context.Context, s *session, batch []item) error {
 	e.state.Begin()
 	var out []*sarama.ProducerMessage
-	var applied []schemas.Record
 	offsets := map[string]map[int32]int64{}
 	for _, it := range batch {
 		m := it.msg
@@ -432,13 +432,12 @@ func (e *engine) process(ctx context.Context, s *session, batch []item) error {
 			offsets[m.Topic] = map[int32]int64{}
 		}
 		offsets[m.Topic][m.Partition] = m.Offset + 1
-		msgs, events, err := e.decide(ctx, m)
+		msgs, err := e.decide(ctx, m)
 		if err != nil {
 			e.state.Rollback()
 			return err
 		}
 		out = append(out, msgs...)
-		applied = append(applied, events...)
 	}
 	if err := e.commit(s, out, offsets); err != nil {
 		e.state.Rollback()
@@ -458,81 +457,58 @@ func (e *engine) process(ctx context.Context, s *session, batch []item) error {
 // decide handles one input: it returns the messages to write and applies
 // their events to the state (journaled, so a failed commit undoes them).
 // Inputs that can never be handled go to the dead-letter topic.
-func (e *engine) decide(ctx context.Context, m *sarama.ConsumerMessage) ([]*sarama.ProducerMessage, []schemas.Record, error) {
+func (e *engine) decide(ctx context.Context, m *sarama.ConsumerMessage) ([]*sarama.ProducerMessage, error) {
+	// The codec refuses records that do not belong on the topic, so only
+	// commands, and feedback on transfer_command_feedback, get through.
 	rec, err := e.codec.Decode(ctx, m.Topic, m.Value)
 	if err != nil {
 		if topology.IsPoison(err) {
-			return []*sarama.ProducerMessage{deadLetter(m, err)}, nil, nil
+			e.log.Warn("undecodable input parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+			return []*sarama.ProducerMessage{deadLetter(m, err)}, nil
 		}
-		return nil, nil, err // the registry unreachable, say: try again
-	}
-	if m.Topic == topology.TransferCommandFeedback {
-		if _, ok := rec.(*schemas.CommandSucceeded); !ok {
-			if _, ok := rec.(*schemas.CommandFailed); !ok {
-				return []*sarama.ProducerMessage{deadLetter(m, errors.New("not feedback"))}, nil, nil
-			}
-		}
+		return nil, err // the registry unreachable, say: try again
 	}
 	d, err := e.state.Decide(rec, e.env)
 	if err != nil {
 		e.log.Error("input cannot be decided; parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-		return []*sarama.ProducerMessage{deadLetter(m, err)}, nil, nil
+		return []*sarama.ProducerMessage{deadLetter(m, err)}, nil
 	}
 	var out []*sarama.ProducerMessage
 	for _, ev := range d.Events {
 		if err := e.state.Apply(ev); err != nil {
-			return nil, nil, fmt.Errorf("apply decided %s: %w", ev.AvroName(), err)
+			return nil, fmt.Errorf("apply decided %s: %w", ev.AvroName(), err)
 		}
-		msg, err := e.message(ctx, ev, "")
+	}
+	for _, rec := range slices.Concat(d.Events, d.Commands, d.Feedback) {
+		msg, err := e.message(ctx, rec)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		out = append(out, msg)
 	}
-	for _, c := range d.Commands {
-		msg, err := e.message(ctx, c, "")
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, msg)
-	}
-	for _, fb := range d.Feedback {
-		msg, err := e.message(ctx, fb, feedbackTopic(fb))
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, msg)
-	}
-	return out, d.Events, nil
+	return out, nil
 }
 
 // message encodes a record for its topic: the one topic of its type, or for
 // feedback the topic answering the command it names.
-func (e *engine) message(ctx context.Context, rec schemas.Record, topic string) (*sarama.ProducerMessage, error) {
-	if topic == "" {
-		var err error
-		if topic, err = topology.TopicOf(rec.AvroName()); err != nil {
+func (e *engine) message(ctx context.Context, rec schemas.Record) (*sarama.ProducerMessage, error) {
+	name := rec.AvroName()
+	switch fb := rec.(type) {
+	case *schemas.CommandSucceeded:
+		name = schemas.Namespace + "." + fb.CommandName
+	case *schemas.CommandFailed:
+		name = schemas.Namespace + "." + fb.CommandName
+	}
+	topic, err := topology.TopicOf(name)
+	if err != nil {
+		return nil, err
+	}
+	if name != rec.AvroName() {
+		if topic, err = topology.FeedbackTopic(topic); err != nil {
 			return nil, err
 		}
 	}
 	return kafka.Message(ctx, e.codec, topic, rec)
-}
-
-// feedbackTopic is where the feedback of the named command goes.
-func feedbackTopic(fb schemas.Record) string {
-	var name string
-	switch fb := fb.(type) {
-	case *schemas.CommandSucceeded:
-		name = fb.CommandName
-	case *schemas.CommandFailed:
-		name = fb.CommandName
-	}
-	t, err := topology.TopicOf(schemas.Namespace + "." + name)
-	if err != nil {
-		return ""
-	}
-	fbTopic, _ := topology.FeedbackTopic(t)
-	return fbTopic
 }
 
 // commit writes the batch's messages and offsets in one transaction. The
