@@ -186,3 +186,18 @@ func (b *Bus) Close() {
 	b.producer.Close()
 	b.client.Close()
 }
+
+// Result reads feedback: whether the command succeeded, and its additional
+// info (on success) or its reason (on failure).
+func Result(fb schemas.Record) (ok bool, info string) {
+	switch fb := fb.(type) {
+	case *schemas.CommandSucceeded:
+		if fb.AdditionalInfo != nil {
+			return true, *fb.AdditionalInfo
+		}
+		return true, ""
+	case *schemas.CommandFailed:
+		return false, fb.Reason
+	}
+	return false, fmt.Sprintf("%s is not feedback", fb.AvroName())
+}

@@ -86,11 +86,7 @@ func (b *backbone) Close(ctx context.Context) {
 func runBroker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("broker", getenv, stderr)
 	fl := f.backbone()
-	logger := f.logging(stderr)
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	log, err := logger()
+	log, err := f.parse(args)
 	if err != nil {
 		return err
 	}

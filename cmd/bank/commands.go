@@ -38,11 +38,7 @@ func runCommands(ctx context.Context, args []string, getenv func(string) string,
 	brokers := f.string("brokers", "KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
 	registry := f.string("schema-registry-url", "SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081", "Schema Registry URL")
 	cf := f.commands()
-	logger := f.logging(stderr)
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	log, err := logger()
+	log, err := f.parse(args)
 	if err != nil {
 		return err
 	}

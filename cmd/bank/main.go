@@ -72,12 +72,17 @@ type flags struct {
 	*flag.FlagSet
 	getenv func(string) string
 	errs   []error
+	logger func() (*slog.Logger, error)
 }
 
+// newFlags returns a command's flag set, with the logging flags every
+// command has.
 func newFlags(name string, getenv func(string) string, stderr io.Writer) *flags {
 	fs := flag.NewFlagSet("bank "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	return &flags{FlagSet: fs, getenv: getenv}
+	f := &flags{FlagSet: fs, getenv: getenv}
+	f.logger = f.logging(stderr)
+	return f
 }
 
 func (f *flags) env(key, def string) string {
@@ -135,14 +140,18 @@ func (f *flags) logging(stderr io.Writer) func() (*slog.Logger, error) {
 	}
 }
 
-func (f *flags) parse(args []string) error {
+// parse parses the arguments and returns the logger they ask for.
+func (f *flags) parse(args []string) (*slog.Logger, error) {
 	if err := f.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if f.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", f.Args())
+		return nil, fmt.Errorf("unexpected arguments: %v", f.Args())
 	}
-	return errors.Join(f.errs...)
+	if err := errors.Join(f.errs...); err != nil {
+		return nil, err
+	}
+	return f.logger()
 }
 
 func splitList(s string) []string {

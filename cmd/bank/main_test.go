@@ -366,15 +366,7 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			switch fb := fb.(type) {
-			case *schemas.CommandSucceeded:
-				if fb.AdditionalInfo != nil {
-					return true, *fb.AdditionalInfo
-				}
-				return true, ""
-			case *schemas.CommandFailed:
-				return false, fb.Reason
-			}
+			return commandbus.Result(fb)
 		}
 	}
 	type account struct{ iban, token string }
@@ -431,31 +423,9 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 
 	// The balances the events give match what the answers said.
 	state := domain.NewState()
-	cl, err := sarama.NewClient(kenv.Brokers, kafka.ConsumerConfig("test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	consumer, _ := sarama.NewConsumerFromClient(cl)
-	defer consumer.Close()
-	pc, err := consumer.ConsumePartition(topology.BankEvents, 0, sarama.OffsetOldest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	codec := kenv.Codec()
-	for quiet := false; !quiet; {
-		select {
-		case msg := <-pc.Messages():
-			rec, err := codec.Decode(context.Background(), msg.Topic, msg.Value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := state.Apply(rec); err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(time.Second):
-			quiet = true
+	for _, rec := range kenv.ReadAll(t, topology.BankEvents) {
+		if err := state.Apply(rec); err != nil {
+			t.Fatal(err)
 		}
 	}
 	var sum int64

@@ -29,11 +29,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	fl := f.backbone()
 	cf := f.commands()
 	httpAddr := f.string("http-addr", "BANK_HTTP_ADDR", ":8888", "listen address of the bank's HTTP server")
-	logger := f.logging(stderr)
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	log, err := logger()
+	log, err := f.parse(args)
 	if err != nil {
 		return err
 	}

@@ -17,11 +17,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	timeout := f.String("timeout", f.env("SYNC_TIMEOUT", "2m"), "give up when Kafka or the registry is still not reachable after this long (env SYNC_TIMEOUT)")
 	deleteUnknown := f.bool("delete-unknown", "SYNC_DELETE_UNKNOWN", "delete topics the topology does not name (never internal ones starting with _)")
 	allowDrift := f.bool("allow-partition-drift", "SYNC_ALLOW_PARTITION_DRIFT", "report topics with other partition counts than the topology instead of failing")
-	logger := f.logging(stderr)
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	log, err := logger()
+	log, err := f.parse(args)
 	if err != nil {
 		return err
 	}

@@ -90,17 +90,7 @@ func (c client) send(cmd schemas.Record) (ok bool, info string) {
 	if err != nil {
 		c.t.Fatalf("%s: %v", cmd.AvroName(), err)
 	}
-	switch fb := fb.(type) {
-	case *schemas.CommandSucceeded:
-		if fb.AdditionalInfo != nil {
-			return true, *fb.AdditionalInfo
-		}
-		return true, ""
-	case *schemas.CommandFailed:
-		return false, fb.Reason
-	}
-	c.t.Fatalf("feedback %T", fb)
-	return false, ""
+	return commandbus.Result(fb)
 }
 
 func (c client) user(name string) {
@@ -131,41 +121,11 @@ func (c client) transfer(id schemas.ID, from, to, tok, user string, amount int64
 func replay(t *testing.T, env *kafkatest.Env) (*domain.State, []schemas.Record) {
 	t.Helper()
 	s := domain.NewState()
-	var all []schemas.Record
-	codec := env.Codec()
-	cl, err := sarama.NewClient(env.Brokers, kafka.ConsumerConfig("test-replay"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	consumer, _ := sarama.NewConsumerFromClient(cl)
-	defer consumer.Close()
-	for _, topic := range []string{topology.UserEvents, topology.BankEvents} {
-		end, err := cl.GetOffset(topic, 0, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
+	all := append(env.ReadAll(t, topology.UserEvents), env.ReadAll(t, topology.BankEvents)...)
+	for _, rec := range all {
+		if err := s.Apply(rec); err != nil {
+			t.Fatalf("replay %s: %v", rec.AvroName(), err)
 		}
-		pc, err := consumer.ConsumePartition(topic, 0, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for done := false; !done; {
-			select {
-			case m := <-pc.Messages():
-				rec, err := codec.Decode(context.Background(), topic, m.Value)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := s.Apply(rec); err != nil {
-					t.Fatalf("replay %s at %d: %v", rec.AvroName(), m.Offset, err)
-				}
-				all = append(all, rec)
-				done = m.Offset+1 >= end
-			case <-time.After(time.Second):
-				done = true // only transaction markers remain
-			}
-		}
-		pc.Close()
 	}
 	return s, all
 }

@@ -90,8 +90,12 @@ func restore[K comparable, V any](m map[K]*V, saved map[K]*V) {
 	}
 }
 
-// remember saves the value of key before its first change since Begin.
+// remember saves the value of key (nil if absent) before its first change
+// since Begin; saved is nil when nothing is being recorded.
 func remember[K comparable, V any](saved map[K]*V, m map[K]*V, key K, clone func(*V) *V) {
+	if saved == nil {
+		return
+	}
 	if _, done := saved[key]; done {
 		return
 	}
@@ -102,43 +106,43 @@ func remember[K comparable, V any](saved map[K]*V, m map[K]*V, key K, clone func
 	}
 }
 
-func (s *State) touchUser(name string) {
-	if s.journal != nil {
-		remember(s.journal.users, s.Users, name, func(u *User) *User { c := *u; return &c })
+// writable returns the value of key to change in place: after Begin, a copy
+// replaces it, and the original is saved for Rollback.
+func writable[K comparable, V any](saved map[K]*V, m map[K]*V, key K, clone func(*V) *V) (*V, bool) {
+	v, ok := m[key]
+	if !ok {
+		return nil, false
 	}
+	if saved != nil {
+		if _, done := saved[key]; !done {
+			saved[key] = v
+			v = clone(v)
+			m[key] = v
+		}
+	}
+	return v, true
 }
 
-// account returns the account to change, journaled.
+// notRecording has nil maps: nothing is saved while no Begin is open.
+var notRecording = &journal{}
+
+// saved is the journal to record in.
+func (s *State) saved() *journal {
+	if s.journal == nil {
+		return notRecording
+	}
+	return s.journal
+}
+
+func cloneUser(u *User) *User             { c := *u; return &c }
+func cloneTransfer(t *Transfer) *Transfer { c := *t; return &c }
+
 func (s *State) account(iban string) (*Account, bool) {
-	a, ok := s.Accounts[iban]
-	if !ok {
-		return nil, false
-	}
-	if s.journal != nil {
-		if _, done := s.journal.accounts[iban]; !done {
-			s.journal.accounts[iban] = a
-			a = a.clone()
-			s.Accounts[iban] = a
-		}
-	}
-	return a, true
+	return writable(s.saved().accounts, s.Accounts, iban, (*Account).clone)
 }
 
-// transfer returns the transfer to change, journaled.
 func (s *State) transfer(id schemas.ID) (*Transfer, bool) {
-	t, ok := s.Transfers[id]
-	if !ok {
-		return nil, false
-	}
-	if s.journal != nil {
-		if _, done := s.journal.transfers[id]; !done {
-			s.journal.transfers[id] = t
-			c := *t
-			t = &c
-			s.Transfers[id] = t
-		}
-	}
-	return t, true
+	return writable(s.saved().transfers, s.Transfers, id, cloneTransfer)
 }
 
 // Apply changes the state by one event. Replay and live processing share it,
@@ -146,12 +150,10 @@ func (s *State) transfer(id schemas.ID) (*Transfer, bool) {
 func (s *State) Apply(e schemas.Record) error {
 	switch e := e.(type) {
 	case *schemas.UserAccountCreatedEvent:
-		s.touchUser(e.Username)
+		remember(s.saved().users, s.Users, e.Username, cloneUser)
 		s.Users[e.Username] = &User{Username: e.Username, PasswordHash: e.Password}
 	case *schemas.BankAccountCreatedEvent:
-		if s.journal != nil {
-			remember(s.journal.accounts, s.Accounts, e.IBAN, (*Account).clone)
-		}
+		remember(s.saved().accounts, s.Accounts, e.IBAN, (*Account).clone)
 		s.Accounts[e.IBAN] = &Account{IBAN: e.IBAN, Limit: Limit, Tokens: map[string]string{e.Username: e.Token}}
 	case *schemas.UserAddedToBankAccountEvent:
 		a, ok := s.account(e.IBAN)
@@ -172,9 +174,7 @@ func (s *State) Apply(e schemas.Record) error {
 	case *schemas.MoneyReturnedEvent:
 		return s.move(e.IBAN, e.Amount, e.ID, Returned)
 	case *schemas.TransferStartedEvent:
-		if s.journal != nil {
-			remember(s.journal.transfers, s.Transfers, e.ID, func(t *Transfer) *Transfer { c := *t; return &c })
-		}
+		remember(s.saved().transfers, s.Transfers, e.ID, cloneTransfer)
 		s.Transfers[e.ID] = &Transfer{Request: *e, Step: Started}
 	case *schemas.TransferCompletedEvent:
 		t, ok := s.transfer(e.ID)

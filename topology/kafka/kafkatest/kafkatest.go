@@ -21,6 +21,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/broker"
 	"github.com/openbank/bank/services/schemaregistry"
 	"github.com/openbank/bank/topology"
@@ -174,6 +175,50 @@ func (c *collector) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.
 				}
 			}
 			c.mu.Unlock()
+		}
+	}
+}
+
+// ReadAll returns every committed record of partition 0 of topic, decoded:
+// it reads from the start until the end offset it saw at first, or until
+// nothing comes for a second (the last offsets can be transaction markers,
+// which are never delivered).
+func (e *Env) ReadAll(t testing.TB, topic string) []schemas.Record {
+	t.Helper()
+	cl, err := sarama.NewClient(e.Brokers, kafka.ConsumerConfig("test-read-all"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	end, err := cl.GetOffset(topic, 0, sarama.OffsetNewest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumer, err := sarama.NewConsumerFromClient(cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	pc, err := consumer.ConsumePartition(topic, 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	codec := e.Codec()
+	var out []schemas.Record
+	for {
+		select {
+		case m := <-pc.Messages():
+			rec, err := codec.Decode(context.Background(), topic, m.Value)
+			if err != nil {
+				t.Fatalf("%s at %d: %v", topic, m.Offset, err)
+			}
+			out = append(out, rec)
+			if m.Offset+1 >= end {
+				return out
+			}
+		case <-time.After(time.Second):
+			return out
 		}
 	}
 }
