@@ -47,6 +47,9 @@ type key struct {
 // New connects a bus to the cluster. Feedback consumers start at the newest
 // offsets, before any command is sent, so no answer is missed.
 func New(ctx context.Context, brokers []string, codec *topology.Codec, clientID string, log *slog.Logger) (*Bus, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	client, err := kafka.Connect(ctx, brokers, kafka.ConsumerConfig(clientID), log)
 	if err != nil {
 		return nil, err
