@@ -354,19 +354,23 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bus.Close()
-	send := func(cmd schemas.Record) (bool, string) {
-		t.Helper()
-		for attempt := 0; ; attempt++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Everything must be answered within this; a stall fails the test
+	// with the processes' logs instead of hanging it.
+	deadline, cancelAll := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancelAll()
+	send := func(cmd schemas.Record) (bool, string, error) {
+		for {
+			ctx, cancel := context.WithTimeout(deadline, 20*time.Second)
 			fb, err := bus.Send(ctx, cmd)
 			cancel()
-			if errors.Is(err, commandbus.ErrTimeout) && attempt < 6 {
+			if errors.Is(err, commandbus.ErrTimeout) && deadline.Err() == nil {
 				continue // the same id again: the outcome of the first
 			}
 			if err != nil {
-				t.Fatal(err)
+				return false, "", err
 			}
-			return commandbus.Result(fb)
+			ok, info := commandbus.Result(fb)
+			return ok, info, nil
 		}
 	}
 	type account struct{ iban, token string }
@@ -374,12 +378,12 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 	want := map[string]int64{}
 	for i := range 4 {
 		ib := iban.Open(fmt.Sprintf("%010d", 1000+i))
-		ok, tok := send(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ib, Username: "u"})
-		if !ok {
-			t.Fatalf("account: %s", tok)
+		ok, tok, err := send(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ib, Username: "u"})
+		if !ok || err != nil {
+			t.Fatalf("account: %s %v", tok, err)
 		}
-		if ok, reason := send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 100_000, From: "cash", To: ib}); !ok {
-			t.Fatalf("deposit: %s", reason)
+		if ok, reason, err := send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 100_000, From: "cash", To: ib}); !ok || err != nil {
+			t.Fatalf("deposit: %s %v", reason, err)
 		}
 		accounts = append(accounts, account{ib, tok})
 		want[ib] = 100_000
@@ -387,6 +391,7 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 	const transfers = 120
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	var failures []error
 	jobs := make(chan int)
 	for w := range 4 {
 		wg.Add(1)
@@ -395,14 +400,16 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 			for i := range jobs {
 				from, to := accounts[(i+w)%4], accounts[(i+w+1+i%3)%4]
 				amount := int64(1 + (i*7919)%30_000)
-				ok, _ := send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Token: from.token, Amount: amount,
+				ok, _, err := send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Token: from.token, Amount: amount,
 					From: from.iban, To: to.iban, Username: "u"})
-				if ok {
-					mu.Lock()
+				mu.Lock()
+				if err != nil {
+					failures = append(failures, err)
+				} else if ok {
 					want[from.iban] -= amount
 					want[to.iban] += amount
-					mu.Unlock()
 				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -416,10 +423,16 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 		if i == 2*transfers/3 {
 			h2 = handler("two")
 		}
-		jobs <- i
+		select {
+		case jobs <- i:
+		case <-deadline.Done():
+		}
 	}
 	close(jobs)
 	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d transfers got no answer, the first: %v", len(failures), failures[0])
+	}
 
 	// The balances the events give match what the answers said.
 	state := domain.NewState()

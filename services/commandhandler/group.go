@@ -95,7 +95,16 @@ func (h *groupHandler) barrier(sess sarama.ConsumerGroupSession) (map[string]int
 	}
 }
 
-func (h *groupHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+// Cleanup waits for the session's transaction in flight, if any, and stops
+// the engine from starting another for it.
+func (h *groupHandler) Cleanup(sarama.ConsumerGroupSession) error {
+	if s := h.cur; s != nil {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+	}
+	return nil
+}
 
 // ConsumeClaim passes one partition's inputs to the engine, which commits
 // their offsets in its transactions (never here).

@@ -115,6 +115,10 @@ func Run(ctx context.Context, cfg Config) error {
 
 	gcfg := kafka.ConsumerConfig("openbank-commands-" + cfg.InstanceID)
 	gcfg.Consumer.Offsets.AutoCommit.Enable = false // offsets commit with each transaction
+	// Static membership: a restarted instance takes its place in the group
+	// back at once, instead of leaving a dead member holding partitions
+	// until its session times out.
+	gcfg.Consumer.Group.InstanceId = "openbank-commands-" + cfg.InstanceID
 	group, err := sarama.NewConsumerGroup(cfg.Brokers, Group, gcfg)
 	if err != nil {
 		return fmt.Errorf("join %s: %w", Group, err)
@@ -173,6 +177,13 @@ type session struct {
 	// offsets; closed at most once.
 	abort     chan struct{}
 	abortOnce sync.Once
+	// mu is held while a batch of this session is decided and committed;
+	// closed, set by Cleanup, stops any further batch. So the member
+	// rejoins the group (and its partitions move) only once its last
+	// transaction has ended, and no transaction of an old generation can
+	// commit after the next owner has read the committed offsets.
+	mu     sync.Mutex
+	closed bool
 }
 
 func (s *session) end() { s.abortOnce.Do(func() { close(s.abort) }) }
@@ -405,7 +416,14 @@ func (e *engine) processReady(ctx context.Context) error {
 		}
 		batch := e.pending[:n]
 		e.pending = e.pending[n:]
-		if err := e.process(ctx, it.sess, batch); err != nil {
+		it.sess.mu.Lock()
+		if it.sess.closed {
+			it.sess.mu.Unlock()
+			continue // the group moved on; these inputs are delivered again
+		}
+		err := e.process(ctx, it.sess, batch)
+		it.sess.mu.Unlock()
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -536,7 +554,8 @@ func (e *engine) commit(s *session, out []*sarama.ProducerMessage, offsets map[s
 			pom[topic] = append(pom[topic], &sarama.PartitionOffsetMetadata{Partition: p, Offset: off, Metadata: &meta})
 		}
 	}
-	group := sarama.NewConsumerGroupMetadataFromSession(s, Group, nil)
+	instance := "openbank-commands-" + e.cfg.InstanceID
+	group := sarama.NewConsumerGroupMetadataFromSession(s, Group, &instance)
 	if err := e.producer.AddOffsetsToTxnWithGroupMetadata(pom, group); err != nil {
 		return fmt.Errorf("add offsets to transaction: %w", err)
 	}

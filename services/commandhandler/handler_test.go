@@ -219,6 +219,22 @@ func TestARestartedInstanceGoesOn(t *testing.T) {
 	}
 }
 
+// An instance that stops for good hands its partitions to the others once
+// its session times out (static members do not leave the group, so that a
+// quick restart moves nothing).
+func TestPartitionsOfAStoppedInstanceMoveToTheOther(t *testing.T) {
+	env := kafkatest.Synced(t)
+	start(t, env, "a")
+	b := start(t, env, "b")
+	c := client{t, newBus(t, env)}
+	c.account("ann") // both are working
+	b.stop(t)
+	// Enough accounts to land on every partition of bank_commands.
+	for range 60 {
+		c.account("ann")
+	}
+}
+
 func TestPoisonInputsAreParkedAndTheConsumerGoesOn(t *testing.T) {
 	env := kafkatest.Synced(t)
 	start(t, env, "a")

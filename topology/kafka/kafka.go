@@ -58,7 +58,10 @@ func ProducerConfig(clientID string) *sarama.Config {
 func TransactionalConfig(clientID, txnID string) *sarama.Config {
 	cfg := ProducerConfig(clientID)
 	cfg.Producer.Transaction.ID = txnID
-	cfg.Producer.Transaction.Timeout = 30 * time.Second
+	// A transaction left open by a crashed producer holds back every
+	// read_committed reader of its partitions until the broker aborts it:
+	// keep that short. Our transactions last milliseconds.
+	cfg.Producer.Transaction.Timeout = 10 * time.Second
 	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
 	return cfg
 }
