@@ -461,3 +461,20 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 	h2.stop(t)
 	b.stop(t)
 }
+
+func TestBrowserURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"[::]:8888": "http://localhost:8888/", "0.0.0.0:8888": "http://localhost:8888/",
+		"127.0.0.1:9": "http://localhost:9/", "10.1.2.3:8888": "http://10.1.2.3:8888/",
+		"bank.example:80": "http://bank.example:80/",
+	} {
+		if got := browserURL(fakeAddr(addr)); got != want {
+			t.Errorf("browserURL(%s) = %s, want %s", addr, got, want)
+		}
+	}
+}
+
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "tcp" }
+func (a fakeAddr) String() string  { return string(a) }

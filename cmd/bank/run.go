@@ -56,7 +56,6 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	}
 	// The services run until ctx ends; the first to fail stops the bank.
 	ctx, stopServices := context.WithCancelCause(ctx)
-	defer stopServices(nil)
 	var services sync.WaitGroup
 	defer services.Wait()
 	defer stopServices(nil)
@@ -119,7 +118,7 @@ func browserURL(a net.Addr) string {
 	if err != nil {
 		return "http://" + a.String() + "/"
 	}
-	if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+	if ip := net.ParseIP(host); host == "" || ip != nil && (ip.IsUnspecified() || ip.IsLoopback()) {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/"
