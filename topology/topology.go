@@ -72,6 +72,15 @@ func configs(retention string) map[string]string {
 	}
 }
 
+// eventConfigs are the configs of event topics: kept forever, and stamped by
+// the broker when appended, so timestamps rise with offsets and a point in
+// time maps to a point in the log (the projector's time travel relies on it).
+func eventConfigs() map[string]string {
+	c := configs(forever)
+	c["message.timestamp.type"] = "LogAppendTime"
+	return c
+}
+
 func names(short ...string) []string {
 	out := make([]string, len(short))
 	for i, s := range short {
@@ -90,10 +99,10 @@ var (
 // shorter than that loses none, and transaction_events a week so that a
 // subscriber service can resume after a restart.
 var Topics = []Topic{
-	{Name: UserEvents, Partitions: 1, Replication: replicas, Configs: configs(forever),
+	{Name: UserEvents, Partitions: 1, Replication: replicas, Configs: eventConfigs(),
 		Records: names("UserAccountCreatedEvent"),
 		Doc:     "Facts about users, kept forever; one partition keeps them in one order."},
-	{Name: BankEvents, Partitions: 1, Replication: replicas, Configs: configs(forever),
+	{Name: BankEvents, Partitions: 1, Replication: replicas, Configs: eventConfigs(),
 		Records: names("BankAccountCreatedEvent", "MoneyCreditedEvent", "MoneyDebitedEvent", "MoneyReturnedEvent",
 			"TransferStartedEvent", "TransferCompletedEvent", "TransferFailedEvent",
 			"UserAddedToBankAccountEvent", "UserRemovedFromBankAccountEvent"),

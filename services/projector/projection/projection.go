@@ -1,0 +1,290 @@
+// Package projection builds the bank's read models from its events alone:
+// accounts and their owners, every account's transactions, the users'
+// accounts and the transfers. A credit, debit or return becomes a
+// Transaction with a global id counted along bank_events, so replaying the
+// log gives every transaction the same id again. There is no Kafka here.
+package projection
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/openbank/bank/schemas"
+)
+
+// Transaction is one change of one account's balance.
+type Transaction struct {
+	ID          int64     `json:"id"`
+	IBAN        string    `json:"iban"`
+	NewBalance  int64     `json:"new_balance"`
+	ChangedBy   int64     `json:"changed_by"` // negative for money leaving
+	FromTo      string    `json:"from_to"`    // the counterparty: an IBAN or "cash"
+	Description string    `json:"description"`
+	TransferID  string    `json:"transfer_id"`
+	At          time.Time `json:"at"` // when the event was written
+}
+
+// Account is an account as queries show it: no tokens.
+type Account struct {
+	IBAN    string   `json:"iban"`
+	Balance int64    `json:"balance"`
+	Users   []string `json:"users"`
+}
+
+// User is a user as queries show it: no password hash.
+type User struct {
+	Username string   `json:"username"`
+	Accounts []string `json:"accounts"`
+}
+
+// Transfer is a transfer's progress.
+type Transfer struct {
+	ID          string `json:"id"`
+	From        string `json:"from"`
+	To          string `json:"to"`
+	Amount      int64  `json:"amount"`
+	Description string `json:"description"`
+	Status      string `json:"status"` // started, completed or failed
+	Reason      string `json:"reason,omitempty"`
+}
+
+// Model is the read model.
+type Model struct {
+	users        map[string]*User
+	accounts     map[string]*Account
+	transfers    map[schemas.ID]*Transfer
+	transactions map[string][]Transaction // per IBAN, oldest first
+	all          []Transaction            // by id: all[id-1]
+	// debits remembers each transfer's debit transaction, which a return
+	// cancels.
+	debits map[schemas.ID]int64
+}
+
+// New returns an empty model.
+func New() *Model {
+	return &Model{
+		users: map[string]*User{}, accounts: map[string]*Account{}, transfers: map[schemas.ID]*Transfer{},
+		transactions: map[string][]Transaction{}, debits: map[schemas.ID]int64{},
+	}
+}
+
+// Apply adds one event, written at the given time, to the model and returns
+// the transactions it makes (none for events that move no money).
+func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
+	switch e := e.(type) {
+	case *schemas.UserAccountCreatedEvent:
+		if m.users[e.Username] == nil {
+			m.users[e.Username] = &User{Username: e.Username, Accounts: []string{}}
+		}
+	case *schemas.BankAccountCreatedEvent:
+		m.accounts[e.IBAN] = &Account{IBAN: e.IBAN, Users: []string{e.Username}}
+		m.linkUser(e.Username, e.IBAN)
+	case *schemas.UserAddedToBankAccountEvent:
+		a, ok := m.accounts[e.IBAN]
+		if !ok {
+			return nil, fmt.Errorf("user added to unknown account %s", e.IBAN)
+		}
+		if !slices.Contains(a.Users, e.Username) {
+			a.Users = append(a.Users, e.Username)
+			slices.Sort(a.Users)
+		}
+		m.linkUser(e.Username, e.IBAN)
+	case *schemas.UserRemovedFromBankAccountEvent:
+		if a, ok := m.accounts[e.IBAN]; ok {
+			a.Users = slices.DeleteFunc(a.Users, func(u string) bool { return u == e.Username })
+		}
+		if u, ok := m.users[e.Username]; ok {
+			u.Accounts = slices.DeleteFunc(u.Accounts, func(i string) bool { return i == e.IBAN })
+		}
+	case *schemas.TransferStartedEvent:
+		m.transfers[e.ID] = &Transfer{ID: e.ID.String(), From: e.From, To: e.To, Amount: e.Amount,
+			Description: e.Description, Status: "started"}
+	case *schemas.TransferCompletedEvent:
+		if t, ok := m.transfers[e.ID]; ok {
+			t.Status = "completed"
+		}
+	case *schemas.TransferFailedEvent:
+		if t, ok := m.transfers[e.ID]; ok {
+			t.Status, t.Reason = "failed", e.Reason
+		}
+	case *schemas.MoneyDebitedEvent:
+		t := m.transfers[e.ID]
+		tx, err := m.move(e.IBAN, -e.Amount, e.ID, counterparty(t, false), description(t), at)
+		if err != nil {
+			return nil, err
+		}
+		m.debits[e.ID] = tx.ID
+		return []Transaction{tx}, nil
+	case *schemas.MoneyCreditedEvent:
+		t := m.transfers[e.ID]
+		tx, err := m.move(e.IBAN, e.Amount, e.ID, counterparty(t, true), description(t), at)
+		if err != nil {
+			return nil, err
+		}
+		return []Transaction{tx}, nil
+	case *schemas.MoneyReturnedEvent:
+		t := m.transfers[e.ID]
+		desc := fmt.Sprintf("returned: transaction %d cancelled because %s", m.debits[e.ID], e.Reason)
+		tx, err := m.move(e.IBAN, e.Amount, e.ID, counterparty(t, false), desc, at)
+		if err != nil {
+			return nil, err
+		}
+		return []Transaction{tx}, nil
+	default:
+		return nil, fmt.Errorf("%s is not an event", e.AvroName())
+	}
+	return nil, nil
+}
+
+func (m *Model) linkUser(username, iban string) {
+	u := m.users[username]
+	if u == nil {
+		// An account's owner whose creation this model has not seen (the
+		// company account's owner, say).
+		u = &User{Username: username, Accounts: []string{}}
+		m.users[username] = u
+	}
+	if !slices.Contains(u.Accounts, iban) {
+		u.Accounts = append(u.Accounts, iban)
+	}
+}
+
+// counterparty is the other side of a transfer, seen from the account
+// credited (incoming) or debited.
+func counterparty(t *Transfer, incoming bool) string {
+	if t == nil {
+		return ""
+	}
+	if incoming {
+		return t.From
+	}
+	return t.To
+}
+
+func description(t *Transfer) string {
+	if t == nil {
+		return ""
+	}
+	return t.Description
+}
+
+// move changes a balance and records the transaction, with the next id.
+func (m *Model) move(iban string, delta int64, transfer schemas.ID, fromTo, desc string, at time.Time) (Transaction, error) {
+	a, ok := m.accounts[iban]
+	if !ok {
+		return Transaction{}, fmt.Errorf("money moved on unknown account %s", iban)
+	}
+	a.Balance += delta
+	tx := Transaction{ID: int64(len(m.all)) + 1, IBAN: iban, NewBalance: a.Balance, ChangedBy: delta,
+		FromTo: fromTo, Description: desc, TransferID: transfer.String(), At: at.UTC()}
+	m.all = append(m.all, tx)
+	m.transactions[iban] = append(m.transactions[iban], tx)
+	return tx, nil
+}
+
+// Transactions counts the transactions so far: the id of the newest.
+func (m *Model) Transactions() int64 { return int64(len(m.all)) }
+
+// TransactionByID returns one transaction.
+func (m *Model) TransactionByID(id int64) (Transaction, bool) {
+	if id < 1 || id > int64(len(m.all)) {
+		return Transaction{}, false
+	}
+	return m.all[id-1], true
+}
+
+// TransactionsByIBAN returns an account's newest max transactions, newest
+// first.
+func (m *Model) TransactionsByIBAN(iban string, max int) []Transaction {
+	txs := m.transactions[iban]
+	out := make([]Transaction, 0, min(max, len(txs)))
+	for i := len(txs) - 1; i >= 0 && len(out) < max; i-- {
+		out = append(out, txs[i])
+	}
+	return out
+}
+
+// LastTransactions returns the newest transaction of every account that has
+// one, newest first.
+func (m *Model) LastTransactions() []Transaction {
+	out := make([]Transaction, 0, len(m.transactions))
+	for _, txs := range m.transactions {
+		out = append(out, txs[len(txs)-1])
+	}
+	slices.SortFunc(out, func(a, b Transaction) int { return int(b.ID - a.ID) })
+	return out
+}
+
+// Account returns an account.
+func (m *Model) Account(iban string) (Account, bool) {
+	a, ok := m.accounts[iban]
+	if !ok {
+		return Account{}, false
+	}
+	return Account{IBAN: a.IBAN, Balance: a.Balance, Users: slices.Clone(a.Users)}, true
+}
+
+// User returns a user and the IBANs of the accounts they own.
+func (m *Model) User(username string) (User, bool) {
+	u, ok := m.users[username]
+	if !ok {
+		return User{}, false
+	}
+	return User{Username: u.Username, Accounts: slices.Clone(u.Accounts)}, true
+}
+
+// AccountsOf returns the accounts a user owns.
+func (m *Model) AccountsOf(username string) []Account {
+	u, ok := m.users[username]
+	if !ok {
+		return []Account{}
+	}
+	out := make([]Account, 0, len(u.Accounts))
+	for _, iban := range u.Accounts {
+		if a, ok := m.Account(iban); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Transfer returns a transfer's progress.
+func (m *Model) Transfer(id schemas.ID) (Transfer, bool) {
+	t, ok := m.transfers[id]
+	if !ok {
+		return Transfer{}, false
+	}
+	return *t, true
+}
+
+// AsOf is an account as it stood after the transaction with the given id:
+// its balance then and its history up to it, newest first. Time travel: any
+// past point of the log can be looked at.
+func (m *Model) AsOf(iban string, txID int64, max int) (balance int64, history []Transaction) {
+	txs := m.transactions[iban]
+	n, _ := slices.BinarySearchFunc(txs, txID, func(t Transaction, id int64) int { return int(t.ID - id) })
+	if n < len(txs) && txs[n].ID == txID {
+		n++
+	}
+	// txs[:n] are the account's transactions with id <= txID.
+	if n > 0 {
+		balance = txs[n-1].NewBalance
+	}
+	for i := n - 1; i >= 0 && len(history) < max; i-- {
+		history = append(history, txs[i])
+	}
+	return balance, history
+}
+
+// AsOfTime is AsOf for the last transaction written at or before t.
+func (m *Model) AsOfTime(iban string, t time.Time, max int) (balance int64, history []Transaction) {
+	n, _ := slices.BinarySearchFunc(m.all, t, func(tx Transaction, t time.Time) int {
+		if tx.At.After(t) {
+			return 1
+		}
+		return -1
+	})
+	// m.all[:n] were written at or before t.
+	return m.AsOf(iban, int64(n), max)
+}

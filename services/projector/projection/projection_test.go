@@ -1,0 +1,209 @@
+package projection
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/topology/iban"
+)
+
+var (
+	ann     = iban.Open("0000000001")
+	bob     = iban.Open("0000000002")
+	outside = "NL91ABNA0417164300"
+	t0      = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+)
+
+// history is a log of events: two users, two accounts, a deposit, a
+// transfer, a transfer out of the bank, and one returned for an unknown
+// account.
+func history() []schemas.Record {
+	dep, tr, out, ret := schemas.NewID(), schemas.NewID(), schemas.NewID(), schemas.NewID()
+	return []schemas.Record{
+		&schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "ann", Password: "secret-hash"},
+		&schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "bob", Password: "secret-hash"},
+		&schemas.BankAccountCreatedEvent{ID: schemas.NewID(), IBAN: ann, Token: "secret-token", Username: "ann"},
+		&schemas.BankAccountCreatedEvent{ID: schemas.NewID(), IBAN: bob, Token: "secret-token", Username: "bob"},
+		&schemas.TransferStartedEvent{ID: dep, Amount: 10_000, From: "cash", To: ann, Description: "salary"},
+		&schemas.MoneyCreditedEvent{ID: dep, IBAN: ann, Amount: 10_000},
+		&schemas.TransferCompletedEvent{ID: dep},
+		&schemas.TransferStartedEvent{ID: tr, Amount: 2_500, From: ann, To: bob, Description: "rent", Token: "secret-token"},
+		&schemas.MoneyDebitedEvent{ID: tr, IBAN: ann, Amount: 2_500},
+		&schemas.MoneyCreditedEvent{ID: tr, IBAN: bob, Amount: 2_500},
+		&schemas.TransferCompletedEvent{ID: tr},
+		&schemas.TransferStartedEvent{ID: out, Amount: 1_000, From: bob, To: outside, Description: "gift"},
+		&schemas.MoneyDebitedEvent{ID: out, IBAN: bob, Amount: 1_000},
+		&schemas.TransferCompletedEvent{ID: out},
+		&schemas.TransferStartedEvent{ID: ret, Amount: 700, From: ann, To: iban.Open("0000000009"), Description: "typo"},
+		&schemas.MoneyDebitedEvent{ID: ret, IBAN: ann, Amount: 700},
+		&schemas.MoneyReturnedEvent{ID: ret, IBAN: ann, Amount: 700, Reason: "account does not exist"},
+		&schemas.TransferFailedEvent{ID: ret, Reason: "account does not exist"},
+		&schemas.UserAddedToBankAccountEvent{ID: schemas.NewID(), IBAN: ann, Username: "bob", Token: "secret-token"},
+	}
+}
+
+func build(t *testing.T, events []schemas.Record) (*Model, []Transaction) {
+	t.Helper()
+	m := New()
+	var txs []Transaction
+	for i, e := range events {
+		got, err := m.Apply(e, t0.Add(time.Duration(i)*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, got...)
+	}
+	return m, txs
+}
+
+func TestTransactionsFollowTheMoney(t *testing.T) {
+	m, txs := build(t, history())
+	type row struct {
+		iban       string
+		changedBy  int64
+		newBalance int64
+		fromTo     string
+		descr      string
+	}
+	want := []row{
+		{ann, 10_000, 10_000, "cash", "salary"},
+		{ann, -2_500, 7_500, bob, "rent"},
+		{bob, 2_500, 2_500, ann, "rent"},
+		{bob, -1_000, 1_500, outside, "gift"},
+		{ann, -700, 6_800, iban.Open("0000000009"), "typo"},
+		{ann, 700, 7_500, iban.Open("0000000009"), "returned: transaction 5 cancelled because account does not exist"},
+	}
+	if len(txs) != len(want) {
+		t.Fatalf("%d transactions, want %d", len(txs), len(want))
+	}
+	for i, w := range want {
+		tx := txs[i]
+		if tx.ID != int64(i+1) {
+			t.Errorf("transaction %d has id %d: ids must count up from 1 without gaps", i, tx.ID)
+		}
+		got := row{tx.IBAN, tx.ChangedBy, tx.NewBalance, tx.FromTo, tx.Description}
+		if got != w {
+			t.Errorf("transaction %d:\n got %+v\nwant %+v", tx.ID, got, w)
+		}
+	}
+	if a, _ := m.Account(ann); a.Balance != 7_500 || !reflect.DeepEqual(a.Users, []string{"ann", "bob"}) {
+		t.Errorf("ann's account %+v", a)
+	}
+	if u, _ := m.User("bob"); !reflect.DeepEqual(u.Accounts, []string{bob, ann}) {
+		t.Errorf("bob's accounts %v", u.Accounts)
+	}
+}
+
+func TestReplayGivesTheSameIDs(t *testing.T) {
+	events := history()
+	_, first := build(t, events)
+	_, second := build(t, events)
+	if !reflect.DeepEqual(first, second) {
+		t.Fatal("a rebuild from the same log derived other transactions")
+	}
+}
+
+func TestQueries(t *testing.T) {
+	m, _ := build(t, history())
+	if tx, ok := m.TransactionByID(3); !ok || tx.IBAN != bob {
+		t.Errorf("TransactionByID(3) = %+v, %v", tx, ok)
+	}
+	for _, id := range []int64{0, -1, 7} {
+		if _, ok := m.TransactionByID(id); ok {
+			t.Errorf("TransactionByID(%d) found something", id)
+		}
+	}
+	got := m.TransactionsByIBAN(ann, 2)
+	if len(got) != 2 || got[0].ID != 6 || got[1].ID != 5 {
+		t.Errorf("newest two of ann: %+v", got)
+	}
+	if got := m.TransactionsByIBAN(ann, 100); len(got) != 4 {
+		t.Errorf("all of ann: %d", len(got))
+	}
+	if got := m.TransactionsByIBAN("NL00NOPE", 5); len(got) != 0 {
+		t.Errorf("unknown account: %+v", got)
+	}
+	last := m.LastTransactions()
+	if len(last) != 2 || last[0].ID != 6 || last[1].ID != 4 {
+		t.Errorf("last transactions: %+v", last)
+	}
+	if accts := m.AccountsOf("bob"); len(accts) != 2 {
+		t.Errorf("bob owns %+v", accts)
+	}
+	if accts := m.AccountsOf("nobody"); len(accts) != 0 {
+		t.Errorf("nobody owns %+v", accts)
+	}
+}
+
+func TestAnswersNeverCarrySecrets(t *testing.T) {
+	m, txs := build(t, history())
+	var all []any
+	for _, u := range []string{"ann", "bob"} {
+		user, _ := m.User(u)
+		all = append(all, user, m.AccountsOf(u))
+	}
+	all = append(all, txs, m.LastTransactions())
+	b, err := json.Marshal(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(b); strings.Contains(s, "secret") {
+		t.Fatalf("a query answer shows a token or password hash: %s", s)
+	}
+}
+
+func TestTimeTravel(t *testing.T) {
+	m, _ := build(t, history())
+	tests := []struct {
+		asOf    int64
+		balance int64
+		history int
+	}{
+		{0, 0, 0},
+		{1, 10_000, 1},
+		{2, 7_500, 2},
+		{4, 7_500, 2}, // transactions of other accounts change nothing here
+		{5, 6_800, 3},
+		{6, 7_500, 4},
+		{99, 7_500, 4},
+	}
+	for _, tt := range tests {
+		balance, hist := m.AsOf(ann, tt.asOf, 100)
+		if balance != tt.balance || len(hist) != tt.history {
+			t.Errorf("AsOf(%d) = %d, %d transactions; want %d, %d", tt.asOf, balance, len(hist), tt.balance, tt.history)
+		}
+	}
+	// The second transaction (ann's rent) was written at event 8, t0+8m.
+	if balance, hist := m.AsOfTime(ann, t0.Add(8*time.Minute), 100); balance != 7_500 || len(hist) != 2 {
+		t.Errorf("AsOfTime(t0+8m) = %d, %d", balance, len(hist))
+	}
+	if balance, _ := m.AsOfTime(ann, t0.Add(-time.Hour), 100); balance != 0 {
+		t.Errorf("before anything: %d", balance)
+	}
+}
+
+func TestTransfers(t *testing.T) {
+	events := history()
+	m, _ := build(t, events)
+	ret := events[14].(*schemas.TransferStartedEvent).ID
+	if tr, ok := m.Transfer(ret); !ok || tr.Status != "failed" || tr.Reason != "account does not exist" {
+		t.Errorf("returned transfer %+v", tr)
+	}
+	if _, ok := m.Transfer(schemas.NewID()); ok {
+		t.Error("unknown transfer found")
+	}
+}
+
+func TestApplyRejectsMoneyOnUnknownAccounts(t *testing.T) {
+	m := New()
+	if _, err := m.Apply(&schemas.MoneyCreditedEvent{IBAN: ann, Amount: 1}, t0); err == nil {
+		t.Error("credited an unknown account")
+	}
+	if _, err := m.Apply(&schemas.FindUserQuery{}, t0); err == nil {
+		t.Error("applied a query")
+	}
+}
