@@ -91,18 +91,14 @@ func Run(ctx context.Context, cfg Config) error {
 		next: map[string]int64{}, own: map[string]map[int64]bool{}, lastWrite: map[string]int64{},
 		work: make(chan item, 1024),
 	}
-	e.makeProducer = func() (sarama.SyncProducer, error) {
-		id := "openbank-commands-" + cfg.InstanceID
-		return sarama.NewSyncProducer(cfg.Brokers, kafka.TransactionalConfig(id, id))
-	}
 	for _, t := range eventTopics {
 		e.next[t], e.lastWrite[t] = 0, -1
 		e.own[t] = map[int64]bool{}
 	}
-	if err := e.newProducer(); err != nil {
+	if e.producer, err = kafka.NewTxnProducer(cfg.Brokers, "openbank-commands-"+cfg.InstanceID, log); err != nil {
 		return err
 	}
-	defer func() { e.producer.Close() }()
+	defer e.producer.Close()
 
 	events, err := e.followEvents()
 	if err != nil {
@@ -194,7 +190,7 @@ type engine struct {
 	log      *slog.Logger
 	codec    *topology.Codec
 	client   sarama.Client
-	producer sarama.SyncProducer
+	producer *kafka.TxnProducer
 	state    *domain.State
 	env      domain.Env
 
@@ -211,18 +207,6 @@ type engine struct {
 	work    chan item
 	pending []item
 	current *session
-
-	// makeProducer creates the transactional producer (a fake in tests).
-	makeProducer func() (sarama.SyncProducer, error)
-}
-
-func (e *engine) newProducer() error {
-	p, err := e.makeProducer()
-	if err != nil {
-		return fmt.Errorf("transactional producer: %w", err)
-	}
-	e.producer = p
-	return nil
 }
 
 type closer interface{ Close() error }
@@ -459,7 +443,6 @@ func (e *engine) process(ctx context.Context, s *session, batch []item) error {
 	}
 	if err := e.commit(s, out, offsets); err != nil {
 		e.state.Rollback()
-		e.recover(err)
 		return err
 	}
 	e.state.Commit()
@@ -533,60 +516,24 @@ func (e *engine) message(ctx context.Context, rec schemas.Record) (*sarama.Produ
 // offsets' metadata names the last events this state depends on, for the
 // next owner of these partitions to wait for.
 func (e *engine) commit(s *session, out []*sarama.ProducerMessage, offsets map[string]map[int32]int64) error {
-	if err := e.producer.BeginTxn(); err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	if len(out) > 0 {
-		if err := e.producer.SendMessages(out); err != nil {
-			return fmt.Errorf("send %d messages: %w", len(out), err)
+	withMetadata := func() map[string][]*sarama.PartitionOffsetMetadata {
+		depends := maps2(e.lastWrite)
+		for _, m := range out { // sent by now: their offsets are known
+			if _, isEvent := e.own[m.Topic]; isEvent {
+				depends[m.Topic] = max(depends[m.Topic], m.Offset)
+			}
 		}
-	}
-	depends := maps2(e.lastWrite)
-	for _, m := range out {
-		if _, isEvent := e.own[m.Topic]; isEvent {
-			depends[m.Topic] = max(depends[m.Topic], m.Offset)
+		meta := encodeBarrier(depends)
+		pom := map[string][]*sarama.PartitionOffsetMetadata{}
+		for topic, parts := range offsets {
+			for p, off := range parts {
+				pom[topic] = append(pom[topic], &sarama.PartitionOffsetMetadata{Partition: p, Offset: off, Metadata: &meta})
+			}
 		}
-	}
-	meta := encodeBarrier(depends)
-	pom := map[string][]*sarama.PartitionOffsetMetadata{}
-	for topic, parts := range offsets {
-		for p, off := range parts {
-			pom[topic] = append(pom[topic], &sarama.PartitionOffsetMetadata{Partition: p, Offset: off, Metadata: &meta})
-		}
+		return pom
 	}
 	instance := "openbank-commands-" + e.cfg.InstanceID
-	group := sarama.NewConsumerGroupMetadataFromSession(s, Group, &instance)
-	if err := e.producer.AddOffsetsToTxnWithGroupMetadata(pom, group); err != nil {
-		return fmt.Errorf("add offsets to transaction: %w", err)
-	}
-	if err := e.producer.CommitTxn(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
-	}
-	return nil
-}
-
-// recover makes the producer usable after a failed transaction: abort what
-// is open, and replace a producer that is still not ready (fenced, or in a
-// state sarama will not leave), so the next batch can begin.
-func (e *engine) recover(cause error) {
-	if e.producer.TxnStatus()&sarama.ProducerTxnFlagReady == 0 {
-		if err := e.producer.AbortTxn(); err != nil {
-			e.log.Warn("abort transaction", "err", err)
-		}
-	}
-	if e.producer.TxnStatus()&sarama.ProducerTxnFlagReady != 0 {
-		return
-	}
-	e.log.Warn("replacing the transactional producer", "cause", cause, "status", e.producer.TxnStatus())
-	e.producer.Close()
-	for {
-		err := e.newProducer()
-		if err == nil {
-			return
-		}
-		e.log.Warn("transactional producer", "err", err)
-		time.Sleep(time.Second)
-	}
+	return e.producer.Commit(out, withMetadata, sarama.NewConsumerGroupMetadataFromSession(s, Group, &instance))
 }
 
 func maps2(m map[string]int64) map[string]int64 {

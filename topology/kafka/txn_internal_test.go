@@ -1,4 +1,4 @@
-package commandhandler
+package kafka
 
 import (
 	"errors"
@@ -41,13 +41,13 @@ func TestRecoverLeavesAReadyProducer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fresh := &stuckProducer{status: sarama.ProducerTxnFlagReady}
-			e := &engine{log: slog.New(slog.DiscardHandler), producer: tt.producer,
-				makeProducer: func() (sarama.SyncProducer, error) { return fresh, nil }}
-			e.recover(errors.New("commit refused"))
-			if got := e.producer == fresh; got != tt.replaced {
+			tp := &TxnProducer{log: slog.New(slog.DiscardHandler), p: tt.producer,
+				make: func() (sarama.SyncProducer, error) { return fresh, nil }}
+			tp.recover(errors.New("commit refused"))
+			if got := tp.p == fresh; got != tt.replaced {
 				t.Fatalf("replaced = %v, want %v", got, tt.replaced)
 			}
-			if e.producer.TxnStatus()&sarama.ProducerTxnFlagReady == 0 {
+			if tp.p.TxnStatus()&sarama.ProducerTxnFlagReady == 0 {
 				t.Fatal("producer not ready after recover")
 			}
 		})
