@@ -12,7 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 
-	"github.com/openbank/bank/commandbus"
+	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/topology"
 )
@@ -79,16 +79,16 @@ func commandHandler(ctx context.Context, brokers []string, registryURL string, c
 // openCompanyAccount retries until the handlers answer: at first start the
 // group may still be forming.
 func openCompanyAccount(ctx context.Context, brokers []string, reg *sr.Client, deposit int64, log *slog.Logger) error {
-	bus, err := commandbus.New(ctx, brokers, topology.NewCodec(reg), "openbank-bootstrap", log)
+	requests, err := bus.New(ctx, brokers, topology.NewCodec(reg), "openbank-bootstrap", log)
 	if err != nil {
 		return err
 	}
-	defer bus.Close()
+	defer requests.Close()
 	for {
 		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := commandhandler.OpenCompanyAccount(attempt, bus, deposit, log)
+		err := commandhandler.OpenCompanyAccount(attempt, requests, deposit, log)
 		cancel()
-		if !errors.Is(err, commandbus.ErrTimeout) || ctx.Err() != nil {
+		if !errors.Is(err, bus.ErrTimeout) || ctx.Err() != nil {
 			return err
 		}
 		log.Info("company account: no answer yet, retrying")

@@ -22,7 +22,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/sr"
 
-	"github.com/openbank/bank/commandbus"
+	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology"
@@ -349,11 +349,11 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 
 	reg, _ := sr.NewClient(sr.URLs(m[2]))
 	kenv := &kafkatest.Env{Brokers: []string{m[1]}, RegistryURL: m[2], Registry: reg}
-	bus, err := commandbus.New(context.Background(), kenv.Brokers, kenv.Codec(), "test", kafkatest.Log(t))
+	requests, err := bus.New(context.Background(), kenv.Brokers, kenv.Codec(), "test", kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer bus.Close()
+	defer requests.Close()
 	// Everything must be answered within this; a stall fails the test
 	// with the processes' logs instead of hanging it.
 	deadline, cancelAll := context.WithTimeout(context.Background(), 150*time.Second)
@@ -361,15 +361,15 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 	send := func(cmd schemas.Record) (bool, string, error) {
 		for {
 			ctx, cancel := context.WithTimeout(deadline, 20*time.Second)
-			fb, err := bus.Send(ctx, cmd)
+			fb, err := requests.Send(ctx, cmd)
 			cancel()
-			if errors.Is(err, commandbus.ErrTimeout) && deadline.Err() == nil {
+			if errors.Is(err, bus.ErrTimeout) && deadline.Err() == nil {
 				continue // the same id again: the outcome of the first
 			}
 			if err != nil {
 				return false, "", err
 			}
-			ok, info := commandbus.Result(fb)
+			ok, info := bus.Result(fb)
 			return ok, info, nil
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openbank/bank/commandbus"
+	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/topology/iban"
@@ -29,19 +29,19 @@ func BenchmarkTransferSaga(b *testing.B) {
 	}()
 	<-ready
 	defer func() { cancel(); <-done }()
-	bus, err := commandbus.New(ctx, env.Brokers, env.Codec(), "bench", nil)
+	requests, err := bus.New(ctx, env.Brokers, env.Codec(), "bench", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer bus.Close()
+	defer requests.Close()
 	send := func(cmd schemas.Record) {
 		c, stop := context.WithTimeout(ctx, 30*time.Second)
 		defer stop()
-		fb, err := bus.Send(c, cmd)
+		fb, err := requests.Send(c, cmd)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if ok, reason := commandbus.Result(fb); !ok {
+		if ok, reason := bus.Result(fb); !ok {
 			b.Fatal(reason)
 		}
 	}
@@ -51,12 +51,12 @@ func BenchmarkTransferSaga(b *testing.B) {
 		ib := iban.New()
 		cmd := &schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ib, Username: "u"}
 		c, stop := context.WithTimeout(ctx, 30*time.Second)
-		fb, err := bus.Send(c, cmd)
+		fb, err := requests.Send(c, cmd)
 		stop()
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, tok := commandbus.Result(fb)
+		_, tok := bus.Result(fb)
 		send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 1 << 40, From: "cash", To: ib})
 		accts = append(accts, acct{ib, tok})
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/openbank/bank/commandbus"
+	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology/iban"
@@ -30,9 +30,9 @@ func fixedID(name string) schemas.ID {
 // OpenCompanyAccount opens the company account and deposits the initial
 // cash, once: both commands have fixed ids, an existing account is refused
 // harmlessly, and a repeated transfer id answers the first outcome.
-func OpenCompanyAccount(ctx context.Context, bus *commandbus.Bus, deposit int64, log *slog.Logger) error {
+func OpenCompanyAccount(ctx context.Context, requests *bus.Bus, deposit int64, log *slog.Logger) error {
 	open := &schemas.CreateBankAccountCommand{ID: fixedID("company-account"), IBAN: iban.Company, Username: CompanyOwner}
-	fb, err := bus.Send(ctx, open)
+	fb, err := requests.Send(ctx, open)
 	if err != nil {
 		return fmt.Errorf("open company account: %w", err)
 	}
@@ -41,7 +41,7 @@ func OpenCompanyAccount(ctx context.Context, bus *commandbus.Bus, deposit int64,
 	}
 	cash := &schemas.MoneyTransferCommand{ID: fixedID("company-initial-deposit"), Amount: deposit, From: domain.Cash,
 		To: iban.Company, Description: "initial deposit", Username: CompanyOwner}
-	fb, err = bus.Send(ctx, cash)
+	fb, err = requests.Send(ctx, cash)
 	if err != nil {
 		return fmt.Errorf("initial deposit: %w", err)
 	}

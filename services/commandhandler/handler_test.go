@@ -11,7 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/openbank/bank/commandbus"
+	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/services/commandhandler/domain"
@@ -66,31 +66,31 @@ func (in *instance) stop(t *testing.T) {
 	}
 }
 
-func newBus(t *testing.T, env *kafkatest.Env) *commandbus.Bus {
+func newBus(t *testing.T, env *kafkatest.Env) *bus.Bus {
 	t.Helper()
-	bus, err := commandbus.New(context.Background(), env.Brokers, env.Codec(), "test-bus", kafkatest.Log(t))
+	requests, err := bus.New(context.Background(), env.Brokers, env.Codec(), "test-bus", kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(bus.Close)
-	return bus
+	t.Cleanup(requests.Close)
+	return requests
 }
 
 // client drives the bank through the bus as a gateway would.
 type client struct {
-	t   *testing.T
-	bus *commandbus.Bus
+	t        *testing.T
+	requests *bus.Bus
 }
 
 func (c client) send(cmd schemas.Record) (ok bool, info string) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	fb, err := c.bus.Send(ctx, cmd)
+	fb, err := c.requests.Send(ctx, cmd)
 	if err != nil {
 		c.t.Fatalf("%s: %v", cmd.AvroName(), err)
 	}
-	return commandbus.Result(fb)
+	return bus.Result(fb)
 }
 
 func (c client) user(name string) {
@@ -286,7 +286,7 @@ func TestCompanyAccountOpensOnceAcrossInstancesAndRestarts(t *testing.T) {
 	env := kafkatest.Synced(t)
 	start(t, env, "a")
 	start(t, env, "b")
-	bus := newBus(t, env)
+	requests := newBus(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -295,7 +295,7 @@ func TestCompanyAccountOpensOnceAcrossInstancesAndRestarts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- commandhandler.OpenCompanyAccount(ctx, bus, 1_000_000_00, kafkatest.Log(t))
+			errs <- commandhandler.OpenCompanyAccount(ctx, requests, 1_000_000_00, kafkatest.Log(t))
 		}()
 	}
 	wg.Wait()
@@ -388,10 +388,10 @@ func TestMoneyIsConservedWithTwoInstancesAndARestart(t *testing.T) {
 				for attempt := 0; fb == nil; attempt++ {
 					ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 					var err error
-					fb, err = c.bus.Send(ctx, &schemas.MoneyTransferCommand{ID: id, Token: tok, Amount: amount,
+					fb, err = c.requests.Send(ctx, &schemas.MoneyTransferCommand{ID: id, Token: tok, Amount: amount,
 						From: from.iban, To: to, Description: "property", Username: user})
 					cancel()
-					if errors.Is(err, commandbus.ErrTimeout) && attempt < 5 {
+					if errors.Is(err, bus.ErrTimeout) && attempt < 5 {
 						continue // a retry with the same id learns the outcome
 					}
 					if err != nil {

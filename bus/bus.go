@@ -1,9 +1,10 @@
-// Package commandbus sends commands over Kafka and waits for their feedback:
-// it keys each command by its aggregate, produces it to its topic, and
-// matches the CommandSucceeded or CommandFailed with the same id (and
-// command name) on the topic's feedback topic. One consumer per feedback
-// topic serves every waiting caller.
-package commandbus
+// Package bus sends commands and queries over Kafka and waits for their
+// answers: it keys each request by its aggregate, produces it to its topic,
+// and matches the answer with the same id and request name on the topic's
+// feedback topic (CommandSucceeded/CommandFailed, QuerySucceeded/
+// QueryFailed). One consumer per feedback topic serves every waiting caller;
+// answers nobody waits for any more are dropped.
+package bus
 
 import (
 	"context"
@@ -24,7 +25,7 @@ import (
 // same id to learn its outcome.
 var ErrTimeout = errors.New("no answer in time")
 
-// Bus sends commands and awaits their feedback.
+// Bus sends commands and queries and awaits their answers.
 type Bus struct {
 	codec    *topology.Codec
 	producer sarama.SyncProducer
@@ -67,7 +68,8 @@ func New(ctx context.Context, brokers []string, codec *topology.Codec, clientID 
 	}
 	b := &Bus{codec: codec, producer: producer, client: client, consumer: consumer, log: log,
 		waiters: map[key][]chan schemas.Record{}, stop: make(chan struct{})}
-	for _, topic := range []string{topology.UserCommandFeedback, topology.BankCommandFeedback, topology.TransferCommandFeedback} {
+	for _, topic := range []string{topology.UserCommandFeedback, topology.BankCommandFeedback, topology.TransferCommandFeedback,
+		topology.UserQueriesFeedback, topology.BankQueriesFeedback} {
 		if err := b.follow(topic); err != nil {
 			b.Close()
 			return nil, err
@@ -121,6 +123,10 @@ func (b *Bus) dispatch(pc sarama.PartitionConsumer) {
 				k = key{fb.ID, fb.CommandName}
 			case *schemas.CommandFailed:
 				k = key{fb.ID, fb.CommandName}
+			case *schemas.QuerySucceeded:
+				k = key{fb.ID, fb.QueryName}
+			case *schemas.QueryFailed:
+				k = key{fb.ID, fb.QueryName}
 			default:
 				continue
 			}
@@ -134,9 +140,10 @@ func (b *Bus) dispatch(pc sarama.PartitionConsumer) {
 	}
 }
 
-// Send sends cmd and returns its feedback: *schemas.CommandSucceeded or
-// *schemas.CommandFailed. A MoneyTransferCommand's feedback comes when its
-// saga ends. It returns ErrTimeout when ctx ends first.
+// Send sends a command or query and returns its answer: CommandSucceeded or
+// CommandFailed, QuerySucceeded or QueryFailed. A MoneyTransferCommand's
+// feedback comes when its saga ends. It returns ErrTimeout when ctx ends
+// first.
 func (b *Bus) Send(ctx context.Context, cmd schemas.Record) (schemas.Record, error) {
 	id := cmd.RecordID()
 	topic, err := topology.TopicOf(cmd.AvroName())
@@ -190,8 +197,8 @@ func (b *Bus) Close() {
 	b.client.Close()
 }
 
-// Result reads feedback: whether the command succeeded, and its additional
-// info (on success) or its reason (on failure).
+// Result reads an answer: whether the request succeeded, and its additional
+// info or query result (on success) or its reason (on failure).
 func Result(fb schemas.Record) (ok bool, info string) {
 	switch fb := fb.(type) {
 	case *schemas.CommandSucceeded:
@@ -201,6 +208,10 @@ func Result(fb schemas.Record) (ok bool, info string) {
 		return true, ""
 	case *schemas.CommandFailed:
 		return false, fb.Reason
+	case *schemas.QuerySucceeded:
+		return true, fb.QueryResult
+	case *schemas.QueryFailed:
+		return false, fb.Reason
 	}
-	return false, fmt.Sprintf("%s is not feedback", fb.AvroName())
+	return false, fmt.Sprintf("%s is not an answer", fb.AvroName())
 }
