@@ -216,7 +216,7 @@ type FindUserQuery struct {
 // TransactionByIdQuery: One transaction by its global id.
 type TransactionByIdQuery struct {
 	ID            ID    `avro:"id"`
-	TransactionId int64 `avro:"transaction_id"`
+	TransactionID int64 `avro:"transaction_id"`
 }
 
 // TransactionsByIbanQuery: The newest max_items transactions of an account.
@@ -231,7 +231,7 @@ type TransactionsByIbanQuery struct {
 // TransactionHappenedEvent: A credit, debit or return as seen by one account; id is the transfer id, changed_by is signed.
 type TransactionHappenedEvent struct {
 	ID            ID     `avro:"id"`
-	TransactionId int64  `avro:"transaction_id"`
+	TransactionID int64  `avro:"transaction_id"`
 	IBAN          string `avro:"iban"`
 	NewBalance    int64  `avro:"new_balance"`
 	ChangedBy     int64  `avro:"changed_by"`

@@ -465,14 +465,14 @@ func (e *engine) decide(ctx context.Context, m *sarama.ConsumerMessage) ([]*sara
 	if err != nil {
 		if topology.IsPoison(err) {
 			e.log.Warn("undecodable input parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-			return []*sarama.ProducerMessage{deadLetter(m, err)}, nil
+			return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil
 		}
 		return nil, err // the registry unreachable, say: try again
 	}
 	d, err := e.state.Decide(rec, e.env)
 	if err != nil {
 		e.log.Error("input cannot be decided; parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-		return []*sarama.ProducerMessage{deadLetter(m, err)}, nil
+		return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil
 	}
 	var out []*sarama.ProducerMessage
 	for _, ev := range d.Events {
@@ -566,31 +566,6 @@ func decodeBarrier(s string) map[string]int64 {
 		}
 	}
 	return out
-}
-
-// deadLetter parks an input that can never be handled, with its origin and
-// the reason in the headers.
-func deadLetter(m *sarama.ConsumerMessage, cause error) *sarama.ProducerMessage {
-	value := m.Value
-	headers := []sarama.RecordHeader{
-		{Key: []byte("origin-topic"), Value: []byte(m.Topic)},
-		{Key: []byte("origin-partition"), Value: []byte(strconv.Itoa(int(m.Partition)))},
-		{Key: []byte("origin-offset"), Value: []byte(strconv.FormatInt(m.Offset, 10))},
-		{Key: []byte("error"), Value: []byte(cause.Error())},
-		{Key: []byte("consumer"), Value: []byte(Group)},
-	}
-	// Leave room for the headers under the topic's 1 MiB limit.
-	const room = 900 << 10
-	if len(value) > room {
-		value = value[:room]
-		headers = append(headers, sarama.RecordHeader{Key: []byte("truncated-from"), Value: []byte(strconv.Itoa(len(m.Value)))})
-	}
-	return &sarama.ProducerMessage{
-		Topic:   topology.DeadLetters,
-		Key:     sarama.StringEncoder(m.Topic),
-		Value:   sarama.ByteEncoder(value),
-		Headers: headers,
-	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

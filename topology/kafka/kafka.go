@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -150,4 +151,30 @@ func Partition(client sarama.Client, topic, key string) (int32, error) {
 		return 0, fmt.Errorf("partition of %q in %s: %w", key, topic, err)
 	}
 	return p, nil
+}
+
+// DeadLetter is the message that parks m, which consumer can never handle,
+// on the dead-letter topic: its bytes as received, and in the headers where
+// it came from and why it was parked.
+func DeadLetter(m *sarama.ConsumerMessage, consumer string, cause error) *sarama.ProducerMessage {
+	value := m.Value
+	headers := []sarama.RecordHeader{
+		{Key: []byte("origin-topic"), Value: []byte(m.Topic)},
+		{Key: []byte("origin-partition"), Value: []byte(strconv.Itoa(int(m.Partition)))},
+		{Key: []byte("origin-offset"), Value: []byte(strconv.FormatInt(m.Offset, 10))},
+		{Key: []byte("error"), Value: []byte(cause.Error())},
+		{Key: []byte("consumer"), Value: []byte(consumer)},
+	}
+	// Leave room for the headers under the topic's 1 MiB limit.
+	const room = 900 << 10
+	if len(value) > room {
+		value = value[:room]
+		headers = append(headers, sarama.RecordHeader{Key: []byte("truncated-from"), Value: []byte(strconv.Itoa(len(m.Value)))})
+	}
+	return &sarama.ProducerMessage{
+		Topic:   topology.DeadLetters,
+		Key:     sarama.StringEncoder(m.Topic),
+		Value:   sarama.ByteEncoder(value),
+		Headers: headers,
+	}
 }

@@ -1,0 +1,398 @@
+// Package projector runs the projector: it builds the read models
+// (package projection) from user_events and bank_events alone, derives a
+// TransactionHappenedEvent for every credit, debit and return onto
+// transaction_events, and answers the queries on user_queries and
+// bank_queries.
+//
+// Every instance reads both event topics in full. Deriving is done by the
+// one member of group openbank-projector that owns bank_events' single
+// partition: it writes the events derived from a range of offsets and
+// commits those offsets in the same Kafka transaction, so a restart, a
+// rebuild or a second instance never publishes a transaction twice or
+// skips one. Transaction ids count money events along the log, so every
+// instance and every rebuild gives the same ids.
+package projector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/projector/projection"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
+)
+
+// Consumer groups. Renaming one makes the projector derive every
+// transaction again (EmitGroup) or answer old queries (QueryGroup).
+const (
+	EmitGroup  = "openbank-projector"
+	QueryGroup = "openbank-queries"
+)
+
+var eventTopics = []string{topology.UserEvents, topology.BankEvents}
+
+// Config configures one projector instance.
+type Config struct {
+	Brokers  []string
+	Registry topology.SchemaRegistry
+	// InstanceID names the instance: unique among running ones, the same
+	// across its restarts.
+	InstanceID string
+	Log        *slog.Logger
+	// CatchUpWait bounds how long a query waits for the read model to
+	// reach the events written before it; then it is refused as too early.
+	CatchUpWait time.Duration
+	// OnReady, if set, is called once the read model is rebuilt and
+	// queries are answered.
+	OnReady func()
+}
+
+// Run runs the projector until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.InstanceID == "" {
+		return errors.New("projector: no instance id")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CatchUpWait <= 0 {
+		cfg.CatchUpWait = 2 * time.Second
+	}
+	log := cfg.Log.With("service", "projector", "instance", cfg.InstanceID)
+	p := &projector{cfg: cfg, log: log, codec: topology.NewCodec(cfg.Registry), store: newStore()}
+	var err error
+	if p.client, err = kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig("openbank-projector-"+cfg.InstanceID), log); err != nil {
+		return err
+	}
+	defer p.client.Close()
+	if p.replies, err = sarama.NewSyncProducer(cfg.Brokers, kafka.ProducerConfig("openbank-projector-"+cfg.InstanceID)); err != nil {
+		return fmt.Errorf("reply producer: %w", err)
+	}
+	defer p.replies.Close()
+	if p.txn, err = kafka.NewTxnProducer(cfg.Brokers, "openbank-projector-"+cfg.InstanceID, log); err != nil {
+		return err
+	}
+	defer p.txn.Close()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel(nil)
+	consumer, err := sarama.NewConsumerFromClient(p.client)
+	if err != nil {
+		return fmt.Errorf("event consumer: %w", err)
+	}
+	defer consumer.Close()
+	for _, t := range eventTopics {
+		pc, err := consumer.ConsumePartition(t, 0, sarama.OffsetOldest)
+		if err != nil {
+			return fmt.Errorf("consume %s: %w", t, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.follow(ctx, pc); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	if err := p.rebuild(ctx); err != nil {
+		return err
+	}
+	for _, g := range []struct {
+		group   string
+		topics  []string
+		handler sarama.ConsumerGroupHandler
+		commit  bool
+	}{
+		{EmitGroup, []string{topology.BankEvents}, &emitter{p}, false},
+		{QueryGroup, []string{topology.UserQueries, topology.BankQueries}, &answerer{p}, true},
+	} {
+		gcfg := kafka.ConsumerConfig("openbank-projector-" + cfg.InstanceID)
+		gcfg.Consumer.Offsets.AutoCommit.Enable = g.commit
+		if !g.commit {
+			// Offsets commit in the emitter's transactions; static
+			// membership gives a restarted instance its partition back at
+			// once.
+			gcfg.Consumer.Group.InstanceId = g.group + "-" + cfg.InstanceID
+		}
+		group, err := sarama.NewConsumerGroup(cfg.Brokers, g.group, gcfg)
+		if err != nil {
+			return fmt.Errorf("join %s: %w", g.group, err)
+		}
+		defer group.Close()
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for err := range group.Errors() {
+				log.Warn("consumer group", "group", g.group, "err", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			defer group.Close()
+			for ctx.Err() == nil {
+				if err := group.Consume(ctx, g.topics, g.handler); err != nil && ctx.Err() == nil {
+					log.Warn("consume", "group", g.group, "err", err)
+					sleep(ctx, time.Second)
+				}
+			}
+		}()
+	}
+	if cfg.OnReady != nil {
+		cfg.OnReady()
+	}
+	<-ctx.Done()
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+type projector struct {
+	cfg     Config
+	log     *slog.Logger
+	codec   *topology.Codec
+	client  sarama.Client
+	store   *store
+	replies sarama.SyncProducer
+	txn     *kafka.TxnProducer
+}
+
+// follow applies one event topic to the read model.
+func (p *projector) follow(ctx context.Context, pc sarama.PartitionConsumer) error {
+	defer pc.AsyncClose()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err, ok := <-pc.Errors():
+			if ok {
+				return fmt.Errorf("read events: %w", err)
+			}
+		case m, ok := <-pc.Messages():
+			if !ok {
+				return nil
+			}
+			rec, err := p.codec.Decode(ctx, m.Topic, m.Value)
+			if err != nil {
+				if !topology.IsPoison(err) {
+					return fmt.Errorf("decode %s/%d: %w", m.Topic, m.Offset, err)
+				}
+				// Only the command handler writes events: a bug or
+				// tampering. The model cannot include it either way.
+				p.log.Error("undecodable event skipped", "topic", m.Topic, "offset", m.Offset, "err", err)
+				p.store.skip(m.Topic, m.Offset)
+				continue
+			}
+			if err := p.store.apply(m.Topic, m.Offset, rec, m.Timestamp); err != nil {
+				p.log.Error("event does not apply", "topic", m.Topic, "offset", m.Offset, "err", err)
+			}
+		}
+	}
+}
+
+// rebuild waits for the read model to reach the end of the event topics as
+// they were at start, logging progress, before any query is answered.
+func (p *projector) rebuild(ctx context.Context) error {
+	start := time.Now()
+	ends, err := p.ends()
+	if err != nil {
+		return err
+	}
+	total := ends[topology.UserEvents] + ends[topology.BankEvents]
+	p.log.Info("rebuilding read model from events", "offsets", total)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		wait, stop := context.WithTimeout(ctx, 300*time.Millisecond)
+		err := p.store.waitFor(wait, caughtUp(ends))
+		stop()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-tick.C:
+			behind := p.store.behind(ends)
+			done := total - behind
+			p.log.Info("rebuilding read model", "position", done, "end", total,
+				"offsets_per_s", int(float64(done)/time.Since(start).Seconds()))
+		default:
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	took := time.Since(start)
+	var txs int64
+	p.store.read(func(m *projection.Model) { txs = m.Transactions() })
+	p.log.Info("read model rebuilt", "offsets", total, "transactions", txs, "took", took.Round(time.Millisecond),
+		"offsets_per_s", int(float64(total)/max(took.Seconds(), 1e-3)))
+	return nil
+}
+
+// ends returns where the event topics end now.
+func (p *projector) ends() (map[string]int64, error) {
+	ends := map[string]int64{}
+	for _, t := range eventTopics {
+		end, err := p.client.GetOffset(t, 0, sarama.OffsetNewest)
+		if err != nil {
+			return nil, fmt.Errorf("end of %s: %w", t, err)
+		}
+		ends[t] = end
+	}
+	return ends, nil
+}
+
+// caughtUp turns end offsets into what the model must have read: all but
+// the last offset, which after a committed transaction is its marker (every
+// event is written in a transaction) and is never delivered.
+func caughtUp(ends map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(ends))
+	for t, end := range ends {
+		out[t] = max(0, end-1)
+	}
+	return out
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// emitter derives TransactionHappenedEvents for the bank_events offsets it
+// is handed and commits them with those offsets.
+type emitter struct{ p *projector }
+
+func (*emitter) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (*emitter) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (e *emitter) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	p := e.p
+	ctx := sess.Context()
+	for {
+		var first, last *sarama.ConsumerMessage
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			first, last = m, m
+		}
+		// Take what else is there, for one bigger transaction.
+	more:
+		for n := 1; n < 1000; n++ {
+			select {
+			case m, ok := <-claim.Messages():
+				if !ok {
+					break more
+				}
+				last = m
+			default:
+				break more
+			}
+		}
+		if err := p.store.waitFor(ctx, map[string]int64{topology.BankEvents: last.Offset + 1}); err != nil {
+			return nil
+		}
+		txs := p.store.transactionsIn(first.Offset, last.Offset)
+		msgs := make([]*sarama.ProducerMessage, 0, len(txs))
+		for _, tx := range txs {
+			id, _ := schemas.ParseID(tx.TransferID)
+			msg, err := kafka.Message(ctx, p.codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{
+				ID: id, TransactionID: tx.ID, IBAN: tx.IBAN, NewBalance: tx.NewBalance, ChangedBy: tx.ChangedBy,
+				FromTo: tx.FromTo, Description: tx.Description,
+			})
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, msg)
+		}
+		offsets := func() map[string][]*sarama.PartitionOffsetMetadata {
+			return map[string][]*sarama.PartitionOffsetMetadata{
+				topology.BankEvents: {{Partition: last.Partition, Offset: last.Offset + 1}},
+			}
+		}
+		instance := EmitGroup + "-" + p.cfg.InstanceID
+		if err := p.txn.Commit(msgs, offsets, sarama.NewConsumerGroupMetadataFromSession(sess, EmitGroup, &instance)); err != nil {
+			// Nothing was published: end the session, and the group
+			// hands these offsets out again.
+			p.log.Warn("deriving transactions failed; offsets will be delivered again",
+				"from", first.Offset, "to", last.Offset, "err", err)
+			return nil
+		}
+	}
+}
+
+// answerer answers queries from the read model.
+type answerer struct{ p *projector }
+
+func (*answerer) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (*answerer) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (a *answerer) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	for {
+		select {
+		case <-sess.Context().Done():
+			return nil
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			if err := a.p.answer(sess.Context(), m); err != nil {
+				if sess.Context().Err() != nil {
+					return nil
+				}
+				a.p.log.Warn("query not answered; it will be delivered again", "topic", m.Topic, "offset", m.Offset, "err", err)
+				return nil // ends the session: the query comes again
+			}
+			sess.MarkMessage(m, "")
+		}
+	}
+}
+
+// answer answers one query; an error means it should be tried again.
+func (p *projector) answer(ctx context.Context, m *sarama.ConsumerMessage) error {
+	rec, err := p.codec.Decode(ctx, m.Topic, m.Value)
+	if err != nil {
+		if !topology.IsPoison(err) {
+			return err
+		}
+		p.log.Warn("undecodable query parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+		_, _, err := p.replies.SendMessage(kafka.DeadLetter(m, QueryGroup, err))
+		return err
+	}
+	name := topology.ShortName(rec.AvroName())
+	result, reason := p.query(ctx, rec)
+	var reply schemas.Record
+	if reason != "" {
+		reply = &schemas.QueryFailed{ID: rec.RecordID(), QueryName: name, Reason: reason}
+	} else {
+		reply = &schemas.QuerySucceeded{ID: rec.RecordID(), QueryName: name, QueryResult: result}
+	}
+	topic, err := topology.FeedbackTopic(m.Topic)
+	if err != nil {
+		return err
+	}
+	msg, err := kafka.Message(ctx, p.codec, topic, reply)
+	if err != nil {
+		return err
+	}
+	_, _, err = p.replies.SendMessage(msg)
+	return err
+}

@@ -1,0 +1,303 @@
+package projector_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/commandhandler"
+	"github.com/openbank/bank/services/projector"
+	"github.com/openbank/bank/services/projector/projection"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/iban"
+	"github.com/openbank/bank/topology/kafka"
+	"github.com/openbank/bank/topology/kafka/kafkatest"
+)
+
+type service struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// run starts a service (the command handler or the projector) and waits
+// until it is ready.
+func run(t *testing.T, name string, fn func(ctx context.Context, ready func()) error) *service {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	s := &service{cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- fn(ctx, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-s.done:
+		t.Fatalf("%s ended: %v", name, err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s not ready", name)
+	}
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+func (s *service) stop(t *testing.T) {
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("did not stop")
+	}
+}
+
+func startHandler(t *testing.T, env *kafkatest.Env) {
+	run(t, "command handler", func(ctx context.Context, ready func()) error {
+		return commandhandler.Run(ctx, commandhandler.Config{Brokers: env.Brokers, Registry: env.Registry,
+			InstanceID: "h", Log: kafkatest.Log(t), OnReady: ready})
+	})
+}
+
+func startProjector(t *testing.T, env *kafkatest.Env) *service {
+	return run(t, "projector", func(ctx context.Context, ready func()) error {
+		return projector.Run(ctx, projector.Config{Brokers: env.Brokers, Registry: env.Registry,
+			InstanceID: "p", Log: kafkatest.Log(t), OnReady: ready})
+	})
+}
+
+type client struct {
+	t   *testing.T
+	bus *bus.Bus
+}
+
+func newClient(t *testing.T, env *kafkatest.Env) client {
+	b, err := bus.New(context.Background(), env.Brokers, env.Codec(), "test", kafkatest.Log(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return client{t, b}
+}
+
+// ask sends a command or query and returns whether it succeeded and its
+// info, result or reason.
+func (c client) ask(req schemas.Record) (bool, string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fb, err := c.bus.Send(ctx, req)
+	if err != nil {
+		c.t.Fatalf("%s: %v", req.AvroName(), err)
+	}
+	return bus.Result(fb)
+}
+
+func (c client) must(req schemas.Record) string {
+	c.t.Helper()
+	ok, info := c.ask(req)
+	if !ok {
+		c.t.Fatalf("%s: %s", req.AvroName(), info)
+	}
+	return info
+}
+
+// transactionEvents reads transaction_events until want events came (or
+// nothing more comes for a few seconds).
+func transactionEvents(t *testing.T, env *kafkatest.Env, want int) []*schemas.TransactionHappenedEvent {
+	t.Helper()
+	cl, err := sarama.NewClient(env.Brokers, kafka.ConsumerConfig("test-tx-events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	consumer, _ := sarama.NewConsumerFromClient(cl)
+	defer consumer.Close()
+	parts, _ := cl.Partitions(topology.TransactionEvents)
+	msgs := make(chan *sarama.ConsumerMessage)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(stop); wg.Wait() }()
+	for _, p := range parts {
+		pc, err := consumer.ConsumePartition(topology.TransactionEvents, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer pc.Close()
+			for {
+				select {
+				case <-stop:
+					return
+				case m := <-pc.Messages():
+					select {
+					case msgs <- m:
+					case <-stop:
+						return
+					}
+				}
+			}
+		}()
+	}
+	codec := env.Codec()
+	var out []*schemas.TransactionHappenedEvent
+	for len(out) < want {
+		select {
+		case m := <-msgs:
+			rec, err := codec.Decode(context.Background(), m.Topic, m.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(m.Key) != rec.Key() {
+				t.Errorf("transaction keyed %q, not by its IBAN", m.Key)
+			}
+			out = append(out, rec.(*schemas.TransactionHappenedEvent))
+		case <-time.After(5 * time.Second):
+			return out
+		}
+	}
+	// Anything beyond want would be a duplicate: give it a moment.
+	for {
+		select {
+		case m := <-msgs:
+			rec, _ := codec.Decode(context.Background(), m.Topic, m.Value)
+			out = append(out, rec.(*schemas.TransactionHappenedEvent))
+		case <-time.After(time.Second):
+			return out
+		}
+	}
+}
+
+// moneyEvents counts the events in bank_events that move money.
+func moneyEvents(t *testing.T, env *kafkatest.Env) int {
+	n := 0
+	for _, rec := range env.ReadAll(t, topology.BankEvents) {
+		switch rec.(type) {
+		case *schemas.MoneyCreditedEvent, *schemas.MoneyDebitedEvent, *schemas.MoneyReturnedEvent:
+			n++
+		}
+	}
+	return n
+}
+
+// checkOnce checks each transaction was published once, with ids 1..n.
+func checkOnce(t *testing.T, events []*schemas.TransactionHappenedEvent, n int) {
+	t.Helper()
+	seen := map[int64]int{}
+	for _, e := range events {
+		seen[e.TransactionID]++
+	}
+	for id := int64(1); id <= int64(n); id++ {
+		if seen[id] != 1 {
+			t.Errorf("transaction %d published %d times", id, seen[id])
+		}
+	}
+	if len(events) != n {
+		t.Errorf("%d transaction events for %d money events", len(events), n)
+	}
+}
+
+func TestQueriesAndTransactionEventsOverKafka(t *testing.T) {
+	env := kafkatest.Synced(t)
+	startHandler(t, env)
+	startProjector(t, env)
+	c := newClient(t, env)
+
+	c.must(&schemas.CreateUserAccountCommand{ID: schemas.NewID(), Username: "ann", Password: "hash"})
+	ann, bob := iban.New(), iban.New()
+	annTok := c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: "ann"})
+	c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: bob, Username: "bob"})
+	c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 10_000, From: "cash", To: ann, Description: "salary"})
+	c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Token: annTok, Amount: 2_500, From: ann, To: bob,
+		Username: "ann", Description: "rent"})
+
+	// Asked right after the commands: answered once the model caught up.
+	var acct projection.Account
+	json.Unmarshal([]byte(c.must(&schemas.FindBankAccountQuery{ID: schemas.NewID(), IBAN: ann})), &acct)
+	if acct.Balance != 7_500 || len(acct.Users) != 1 || acct.Users[0] != "ann" {
+		t.Errorf("ann's account %+v", acct)
+	}
+	var txs []projection.Transaction
+	json.Unmarshal([]byte(c.must(&schemas.TransactionsByIbanQuery{ID: schemas.NewID(), IBAN: ann, MaxItems: 10})), &txs)
+	if len(txs) != 2 || txs[0].ChangedBy != -2_500 || txs[0].FromTo != bob || txs[0].Description != "rent" || txs[1].FromTo != "cash" {
+		t.Errorf("ann's transactions %+v", txs)
+	}
+	var tx projection.Transaction
+	json.Unmarshal([]byte(c.must(&schemas.TransactionByIdQuery{ID: schemas.NewID(), TransactionID: txs[0].ID})), &tx)
+	if tx.ID != txs[0].ID || tx.IBAN != ann {
+		t.Errorf("transaction by id %+v", tx)
+	}
+	var last []projection.Transaction
+	json.Unmarshal([]byte(c.must(&schemas.AllLastTransactionsQuery{ID: schemas.NewID()})), &last)
+	if len(last) < 2 {
+		t.Errorf("last transactions %+v", last)
+	}
+	var user projection.User
+	json.Unmarshal([]byte(c.must(&schemas.FindUserQuery{ID: schemas.NewID(), Username: "ann"})), &user)
+	if user.Username != "ann" || len(user.Accounts) != 1 {
+		t.Errorf("user %+v", user)
+	}
+	var accts []projection.Account
+	json.Unmarshal([]byte(c.must(&schemas.FindBankAccountsForUserQuery{ID: schemas.NewID(), Username: "bob"})), &accts)
+	if len(accts) != 1 || accts[0].Balance != 2_500 {
+		t.Errorf("bob's accounts %+v", accts)
+	}
+	for _, q := range []struct {
+		query  schemas.Record
+		reason string
+	}{
+		{&schemas.FindUserQuery{ID: schemas.NewID(), Username: "nobody"}, projector.ReasonUserNotFound},
+		{&schemas.FindBankAccountQuery{ID: schemas.NewID(), IBAN: iban.New()}, projector.ReasonAccountNotFound},
+		{&schemas.TransactionByIdQuery{ID: schemas.NewID(), TransactionID: 1 << 40}, projector.ReasonTransactionNotFound},
+		{&schemas.TransactionsByIbanQuery{ID: schemas.NewID(), IBAN: ann, MaxItems: 0}, projector.ReasonMaxItems},
+	} {
+		if ok, reason := c.ask(q.query); ok || reason != q.reason {
+			t.Errorf("%s: %v %q, want %q", q.query.AvroName(), ok, reason, q.reason)
+		}
+	}
+	n := moneyEvents(t, env)
+	checkOnce(t, transactionEvents(t, env, n), n)
+}
+
+// A projector stopped and started again in the middle of a stream of
+// transfers publishes every transaction exactly once: ids 1..n, no gaps, no
+// repeats.
+func TestRestartMidStreamPublishesEveryTransactionOnce(t *testing.T) {
+	env := kafkatest.Synced(t)
+	startHandler(t, env)
+	p := startProjector(t, env)
+	c := newClient(t, env)
+	target := iban.New()
+	c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: target, Username: "ann"})
+	const deposits = 90
+	for i := range deposits {
+		switch i {
+		case deposits / 3:
+			p.stop(t)
+		case 2 * deposits / 3:
+			p = startProjector(t, env)
+		}
+		c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: int64(i + 1), From: "cash", To: target,
+			Description: fmt.Sprint("deposit ", i)})
+	}
+	n := moneyEvents(t, env)
+	events := transactionEvents(t, env, n)
+	checkOnce(t, events, n)
+	// Each balance follows from the ones before.
+	for _, e := range events {
+		if e.IBAN == target && e.NewBalance < e.ChangedBy {
+			t.Errorf("transaction %d: balance %d after +%d", e.TransactionID, e.NewBalance, e.ChangedBy)
+		}
+	}
+}

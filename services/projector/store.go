@@ -1,0 +1,115 @@
+package projector
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/projector/projection"
+	"github.com/openbank/bank/topology"
+)
+
+// store is the read model, shared by the follower that applies events, the
+// emitter and the query answerers.
+type store struct {
+	mu    sync.RWMutex
+	model *projection.Model
+	// next is, per event topic, the offset after the last event applied.
+	next map[string]int64
+	// moneyAt lists, in log order, the bank_events offsets that made a
+	// transaction and that transaction's id.
+	moneyAt []moneyEvent
+	// changed is closed (and replaced) whenever next advances.
+	changed chan struct{}
+}
+
+type moneyEvent struct {
+	offset int64
+	txID   int64
+}
+
+func newStore() *store {
+	return &store{model: projection.New(), next: map[string]int64{topology.UserEvents: 0, topology.BankEvents: 0},
+		changed: make(chan struct{})}
+}
+
+// apply adds the event at offset of topic to the model.
+func (s *store) apply(topic string, offset int64, rec schemas.Record, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	txs, err := s.model.Apply(rec, at)
+	for _, tx := range txs {
+		s.moneyAt = append(s.moneyAt, moneyEvent{offset, tx.ID})
+	}
+	s.next[topic] = offset + 1
+	close(s.changed)
+	s.changed = make(chan struct{})
+	return err
+}
+
+// skip records that offset of topic was read without an event to apply.
+func (s *store) skip(topic string, offset int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next[topic] = offset + 1
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// waitFor waits until every topic's events are applied up to (excluding)
+// the given offsets, or ctx ends.
+func (s *store) waitFor(ctx context.Context, until map[string]int64) error {
+	for {
+		s.mu.RLock()
+		done := true
+		for t, off := range until {
+			if s.next[t] < off {
+				done = false
+			}
+		}
+		changed := s.changed
+		s.mu.RUnlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		}
+	}
+}
+
+// behind says how many offsets the model lags behind the given ends.
+func (s *store) behind(ends map[string]int64) int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n int64
+	for t, end := range ends {
+		n += max(0, end-s.next[t])
+	}
+	return n
+}
+
+// transactionsIn returns the transactions made by bank_events offsets in
+// [from, to], in order.
+func (s *store) transactionsIn(from, to int64) []projection.Transaction {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	i := sort.Search(len(s.moneyAt), func(i int) bool { return s.moneyAt[i].offset >= from })
+	var out []projection.Transaction
+	for ; i < len(s.moneyAt) && s.moneyAt[i].offset <= to; i++ {
+		tx, _ := s.model.TransactionByID(s.moneyAt[i].txID)
+		out = append(out, tx)
+	}
+	return out
+}
+
+// read runs fn with the model, which must not be kept past fn.
+func (s *store) read(fn func(m *projection.Model)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	fn(s.model)
+}
