@@ -226,6 +226,21 @@ type TransactionsByIbanQuery struct {
 	MaxItems int32  `avro:"max_items"`
 }
 
+// TransferByIdQuery: A transfer's progress: started, completed or failed (and why).
+type TransferByIdQuery struct {
+	ID         ID `avro:"id"`
+	TransferID ID `avro:"transfer_id"`
+}
+
+// AccountAsOfQuery: An account as it stood after a transaction or at a time (time travel).
+type AccountAsOfQuery struct {
+	ID                ID     `avro:"id"`
+	IBAN              string `avro:"iban"`
+	AsOfTransactionID int64  `avro:"as_of_transaction_id"`
+	AsOfMillis        int64  `avro:"as_of_millis"`
+	MaxItems          int32  `avro:"max_items"`
+}
+
 // Derived.
 
 // TransactionHappenedEvent: A credit, debit or return as seen by one account; id is the transfer id, changed_by is signed.
@@ -284,6 +299,8 @@ func (*FindBankAccountsForUserQuery) AvroName() string {
 func (*FindUserQuery) AvroName() string            { return Namespace + ".FindUserQuery" }
 func (*TransactionByIdQuery) AvroName() string     { return Namespace + ".TransactionByIdQuery" }
 func (*TransactionsByIbanQuery) AvroName() string  { return Namespace + ".TransactionsByIbanQuery" }
+func (*TransferByIdQuery) AvroName() string        { return Namespace + ".TransferByIdQuery" }
+func (*AccountAsOfQuery) AvroName() string         { return Namespace + ".AccountAsOfQuery" }
 func (*TransactionHappenedEvent) AvroName() string { return Namespace + ".TransactionHappenedEvent" }
 
 // Key returns the Kafka key: the id of the aggregate the record belongs to, so
@@ -319,6 +336,8 @@ func (r *FindBankAccountsForUserQuery) Key() string     { return r.Username }
 func (r *FindUserQuery) Key() string                    { return r.Username }
 func (r *TransactionByIdQuery) Key() string             { return r.ID.String() }
 func (r *TransactionsByIbanQuery) Key() string          { return r.IBAN }
+func (r *TransferByIdQuery) Key() string                { return r.TransferID.String() }
+func (r *AccountAsOfQuery) Key() string                 { return r.IBAN }
 func (r *TransactionHappenedEvent) Key() string         { return r.IBAN }
 
 // RecordID returns the record's id: the command's, query's or event's own, or
@@ -353,6 +372,8 @@ func (r *FindBankAccountsForUserQuery) RecordID() ID     { return r.ID }
 func (r *FindUserQuery) RecordID() ID                    { return r.ID }
 func (r *TransactionByIdQuery) RecordID() ID             { return r.ID }
 func (r *TransactionsByIbanQuery) RecordID() ID          { return r.ID }
+func (r *TransferByIdQuery) RecordID() ID                { return r.ID }
+func (r *AccountAsOfQuery) RecordID() ID                 { return r.ID }
 func (r *TransactionHappenedEvent) RecordID() ID         { return r.ID }
 
 // all lists one value of every record type; the decoder creates records by
@@ -388,5 +409,7 @@ var all = []Record{
 	&FindUserQuery{},
 	&TransactionByIdQuery{},
 	&TransactionsByIbanQuery{},
+	&TransferByIdQuery{},
+	&AccountAsOfQuery{},
 	&TransactionHappenedEvent{},
 }

@@ -126,7 +126,7 @@ var Topics = []Topic{
 		Records: names("FindUserQuery"), Doc: "Questions to the projector about users."},
 	{Name: BankQueries, Partitions: 24, Replication: replicas, Configs: configs(minute),
 		Records: names("AllLastTransactionsQuery", "FindBankAccountQuery", "FindBankAccountsForUserQuery",
-			"TransactionByIdQuery", "TransactionsByIbanQuery"),
+			"TransactionByIdQuery", "TransactionsByIbanQuery", "TransferByIdQuery", "AccountAsOfQuery"),
 		Doc: "Questions to the projector about accounts and transactions."},
 	{Name: UserQueriesFeedback, Partitions: 24, Replication: replicas, Configs: configs(minute), Records: queryFeedback,
 		Doc: "Answers to user_queries, keyed by query id."},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/projector/projection"
@@ -18,7 +19,18 @@ const (
 	ReasonAccountNotFound     = "account not found"
 	ReasonTransactionNotFound = "transaction not found"
 	ReasonMaxItems            = "max_items must be between 1 and 1000"
+	ReasonTransferNotFound    = "transfer not found"
 )
+
+// AccountAsOf answers AccountAsOfQuery: an account as it stood then.
+type AccountAsOf struct {
+	IBAN string `json:"iban"`
+	// AsOfTransactionID is the newest transaction of the whole bank the
+	// answer includes.
+	AsOfTransactionID int64                    `json:"as_of_transaction_id"`
+	Balance           int64                    `json:"balance"`
+	Transactions      []projection.Transaction `json:"transactions"`
+}
 
 // query answers rec from the read model once it holds every event written
 // before the query arrived: a JSON result, or the reason it has none. A
@@ -79,6 +91,34 @@ func Answer(m *projection.Model, rec schemas.Record) (any, string) {
 			return nil, ReasonAccountNotFound
 		}
 		return m.TransactionsByIBAN(q.IBAN, int(q.MaxItems)), ""
+	case *schemas.TransferByIdQuery:
+		if tr, ok := m.Transfer(q.TransferID); ok {
+			return tr, ""
+		}
+		return nil, ReasonTransferNotFound
+	case *schemas.AccountAsOfQuery:
+		if q.MaxItems < 1 || q.MaxItems > MaxItems {
+			return nil, ReasonMaxItems
+		}
+		if _, ok := m.Account(q.IBAN); !ok {
+			return nil, ReasonAccountNotFound
+		}
+		asOf := m.Transactions()
+		if q.AsOfTransactionID > 0 {
+			asOf = min(asOf, q.AsOfTransactionID)
+		}
+		var balance int64
+		var history []projection.Transaction
+		if q.AsOfMillis > 0 && q.AsOfTransactionID <= 0 {
+			balance, history = m.AsOfTime(q.IBAN, time.UnixMilli(q.AsOfMillis), int(q.MaxItems))
+			asOf = m.TransactionsUntil(time.UnixMilli(q.AsOfMillis))
+		} else {
+			balance, history = m.AsOf(q.IBAN, asOf, int(q.MaxItems))
+		}
+		if history == nil {
+			history = []projection.Transaction{}
+		}
+		return AccountAsOf{IBAN: q.IBAN, AsOfTransactionID: asOf, Balance: balance, Transactions: history}, ""
 	}
 	return nil, fmt.Sprintf("%s is not a query the projector answers", rec.AvroName())
 }

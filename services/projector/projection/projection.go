@@ -279,12 +279,18 @@ func (m *Model) AsOf(iban string, txID int64, max int) (balance int64, history [
 
 // AsOfTime is AsOf for the last transaction written at or before t.
 func (m *Model) AsOfTime(iban string, t time.Time, max int) (balance int64, history []Transaction) {
+	return m.AsOf(iban, m.TransactionsUntil(t), max)
+}
+
+// TransactionsUntil returns the id of the last transaction written at or
+// before t (0 if none). Event timestamps rise with the log (the broker
+// stamps them), so this is a binary search.
+func (m *Model) TransactionsUntil(t time.Time) int64 {
 	n, _ := slices.BinarySearchFunc(m.all, t, func(tx Transaction, t time.Time) int {
 		if tx.At.After(t) {
 			return 1
 		}
 		return -1
 	})
-	// m.all[:n] were written at or before t.
-	return m.AsOf(iban, int64(n), max)
+	return int64(n) // m.all[:n] were written at or before t
 }

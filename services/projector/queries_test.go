@@ -1,0 +1,70 @@
+package projector
+
+import (
+	"testing"
+	"time"
+
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/projector/projection"
+	"github.com/openbank/bank/topology/iban"
+)
+
+func TestAnswerTimeTravelAndTransfers(t *testing.T) {
+	m := projection.New()
+	acct := iban.Open("0000000001")
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	dep := schemas.NewID()
+	events := []schemas.Record{
+		&schemas.BankAccountCreatedEvent{IBAN: acct, Username: "ann", Token: "t"},
+		&schemas.TransferStartedEvent{ID: dep, From: "cash", To: acct, Amount: 100},
+	}
+	for i := range 5 {
+		events = append(events, &schemas.MoneyCreditedEvent{ID: dep, IBAN: acct, Amount: int64(100 * (i + 1))})
+	}
+	for i, e := range events {
+		if _, err := m.Apply(e, t0.Add(time.Duration(i)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		q       *schemas.AccountAsOfQuery
+		asOf    int64
+		balance int64
+		items   int
+		reason  string
+	}{
+		{"now", &schemas.AccountAsOfQuery{IBAN: acct, MaxItems: 20}, 5, 1_500, 5, ""},
+		{"after transaction 2", &schemas.AccountAsOfQuery{IBAN: acct, AsOfTransactionID: 2, MaxItems: 20}, 2, 300, 2, ""},
+		{"after transaction 3, newest two", &schemas.AccountAsOfQuery{IBAN: acct, AsOfTransactionID: 3, MaxItems: 2}, 3, 600, 2, ""},
+		{"at a time", &schemas.AccountAsOfQuery{IBAN: acct, AsOfMillis: t0.Add(3*time.Hour + time.Minute).UnixMilli(), MaxItems: 20}, 2, 300, 2, ""},
+		{"before everything", &schemas.AccountAsOfQuery{IBAN: acct, AsOfMillis: t0.Add(-time.Hour).UnixMilli(), MaxItems: 20}, 0, 0, 0, ""},
+		{"unknown account", &schemas.AccountAsOfQuery{IBAN: iban.Open("0000000002"), MaxItems: 20}, 0, 0, 0, ReasonAccountNotFound},
+		{"too many items", &schemas.AccountAsOfQuery{IBAN: acct, MaxItems: 5000}, 0, 0, 0, ReasonMaxItems},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, reason := Answer(m, tt.q)
+			if reason != tt.reason {
+				t.Fatalf("reason %q, want %q", reason, tt.reason)
+			}
+			if reason != "" {
+				return
+			}
+			a := got.(AccountAsOf)
+			if a.AsOfTransactionID != tt.asOf || a.Balance != tt.balance || len(a.Transactions) != tt.items {
+				t.Errorf("got as of %d, balance %d, %d items; want %d, %d, %d", a.AsOfTransactionID, a.Balance, len(a.Transactions), tt.asOf, tt.balance, tt.items)
+			}
+		})
+	}
+	tr, reason := Answer(m, &schemas.TransferByIdQuery{TransferID: dep})
+	if reason != "" || tr.(projection.Transfer).Status != "started" {
+		t.Errorf("transfer %+v %q", tr, reason)
+	}
+	if _, reason := Answer(m, &schemas.TransferByIdQuery{TransferID: schemas.NewID()}); reason != ReasonTransferNotFound {
+		t.Errorf("unknown transfer: %q", reason)
+	}
+	if _, reason := Answer(m, &schemas.FindUserQuery{Username: "x"}); reason != ReasonUserNotFound {
+		t.Errorf("unknown user: %q", reason)
+	}
+}
