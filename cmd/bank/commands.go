@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -26,9 +25,8 @@ type commandsFlags struct {
 }
 
 func (f *flags) commands() commandsFlags {
-	host, _ := os.Hostname()
 	return commandsFlags{
-		instanceID: f.string("instance-id", "INSTANCE_ID", host, "name of this command handler instance: unique among running ones, the same across its restarts"),
+		instanceID: f.string("instance-id", "INSTANCE_ID", hostname(), "name of this command handler instance: unique among running ones, the same across its restarts"),
 		deposit:    f.int("company-deposit", "COMPANY_DEPOSIT", companyDeposit, "initial cash of the company account in cents (deposited once, ever)"),
 	}
 }

@@ -26,6 +26,8 @@ Commands:
   broker    only the embedded Kafka broker and schema registry
   sync      make a Kafka cluster and schema registry match the topology
   commands  a command handler instance (run several: they share the work)
+  projector the projector: read models, transaction events, queries
+  query     ask the projector something and print the answer
 
 Run 'bank <command> -h' for the flags of a command. Every flag can also be
 set by the environment variable named in its help.
@@ -58,6 +60,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSync(ctx, args, getenv, stdout, stderr)
 	case "commands":
 		return runCommands(ctx, args, getenv, stdout, stderr)
+	case "projector":
+		return runProjector(ctx, args, getenv, stdout, stderr)
+	case "query":
+		return runQuery(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -152,6 +158,11 @@ func (f *flags) parse(args []string) (*slog.Logger, error) {
 		return nil, err
 	}
 	return f.logger()
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }
 
 func splitList(s string) []string {

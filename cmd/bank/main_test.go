@@ -186,6 +186,14 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 			t.Errorf("topic %s missing", tp.Name)
 		}
 	}
+	// The projector answers over Kafka: the company account holds its
+	// initial cash.
+	q := start(t, []string{"KAFKA_BROKERS=" + brokers[0], "SCHEMA_REGISTRY_URL=" + registry}, "query", "account", "NL66OPEN0000000000")
+	if m := q.line(t, regexp.MustCompile(`"balance": (\d+)`)); m[1] != "100000000000" {
+		t.Errorf("company balance %s", m[1])
+	}
+	q.wait(t)
+
 	res, err := http.Get(web)
 	if err != nil {
 		t.Fatal(err)
@@ -478,3 +486,40 @@ type fakeAddr string
 
 func (a fakeAddr) Network() string { return "tcp" }
 func (a fakeAddr) String() string  { return string(a) }
+
+func TestQueryArguments(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // the record's short name, or "" for an error
+	}{
+		{[]string{"account", "NL66OPEN0000000000"}, "FindBankAccountQuery"},
+		{[]string{"accounts", "ann"}, "FindBankAccountsForUserQuery"},
+		{[]string{"user", "ann"}, "FindUserQuery"},
+		{[]string{"last"}, "AllLastTransactionsQuery"},
+		{[]string{"transaction", "7"}, "TransactionByIdQuery"},
+		{[]string{"transactions", "NL66OPEN0000000000", "5"}, "TransactionsByIbanQuery"},
+		{[]string{"transfer", "bac1d725-d341-5b5e-969a-165acaa56741"}, "TransferByIdQuery"},
+		{[]string{"as-of", "NL66OPEN0000000000", "3"}, "AccountAsOfQuery"},
+		{[]string{"as-of-time", "NL66OPEN0000000000", "2026-11-23T01:00:00Z"}, "AccountAsOfQuery"},
+		{nil, ""},
+		{[]string{"account"}, ""},
+		{[]string{"transaction", "seven"}, ""},
+		{[]string{"transactions", "NL66OPEN0000000000", "many"}, ""},
+		{[]string{"transfer", "not-a-uuid"}, ""},
+		{[]string{"as-of", "NL66OPEN0000000000", "0"}, ""},
+		{[]string{"as-of-time", "NL66OPEN0000000000", "yesterday"}, ""},
+		{[]string{"frob"}, ""},
+	}
+	for _, tt := range tests {
+		q, err := parseQuery(tt.args)
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("%v: accepted", tt.args)
+			}
+			continue
+		}
+		if err != nil || topology.ShortName(q.AvroName()) != tt.want {
+			t.Errorf("%v: %v, %v", tt.args, q, err)
+		}
+	}
+}

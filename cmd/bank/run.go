@@ -28,6 +28,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	f := newFlags("run", getenv, stderr)
 	fl := f.backbone()
 	cf := f.commands()
+	pf := f.projectorFlags()
 	httpAddr := f.string("http-addr", "BANK_HTTP_ADDR", ":8888", "listen address of the bank's HTTP server")
 	log, err := f.parse(args)
 	if err != nil {
@@ -66,6 +67,14 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 		err := commandHandler(ctx, brokers, b.registryURL, cf, log, func() { st.commandsReady.Store(true) })
 		if err != nil {
 			stopServices(fmt.Errorf("command handler: %w", err))
+		}
+	}()
+	services.Add(1)
+	go func() {
+		defer services.Done()
+		err := runProjectorService(ctx, brokers, b.registryURL, pf, log, func() { st.projectorReady.Store(true) })
+		if err != nil {
+			stopServices(fmt.Errorf("projector: %w", err))
 		}
 	}()
 
@@ -126,11 +135,12 @@ func browserURL(a net.Addr) string {
 
 // status answers health, readiness and what the backbone holds.
 type status struct {
-	admin         sarama.ClusterAdmin
-	client        sarama.Client
-	registry      *sr.Client
-	log           *slog.Logger
-	commandsReady atomic.Bool
+	admin          sarama.ClusterAdmin
+	client         sarama.Client
+	registry       *sr.Client
+	log            *slog.Logger
+	commandsReady  atomic.Bool
+	projectorReady atomic.Bool
 }
 
 func newHTTPHandler(s *status) http.Handler {
@@ -158,6 +168,9 @@ func (s *status) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.commandsReady.Load() {
 		problems["commands"] = "the command handler is still starting"
+	}
+	if !s.projectorReady.Load() {
+		problems["projector"] = "the projector is still rebuilding its read model"
 	}
 	if len(problems) > 0 {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "problems": problems})
