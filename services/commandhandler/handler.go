@@ -138,7 +138,7 @@ func Run(ctx context.Context, cfg Config) error {
 		for ctx.Err() == nil {
 			if err := group.Consume(ctx, inputs, h); err != nil && ctx.Err() == nil {
 				log.Warn("consume", "err", err)
-				sleep(ctx, time.Second)
+				kafka.Sleep(ctx, time.Second)
 			}
 		}
 	}()
@@ -416,7 +416,7 @@ func (e *engine) processReady(ctx context.Context) error {
 			e.log.Warn("transaction failed; inputs will be delivered again", "inputs", len(batch), "err", err)
 			it.sess.end()
 			e.current = nil
-			sleep(ctx, 200*time.Millisecond)
+			kafka.Sleep(ctx, 200*time.Millisecond)
 		}
 	}
 	return nil
@@ -566,13 +566,4 @@ func decodeBarrier(s string) map[string]int64 {
 		}
 	}
 	return out
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

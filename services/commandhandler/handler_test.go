@@ -21,49 +21,13 @@ import (
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
-// instance is a running command handler.
-type instance struct {
-	cancel context.CancelFunc
-	done   chan error
-}
-
-func start(t *testing.T, env *kafkatest.Env, id string) *instance {
+func start(t *testing.T, env *kafkatest.Env, id string) *kafkatest.Service {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	in := &instance{cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		in.done <- commandhandler.Run(ctx, commandhandler.Config{
-			Brokers: env.Brokers, Registry: env.Registry, InstanceID: id, Log: kafkatest.Log(t),
-			OnReady: func() { close(ready) },
+	return kafkatest.Run(t, "command handler "+id, func(ctx context.Context, ready func()) error {
+		return commandhandler.Run(ctx, commandhandler.Config{
+			Brokers: env.Brokers, Registry: env.Registry, InstanceID: id, Log: kafkatest.Log(t), OnReady: ready,
 		})
-	}()
-	select {
-	case <-ready:
-	case err := <-in.done:
-		t.Fatalf("handler %s ended: %v", id, err)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("handler %s not ready", id)
-	}
-	t.Cleanup(func() { in.stop(t) })
-	return in
-}
-
-func (in *instance) stop(t *testing.T) {
-	t.Helper()
-	if in.cancel == nil {
-		return
-	}
-	in.cancel()
-	in.cancel = nil
-	select {
-	case err := <-in.done:
-		if err != nil {
-			t.Errorf("handler stopped with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Error("handler did not stop")
-	}
+	})
 }
 
 func newBus(t *testing.T, env *kafkatest.Env) *bus.Bus {
@@ -210,7 +174,7 @@ func TestARestartedInstanceGoesOn(t *testing.T) {
 	a := start(t, env, "a")
 	c := client{t, newBus(t, env)}
 	first, _ := c.account("ann")
-	a.stop(t)
+	a.Stop(t)
 	start(t, env, "a")
 	second, _ := c.account("ann")
 	state, _ := replay(t, env)
@@ -228,7 +192,7 @@ func TestPartitionsOfAStoppedInstanceMoveToTheOther(t *testing.T) {
 	b := start(t, env, "b")
 	c := client{t, newBus(t, env)}
 	c.account("ann") // both are working
-	b.stop(t)
+	b.Stop(t)
 	// Enough accounts to land on every partition of bank_commands.
 	for range 60 {
 		c.account("ann")
@@ -415,7 +379,7 @@ func TestMoneyIsConservedWithTwoInstancesAndARestart(t *testing.T) {
 	for i := range transfers {
 		switch i {
 		case transfers / 3:
-			b.stop(t)
+			b.Stop(t)
 		case 2 * transfers / 3:
 			b = start(t, env, "b")
 		}

@@ -142,7 +142,7 @@ func Run(ctx context.Context, cfg Config) error {
 			for ctx.Err() == nil {
 				if err := group.Consume(ctx, g.topics, g.handler); err != nil && ctx.Err() == nil {
 					log.Warn("consume", "group", g.group, "err", err)
-					sleep(ctx, time.Second)
+					kafka.Sleep(ctx, time.Second)
 				}
 			}
 		}()
@@ -262,15 +262,6 @@ func caughtUp(ends map[string]int64) map[string]int64 {
 		out[t] = max(0, end-1)
 	}
 	return out
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 // emitter derives TransactionHappenedEvents for the bank_events offsets it

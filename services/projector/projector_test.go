@@ -21,55 +21,15 @@ import (
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
-type service struct {
-	cancel context.CancelFunc
-	done   chan error
-}
-
-// run starts a service (the command handler or the projector) and waits
-// until it is ready.
-func run(t *testing.T, name string, fn func(ctx context.Context, ready func()) error) *service {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	s := &service{cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- fn(ctx, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-s.done:
-		t.Fatalf("%s ended: %v", name, err)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s not ready", name)
-	}
-	t.Cleanup(func() { s.stop(t) })
-	return s
-}
-
-func (s *service) stop(t *testing.T) {
-	if s.cancel == nil {
-		return
-	}
-	s.cancel()
-	s.cancel = nil
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("stopped with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Error("did not stop")
-	}
-}
-
 func startHandler(t *testing.T, env *kafkatest.Env) {
-	run(t, "command handler", func(ctx context.Context, ready func()) error {
+	kafkatest.Run(t, "command handler", func(ctx context.Context, ready func()) error {
 		return commandhandler.Run(ctx, commandhandler.Config{Brokers: env.Brokers, Registry: env.Registry,
 			InstanceID: "h", Log: kafkatest.Log(t), OnReady: ready})
 	})
 }
 
-func startProjector(t *testing.T, env *kafkatest.Env) *service {
-	return run(t, "projector", func(ctx context.Context, ready func()) error {
+func startProjector(t *testing.T, env *kafkatest.Env) *kafkatest.Service {
+	return kafkatest.Run(t, "projector", func(ctx context.Context, ready func()) error {
 		return projector.Run(ctx, projector.Config{Brokers: env.Brokers, Registry: env.Registry,
 			InstanceID: "p", Log: kafkatest.Log(t), OnReady: ready})
 	})
@@ -284,7 +244,7 @@ func TestRestartMidStreamPublishesEveryTransactionOnce(t *testing.T) {
 	for i := range deposits {
 		switch i {
 		case deposits / 3:
-			p.stop(t)
+			p.Stop(t)
 		case 2 * deposits / 3:
 			p = startProjector(t, env)
 		}

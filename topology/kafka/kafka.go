@@ -113,14 +113,23 @@ func Retry(ctx context.Context, fn func() error) error {
 		if err == nil {
 			return nil
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !Sleep(ctx, wait) {
 			return fmt.Errorf("%w (gave up: %v)", err, context.Cause(ctx))
-		case <-t.C:
 		}
 		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// Sleep waits for d or until ctx ends, and reports whether the whole d
+// passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

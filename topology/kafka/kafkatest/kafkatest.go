@@ -222,3 +222,49 @@ func (e *Env) ReadAll(t testing.TB, topic string) []schemas.Record {
 		}
 	}
 }
+
+// Service is a service running in a test.
+type Service struct {
+	name   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Run starts a service — fn runs until its ctx ends and calls ready once it
+// serves — waits until it is ready, and stops it when the test ends.
+func Run(t testing.TB, name string, fn func(ctx context.Context, ready func()) error) *Service {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	var once sync.Once
+	s := &Service{name: name, cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- fn(ctx, func() { once.Do(func() { close(ready) }) }) }()
+	select {
+	case <-ready:
+	case err := <-s.done:
+		t.Fatalf("%s ended: %v", name, err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s not ready after a minute", name)
+	}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+// Stop stops the service and checks it stopped cleanly; stopping twice is
+// harmless.
+func (s *Service) Stop(t testing.TB) {
+	t.Helper()
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("%s stopped with %v", s.name, err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("%s did not stop within 30 s", s.name)
+	}
+}
