@@ -212,7 +212,10 @@ type engine struct {
 type closer interface{ Close() error }
 
 func (e *engine) followEvents() (closer, error) {
-	consumer, err := sarama.NewConsumerFromClient(e.client)
+	// The consumer gets its own connection: a broker answers one
+	// connection's requests in order, so the offset lookups and fetches
+	// of e.client would wait behind its long-poll fetches.
+	consumer, err := sarama.NewConsumer(e.cfg.Brokers, kafka.ConsumerConfig("openbank-commands-events-"+e.cfg.InstanceID))
 	if err != nil {
 		return nil, fmt.Errorf("event consumer: %w", err)
 	}

@@ -21,14 +21,14 @@ import (
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
-func startHandler(t *testing.T, env *kafkatest.Env) {
+func startHandler(t testing.TB, env *kafkatest.Env) {
 	kafkatest.Run(t, "command handler", func(ctx context.Context, ready func()) error {
 		return commandhandler.Run(ctx, commandhandler.Config{Brokers: env.Brokers, Registry: env.Registry,
 			InstanceID: "h", Log: kafkatest.Log(t), OnReady: ready})
 	})
 }
 
-func startProjector(t *testing.T, env *kafkatest.Env) *kafkatest.Service {
+func startProjector(t testing.TB, env *kafkatest.Env) *kafkatest.Service {
 	return kafkatest.Run(t, "projector", func(ctx context.Context, ready func()) error {
 		return projector.Run(ctx, projector.Config{Brokers: env.Brokers, Registry: env.Registry,
 			InstanceID: "p", Log: kafkatest.Log(t), OnReady: ready})
@@ -36,11 +36,11 @@ func startProjector(t *testing.T, env *kafkatest.Env) *kafkatest.Service {
 }
 
 type client struct {
-	t   *testing.T
+	t   testing.TB
 	bus *bus.Bus
 }
 
-func newClient(t *testing.T, env *kafkatest.Env) client {
+func newClient(t testing.TB, env *kafkatest.Env) client {
 	b, err := bus.New(context.Background(), env.Brokers, env.Codec(), "test", kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)
