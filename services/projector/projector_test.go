@@ -173,19 +173,22 @@ func TestQueriesAndTransactionEventsOverKafka(t *testing.T) {
 	startHandler(t, env)
 	startProjector(t, env)
 	c := newClient(t, env)
+	// Names of their own: against real Kafka, earlier tests' users exist.
+	suffix := schemas.NewID().String()[:8]
+	annName, bobName := "ann-"+suffix, "bob-"+suffix
 
-	c.must(&schemas.CreateUserAccountCommand{ID: schemas.NewID(), Username: "ann", Password: "hash"})
+	c.must(&schemas.CreateUserAccountCommand{ID: schemas.NewID(), Username: annName, Password: "hash"})
 	ann, bob := iban.New(), iban.New()
-	annTok := c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: "ann"})
-	c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: bob, Username: "bob"})
+	annTok := c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: annName})
+	c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: bob, Username: bobName})
 	c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 10_000, From: "cash", To: ann, Description: "salary"})
 	c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Token: annTok, Amount: 2_500, From: ann, To: bob,
-		Username: "ann", Description: "rent"})
+		Username: annName, Description: "rent"})
 
 	// Asked right after the commands: answered once the model caught up.
 	var acct projection.Account
 	json.Unmarshal([]byte(c.must(&schemas.FindBankAccountQuery{ID: schemas.NewID(), IBAN: ann})), &acct)
-	if acct.Balance != 7_500 || len(acct.Users) != 1 || acct.Users[0] != "ann" {
+	if acct.Balance != 7_500 || len(acct.Users) != 1 || acct.Users[0] != annName {
 		t.Errorf("ann's account %+v", acct)
 	}
 	var txs []projection.Transaction
@@ -204,12 +207,12 @@ func TestQueriesAndTransactionEventsOverKafka(t *testing.T) {
 		t.Errorf("last transactions %+v", last)
 	}
 	var user projection.User
-	json.Unmarshal([]byte(c.must(&schemas.FindUserQuery{ID: schemas.NewID(), Username: "ann"})), &user)
-	if user.Username != "ann" || len(user.Accounts) != 1 {
+	json.Unmarshal([]byte(c.must(&schemas.FindUserQuery{ID: schemas.NewID(), Username: annName})), &user)
+	if user.Username != annName || len(user.Accounts) != 1 {
 		t.Errorf("user %+v", user)
 	}
 	var accts []projection.Account
-	json.Unmarshal([]byte(c.must(&schemas.FindBankAccountsForUserQuery{ID: schemas.NewID(), Username: "bob"})), &accts)
+	json.Unmarshal([]byte(c.must(&schemas.FindBankAccountsForUserQuery{ID: schemas.NewID(), Username: bobName})), &accts)
 	if len(accts) != 1 || accts[0].Balance != 2_500 {
 		t.Errorf("bob's accounts %+v", accts)
 	}
@@ -217,7 +220,7 @@ func TestQueriesAndTransactionEventsOverKafka(t *testing.T) {
 		query  schemas.Record
 		reason string
 	}{
-		{&schemas.FindUserQuery{ID: schemas.NewID(), Username: "nobody"}, projector.ReasonUserNotFound},
+		{&schemas.FindUserQuery{ID: schemas.NewID(), Username: "nobody-" + suffix}, projector.ReasonUserNotFound},
 		{&schemas.FindBankAccountQuery{ID: schemas.NewID(), IBAN: iban.New()}, projector.ReasonAccountNotFound},
 		{&schemas.TransactionByIdQuery{ID: schemas.NewID(), TransactionID: 1 << 40}, projector.ReasonTransactionNotFound},
 		{&schemas.TransactionsByIbanQuery{ID: schemas.NewID(), IBAN: ann, MaxItems: 0}, projector.ReasonMaxItems},
