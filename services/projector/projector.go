@@ -199,7 +199,7 @@ func (p *projector) follow(ctx context.Context, pc sarama.PartitionConsumer) err
 				// Only the command handler writes events: a bug or
 				// tampering. The model cannot include it either way.
 				p.log.Error("undecodable event skipped", "topic", m.Topic, "offset", m.Offset, "err", err)
-				p.store.skip(m.Topic, m.Offset)
+				p.store.skip(m.Topic, m.Offset, err)
 				continue
 			}
 			if err := p.store.apply(m.Topic, m.Offset, rec, m.Timestamp); err != nil {
@@ -283,7 +283,7 @@ func (e *emitter) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 	p := e.p
 	ctx := sess.Context()
 	for {
-		var first, last *sarama.ConsumerMessage
+		var batch []*sarama.ConsumerMessage
 		select {
 		case <-ctx.Done():
 			return nil
@@ -291,21 +291,22 @@ func (e *emitter) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 			if !ok {
 				return nil
 			}
-			first, last = m, m
+			batch = append(batch, m)
 		}
 		// Take what else is there, for one bigger transaction.
 	more:
-		for n := 1; n < 1000; n++ {
+		for len(batch) < 1000 {
 			select {
 			case m, ok := <-claim.Messages():
 				if !ok {
 					break more
 				}
-				last = m
+				batch = append(batch, m)
 			default:
 				break more
 			}
 		}
+		first, last := batch[0], batch[len(batch)-1]
 		if err := p.store.waitFor(ctx, map[string]int64{topology.BankEvents: last.Offset + 1}); err != nil {
 			return nil
 		}
@@ -321,6 +322,12 @@ func (e *emitter) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 				return err
 			}
 			msgs = append(msgs, msg)
+		}
+		// Events no one can read are parked once, by the publisher.
+		for _, m := range batch {
+			if why := p.store.poisonAt(m.Offset); why != nil {
+				msgs = append(msgs, kafka.DeadLetter(m, EmitGroup, why))
+			}
 		}
 		offsets := func() map[string][]*sarama.PartitionOffsetMetadata {
 			return map[string][]*sarama.PartitionOffsetMetadata{

@@ -264,3 +264,55 @@ func TestRestartMidStreamPublishesEveryTransactionOnce(t *testing.T) {
 		}
 	}
 }
+
+// Garbage on bank_events is parked on dead_letters, once, and the
+// projector goes on deriving.
+func TestUndecodableEventsAreParked(t *testing.T) {
+	env := kafkatest.Synced(t)
+	startHandler(t, env)
+	startProjector(t, env)
+	c := newClient(t, env)
+	producer, err := sarama.NewSyncProducer(env.Brokers, kafka.ProducerConfig("test-garbage"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	if _, _, err := producer.SendMessage(&sarama.ProducerMessage{Topic: topology.BankEvents, Value: sarama.StringEncoder("garbage")}); err != nil {
+		t.Fatal(err)
+	}
+	target := iban.New()
+	c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: target, Username: "ann"})
+	c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 5, From: "cash", To: target})
+	var acct projection.Account
+	json.Unmarshal([]byte(c.must(&schemas.FindBankAccountQuery{ID: schemas.NewID(), IBAN: target})), &acct)
+	if acct.Balance != 5 {
+		t.Fatalf("balance %d after the garbage", acct.Balance)
+	}
+	// Read every dead letter (other tests' too, against real Kafka).
+	consumer, err := sarama.NewConsumer(env.Brokers, kafka.ConsumerConfig("test-dead-letters"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	pc, err := consumer.ConsumePartition(topology.DeadLetters, 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	parked := 0
+	for done := false; !done; {
+		select {
+		case m := <-pc.Messages():
+			for _, h := range m.Headers {
+				if string(h.Key) == "consumer" && string(h.Value) == projector.EmitGroup && string(m.Value) == "garbage" {
+					parked++
+				}
+			}
+		case <-time.After(2 * time.Second):
+			done = true
+		}
+	}
+	if parked != 1 {
+		t.Fatalf("garbage parked %d times", parked)
+	}
+}

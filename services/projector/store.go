@@ -21,6 +21,9 @@ type store struct {
 	// moneyAt lists, in log order, the bank_events offsets that made a
 	// transaction and that transaction's id.
 	moneyAt []moneyEvent
+	// poison holds why the bank_events at these offsets could not be read,
+	// for the emitter to park them.
+	poison map[int64]error
 	// changed is closed (and replaced) whenever next advances.
 	changed chan struct{}
 }
@@ -32,7 +35,7 @@ type moneyEvent struct {
 
 func newStore() *store {
 	return &store{model: projection.New(), next: map[string]int64{topology.UserEvents: 0, topology.BankEvents: 0},
-		changed: make(chan struct{})}
+		poison: map[int64]error{}, changed: make(chan struct{})}
 }
 
 // apply adds the event at offset of topic to the model.
@@ -49,10 +52,13 @@ func (s *store) apply(topic string, offset int64, rec schemas.Record, at time.Ti
 	return err
 }
 
-// skip records that offset of topic was read without an event to apply.
-func (s *store) skip(topic string, offset int64) {
+// skip records that offset of topic could not be read, and why.
+func (s *store) skip(topic string, offset int64, why error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if topic == topology.BankEvents {
+		s.poison[offset] = why
+	}
 	s.next[topic] = offset + 1
 	close(s.changed)
 	s.changed = make(chan struct{})
@@ -105,6 +111,14 @@ func (s *store) transactionsIn(from, to int64) []projection.Transaction {
 		out = append(out, tx)
 	}
 	return out
+}
+
+// poisonAt says why the bank event at offset could not be read, if it could
+// not.
+func (s *store) poisonAt(offset int64) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.poison[offset]
 }
 
 // read runs fn with the model, which must not be kept past fn.
