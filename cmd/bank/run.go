@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -60,7 +59,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	var services sync.WaitGroup
 	defer services.Wait()
 	defer stopServices(nil)
-	st := &status{log: log}
+	st := &status{}
 	services.Add(1)
 	go func() {
 		defer services.Done()
@@ -138,7 +137,6 @@ type status struct {
 	admin          sarama.ClusterAdmin
 	client         sarama.Client
 	registry       *sr.Client
-	log            *slog.Logger
 	commandsReady  atomic.Bool
 	projectorReady atomic.Bool
 }

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -520,7 +521,7 @@ func (e *engine) message(ctx context.Context, rec schemas.Record) (*sarama.Produ
 // next owner of these partitions to wait for.
 func (e *engine) commit(s *session, out []*sarama.ProducerMessage, offsets map[string]map[int32]int64) error {
 	withMetadata := func() map[string][]*sarama.PartitionOffsetMetadata {
-		depends := maps2(e.lastWrite)
+		depends := maps.Clone(e.lastWrite)
 		for _, m := range out { // sent by now: their offsets are known
 			if _, isEvent := e.own[m.Topic]; isEvent {
 				depends[m.Topic] = max(depends[m.Topic], m.Offset)
@@ -537,14 +538,6 @@ func (e *engine) commit(s *session, out []*sarama.ProducerMessage, offsets map[s
 	}
 	instance := "openbank-commands-" + e.cfg.InstanceID
 	return e.producer.Commit(out, withMetadata, sarama.NewConsumerGroupMetadataFromSession(s, Group, &instance))
-}
-
-func maps2(m map[string]int64) map[string]int64 {
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // encodeBarrier writes per event topic the last offset depended on, as
