@@ -88,16 +88,17 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer p.txn.Close()
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel(nil)
 	consumer, err := sarama.NewConsumerFromClient(p.client)
 	if err != nil {
 		return fmt.Errorf("event consumer: %w", err)
 	}
 	defer consumer.Close()
+	// Every goroutine below stops when ctx ends; on return ctx ends first,
+	// then they are waited for, then what they used is closed.
+	ctx, cancel := context.WithCancelCause(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel(nil)
 	for _, t := range eventTopics {
 		pc, err := consumer.ConsumePartition(t, 0, sarama.OffsetOldest)
 		if err != nil {
@@ -135,7 +136,6 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("join %s: %w", g.group, err)
 		}
-		defer group.Close()
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
@@ -145,7 +145,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 		go func() {
 			defer wg.Done()
-			defer group.Close()
+			defer group.Close() // ends the Errors loop above too
 			for ctx.Err() == nil {
 				if err := group.Consume(ctx, g.topics, g.handler); err != nil && ctx.Err() == nil {
 					log.Warn("consume", "group", g.group, "err", err)
