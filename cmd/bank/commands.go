@@ -33,8 +33,7 @@ func (f *flags) commands() commandsFlags {
 
 func runCommands(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
 	f := newFlags("commands", getenv, stderr)
-	brokers := f.string("brokers", "KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
-	registry := f.string("schema-registry-url", "SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081", "Schema Registry URL")
+	brokers, registry := f.cluster()
 	cf := f.commands()
 	log, err := f.parse(args)
 	if err != nil {

@@ -124,6 +124,14 @@ func (f *flags) bool(name, env string, help string) *bool {
 	return f.Bool(name, v, help+" (env "+env+")")
 }
 
+// cluster adds the flags that point a command at Kafka and the Schema
+// Registry.
+func (f *flags) cluster() (brokers, registry *string) {
+	brokers = f.string("brokers", "KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
+	registry = f.string("schema-registry-url", "SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081", "Schema Registry URL")
+	return brokers, registry
+}
+
 // logging adds the logging flags and returns a function building the logger
 // once flags are parsed.
 func (f *flags) logging(stderr io.Writer) func() (*slog.Logger, error) {

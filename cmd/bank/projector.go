@@ -20,8 +20,7 @@ import (
 
 func runProjector(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
 	f := newFlags("projector", getenv, stderr)
-	brokers := f.string("brokers", "KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
-	registry := f.string("schema-registry-url", "SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081", "Schema Registry URL")
+	brokers, registry := f.cluster()
 	pf := f.projectorFlags()
 	log, err := f.parse(args)
 	if err != nil {
@@ -64,8 +63,7 @@ Asks the projector over Kafka and prints its JSON answer.
 func runQuery(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("query", getenv, stderr)
 	f.Usage = func() { fmt.Fprint(stderr, queryUsage); f.PrintDefaults() }
-	brokers := f.string("brokers", "KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
-	registry := f.string("schema-registry-url", "SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081", "Schema Registry URL")
+	brokers, registry := f.cluster()
 	timeout := f.String("timeout", "10s", "how long to wait for the answer")
 	if err := f.Parse(args); err != nil {
 		return err

@@ -12,8 +12,7 @@ import (
 
 func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("sync", getenv, stderr)
-	brokers := f.string("brokers", "KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
-	registry := f.string("schema-registry-url", "SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081", "Schema Registry URL")
+	brokers, registry := f.cluster()
 	timeout := f.String("timeout", f.env("SYNC_TIMEOUT", "2m"), "give up when Kafka or the registry is still not reachable after this long (env SYNC_TIMEOUT)")
 	deleteUnknown := f.bool("delete-unknown", "SYNC_DELETE_UNKNOWN", "delete topics the topology does not name (never internal ones starting with _)")
 	allowDrift := f.bool("allow-partition-drift", "SYNC_ALLOW_PARTITION_DRIFT", "report topics with other partition counts than the topology instead of failing")
