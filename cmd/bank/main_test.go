@@ -118,6 +118,20 @@ func (p *proc) line(t *testing.T, re *regexp.Regexp) []string {
 	}
 }
 
+// logLine waits for the first stderr line containing s and returns it.
+func (p *proc) logLine(t *testing.T, s string) string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, l := range strings.Split(p.logs(), "\n") {
+			if strings.Contains(l, s) {
+				return l
+			}
+		}
+	}
+	t.Fatalf("no log line with %q:\n%s", s, p.logs())
+	return ""
+}
+
 // stop sends SIGINT and waits for a clean exit.
 func (p *proc) stop(t *testing.T) {
 	t.Helper()
@@ -213,14 +227,13 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	env.ConsumeGroup(t, "restart", topology.UserEvents, 1)
 	produce(t, brokers, codec, topology.UserEvents, &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "bob", Password: "hash"})
 	p.stop(t)
-	if !strings.Contains(p.logs(), "stopped") {
-		t.Errorf("no shutdown log:\n%s", p.logs())
-	}
+	p.logLine(t, "msg=stopped")
 
 	p = start(t, nil, args...)
 	m = p.line(t, running)
-	if !strings.Contains(p.logs(), "schemas_registered=0") {
-		t.Errorf("restart registered schemas again:\n%s", p.logs())
+	// stderr arrives through its own pipe: wait for the sync's line.
+	if sync := p.logLine(t, "topology in sync"); !strings.Contains(sync, "schemas_registered=0") {
+		t.Errorf("restart registered schemas again: %s", sync)
 	}
 	reg, _ = sr.NewClient(sr.URLs(m[3]))
 	env = &kafkatest.Env{Brokers: []string{m[2]}, RegistryURL: m[3], Registry: reg}
