@@ -207,6 +207,12 @@ type FindBankAccountsForUserQuery struct {
 	Username string `avro:"username"`
 }
 
+// FindCredentialsQuery: A user's password hash and account tokens, for the gateway to check a login and answer only the user. No other query returns them.
+type FindCredentialsQuery struct {
+	ID       ID     `avro:"id"`
+	Username string `avro:"username"`
+}
+
 // FindUserQuery: Looks up a user by name.
 type FindUserQuery struct {
 	ID       ID     `avro:"id"`
@@ -297,6 +303,7 @@ func (*FindBankAccountsForUserQuery) AvroName() string {
 	return Namespace + ".FindBankAccountsForUserQuery"
 }
 func (*FindUserQuery) AvroName() string            { return Namespace + ".FindUserQuery" }
+func (*FindCredentialsQuery) AvroName() string     { return Namespace + ".FindCredentialsQuery" }
 func (*TransactionByIdQuery) AvroName() string     { return Namespace + ".TransactionByIdQuery" }
 func (*TransactionsByIbanQuery) AvroName() string  { return Namespace + ".TransactionsByIbanQuery" }
 func (*TransferByIdQuery) AvroName() string        { return Namespace + ".TransferByIdQuery" }
@@ -334,6 +341,7 @@ func (r *AllLastTransactionsQuery) Key() string         { return r.ID.String() }
 func (r *FindBankAccountQuery) Key() string             { return r.IBAN }
 func (r *FindBankAccountsForUserQuery) Key() string     { return r.Username }
 func (r *FindUserQuery) Key() string                    { return r.Username }
+func (r *FindCredentialsQuery) Key() string             { return r.Username }
 func (r *TransactionByIdQuery) Key() string             { return r.ID.String() }
 func (r *TransactionsByIbanQuery) Key() string          { return r.IBAN }
 func (r *TransferByIdQuery) Key() string                { return r.TransferID.String() }
@@ -370,6 +378,7 @@ func (r *AllLastTransactionsQuery) RecordID() ID         { return r.ID }
 func (r *FindBankAccountQuery) RecordID() ID             { return r.ID }
 func (r *FindBankAccountsForUserQuery) RecordID() ID     { return r.ID }
 func (r *FindUserQuery) RecordID() ID                    { return r.ID }
+func (r *FindCredentialsQuery) RecordID() ID             { return r.ID }
 func (r *TransactionByIdQuery) RecordID() ID             { return r.ID }
 func (r *TransactionsByIbanQuery) RecordID() ID          { return r.ID }
 func (r *TransferByIdQuery) RecordID() ID                { return r.ID }
@@ -407,6 +416,7 @@ var all = []Record{
 	&FindBankAccountQuery{},
 	&FindBankAccountsForUserQuery{},
 	&FindUserQuery{},
+	&FindCredentialsQuery{},
 	&TransactionByIdQuery{},
 	&TransactionsByIbanQuery{},
 	&TransferByIdQuery{},

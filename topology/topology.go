@@ -123,7 +123,7 @@ var Topics = []Topic{
 	{Name: TransferCommandFeedback, Partitions: 24, Replication: replicas, Configs: configs(hour), Records: commandFeedback,
 		Doc: "Answers to transfer_commands, keyed by transfer id."},
 	{Name: UserQueries, Partitions: 24, Replication: replicas, Configs: configs(minute),
-		Records: names("FindUserQuery"), Doc: "Questions to the projector about users."},
+		Records: names("FindUserQuery", "FindCredentialsQuery"), Doc: "Questions to the projector about users."},
 	{Name: BankQueries, Partitions: 24, Replication: replicas, Configs: configs(minute),
 		Records: names("AllLastTransactionsQuery", "FindBankAccountQuery", "FindBankAccountsForUserQuery",
 			"TransactionByIdQuery", "TransactionsByIbanQuery", "TransferByIdQuery", "AccountAsOfQuery"),

@@ -66,6 +66,11 @@ func Answer(m *projection.Model, rec schemas.Record) (any, string) {
 			return u, ""
 		}
 		return nil, ReasonUserNotFound
+	case *schemas.FindCredentialsQuery:
+		if c, ok := m.Credentials(q.Username); ok {
+			return c, ""
+		}
+		return nil, ReasonUserNotFound
 	case *schemas.FindBankAccountQuery:
 		if a, ok := m.Account(q.IBAN); ok {
 			return a, ""

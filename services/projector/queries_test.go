@@ -1,6 +1,8 @@
 package projector
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +68,39 @@ func TestAnswerTimeTravelAndTransfers(t *testing.T) {
 	}
 	if _, reason := Answer(m, &schemas.FindUserQuery{Username: "x"}); reason != ReasonUserNotFound {
 		t.Errorf("unknown user: %q", reason)
+	}
+}
+
+// Only FindCredentialsQuery, which the gateway asks to check a login, may
+// answer with a password hash or a token.
+func TestOnlyTheCredentialsQueryCarriesSecrets(t *testing.T) {
+	m := projection.New()
+	acct := iban.Open("0000000001")
+	for _, e := range []schemas.Record{
+		&schemas.UserAccountCreatedEvent{Username: "ann", Password: "secret-hash"},
+		&schemas.BankAccountCreatedEvent{IBAN: acct, Username: "ann", Token: "secret-token"},
+	} {
+		if _, err := m.Apply(e, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []schemas.Record{
+		&schemas.FindUserQuery{Username: "ann"},
+		&schemas.FindBankAccountQuery{IBAN: acct},
+		&schemas.FindBankAccountsForUserQuery{Username: "ann"},
+		&schemas.AllLastTransactionsQuery{},
+		&schemas.TransactionsByIbanQuery{IBAN: acct, MaxItems: 10},
+		&schemas.AccountAsOfQuery{IBAN: acct, MaxItems: 10},
+		&schemas.FindCredentialsQuery{Username: "ann"},
+	} {
+		got, reason := Answer(m, q)
+		if reason != "" {
+			t.Fatalf("%s: %s", q.AvroName(), reason)
+		}
+		b, _ := json.Marshal(got)
+		secret := strings.Contains(string(b), "secret")
+		if _, creds := q.(*schemas.FindCredentialsQuery); secret != creds {
+			t.Errorf("%s answers %s", q.AvroName(), b)
+		}
 	}
 }

@@ -7,6 +7,7 @@ package projection
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -38,6 +39,14 @@ type User struct {
 	Accounts []string `json:"accounts"`
 }
 
+// Credentials are what a login checks and what only their user may see:
+// kept apart from User and Account so no other answer can carry them.
+type Credentials struct {
+	Username     string            `json:"username"`
+	PasswordHash string            `json:"password_hash"`
+	Tokens       map[string]string `json:"tokens"` // IBAN → the user's token for it
+}
+
 // Transfer is a transfer's progress.
 type Transfer struct {
 	ID          string `json:"id"`
@@ -56,6 +65,7 @@ type Model struct {
 	transfers    map[schemas.ID]*Transfer
 	transactions map[string][]Transaction // per IBAN, oldest first
 	all          []Transaction            // by id: all[id-1]
+	credentials  map[string]*Credentials
 	// debits remembers each transfer's debit transaction, which a return
 	// cancels.
 	debits map[schemas.ID]int64
@@ -65,7 +75,7 @@ type Model struct {
 func New() *Model {
 	return &Model{
 		users: map[string]*User{}, accounts: map[string]*Account{}, transfers: map[schemas.ID]*Transfer{},
-		transactions: map[string][]Transaction{}, debits: map[schemas.ID]int64{},
+		transactions: map[string][]Transaction{}, debits: map[schemas.ID]int64{}, credentials: map[string]*Credentials{},
 	}
 }
 
@@ -77,9 +87,11 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		if m.users[e.Username] == nil {
 			m.users[e.Username] = &User{Username: e.Username, Accounts: []string{}}
 		}
+		m.credentialsOf(e.Username).PasswordHash = e.Password
 	case *schemas.BankAccountCreatedEvent:
 		m.accounts[e.IBAN] = &Account{IBAN: e.IBAN, Users: []string{e.Username}}
 		m.linkUser(e.Username, e.IBAN)
+		m.credentialsOf(e.Username).Tokens[e.IBAN] = e.Token
 	case *schemas.UserAddedToBankAccountEvent:
 		a, ok := m.accounts[e.IBAN]
 		if !ok {
@@ -90,6 +102,7 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 			slices.Sort(a.Users)
 		}
 		m.linkUser(e.Username, e.IBAN)
+		m.credentialsOf(e.Username).Tokens[e.IBAN] = e.Token
 	case *schemas.UserRemovedFromBankAccountEvent:
 		if a, ok := m.accounts[e.IBAN]; ok {
 			a.Users = slices.DeleteFunc(a.Users, func(u string) bool { return u == e.Username })
@@ -97,6 +110,7 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		if u, ok := m.users[e.Username]; ok {
 			u.Accounts = slices.DeleteFunc(u.Accounts, func(i string) bool { return i == e.IBAN })
 		}
+		delete(m.credentialsOf(e.Username).Tokens, e.IBAN)
 	case *schemas.TransferStartedEvent:
 		m.transfers[e.ID] = &Transfer{ID: e.ID.String(), From: e.From, To: e.To, Amount: e.Amount,
 			Description: e.Description, Status: "started"}
@@ -148,6 +162,15 @@ func (m *Model) linkUser(username, iban string) {
 	if !slices.Contains(u.Accounts, iban) {
 		u.Accounts = append(u.Accounts, iban)
 	}
+}
+
+func (m *Model) credentialsOf(username string) *Credentials {
+	c := m.credentials[username]
+	if c == nil {
+		c = &Credentials{Username: username, Tokens: map[string]string{}}
+		m.credentials[username] = c
+	}
+	return c
 }
 
 // counterparty is the other side of a transfer, seen from the account
@@ -232,6 +255,15 @@ func (m *Model) User(username string) (User, bool) {
 		return User{}, false
 	}
 	return User{Username: u.Username, Accounts: slices.Clone(u.Accounts)}, true
+}
+
+// Credentials returns a user's password hash and tokens.
+func (m *Model) Credentials(username string) (Credentials, bool) {
+	c, ok := m.credentials[username]
+	if !ok {
+		return Credentials{}, false
+	}
+	return Credentials{Username: c.Username, PasswordHash: c.PasswordHash, Tokens: maps.Clone(c.Tokens)}, true
 }
 
 // AccountsOf returns the accounts a user owns.
