@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology/iban"
@@ -53,6 +54,6 @@ func OpenCompanyAccount(ctx context.Context, requests *bus.Bus, deposit int64, l
 		}
 		return fmt.Errorf("initial deposit: %s", f.Reason)
 	}
-	log.Info("company account open", "iban", iban.Company, "initial_deposit", domain.Euro(deposit))
+	log.Info("company account open", "iban", iban.Company, "initial_deposit", money.Euro(deposit))
 	return nil
 }

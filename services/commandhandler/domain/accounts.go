@@ -1,8 +1,7 @@
 package domain
 
 import (
-	"fmt"
-
+	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/topology/iban"
 )
@@ -155,18 +154,5 @@ func (s *State) ReturnMoney(c *schemas.ReturnMoneyCommand) Decision {
 // InsufficientFunds is the reason a debit fails that would take the balance
 // to or below the limit.
 func InsufficientFunds(limit int64) string {
-	return "insufficient funds would be below the limit of " + Euro(-limit)
-}
-
-// Euro formats cents the Dutch way: €1.234,56.
-func Euro(cents int64) string {
-	sign := ""
-	if cents < 0 {
-		sign, cents = "-", -cents
-	}
-	whole := fmt.Sprint(cents / 100)
-	for i := len(whole) - 3; i > 0; i -= 3 {
-		whole = whole[:i] + "." + whole[i:]
-	}
-	return fmt.Sprintf("%s€%s,%02d", sign, whole, cents%100)
+	return "insufficient funds would be below the limit of " + money.Euro(-limit)
 }
