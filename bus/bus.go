@@ -30,14 +30,11 @@ type Bus struct {
 	codec    *topology.Codec
 	producer sarama.SyncProducer
 	client   sarama.Client
-	consumer sarama.Consumer
+	tail     *kafka.Tail
 	log      *slog.Logger
 
 	mu      sync.Mutex
 	waiters map[key][]chan schemas.Record
-
-	wg   sync.WaitGroup
-	stop chan struct{}
 }
 
 type key struct {
@@ -58,86 +55,46 @@ func New(ctx context.Context, brokers []string, codec *topology.Codec, clientID 
 	producer, err := sarama.NewSyncProducer(brokers, kafka.ProducerConfig(clientID))
 	if err != nil {
 		client.Close()
-		return nil, fmt.Errorf("command bus producer: %w", err)
+		return nil, fmt.Errorf("bus producer: %w", err)
 	}
-	consumer, err := sarama.NewConsumerFromClient(client)
+	b := &Bus{codec: codec, producer: producer, client: client, log: log, waiters: map[key][]chan schemas.Record{}}
+	b.tail, err = kafka.NewTail(client, []string{topology.UserCommandFeedback, topology.BankCommandFeedback,
+		topology.TransferCommandFeedback, topology.UserQueriesFeedback, topology.BankQueriesFeedback}, log, b.dispatch)
 	if err != nil {
 		producer.Close()
 		client.Close()
-		return nil, fmt.Errorf("command bus consumer: %w", err)
-	}
-	b := &Bus{codec: codec, producer: producer, client: client, consumer: consumer, log: log,
-		waiters: map[key][]chan schemas.Record{}, stop: make(chan struct{})}
-	for _, topic := range []string{topology.UserCommandFeedback, topology.BankCommandFeedback, topology.TransferCommandFeedback,
-		topology.UserQueriesFeedback, topology.BankQueriesFeedback} {
-		if err := b.follow(topic); err != nil {
-			b.Close()
-			return nil, err
-		}
+		return nil, fmt.Errorf("bus feedback: %w", err)
 	}
 	return b, nil
 }
 
-func (b *Bus) follow(topic string) error {
-	parts, err := b.client.Partitions(topic)
+// dispatch hands a feedback record to whoever waits for it; records nobody
+// waits for (answers to others, or to callers that gave up) are dropped.
+func (b *Bus) dispatch(m *sarama.ConsumerMessage) {
+	rec, err := b.codec.Decode(context.Background(), m.Topic, m.Value)
 	if err != nil {
-		return fmt.Errorf("partitions of %s: %w", topic, err)
+		b.log.Warn("bus: undecodable feedback skipped", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+		return
 	}
-	for _, p := range parts {
-		pc, err := b.consumer.ConsumePartition(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return fmt.Errorf("consume %s/%d: %w", topic, p, err)
-		}
-		b.wg.Add(1)
-		go b.dispatch(pc)
+	var k key
+	switch fb := rec.(type) {
+	case *schemas.CommandSucceeded:
+		k = key{fb.ID, fb.CommandName}
+	case *schemas.CommandFailed:
+		k = key{fb.ID, fb.CommandName}
+	case *schemas.QuerySucceeded:
+		k = key{fb.ID, fb.QueryName}
+	case *schemas.QueryFailed:
+		k = key{fb.ID, fb.QueryName}
+	default:
+		return
 	}
-	return nil
-}
-
-// dispatch hands each feedback record to whoever waits for it; records
-// nobody waits for (answers to others, or to callers that gave up) are
-// dropped.
-func (b *Bus) dispatch(pc sarama.PartitionConsumer) {
-	defer b.wg.Done()
-	defer pc.AsyncClose()
-	for {
-		select {
-		case <-b.stop:
-			return
-		case err, ok := <-pc.Errors():
-			if ok {
-				b.log.Warn("command bus: feedback consumer", "err", err)
-			}
-		case m, ok := <-pc.Messages():
-			if !ok {
-				return
-			}
-			rec, err := b.codec.Decode(context.Background(), m.Topic, m.Value)
-			if err != nil {
-				b.log.Warn("command bus: undecodable feedback skipped", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-				continue
-			}
-			var k key
-			switch fb := rec.(type) {
-			case *schemas.CommandSucceeded:
-				k = key{fb.ID, fb.CommandName}
-			case *schemas.CommandFailed:
-				k = key{fb.ID, fb.CommandName}
-			case *schemas.QuerySucceeded:
-				k = key{fb.ID, fb.QueryName}
-			case *schemas.QueryFailed:
-				k = key{fb.ID, fb.QueryName}
-			default:
-				continue
-			}
-			b.mu.Lock()
-			for _, ch := range b.waiters[k] {
-				ch <- rec // buffered: never blocks
-			}
-			delete(b.waiters, k)
-			b.mu.Unlock()
-		}
+	b.mu.Lock()
+	for _, ch := range b.waiters[k] {
+		ch <- rec // buffered: never blocks
 	}
+	delete(b.waiters, k)
+	b.mu.Unlock()
 }
 
 // Send sends a command or query and returns its answer: CommandSucceeded or
@@ -188,11 +145,20 @@ func (b *Bus) forget(k key, ch chan schemas.Record) {
 	}
 }
 
+// Waiting returns how many callers wait for an answer.
+func (b *Bus) Waiting() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, ws := range b.waiters {
+		n += len(ws)
+	}
+	return n
+}
+
 // Close stops the consumers and closes the connections.
 func (b *Bus) Close() {
-	close(b.stop)
-	b.wg.Wait()
-	b.consumer.Close()
+	b.tail.Stop()
 	b.producer.Close()
 	b.client.Close()
 }

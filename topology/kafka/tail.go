@@ -1,0 +1,74 @@
+package kafka
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/IBM/sarama"
+)
+
+// Tail follows every partition of the topics from their newest offsets,
+// outside any consumer group, and calls handle for each message: for what
+// every instance must see (answers it waits for, the live transactions it
+// fans out). Partitions are read concurrently; handle must be safe for
+// that. Stop ends it and waits until no handle runs.
+type Tail struct {
+	consumer sarama.Consumer
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// NewTail starts following the topics. The client must use ConsumerConfig
+// (read committed) and stays the caller's.
+func NewTail(client sarama.Client, topics []string, log *slog.Logger, handle func(*sarama.ConsumerMessage)) (*Tail, error) {
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		return nil, fmt.Errorf("consumer: %w", err)
+	}
+	t := &Tail{consumer: consumer, stop: make(chan struct{})}
+	for _, topic := range topics {
+		parts, err := client.Partitions(topic)
+		if err != nil {
+			t.Stop()
+			return nil, fmt.Errorf("partitions of %s: %w", topic, err)
+		}
+		for _, p := range parts {
+			pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetNewest)
+			if err != nil {
+				t.Stop()
+				return nil, fmt.Errorf("consume %s/%d: %w", topic, p, err)
+			}
+			t.wg.Add(1)
+			go t.follow(pc, log, handle)
+		}
+	}
+	return t, nil
+}
+
+func (t *Tail) follow(pc sarama.PartitionConsumer, log *slog.Logger, handle func(*sarama.ConsumerMessage)) {
+	defer t.wg.Done()
+	defer pc.AsyncClose()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case err, ok := <-pc.Errors():
+			if ok {
+				log.Warn("tail: partition consumer", "err", err)
+			}
+		case m, ok := <-pc.Messages():
+			if !ok {
+				return
+			}
+			handle(m)
+		}
+	}
+}
+
+// Stop stops following and waits for the handlers to return.
+func (t *Tail) Stop() {
+	close(t.stop)
+	t.wg.Wait()
+	t.consumer.Close()
+}
