@@ -7,7 +7,6 @@ package projection
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -42,9 +41,16 @@ type User struct {
 // Credentials are what a login checks and what only their user may see:
 // kept apart from User and Account so no other answer can carry them.
 type Credentials struct {
-	Username     string            `json:"username"`
-	PasswordHash string            `json:"password_hash"`
-	Tokens       map[string]string `json:"tokens"` // IBAN → the user's token for it
+	Username     string `json:"username"`
+	PasswordHash string `json:"password_hash"`
+	// Accounts are the user's accounts, in the order they got them.
+	Accounts []AccountToken `json:"accounts"`
+}
+
+// AccountToken is a user's token for one account.
+type AccountToken struct {
+	IBAN  string `json:"iban"`
+	Token string `json:"token"`
 }
 
 // Transfer is a transfer's progress.
@@ -65,7 +71,7 @@ type Model struct {
 	transfers    map[schemas.ID]*Transfer
 	transactions map[string][]Transaction // per IBAN, oldest first
 	all          []Transaction            // by id: all[id-1]
-	credentials  map[string]*Credentials
+	credentials  map[string]*credentials
 	// debits remembers each transfer's debit transaction, which a return
 	// cancels.
 	debits map[schemas.ID]int64
@@ -75,7 +81,7 @@ type Model struct {
 func New() *Model {
 	return &Model{
 		users: map[string]*User{}, accounts: map[string]*Account{}, transfers: map[schemas.ID]*Transfer{},
-		transactions: map[string][]Transaction{}, debits: map[schemas.ID]int64{}, credentials: map[string]*Credentials{},
+		transactions: map[string][]Transaction{}, debits: map[schemas.ID]int64{}, credentials: map[string]*credentials{},
 	}
 }
 
@@ -87,11 +93,11 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		if m.users[e.Username] == nil {
 			m.users[e.Username] = &User{Username: e.Username, Accounts: []string{}}
 		}
-		m.credentialsOf(e.Username).PasswordHash = e.Password
+		m.credentialsOf(e.Username).passwordHash = e.Password
 	case *schemas.BankAccountCreatedEvent:
 		m.accounts[e.IBAN] = &Account{IBAN: e.IBAN, Users: []string{e.Username}}
 		m.linkUser(e.Username, e.IBAN)
-		m.credentialsOf(e.Username).Tokens[e.IBAN] = e.Token
+		m.credentialsOf(e.Username).tokens[e.IBAN] = e.Token
 	case *schemas.UserAddedToBankAccountEvent:
 		a, ok := m.accounts[e.IBAN]
 		if !ok {
@@ -102,7 +108,7 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 			slices.Sort(a.Users)
 		}
 		m.linkUser(e.Username, e.IBAN)
-		m.credentialsOf(e.Username).Tokens[e.IBAN] = e.Token
+		m.credentialsOf(e.Username).tokens[e.IBAN] = e.Token
 	case *schemas.UserRemovedFromBankAccountEvent:
 		if a, ok := m.accounts[e.IBAN]; ok {
 			a.Users = slices.DeleteFunc(a.Users, func(u string) bool { return u == e.Username })
@@ -110,7 +116,7 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		if u, ok := m.users[e.Username]; ok {
 			u.Accounts = slices.DeleteFunc(u.Accounts, func(i string) bool { return i == e.IBAN })
 		}
-		delete(m.credentialsOf(e.Username).Tokens, e.IBAN)
+		delete(m.credentialsOf(e.Username).tokens, e.IBAN)
 	case *schemas.TransferStartedEvent:
 		m.transfers[e.ID] = &Transfer{ID: e.ID.String(), From: e.From, To: e.To, Amount: e.Amount,
 			Description: e.Description, Status: "started"}
@@ -164,10 +170,15 @@ func (m *Model) linkUser(username, iban string) {
 	}
 }
 
-func (m *Model) credentialsOf(username string) *Credentials {
+type credentials struct {
+	passwordHash string
+	tokens       map[string]string // by IBAN
+}
+
+func (m *Model) credentialsOf(username string) *credentials {
 	c := m.credentials[username]
 	if c == nil {
-		c = &Credentials{Username: username, Tokens: map[string]string{}}
+		c = &credentials{tokens: map[string]string{}}
 		m.credentials[username] = c
 	}
 	return c
@@ -260,10 +271,15 @@ func (m *Model) User(username string) (User, bool) {
 // Credentials returns a user's password hash and tokens.
 func (m *Model) Credentials(username string) (Credentials, bool) {
 	c, ok := m.credentials[username]
-	if !ok {
+	u := m.users[username]
+	if !ok || u == nil {
 		return Credentials{}, false
 	}
-	return Credentials{Username: c.Username, PasswordHash: c.PasswordHash, Tokens: maps.Clone(c.Tokens)}, true
+	out := Credentials{Username: username, PasswordHash: c.passwordHash, Accounts: []AccountToken{}}
+	for _, iban := range u.Accounts {
+		out.Accounts = append(out.Accounts, AccountToken{IBAN: iban, Token: c.tokens[iban]})
+	}
+	return out, true
 }
 
 // AccountsOf returns the accounts a user owns.
