@@ -1,9 +1,11 @@
-// Package web holds the browser frontend, served by the bank over HTTP.
+// Package web holds what the bank serves to browsers: the frontend
+// (static/) and the assets built from npm packages by `make web` (dist/:
+// GraphiQL and React for /graphiql). Both are embedded in the binary.
 package web
 
 import "embed"
 
-// Files is the frontend's static files.
+// Files holds static/ and dist/.
 //
-//go:embed static
+//go:embed static dist
 var Files embed.FS

@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 const usage = `Usage: bank [command] [flags]
@@ -27,6 +28,7 @@ Commands:
   sync      make a Kafka cluster and schema registry match the topology
   commands  a command handler instance (run several: they share the work)
   projector the projector: read models, transaction events, queries
+  gateway   the GraphQL gateway (HTTP, websockets, GraphiQL) on :8888
   query     ask the projector something and print the answer
 
 Run 'bank <command> -h' for the flags of a command. Every flag can also be
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCommands(ctx, args, getenv, stdout, stderr)
 	case "projector":
 		return runProjector(ctx, args, getenv, stdout, stderr)
+	case "gateway":
+		return runGateway(ctx, args, getenv, stdout, stderr)
 	case "query":
 		return runQuery(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
@@ -110,6 +114,23 @@ func (f *flags) int(name, env string, def int, help string) *int {
 		}
 	}
 	return f.Int(name, v, help+" (env "+env+")")
+}
+
+func (f *flags) duration(name, env string, def time.Duration, help string) *time.Duration {
+	v := def
+	if s := f.getenv(env); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s=%q: not a duration (like 5s or 1m)", env, s))
+		}
+		v = d
+	}
+	return f.Duration(name, v, help+" (env "+env+")")
+}
+
+// httpAddr adds the flag of the HTTP listen address.
+func (f *flags) httpAddr() *string {
+	return f.string("http-addr", "BANK_HTTP_ADDR", ":8888", "listen address of the HTTP server")
 }
 
 func (f *flags) bool(name, env string, help string) *bool {

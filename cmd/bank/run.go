@@ -17,6 +17,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/openbank/bank/services/gateway"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/kafka"
 	"github.com/openbank/bank/topology/synchronizer"
@@ -28,7 +29,8 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	fl := f.backbone()
 	cf := f.commands()
 	pf := f.projectorFlags()
-	httpAddr := f.string("http-addr", "BANK_HTTP_ADDR", ":8888", "listen address of the bank's HTTP server")
+	gf := f.gatewayFlags("")
+	httpAddr := f.httpAddr()
 	log, err := f.parse(args)
 	if err != nil {
 		return err
@@ -54,16 +56,23 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	if _, err := syncTopology(ctx, brokers, b.registryURL, time.Minute, synchronizer.Options{Log: log}); err != nil {
 		return err
 	}
+	if *gf.keyFile == "" && *gf.secret == "" {
+		*gf.keyFile = sessionKeyFile(*fl.dataDir) // sessions outlive restarts, like the data
+	}
+	gwConfig, err := gf.config(brokers, log)
+	if err != nil {
+		return err
+	}
 	// The services run until ctx ends; the first to fail stops the bank.
 	ctx, stopServices := context.WithCancelCause(ctx)
 	var services sync.WaitGroup
 	defer services.Wait()
 	defer stopServices(nil)
-	st := &status{}
+	var commandsReady, projectorReady atomic.Bool
 	services.Add(1)
 	go func() {
 		defer services.Done()
-		err := commandHandler(ctx, brokers, b.registryURL, cf, log, func() { st.commandsReady.Store(true) })
+		err := commandHandler(ctx, brokers, b.registryURL, cf, log, func() { commandsReady.Store(true) })
 		if err != nil {
 			stopServices(fmt.Errorf("command handler: %w", err))
 		}
@@ -71,7 +80,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	services.Add(1)
 	go func() {
 		defer services.Done()
-		err := runProjectorService(ctx, brokers, b.registryURL, pf, log, func() { st.projectorReady.Store(true) })
+		err := runProjectorService(ctx, brokers, b.registryURL, pf, log, func() { projectorReady.Store(true) })
 		if err != nil {
 			stopServices(fmt.Errorf("projector: %w", err))
 		}
@@ -92,32 +101,37 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("schema registry client: %w", err)
 	}
 
-	st.admin, st.client, st.registry = admin, client, reg
-	srv := &http.Server{
-		Handler:           newHTTPHandler(st),
-		ReadHeaderTimeout: 10 * time.Second,
+	gw, err := gateway.New(ctx, gwConfig, topology.NewCodec(reg))
+	if err != nil {
+		return err
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "Open Bank is running: open %s (Kafka at %s, Schema Registry at %s, data in %s; started in %s; Ctrl-C stops)\n",
-		browserURL(ln.Addr()), b.broker.Addr(), b.registryURL, *fl.dataDir, time.Since(started).Round(time.Millisecond))
+	defer gw.Close()
 
-	select {
-	case <-ctx.Done():
-		log.Info("stopping")
-	case err := <-serveErr:
-		return fmt.Errorf("http: %w", err)
+	st := &clusterStatus{admin: admin, client: client, registry: reg}
+	s := &site{api: gw.Handler(), status: st.serve, checks: []check{
+		{"kafka", func(context.Context) error { return client.RefreshMetadata() }},
+		{"schema_registry", func(ctx context.Context) error { _, err := reg.Subjects(ctx); return err }},
+		{"commands", func(context.Context) error { return starting(&commandsReady, "the command handler is still starting") }},
+		{"projector", func(context.Context) error {
+			return starting(&projectorReady, "the projector is still rebuilding its read model")
+		}},
+	}}
+	url := browserURL(ln.Addr())
+	fmt.Fprintf(stdout, "Open Bank is running: open %s (GraphiQL at %sgraphiql, GraphQL at %sgraphql; Kafka at %s, Schema Registry at %s, data in %s; started in %s; Ctrl-C stops)\n",
+		url, url, url, b.broker.Addr(), b.registryURL, *fl.dataDir, time.Since(started).Round(time.Millisecond))
+	err = serve(ctx, ln, s.handler(), log)
+	log.Info("stopping")
+	if cause := context.Cause(ctx); err == nil && !errors.Is(cause, context.Canceled) {
+		err = cause // the service that stopped the bank
 	}
-	var failure error // a service's, when one stopped the bank
-	if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
-		failure = cause
+	return err
+}
+
+func starting(ready *atomic.Bool, msg string) error {
+	if !ready.Load() {
+		return errors.New(msg)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("http shutdown", "err", err)
-	}
-	return failure
+	return nil
 }
 
 // browserURL turns a listen address into a URL a person can open.
@@ -132,49 +146,61 @@ func browserURL(a net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
-// status answers health, readiness and what the backbone holds.
-type status struct {
-	admin          sarama.ClusterAdmin
-	client         sarama.Client
-	registry       *sr.Client
-	commandsReady  atomic.Bool
-	projectorReady atomic.Bool
+// site is what a bank process serves over HTTP: health and readiness, the
+// GraphQL API and the frontend when it runs a gateway, and a view of the
+// cluster when it has one.
+type site struct {
+	api    http.Handler
+	status http.HandlerFunc
+	checks []check
 }
 
-func newHTTPHandler(s *status) http.Handler {
+// check is one condition of readiness.
+type check struct {
+	name string
+	fn   func(context.Context) error
+}
+
+func (s *site) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.HandleFunc("GET /status", s.status)
-	static, _ := fs.Sub(web.Files, "static")
-	mux.Handle("GET /", http.FileServerFS(static))
+	if s.status != nil {
+		mux.HandleFunc("GET /status", s.status)
+	}
+	if s.api != nil {
+		mux.Handle("/", s.api)
+		static, _ := fs.Sub(web.Files, "static")
+		mux.Handle("GET /{$}", http.FileServerFS(static))
+		mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	}
 	return mux
 }
 
-// ready reports whether Kafka and the registry answer now.
-func (s *status) ready(w http.ResponseWriter, r *http.Request) {
+// ready reports whether every check passes now.
+func (s *site) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	problems := map[string]string{}
-	if err := s.client.RefreshMetadata(); err != nil {
-		problems["kafka"] = err.Error()
-	}
-	if _, err := s.registry.Subjects(ctx); err != nil {
-		problems["schema_registry"] = err.Error()
-	}
-	if !s.commandsReady.Load() {
-		problems["commands"] = "the command handler is still starting"
-	}
-	if !s.projectorReady.Load() {
-		problems["projector"] = "the projector is still rebuilding its read model"
+	for _, c := range s.checks {
+		if err := c.fn(ctx); err != nil {
+			problems[c.name] = err.Error()
+		}
 	}
 	if len(problems) > 0 {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "problems": problems})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// clusterStatus shows what the backbone holds.
+type clusterStatus struct {
+	admin    sarama.ClusterAdmin
+	client   sarama.Client
+	registry *sr.Client
 }
 
 type topicStatus struct {
@@ -185,7 +211,7 @@ type topicStatus struct {
 	Exists     bool     `json:"exists"`
 }
 
-func (s *status) status(w http.ResponseWriter, r *http.Request) {
+func (s *clusterStatus) serve(w http.ResponseWriter, r *http.Request) {
 	existing, err := s.admin.ListTopics()
 	if err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "list topics: " + err.Error()})

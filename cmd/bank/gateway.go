@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/openbank/bank/services/gateway"
+	"github.com/openbank/bank/services/gateway/session"
+	"github.com/openbank/bank/topology"
+)
+
+type gatewayFlags struct {
+	timeout    *time.Duration
+	secret     *string
+	keyFile    *string
+	sessionTTL *time.Duration
+	cors       *string
+	hashCost   *int
+	maxBody    *int
+	maxDepth   *int
+	complexity *int
+}
+
+// gatewayFlags adds the gateway's flags; keyFile is where the session key
+// is kept by default ("" for none).
+func (f *flags) gatewayFlags(keyFile string) gatewayFlags {
+	return gatewayFlags{
+		timeout:    f.duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "how long the gateway waits for an answer from Kafka; a transfer without an answer in time answers PENDING"),
+		secret:     f.string("session-secret", "SESSION_SECRET", "", "hex key signing login sessions; gateways sharing it accept each other's sessions (default: kept in --session-key-file)"),
+		keyFile:    f.string("session-key-file", "SESSION_KEY_FILE", keyFile, "file keeping a generated session key across restarts (empty: a new key per start, logging everyone out)"),
+		sessionTTL: f.duration("session-ttl", "SESSION_TTL", 24*time.Hour, "how long a login session lasts"),
+		cors:       f.string("cors-origins", "CORS_ORIGINS", "", "origins allowed to call the API from a browser besides the gateway's own, comma separated; * for any"),
+		hashCost:   f.int("bcrypt-cost", "BCRYPT_COST", 10, "bcrypt cost of password hashes (4 to 31; each step doubles the work)"),
+		maxBody:    f.int("max-body-bytes", "MAX_BODY_BYTES", 64<<10, "largest request body or websocket message"),
+		maxDepth:   f.int("max-query-depth", "MAX_QUERY_DEPTH", 10, "deepest nesting of fields in an operation"),
+		complexity: f.int("max-query-complexity", "MAX_QUERY_COMPLEXITY", 20_000, "highest cost of an operation (a field costs 1, lists their items times their fields)"),
+	}
+}
+
+// config turns the flags into a gateway's configuration.
+func (gf gatewayFlags) config(brokers []string, log *slog.Logger) (gateway.Config, error) {
+	key, ephemeral, err := session.Key(*gf.secret, *gf.keyFile)
+	if err != nil {
+		return gateway.Config{}, err
+	}
+	if ephemeral {
+		log.Warn("gateway: sessions are signed with a key of this process only: they end at restart and other gateways refuse them (set --session-secret)")
+	}
+	keeper, err := session.New(key, *gf.sessionTTL)
+	if err != nil {
+		return gateway.Config{}, err
+	}
+	if *gf.hashCost < 4 || *gf.hashCost > 31 {
+		return gateway.Config{}, fmt.Errorf("--bcrypt-cost %d: want 4 to 31", *gf.hashCost)
+	}
+	return gateway.Config{Brokers: brokers, Timeout: *gf.timeout, HashCost: *gf.hashCost, Sessions: keeper,
+		CORSOrigins: splitList(*gf.cors), MaxBodyBytes: int64(*gf.maxBody), MaxDepth: *gf.maxDepth,
+		MaxComplexity: *gf.complexity, Log: log}, nil
+}
+
+func runGateway(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("gateway", getenv, stderr)
+	brokers, registry := f.cluster()
+	gf := f.gatewayFlags("")
+	httpAddr := f.httpAddr()
+	log, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	cfg, err := gf.config(splitList(*brokers), log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *httpAddr)
+	if err != nil {
+		return fmt.Errorf("serve HTTP: %w", err)
+	}
+	defer ln.Close()
+	reg, err := sr.NewClient(sr.URLs(*registry))
+	if err != nil {
+		return fmt.Errorf("schema registry client: %w", err)
+	}
+	gw, err := gateway.New(ctx, cfg, topology.NewCodec(reg))
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+	s := &site{api: gw.Handler(), checks: []check{{"kafka", func(context.Context) error { return gw.Ready() }}}}
+	fmt.Fprintf(stdout, "gateway: GraphQL at %sgraphql, GraphiQL at %sgraphiql\n", browserURL(ln.Addr()), browserURL(ln.Addr()))
+	return serve(ctx, ln, s.handler(), log)
+}
+
+// sessionKeyFile is where the embedded bank keeps its session key.
+func sessionKeyFile(dataDir string) string { return filepath.Join(dataDir, "gateway", "session.key") }
+
+// serve serves HTTP until ctx ends, then shuts down, giving requests in
+// flight 10 s.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return fmt.Errorf("http: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}

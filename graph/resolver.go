@@ -1,0 +1,62 @@
+// Package graph is the GraphQL API: the schema (*.graphqls), the code gqlgen
+// generates from it, and the resolvers. Mutations send commands and queries
+// ask the projector, both over Kafka through a Sender; subscriptions read
+// the live transactions a gateway fans out.
+package graph
+
+//go:generate go tool gqlgen generate
+
+import (
+	"context"
+	"time"
+
+	"github.com/openbank/bank/graph/model"
+	"github.com/openbank/bank/schemas"
+)
+
+// Sender sends a command or query and returns its answer (*bus.Bus).
+type Sender interface {
+	Send(ctx context.Context, rec schemas.Record) (schemas.Record, error)
+}
+
+// Transactions streams the live transactions (*feed.Hub).
+type Transactions interface {
+	Subscribe(ctx context.Context, match func(*model.Transaction) bool, slow func()) <-chan *model.Transaction
+}
+
+// Sessions issues login sessions (*session.Keeper).
+type Sessions interface {
+	Issue(username string) string
+}
+
+// Resolver holds what the resolvers need.
+type Resolver struct {
+	Bus      Sender
+	Live     Transactions
+	Sessions Sessions
+	// Timeout bounds the wait for each answer from Kafka.
+	Timeout time.Duration
+	// HashCost is bcrypt's cost for new passwords.
+	HashCost int
+	// NewIBAN picks an IBAN for a new account.
+	NewIBAN func() string
+}
+
+type userKey struct{}
+
+// WithUser returns ctx for a request of a logged-in user.
+func WithUser(ctx context.Context, username string) context.Context {
+	return context.WithValue(ctx, userKey{}, username)
+}
+
+// userOf returns the logged-in user of a request.
+func userOf(ctx context.Context) (string, error) {
+	if u, ok := ctx.Value(userKey{}).(string); ok {
+		return u, nil
+	}
+	return "", errNotLoggedIn
+}
+
+// SubscriberBuffer is how many transactions a subscriber may fall behind
+// before it is dropped.
+const SubscriberBuffer = 256

@@ -1,0 +1,334 @@
+// Package gateway serves the GraphQL API over HTTP and websockets: queries
+// and mutations go to Kafka through the bus, subscriptions are fed by one
+// consumer of transaction_events per gateway, fanned out to every
+// subscriber. It adds GraphiQL (assets served from the binary), CORS,
+// request limits and login sessions.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/IBM/sarama"
+	"github.com/vektah/gqlparser/v2/ast"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/graph"
+	"github.com/openbank/bank/graph/generated"
+	"github.com/openbank/bank/graph/model"
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/gateway/feed"
+	"github.com/openbank/bank/services/gateway/session"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/iban"
+	"github.com/openbank/bank/topology/kafka"
+)
+
+// Config configures a gateway. Zero fields take the defaults documented
+// on them.
+type Config struct {
+	Brokers []string
+	// ClientID names the gateway's Kafka clients (default "openbank-gateway").
+	ClientID string
+	// Timeout bounds the wait for each answer from Kafka (default 5s).
+	Timeout time.Duration
+	// HashCost is bcrypt's cost for new passwords (default 10).
+	HashCost int
+	// Sessions issues and checks logins (required).
+	Sessions *session.Keeper
+	// CORSOrigins may call the API from a browser, besides the gateway's
+	// own origin; "*" allows any.
+	CORSOrigins []string
+	// MaxBodyBytes bounds a request body and a websocket message (default
+	// 64 KiB).
+	MaxBodyBytes int64
+	// MaxDepth bounds how deep an operation nests (default 10).
+	MaxDepth int
+	// MaxComplexity bounds an operation's cost: a field costs 1, a list
+	// costs its items times their fields (default 20,000).
+	MaxComplexity int
+	// KeepAlive is the websocket ping interval (default 15s).
+	KeepAlive time.Duration
+	Log       *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("gateway: no Kafka brokers")
+	}
+	if c.Sessions == nil {
+		return errors.New("gateway: no session keeper")
+	}
+	if c.ClientID == "" {
+		c.ClientID = "openbank-gateway"
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.HashCost == 0 {
+		c.HashCost = bcrypt.DefaultCost
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 64 << 10
+	}
+	if c.MaxDepth <= 0 {
+		c.MaxDepth = 10
+	}
+	if c.MaxComplexity <= 0 {
+		c.MaxComplexity = 20_000
+	}
+	if c.KeepAlive <= 0 {
+		c.KeepAlive = 15 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Gateway is a running gateway: its Kafka clients and its HTTP handler.
+type Gateway struct {
+	cfg     Config
+	bus     *bus.Bus
+	client  sarama.Client // the live transactions' consumer
+	tail    *kafka.Tail
+	live    *feed.Hub[*model.Transaction]
+	handler http.Handler
+}
+
+// New connects a gateway to Kafka. Close releases it.
+func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	b, err := bus.New(ctx, cfg.Brokers, codec, cfg.ClientID, cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("gateway bus: %w", err)
+	}
+	g := &Gateway{cfg: cfg, bus: b, live: feed.New[*model.Transaction](graph.SubscriberBuffer)}
+	g.client, err = kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig(cfg.ClientID+"-live"), cfg.Log)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	g.tail, err = kafka.NewTail(g.client, []string{topology.TransactionEvents}, cfg.Log, func(m *sarama.ConsumerMessage) {
+		g.publish(codec, m)
+	})
+	if err != nil {
+		g.client.Close()
+		b.Close()
+		return nil, fmt.Errorf("gateway live transactions: %w", err)
+	}
+	g.handler = g.routes()
+	return g, nil
+}
+
+// publish fans a transaction event out to the subscribers. Anything else on
+// the topic is logged and skipped: the projector, its only writer, parks
+// what it cannot read, and every gateway parking the same record would
+// park it once per gateway.
+func (g *Gateway) publish(codec *topology.Codec, m *sarama.ConsumerMessage) {
+	rec, err := codec.Decode(context.Background(), m.Topic, m.Value)
+	if err != nil {
+		g.cfg.Log.Warn("gateway: undecodable transaction event skipped", "partition", m.Partition, "offset", m.Offset, "err", err)
+		return
+	}
+	e, ok := rec.(*schemas.TransactionHappenedEvent)
+	if !ok {
+		g.cfg.Log.Warn("gateway: unexpected record on transaction_events skipped", "record", rec.AvroName(), "offset", m.Offset)
+		return
+	}
+	g.live.Publish(graph.Transaction(e))
+}
+
+// Handler serves /graphql (POST, GET, websockets), the original's /api and
+// /ws, and GraphiQL at /graphiql and the original's /ide.
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Subscribers returns how many subscriptions are live.
+func (g *Gateway) Subscribers() int { return g.live.Len() }
+
+// Ready reports whether Kafka answers.
+func (g *Gateway) Ready() error {
+	if err := g.client.RefreshMetadata(); err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	return nil
+}
+
+// Close stops the consumers and closes the connections.
+func (g *Gateway) Close() {
+	g.tail.Stop()
+	g.client.Close()
+	g.bus.Close()
+}
+
+func (g *Gateway) routes() http.Handler {
+	resolver := &graph.Resolver{Bus: g.bus, Live: g.live, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
+		HashCost: g.cfg.HashCost, NewIBAN: iban.New}
+	api := g.cors(g.authenticate(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes)))
+	mux := http.NewServeMux()
+	for _, path := range []string{"/graphql", "/api", "/ws"} {
+		mux.Handle(path, api)
+	}
+	for _, path := range []string{"/graphiql", "/ide"} {
+		if err := graphiql(mux, path, "/graphql"); err != nil {
+			g.cfg.Log.Warn("gateway: "+path+" unavailable", "err", err)
+		}
+	}
+	return mux
+}
+
+// NewServer returns the GraphQL server for a resolver, with the limits and
+// websocket settings of cfg.
+func NewServer(resolver *graph.Resolver, cfg Config) *handler.Server {
+	complexity := generated.ComplexityRoot{}
+	complexity.Query.TransactionsByIban = func(child int, _ string, maxItems int) int { return child * max(maxItems, 1) }
+	// Nothing bounds the number of accounts; count on a thousand.
+	complexity.Query.AllLastTransactions = func(child int) int { return child * 1000 }
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver, Complexity: complexity}))
+	readLimit := cfg.MaxBodyBytes
+	srv.AddTransport(transport.Websocket{
+		Implementation: gorillaWebsocket{checkOrigin: cfg.originAllowed, writeTimeout: 10 * time.Second},
+		InitFunc:       websocketInit(cfg.Sessions),
+		InitTimeout:    10 * time.Second,
+		// Pings: the legacy protocol's "ka" messages, and
+		// graphql-transport-ws pings whose missing pongs drop dead peers.
+		KeepAlivePingInterval: cfg.KeepAlive,
+		PingPongInterval:      cfg.KeepAlive,
+		PayloadReadLimit:      &readLimit,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.Use(depthLimit{max: cfg.MaxDepth})
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		cfg.Log.Error("gateway: resolver panic", "panic", p, "operation", operationName(ctx))
+		return errors.New("internal error")
+	})
+	return srv
+}
+
+func operationName(ctx context.Context) string {
+	if graphql.HasOperationContext(ctx) {
+		return graphql.GetOperationContext(ctx).OperationName
+	}
+	return ""
+}
+
+// authenticate puts the user of a valid "Authorization: Bearer <session>"
+// into the request's context; an invalid or expired one is refused.
+func (g *Gateway) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if h == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		user, err := checkBearer(g.cfg.Sessions, h)
+		if err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"errors":[{"message":%q}]}`+"\n", err.Error())
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(graph.WithUser(r.Context(), user)))
+	})
+}
+
+func checkBearer(k *session.Keeper, h string) (string, error) {
+	scheme, s, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", errors.New("authorization: want 'Bearer <session>'")
+	}
+	return k.Check(strings.TrimSpace(s))
+}
+
+// websocketInit reads a session from the connection_init payload, as
+// {"Authorization": "Bearer <session>"} (or nested in "headers", as
+// GraphiQL sends its headers). A bad one closes the connection with 4401,
+// on which graphql-ws clients stop retrying.
+func websocketInit(k *session.Keeper) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		h := authorization(p)
+		if h == "" {
+			return ctx, nil, nil
+		}
+		user, err := checkBearer(k, h)
+		if err != nil {
+			ctx = transport.WithWebsocketCloseCode(ctx, 4401)
+			return transport.AppendCloseReason(ctx, "unauthorized"), nil, err
+		}
+		return graph.WithUser(ctx, user), nil, nil
+	}
+}
+
+func authorization(p map[string]any) string {
+	for k, v := range p {
+		if s, ok := v.(string); ok && strings.EqualFold(k, "Authorization") {
+			return s
+		}
+	}
+	if h, ok := p["headers"].(map[string]any); ok {
+		return authorization(h)
+	}
+	return ""
+}
+
+// cors lets the configured origins call the API from browsers; the
+// gateway's own pages need nothing.
+func (g *Gateway) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && g.cfg.listed(origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (c Config) listed(origin string) bool {
+	return slices.Contains(c.CORSOrigins, "*") || slices.Contains(c.CORSOrigins, origin)
+}
+
+// originAllowed checks a websocket's Origin: none (not a browser), the
+// gateway's own host, or a configured origin. Browsers send cookies and
+// open websockets to any site, so this is what stops another site's page
+// from subscribing on a visitor's behalf.
+func (c Config) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host) || c.listed(origin)
+}

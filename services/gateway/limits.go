@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// depthLimit refuses operations nested deeper than max fields. Introspection
+// (__schema, __type) is not counted: GraphiQL's own query nests deep.
+type depthLimit struct{ max int }
+
+var (
+	_ graphql.HandlerExtension        = depthLimit{}
+	_ graphql.OperationContextMutator = depthLimit{}
+)
+
+func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	if depth := selectionDepth(oc.Operation.SelectionSet, 0, d.max); depth > d.max {
+		err := gqlerror.Errorf("query is nested more than %d levels deep", d.max)
+		err.Extensions = map[string]any{"code": "QUERY_TOO_DEEP"}
+		return err
+	}
+	return nil
+}
+
+// selectionDepth returns the depth of a selection set, stopping early once
+// past limit (fragments could otherwise be walked many times over).
+func selectionDepth(set ast.SelectionSet, depth, limit int) int {
+	if depth > limit {
+		return depth
+	}
+	deepest := depth
+	for _, sel := range set {
+		var d int
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Name == "__schema" || s.Name == "__type" {
+				continue
+			}
+			d = depth + 1
+			if len(s.SelectionSet) > 0 {
+				d = selectionDepth(s.SelectionSet, depth+1, limit)
+			}
+		case *ast.InlineFragment:
+			d = selectionDepth(s.SelectionSet, depth, limit)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				d = selectionDepth(s.Definition.SelectionSet, depth, limit)
+			}
+		}
+		deepest = max(deepest, d)
+	}
+	return deepest
+}

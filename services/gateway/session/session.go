@@ -1,0 +1,112 @@
+// Package session issues and checks the gateway's login sessions: a
+// username and an expiry signed with HMAC-SHA256, so any gateway sharing
+// the key can check them without a store.
+package session
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrInvalid is returned for a session that is malformed, forged or
+// expired.
+var ErrInvalid = errors.New("invalid or expired session: log in again")
+
+// Keeper issues and checks sessions.
+type Keeper struct {
+	key []byte
+	ttl time.Duration
+	now func() time.Time
+}
+
+// New returns a keeper signing with key (at least 16 bytes) for sessions
+// valid for ttl.
+func New(key []byte, ttl time.Duration) (*Keeper, error) {
+	if len(key) < 16 {
+		return nil, fmt.Errorf("session key: %d bytes, want at least 16", len(key))
+	}
+	return &Keeper{key: key, ttl: ttl, now: time.Now}, nil
+}
+
+// Issue returns a session for username.
+func (k *Keeper) Issue(username string) string {
+	payload := base64.RawURLEncoding.EncodeToString([]byte(username)) + "." +
+		strconv.FormatInt(k.now().Add(k.ttl).Unix(), 10)
+	return payload + "." + k.sign(payload)
+}
+
+// Check returns the username of a valid session.
+func (k *Keeper) Check(session string) (string, error) {
+	i := strings.LastIndexByte(session, '.')
+	if i < 0 {
+		return "", ErrInvalid
+	}
+	payload, sig := session[:i], session[i+1:]
+	if !hmac.Equal([]byte(sig), []byte(k.sign(payload))) {
+		return "", ErrInvalid
+	}
+	name, expiry, ok := strings.Cut(payload, ".")
+	if !ok {
+		return "", ErrInvalid
+	}
+	exp, err := strconv.ParseInt(expiry, 10, 64)
+	if err != nil || k.now().Unix() >= exp {
+		return "", ErrInvalid
+	}
+	username, err := base64.RawURLEncoding.DecodeString(name)
+	if err != nil {
+		return "", ErrInvalid
+	}
+	return string(username), nil
+}
+
+func (k *Keeper) sign(payload string) string {
+	m := hmac.New(sha256.New, k.key)
+	m.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Key returns the signing key: the hex-encoded secret when one is given,
+// else the one kept in file (created with a random key on first use), else
+// (no file either) a random key that lives as long as the process.
+func Key(secret, file string) (key []byte, ephemeral bool, err error) {
+	if secret != "" {
+		if key, err = hex.DecodeString(secret); err != nil {
+			return nil, false, fmt.Errorf("session secret: want hex: %w", err)
+		}
+		return key, false, nil
+	}
+	if file == "" {
+		key = make([]byte, 32)
+		rand.Read(key)
+		return key, true, nil
+	}
+	if b, err := os.ReadFile(file); err == nil {
+		key, err = hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, false, fmt.Errorf("session key in %s: %w", file, err)
+		}
+		return key, false, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, fmt.Errorf("session key: %w", err)
+	}
+	key = make([]byte, 32)
+	rand.Read(key)
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return nil, false, fmt.Errorf("session key: %w", err)
+	}
+	if err := os.WriteFile(file, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, false, fmt.Errorf("session key: %w", err)
+	}
+	return key, false, nil
+}

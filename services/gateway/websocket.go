@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
+)
+
+// gorillaWebsocket accepts websocket connections with gorilla/websocket for
+// gqlgen's websocket transport (which speaks both graphql-transport-ws and
+// the legacy graphql-ws over any implementation).
+type gorillaWebsocket struct {
+	checkOrigin  func(*http.Request) bool
+	writeTimeout time.Duration
+}
+
+func (g gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	up := websocket.Upgrader{
+		Subprotocols:    opts.Subprotocols,
+		CheckOrigin:     g.checkOrigin,
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		// Buffers come from a pool while writing, so an idle subscriber
+		// holds none.
+		WriteBufferPool: &sync.Pool{},
+	}
+	conn, err := up.Upgrade(w, r, opts.ResponseHeader)
+	if err != nil {
+		return nil, err // Upgrade has answered the client
+	}
+	return &gorillaConn{conn: conn, writeTimeout: g.writeTimeout}, nil
+}
+
+type gorillaConn struct {
+	conn         *websocket.Conn
+	writeTimeout time.Duration
+	mu           sync.Mutex // gorilla allows one writer at a time
+}
+
+var (
+	_ transport.WebsocketReadLimiter   = (*gorillaConn)(nil)
+	_ transport.WebsocketReadDeadliner = (*gorillaConn)(nil)
+)
+
+func (c *gorillaConn) NextReader() (int, io.Reader, error) {
+	mt, r, err := c.conn.NextReader()
+	if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+		return mt, nil, transport.ErrWebsocketClosed
+	}
+	if errors.Is(err, websocket.ErrReadLimit) {
+		// Tell the client why before the transport drops the connection.
+		_ = c.WriteClose(websocket.CloseMessageTooBig, "message too big")
+	}
+	return mt, r, err
+}
+
+func (c *gorillaConn) WriteJSON(v any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// A client that stops reading must not hold a writer forever.
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
+		return err
+	}
+	return c.conn.WriteJSON(v)
+}
+
+func (c *gorillaConn) WriteClose(code int, message string) error {
+	return c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, message), time.Now().Add(c.writeTimeout))
+}
+
+func (c *gorillaConn) Subprotocol() string               { return c.conn.Subprotocol() }
+func (c *gorillaConn) Close() error                      { return c.conn.Close() }
+func (c *gorillaConn) SetReadLimit(limit int64)          { c.conn.SetReadLimit(limit) }
+func (c *gorillaConn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
