@@ -3,28 +3,42 @@ GO        ?= go
 KAFKA_PORT ?= 39092
 FUZZTIME  ?= 10s
 
-.PHONY: run build test check test-embedded test-kafka fuzz kafka-fetch clean
+.PHONY: run build web test check test-embedded test-kafka fuzz kafka-fetch clean
 
-run: ## start the whole bank (embedded Kafka + Schema Registry, data in ./data)
+run: web ## start the whole bank (embedded Kafka + Schema Registry, data in ./data)
 	$(GO) run ./cmd/bank
 
-build: ## build bin/bank
+build: web ## build bin/bank
 	$(GO) build -o bin/bank ./cmd/bank
 
-test: check test-embedded fuzz test-kafka ## everything CI runs
+web: web/dist/graphiql/BUILT ## browser assets from npm (GraphiQL, React, graphql-ws), embedded in the binary
 
-check: ## formatting and vet
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/graphiql/BUILT: web/node_modules/.package-lock.json web/build.mjs
+	cd web && node build.mjs
+
+test: web check test-embedded fuzz test-kafka ## everything CI runs
+
+GENERATED = graph/generated/*.go graph/model/*.go graph/*.resolvers.go
+
+check: ## formatting, vet, and generated code matching its schema
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@before=$$(cat $(GENERATED) | sha256sum); $(GO) generate ./... && \
+		if [ "$$(cat $(GENERATED) | sha256sum)" != "$$before" ]; then \
+			echo "generated code was stale (go generate ./... updated it): commit it"; exit 1; fi
 
-test-embedded: ## all tests, integration ones on the embedded broker (kfake)
+test-embedded: web ## all tests, integration ones on the embedded broker (kfake)
 	$(GO) test -race -count=1 ./...
 
 fuzz: ## each fuzz target briefly
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./topology/
 	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./topology/iban/
 
-test-kafka: ## all tests again, integration ones on a real Apache Kafka broker
+test-kafka: web ## all tests again, integration ones on a real Apache Kafka broker
 	scripts/kafka/kafka.sh restart $(KAFKA_PORT)
 	BANK_TEST_KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -race -count=1 -p 1 ./... ; \
 		rc=$$?; scripts/kafka/kafka.sh stop $(KAFKA_PORT); exit $$rc
@@ -33,4 +47,4 @@ kafka-fetch: ## download the Apache Kafka jars (Maven Central) ahead of time
 	scripts/kafka/kafka.sh fetch
 
 clean:
-	rm -rf bin .cache
+	rm -rf bin .cache web/node_modules web/dist/graphiql

@@ -162,14 +162,14 @@ func (p *proc) wait(t *testing.T) (error, string) {
 	}
 }
 
-var running = regexp.MustCompile(`^Open Bank is running: open (http://\S+) \(Kafka at (\S+), Schema Registry at (\S+), data in`)
+var running = regexp.MustCompile(`^Open Bank is running: open (http://\S+) \(GraphiQL at \S+, GraphQL at (\S+); Kafka at (\S+), Schema Registry at (\S+), data in`)
 
 func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--data-dir", dir, "--kafka-port", "0", "--registry-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
 	p := start(t, nil, args...)
 	m := p.line(t, running)
-	web, brokers, registry := m[1], []string{m[2]}, m[3]
+	web, graphql, brokers, registry := m[1], m[2], []string{m[3]}, m[4]
 
 	// Ready once the command handler consumes and the company account is
 	// open.
@@ -217,6 +217,51 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	if !strings.Contains(string(page), "<title>Open Bank</title>") {
 		t.Fatalf("home page: %s", page)
 	}
+	if res, err := http.Get(web + "graphiql"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GraphiQL: %v %v", res, err)
+	}
+
+	// The gateway: sign up, then the same through a separate gateway
+	// process, then (below) after a restart, whose session key is kept in
+	// the data dir.
+	var signUp struct {
+		Data struct {
+			Account struct{ IBAN, Session string } `json:"get_account"`
+		} `json:"data"`
+	}
+	mutation := `{"query":"mutation { get_account(username: \"grace\", password: \"pw\") { iban session } }"}`
+	postJSON(t, graphql, "", mutation, &signUp)
+	if signUp.Data.Account.Session == "" {
+		t.Fatalf("sign up: %+v", signUp)
+	}
+	me := func(url string) string {
+		var r struct {
+			Data struct {
+				Me struct{ Username string } `json:"me"`
+			} `json:"data"`
+		}
+		postJSON(t, url, signUp.Data.Account.Session, `{"query":"{ me { username } }"}`, &r)
+		return r.Data.Me.Username
+	}
+	if u := me(graphql); u != "grace" {
+		t.Errorf("me = %q", u)
+	}
+	gw := start(t, []string{"KAFKA_BROKERS=" + brokers[0], "SCHEMA_REGISTRY_URL=" + registry,
+		"SESSION_KEY_FILE=" + filepath.Join(dir, "gateway", "session.key")}, "gateway", "--http-addr", "127.0.0.1:0")
+	gwURL := gw.line(t, regexp.MustCompile(`^gateway: GraphQL at (\S+),`))[1]
+	var again struct {
+		Data struct {
+			Account struct{ IBAN string } `json:"get_account"`
+		} `json:"data"`
+	}
+	postJSON(t, gwURL, "", mutation, &again)
+	if again.Data.Account.IBAN != signUp.Data.Account.IBAN {
+		t.Errorf("log in through bank gateway: %+v, want %s", again, signUp.Data.Account.IBAN)
+	}
+	if u := me(gwURL); u != "grace" {
+		t.Errorf("bank gateway with the same session key: me = %q", u)
+	}
+	gw.stop(t)
 
 	// An event, consumed and committed by a group, then a restart.
 	reg, _ := sr.NewClient(sr.URLs(registry))
@@ -224,8 +269,8 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	codec := env.Codec()
 	event := &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "ada", Password: "hash"}
 	produce(t, brokers, codec, topology.UserEvents, event)
-	env.ConsumeGroup(t, "restart", topology.UserEvents, 1)
-	produce(t, brokers, codec, topology.UserEvents, &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "bob", Password: "hash"})
+	env.ConsumeGroup(t, "restart", topology.UserEvents, 2) // grace's sign up, then ada
+	bobAt := produce(t, brokers, codec, topology.UserEvents, &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "bob", Password: "hash"})
 	p.stop(t)
 	p.logLine(t, "msg=stopped")
 
@@ -235,21 +280,24 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	if sync := p.logLine(t, "topology in sync"); !strings.Contains(sync, "schemas_registered=0") {
 		t.Errorf("restart registered schemas again: %s", sync)
 	}
-	reg, _ = sr.NewClient(sr.URLs(m[3]))
-	env = &kafkatest.Env{Brokers: []string{m[2]}, RegistryURL: m[3], Registry: reg}
+	if u := me(m[2]); u != "grace" {
+		t.Errorf("after a restart the session is refused: me = %q", u)
+	}
+	reg, _ = sr.NewClient(sr.URLs(m[4]))
+	env = &kafkatest.Env{Brokers: []string{m[3]}, RegistryURL: m[4], Registry: reg}
 	// The group resumes after the committed offset: it sees bob, not ada.
 	got := env.ConsumeGroup(t, "restart", topology.UserEvents, 1)
 	rec, err := env.Codec().Decode(context.Background(), topology.UserEvents, got[0].Value)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := rec.(*schemas.UserAccountCreatedEvent).Username; u != "bob" || got[0].Offset != 1 {
+	if u := rec.(*schemas.UserAccountCreatedEvent).Username; u != "bob" || got[0].Offset != bobAt {
 		t.Fatalf("after restart the group read %s at offset %d", u, got[0].Offset)
 	}
 	p.stop(t)
 }
 
-func produce(t *testing.T, brokers []string, codec *topology.Codec, topic string, rec schemas.Record) {
+func produce(t *testing.T, brokers []string, codec *topology.Codec, topic string, rec schemas.Record) (offset int64) {
 	t.Helper()
 	p, err := sarama.NewSyncProducer(brokers, kafka.ProducerConfig("test"))
 	if err != nil {
@@ -260,8 +308,28 @@ func produce(t *testing.T, brokers []string, codec *topology.Codec, topic string
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := p.SendMessage(msg); err != nil {
+	_, offset, err = p.SendMessage(msg)
+	if err != nil {
 		t.Fatal(err)
+	}
+	return offset
+}
+
+func postJSON(t *testing.T, url, session, body string, into any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if session != "" {
+		req.Header.Set("Authorization", "Bearer "+session)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if err := json.Unmarshal(b, into); err != nil {
+		t.Fatalf("POST %s: %v: %s", url, err, b)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/IBM/sarama"
+	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"golang.org/x/crypto/bcrypt"
 
@@ -179,7 +180,7 @@ func (g *Gateway) Close() {
 func (g *Gateway) routes() http.Handler {
 	resolver := &graph.Resolver{Bus: g.bus, Live: g.live, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
 		HashCost: g.cfg.HashCost, NewIBAN: iban.New}
-	api := g.cors(g.authenticate(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes)))
+	api := g.cors(g.checkOrigin(g.authenticate(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes))))
 	mux := http.NewServeMux()
 	for _, path := range []string{"/graphql", "/api", "/ws"} {
 		mux.Handle(path, api)
@@ -202,7 +203,7 @@ func NewServer(resolver *graph.Resolver, cfg Config) *handler.Server {
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver, Complexity: complexity}))
 	readLimit := cfg.MaxBodyBytes
 	srv.AddTransport(transport.Websocket{
-		Implementation: gorillaWebsocket{checkOrigin: cfg.originAllowed, writeTimeout: 10 * time.Second},
+		Implementation: gorillaWebsocket{writeTimeout: 10 * time.Second},
 		InitFunc:       websocketInit(cfg.Sessions),
 		InitTimeout:    10 * time.Second,
 		// Pings: the legacy protocol's "ka" messages, and
@@ -317,10 +318,21 @@ func (c Config) listed(origin string) bool {
 	return slices.Contains(c.CORSOrigins, "*") || slices.Contains(c.CORSOrigins, origin)
 }
 
-// originAllowed checks a websocket's Origin: none (not a browser), the
-// gateway's own host, or a configured origin. Browsers send cookies and
-// open websockets to any site, so this is what stops another site's page
-// from subscribing on a visitor's behalf.
+// checkOrigin refuses websockets from other sites' pages: browsers let any
+// page open a websocket to any host, with the visitor's network position
+// and cookies.
+func (g *Gateway) checkOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if websocket.IsWebSocketUpgrade(r) && !g.cfg.originAllowed(r) {
+			http.Error(w, "websocket origin not allowed: "+r.Header.Get("Origin")+" (see --cors-origins)", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// originAllowed accepts no Origin (not a browser), the gateway's own host,
+// or a configured origin.
 func (c Config) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
