@@ -355,7 +355,8 @@ type wsClient struct {
 	protocol string
 	msgs     chan map[string]any
 	closed   chan error
-	noPong   bool // play a peer that died without closing
+	noPong   bool          // play a peer that died without closing
+	paused   chan struct{} // when set, stop reading after a first result until it closes
 }
 
 func dialWS(t *testing.T, url, protocol string, header http.Header, auth string, opts ...func(*wsClient)) (*wsClient, error) {
@@ -399,6 +400,10 @@ func (c *wsClient) read() {
 		case "ka", "pong":
 		default:
 			c.msgs <- m
+		}
+		if c.paused != nil && m["type"] == "next" {
+			<-c.paused // stop reading after the first result
+			c.paused = nil
 		}
 	}
 }
