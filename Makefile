@@ -2,8 +2,9 @@
 GO        ?= go
 KAFKA_PORT ?= 39092
 FUZZTIME  ?= 10s
+SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run build web test check test-embedded test-kafka fuzz kafka-fetch clean
+.PHONY: run build web tools test check test-embedded test-kafka fuzz kafka-fetch clean
 
 run: web ## start the whole bank (embedded Kafka + Schema Registry, data in ./data)
 	$(GO) run ./cmd/bank
@@ -20,7 +21,11 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 web/dist/graphiql/BUILT: web/node_modules/.package-lock.json web/build.mjs
 	cd web && node build.mjs
 
-test: web check test-embedded fuzz test-kafka ## everything CI runs
+tools: ## headless Chromium for the browser tests (Debian package; skipped when present)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$CHROMIUM" ] || \
+		{ echo "installing chromium (apt-get)"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: web tools check test-embedded fuzz test-kafka ## everything CI runs
 
 GENERATED = graph/generated/*.go graph/model/*.go graph/*.resolvers.go
 
@@ -31,14 +36,14 @@ check: ## formatting, vet, and generated code matching its schema
 		if [ "$$(cat $(GENERATED) | sha256sum)" != "$$before" ]; then \
 			echo "generated code was stale (go generate ./... updated it): commit it"; exit 1; fi
 
-test-embedded: web ## all tests, integration ones on the embedded broker (kfake)
+test-embedded: web tools ## all tests, integration ones on the embedded broker (kfake)
 	$(GO) test -race -count=1 ./...
 
 fuzz: ## each fuzz target briefly
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./topology/
 	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./topology/iban/
 
-test-kafka: web ## all tests again, integration ones on a real Apache Kafka broker
+test-kafka: web tools ## all tests again, integration ones on a real Apache Kafka broker
 	scripts/kafka/kafka.sh restart $(KAFKA_PORT)
 	BANK_TEST_KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -race -count=1 -p 1 ./... ; \
 		rc=$$?; scripts/kafka/kafka.sh stop $(KAFKA_PORT); exit $$rc
