@@ -36,7 +36,7 @@ type stack struct {
 	handler *kafkatest.Service
 }
 
-func startStack(t *testing.T, configure func(*gateway.Config)) *stack {
+func startStack(t testing.TB, configure func(*gateway.Config)) *stack {
 	t.Helper()
 	env := kafkatest.Synced(t)
 	s := &stack{env: env}
@@ -49,7 +49,7 @@ func startStack(t *testing.T, configure func(*gateway.Config)) *stack {
 	return s
 }
 
-func startHandler(t *testing.T, env *kafkatest.Env) *kafkatest.Service {
+func startHandler(t testing.TB, env *kafkatest.Env) *kafkatest.Service {
 	return kafkatest.Run(t, "command handler", func(ctx context.Context, ready func()) error {
 		return commandhandler.Run(ctx, commandhandler.Config{Brokers: env.Brokers, Registry: env.Registry,
 			InstanceID: "h", Log: kafkatest.Log(t), OnReady: ready})
@@ -58,7 +58,7 @@ func startHandler(t *testing.T, env *kafkatest.Env) *kafkatest.Service {
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
-func startGateway(t *testing.T, env *kafkatest.Env, configure func(*gateway.Config)) (*gateway.Gateway, *httptest.Server) {
+func startGateway(t testing.TB, env *kafkatest.Env, configure func(*gateway.Config)) (*gateway.Gateway, *httptest.Server) {
 	t.Helper()
 	keeper, err := session.New(testKey, time.Hour)
 	if err != nil {
@@ -95,7 +95,7 @@ func (r response) errs() string {
 }
 
 // do posts a GraphQL operation to path and decodes the field into out.
-func do(t *testing.T, url, session, query string, vars map[string]any) response {
+func do(t testing.TB, url, session, query string, vars map[string]any) response {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
@@ -115,7 +115,7 @@ func do(t *testing.T, url, session, query string, vars map[string]any) response 
 	return r
 }
 
-func field[T any](t *testing.T, r response, name string) T {
+func field[T any](t testing.TB, r response, name string) T {
 	t.Helper()
 	var v T
 	if len(r.Errors) > 0 {
@@ -148,7 +148,7 @@ const moneyTransfer = `mutation($uuid: String!, $user: String!, $token: String!,
   money_transfer(uuid: $uuid, username: $user, token: $token, amount: $amount, from: $from, to: $to, descr: $descr) { uuid success reason status }
 }`
 
-func (s *stack) signUp(t *testing.T, name, password string) account {
+func (s *stack) signUp(t testing.TB, name, password string) account {
 	t.Helper()
 	a := field[account](t, do(t, s.srv.URL+"/graphql", "", getAccount, map[string]any{"u": name, "p": password}), "get_account")
 	if a.Reason != nil || a.IBAN == "" || a.Token == "" || a.Session == "" {
@@ -157,7 +157,7 @@ func (s *stack) signUp(t *testing.T, name, password string) account {
 	return a
 }
 
-func (s *stack) transfer(t *testing.T, uuid, user, token string, amount int, from, to, descr string) transferResult {
+func (s *stack) transfer(t testing.TB, uuid, user, token string, amount int, from, to, descr string) transferResult {
 	t.Helper()
 	return field[transferResult](t, do(t, s.srv.URL+"/graphql", "", moneyTransfer, map[string]any{
 		"uuid": uuid, "user": user, "token": token, "amount": amount, "from": from, "to": to, "descr": descr}), "money_transfer")
