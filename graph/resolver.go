@@ -27,6 +27,7 @@ type Transactions interface {
 // Sessions issues login sessions (*session.Keeper).
 type Sessions interface {
 	Issue(username string) string
+	IssueEmployee() string
 }
 
 // Resolver holds what the resolvers need.
@@ -40,13 +41,28 @@ type Resolver struct {
 	HashCost int
 	// NewIBAN picks an IBAN for a new account.
 	NewIBAN func() string
+	// EmployeePassword is the employees' credential; empty, none can log
+	// in.
+	EmployeePassword string
 }
 
 type userKey struct{}
 
+type employeeKey struct{}
+
 // WithUser returns ctx for a request of a logged-in user.
 func WithUser(ctx context.Context, username string) context.Context {
 	return context.WithValue(ctx, userKey{}, username)
+}
+
+// WithEmployee returns ctx for a request of a logged-in employee.
+func WithEmployee(ctx context.Context) context.Context {
+	return context.WithValue(ctx, employeeKey{}, true)
+}
+
+func isEmployee(ctx context.Context) bool {
+	e, _ := ctx.Value(employeeKey{}).(bool)
+	return e
 }
 
 // userOf returns the logged-in user of a request.

@@ -51,6 +51,9 @@ func (r *queryResolver) TransactionsByIban(ctx context.Context, iban string, max
 
 // AllLastTransactions is the resolver for the all_last_transactions field.
 func (r *queryResolver) AllLastTransactions(ctx context.Context) ([]*model.Transaction, error) {
+	if !isEmployee(ctx) {
+		return nil, errEmployeesOnly
+	}
 	var ts []projection.Transaction
 	if err := r.query(ctx, &schemas.AllLastTransactionsQuery{ID: schemas.NewID()}, &ts); err != nil {
 		return nil, err

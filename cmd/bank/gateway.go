@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/sr"
@@ -18,6 +22,7 @@ import (
 )
 
 type gatewayFlags struct {
+	employee   *string
 	timeout    *time.Duration
 	secret     *string
 	keyFile    *string
@@ -33,6 +38,7 @@ type gatewayFlags struct {
 // is kept by default ("" for none).
 func (f *flags) gatewayFlags(keyFile string) gatewayFlags {
 	return gatewayFlags{
+		employee:   f.string("employee-password", "EMPLOYEE_PASSWORD", "", "the employees' credential for employee_login and the employee page (bank keeps a generated one in <data-dir>/gateway/employee.password; empty in bank gateway: no employee can log in)"),
 		timeout:    f.duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "how long the gateway waits for an answer from Kafka; a transfer without an answer in time answers PENDING"),
 		secret:     f.string("session-secret", "SESSION_SECRET", "", "hex key signing login sessions; gateways sharing it accept each other's sessions (default: kept in --session-key-file)"),
 		keyFile:    f.string("session-key-file", "SESSION_KEY_FILE", keyFile, "file keeping a generated session key across restarts (empty: a new key per start, logging everyone out)"),
@@ -63,7 +69,7 @@ func (gf gatewayFlags) config(brokers []string, log *slog.Logger) (gateway.Confi
 	}
 	return gateway.Config{Brokers: brokers, Timeout: *gf.timeout, HashCost: *gf.hashCost, Sessions: keeper,
 		CORSOrigins: splitList(*gf.cors), MaxBodyBytes: int64(*gf.maxBody), MaxDepth: *gf.maxDepth,
-		MaxComplexity: *gf.complexity, Log: log}, nil
+		MaxComplexity: *gf.complexity, EmployeePassword: *gf.employee, Log: log}, nil
 }
 
 func runGateway(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -100,6 +106,25 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 
 // sessionKeyFile is where the embedded bank keeps its session key.
 func sessionKeyFile(dataDir string) string { return filepath.Join(dataDir, "gateway", "session.key") }
+
+// employeePassword returns the password kept in the embedded bank's data
+// dir, generated (20 random characters) on first use.
+func employeePassword(dataDir string) (string, string, error) {
+	file := filepath.Join(dataDir, "gateway", "employee.password")
+	if b, err := os.ReadFile(file); err == nil {
+		return strings.TrimSpace(string(b)), file, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", file, fmt.Errorf("employee password: %w", err)
+	}
+	pw := rand.Text()[:20]
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return "", file, fmt.Errorf("employee password: %w", err)
+	}
+	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+		return "", file, fmt.Errorf("employee password: %w", err)
+	}
+	return pw, file, nil
+}
 
 // serve serves HTTP until ctx ends, then shuts down, giving requests in
 // flight 10 s.

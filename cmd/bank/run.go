@@ -59,6 +59,14 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	if *gf.keyFile == "" && *gf.secret == "" {
 		*gf.keyFile = sessionKeyFile(*fl.dataDir) // sessions outlive restarts, like the data
 	}
+	if *gf.employee == "" {
+		pw, file, err := employeePassword(*fl.dataDir)
+		if err != nil {
+			return err
+		}
+		*gf.employee = pw
+		log.Info("employee password for the employee page is in " + file)
+	}
 	gwConfig, err := gf.config(brokers, log)
 	if err != nil {
 		return err

@@ -57,6 +57,11 @@ type ComplexityRoot struct {
 		Success func(childComplexity int) int
 	}
 
+	EmployeeSession struct {
+		Reason  func(childComplexity int) int
+		Session func(childComplexity int) int
+	}
+
 	MoneyTransferResult struct {
 		Reason  func(childComplexity int) int
 		Status  func(childComplexity int) int
@@ -66,6 +71,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddOwner      func(childComplexity int, iban string, username string) int
+		EmployeeLogin func(childComplexity int, password string) int
 		GetAccount    func(childComplexity int, username string, password string) int
 		LeaveAccount  func(childComplexity int, iban string) int
 		MoneyTransfer func(childComplexity int, uuid string, username string, token string, amount int, from string, to string, descr string) int
@@ -123,6 +129,7 @@ type MutationResolver interface {
 	OpenAccount(ctx context.Context) (*model.AccountResult, error)
 	AddOwner(ctx context.Context, iban string, username string) (*model.CommandResult, error)
 	LeaveAccount(ctx context.Context, iban string) (*model.CommandResult, error)
+	EmployeeLogin(ctx context.Context, password string) (*model.EmployeeSession, error)
 }
 type QueryResolver interface {
 	TransactionByID(ctx context.Context, id int) (*model.Transaction, error)
@@ -228,6 +235,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CommandResult.Success(childComplexity), true
 
+	case "EmployeeSession.reason":
+		if e.ComplexityRoot.EmployeeSession.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmployeeSession.Reason(childComplexity), true
+	case "EmployeeSession.session":
+		if e.ComplexityRoot.EmployeeSession.Session == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmployeeSession.Session(childComplexity), true
+
 	case "MoneyTransferResult.reason":
 		if e.ComplexityRoot.MoneyTransferResult.Reason == nil {
 			break
@@ -264,6 +284,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddOwner(childComplexity, args["iban"].(string), args["username"].(string)), true
+	case "Mutation.employee_login":
+		if e.ComplexityRoot.Mutation.EmployeeLogin == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_employee_login_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EmployeeLogin(childComplexity, args["password"].(string)), true
 	case "Mutation.get_account":
 		if e.ComplexityRoot.Mutation.GetAccount == nil {
 			break
@@ -669,6 +700,17 @@ extend type Mutation {
   "Takes the logged-in user off an account; the last owner can leave only an empty account."
   leave_account(iban: String!): CommandResult
 }
+
+type EmployeeSession {
+  "Send as 'Authorization: Bearer <session>' for what only employees see."
+  session: String
+  reason: String
+}
+
+extend type Mutation {
+  "Logs an employee in with the employee credential the gateway was started with."
+  employee_login(password: String!): EmployeeSession
+}
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# The original system's GraphQL API, kept field for field so its clients
 # still work. The gateway (graph/) implements it; gqlgen generates the code.
@@ -703,7 +745,7 @@ type MoneyTransferResult {
 type Query {
   transaction_by_id(id: Int!): Transaction
   transactions_by_iban(iban: String!, max_items: Int!): [Transaction]
-  "The last transaction of every account."
+  "The last transaction of every account. Employees only (see employee_login): the original showed it to anyone."
   all_last_transactions: [Transaction]
 }
 
@@ -764,6 +806,16 @@ func (ec *executionContext) childFields_CommandResult(ctx context.Context, field
 		return ec.fieldContext_CommandResult_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CommandResult", field.Name)
+}
+
+func (ec *executionContext) childFields_EmployeeSession(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "session":
+		return ec.fieldContext_EmployeeSession_session(ctx, field)
+	case "reason":
+		return ec.fieldContext_EmployeeSession_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmployeeSession", field.Name)
 }
 
 func (ec *executionContext) childFields_MoneyTransferResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -971,6 +1023,20 @@ func (ec *executionContext) field_Mutation_add_owner_args(ctx context.Context, r
 		return nil, err
 	}
 	args["username"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_employee_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg0
 	return args, nil
 }
 
@@ -1532,6 +1598,52 @@ func (ec *executionContext) fieldContext_CommandResult_reason(_ context.Context,
 	return graphql.NewScalarFieldContext("CommandResult", field, false, false, "String")
 }
 
+func (ec *executionContext) _EmployeeSession_session(ctx context.Context, field graphql.CollectedField, obj *model.EmployeeSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmployeeSession_session(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Session, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmployeeSession_session(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmployeeSession", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmployeeSession_reason(ctx context.Context, field graphql.CollectedField, obj *model.EmployeeSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmployeeSession_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmployeeSession_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmployeeSession", field, false, false, "String")
+}
+
 func (ec *executionContext) _MoneyTransferResult_uuid(ctx context.Context, field graphql.CollectedField, obj *model.MoneyTransferResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1826,6 +1938,50 @@ func (ec *executionContext) fieldContext_Mutation_leave_account(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_leave_account_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_employee_login(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_employee_login(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EmployeeLogin(ctx, fc.Args["password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EmployeeSession) graphql.Marshaler {
+			return ec.marshalOEmployeeSession2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐEmployeeSession(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_employee_login(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmployeeSession(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_employee_login_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -3819,6 +3975,44 @@ func (ec *executionContext) _CommandResult(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var employeeSessionImplementors = []string{"EmployeeSession"}
+
+func (ec *executionContext) _EmployeeSession(ctx context.Context, sel ast.SelectionSet, obj *model.EmployeeSession) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, employeeSessionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmployeeSession")
+		case "session":
+			out.Values[i] = ec._EmployeeSession_session(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._EmployeeSession_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var moneyTransferResultImplementors = []string{"MoneyTransferResult"}
 
 func (ec *executionContext) _MoneyTransferResult(ctx context.Context, sel ast.SelectionSet, obj *model.MoneyTransferResult) graphql.Marshaler {
@@ -3917,6 +4111,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "leave_account":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_leave_account(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "employee_login":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_employee_login(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -4900,6 +5101,13 @@ func (ec *executionContext) marshalOCommandResult2ᚖgithubᚗcomᚋopenbankᚋb
 		return graphql.Null
 	}
 	return ec._CommandResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEmployeeSession2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐEmployeeSession(ctx context.Context, sel ast.SelectionSet, v *model.EmployeeSession) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EmployeeSession(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {

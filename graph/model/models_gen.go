@@ -37,6 +37,12 @@ type CommandResult struct {
 	Reason  *string `json:"reason,omitempty"`
 }
 
+type EmployeeSession struct {
+	// Send as 'Authorization: Bearer <session>' for what only employees see.
+	Session *string `json:"session,omitempty"`
+	Reason  *string `json:"reason,omitempty"`
+}
+
 type MoneyTransferResult struct {
 	UUID    *string         `json:"uuid,omitempty"`
 	Success *bool           `json:"success,omitempty"`

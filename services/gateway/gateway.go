@@ -61,6 +61,9 @@ type Config struct {
 	// MaxComplexity bounds an operation's cost: a field costs 1, a list
 	// costs its items times their fields (default 20,000).
 	MaxComplexity int
+	// EmployeePassword lets employees log in (employee_login); empty, none
+	// can.
+	EmployeePassword string
 	// KeepAlive is the websocket ping interval (default 15s).
 	KeepAlive time.Duration
 	Log       *slog.Logger
@@ -179,7 +182,7 @@ func (g *Gateway) Close() {
 
 func (g *Gateway) routes() http.Handler {
 	resolver := &graph.Resolver{Bus: g.bus, Live: g.live, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
-		HashCost: g.cfg.HashCost, NewIBAN: iban.New}
+		HashCost: g.cfg.HashCost, NewIBAN: iban.New, EmployeePassword: g.cfg.EmployeePassword}
 	api := g.cors(g.checkOrigin(g.authenticate(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes))))
 	mux := http.NewServeMux()
 	for _, path := range []string{"/graphql", "/api", "/ws"} {
@@ -243,23 +246,32 @@ func (g *Gateway) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		user, err := checkBearer(g.cfg.Sessions, h)
+		ctx, err := checkBearer(r.Context(), g.cfg.Sessions, h)
 		if err != nil {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprintf(w, `{"errors":[{"message":%q}]}`+"\n", err.Error())
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(graph.WithUser(r.Context(), user)))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-func checkBearer(k *session.Keeper, h string) (string, error) {
+// checkBearer returns ctx for the user or employee of an Authorization
+// header's session.
+func checkBearer(ctx context.Context, k *session.Keeper, h string) (context.Context, error) {
 	scheme, s, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", errors.New("authorization: want 'Bearer <session>'")
+		return ctx, errors.New("authorization: want 'Bearer <session>'")
 	}
-	return k.Check(strings.TrimSpace(s))
+	who, err := k.Check(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return ctx, err
+	case who.Employee:
+		return graph.WithEmployee(ctx), nil
+	}
+	return graph.WithUser(ctx, who.Username), nil
 }
 
 // websocketInit reads a session from the connection_init payload, as
@@ -272,12 +284,12 @@ func websocketInit(k *session.Keeper) transport.WebsocketInitFunc {
 		if h == "" {
 			return ctx, nil, nil
 		}
-		user, err := checkBearer(k, h)
+		authed, err := checkBearer(ctx, k, h)
 		if err != nil {
 			ctx = transport.WithWebsocketCloseCode(ctx, 4401)
 			return transport.AppendCloseReason(ctx, "unauthorized"), nil, err
 		}
-		return graph.WithUser(ctx, user), nil, nil
+		return authed, nil, nil
 	}
 }
 

@@ -65,7 +65,8 @@ func startGateway(t testing.TB, env *kafkatest.Env, configure func(*gateway.Conf
 		t.Fatal(err)
 	}
 	cfg := gateway.Config{Brokers: env.Brokers, Sessions: keeper, HashCost: bcrypt.MinCost, Timeout: 20 * time.Second,
-		KeepAlive: time.Second, Log: kafkatest.Log(t), CORSOrigins: []string{"https://frontend.example"}}
+		KeepAlive: time.Second, Log: kafkatest.Log(t), CORSOrigins: []string{"https://frontend.example"},
+		EmployeePassword: "staff only"}
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -288,6 +289,33 @@ func TestBankingOverHTTP(t *testing.T) {
 		r := do(t, s.srv.URL+"/graphql", "", `{ transactions_by_iban(iban: "NL91ABNA0417164300", max_items: 5) { id } }`, nil)
 		if r.errs() != "account not found" {
 			t.Errorf("unknown IBAN: %q", r.errs())
+		}
+	})
+
+	t.Run("employees only", func(t *testing.T) {
+		const last = `{ all_last_transactions { iban changed_by descr } }`
+		for _, session := range []string{"", ann.Session} {
+			if r := do(t, s.srv.URL+"/graphql", session, last, nil); !strings.HasPrefix(r.errs(), "employees only") {
+				t.Errorf("all_last_transactions without an employee session: %q", r.errs())
+			}
+		}
+		const login = `mutation($pw: String!) { employee_login(password: $pw) { session reason } }`
+		wrong := field[map[string]any](t, do(t, s.srv.URL+"/graphql", "", login, map[string]any{"pw": "staff"}), "employee_login")
+		if wrong["session"] != nil || wrong["reason"] != "invalid password" {
+			t.Errorf("a wrong employee password: %v", wrong)
+		}
+		emp := field[map[string]any](t, do(t, s.srv.URL+"/graphql", "", login, map[string]any{"pw": "staff only"}), "employee_login")
+		session, _ := emp["session"].(string)
+		txs := field[[]map[string]any](t, do(t, s.srv.URL+"/graphql", session, last, nil), "all_last_transactions")
+		seen := map[string]string{}
+		for _, tx := range txs {
+			seen[tx["iban"].(string)] = tx["descr"].(string)
+		}
+		if seen[ann.IBAN] != "lunch" || seen[bob.IBAN] != "lunch" {
+			t.Errorf("last transactions of ann and bob: %q and %q", seen[ann.IBAN], seen[bob.IBAN])
+		}
+		if r := do(t, s.srv.URL+"/graphql", session, `{ me { username } }`, nil); !strings.HasPrefix(r.errs(), "not logged in") {
+			t.Errorf("an employee's me: %q", r.errs())
 		}
 	})
 

@@ -38,36 +38,47 @@ func New(key []byte, ttl time.Duration) (*Keeper, error) {
 	return &Keeper{key: key, ttl: ttl, now: time.Now}, nil
 }
 
-// Issue returns a session for username.
-func (k *Keeper) Issue(username string) string {
-	payload := base64.RawURLEncoding.EncodeToString([]byte(username)) + "." +
+// Subject is whom a session is for: a user, or an employee.
+type Subject struct {
+	Username string // "" for an employee
+	Employee bool
+}
+
+// Issue returns a session for a user.
+func (k *Keeper) Issue(username string) string { return k.issue("u", username) }
+
+// IssueEmployee returns an employee's session.
+func (k *Keeper) IssueEmployee() string { return k.issue("e", "") }
+
+func (k *Keeper) issue(role, name string) string {
+	payload := role + "." + base64.RawURLEncoding.EncodeToString([]byte(name)) + "." +
 		strconv.FormatInt(k.now().Add(k.ttl).Unix(), 10)
 	return payload + "." + k.sign(payload)
 }
 
-// Check returns the username of a valid session.
-func (k *Keeper) Check(session string) (string, error) {
+// Check returns the subject of a valid session.
+func (k *Keeper) Check(session string) (Subject, error) {
 	i := strings.LastIndexByte(session, '.')
 	if i < 0 {
-		return "", ErrInvalid
+		return Subject{}, ErrInvalid
 	}
 	payload, sig := session[:i], session[i+1:]
 	if !hmac.Equal([]byte(sig), []byte(k.sign(payload))) {
-		return "", ErrInvalid
+		return Subject{}, ErrInvalid
 	}
-	name, expiry, ok := strings.Cut(payload, ".")
-	if !ok {
-		return "", ErrInvalid
+	parts := strings.Split(payload, ".")
+	if len(parts) != 3 || parts[0] != "u" && parts[0] != "e" {
+		return Subject{}, ErrInvalid
 	}
-	exp, err := strconv.ParseInt(expiry, 10, 64)
+	exp, err := strconv.ParseInt(parts[2], 10, 64)
 	if err != nil || k.now().Unix() >= exp {
-		return "", ErrInvalid
+		return Subject{}, ErrInvalid
 	}
-	username, err := base64.RawURLEncoding.DecodeString(name)
+	name, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return "", ErrInvalid
+		return Subject{}, ErrInvalid
 	}
-	return string(username), nil
+	return Subject{Username: string(name), Employee: parts[0] == "e"}, nil
 }
 
 func (k *Keeper) sign(payload string) string {

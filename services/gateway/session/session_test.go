@@ -14,28 +14,34 @@ func TestSessions(t *testing.T) {
 	}
 	other, _ := New([]byte("fedcba9876543210fedcba9876543210"), time.Hour)
 	s := k.Issue("ann.o'hara")
+	emp := k.IssueEmployee()
 	later, _ := New(k.key, time.Hour)
 	later.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-	forged := strings.Replace(s, s[:4], "Ym9i", 1) // another name, same signature
+	forged := strings.Replace(s, s[:6], "u.Ym9i", 1) // another name, same signature
+	promoted := "e" + s[1:]                          // a user's session made an employee's
+	ann, employee := &Subject{Username: "ann.o'hara"}, &Subject{Employee: true}
 	tests := []struct {
 		name    string
 		keeper  *Keeper
 		session string
-		user    string
+		want    *Subject // nil: refused
 	}{
-		{"valid", k, s, "ann.o'hara"},
-		{"signed with another key", other, s, ""},
-		{"expired", later, s, ""},
-		{"name changed", k, forged, ""},
-		{"empty", k, "", ""},
-		{"garbage", k, "a.b.c.d", ""},
-		{"no expiry", k, "YW5u." + k.sign("YW5u"), ""},
+		{"valid", k, s, ann},
+		{"employee", k, emp, employee},
+		{"signed with another key", other, s, nil},
+		{"expired", later, s, nil},
+		{"name changed", k, forged, nil},
+		{"role changed", k, promoted, nil},
+		{"empty", k, "", nil},
+		{"garbage", k, "a.b.c.d", nil},
+		{"no expiry", k, "u.YW5u." + k.sign("u.YW5u"), nil},
+		{"unknown role", k, "x.YW5u.9999999999." + k.sign("x.YW5u.9999999999"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			user, err := tt.keeper.Check(tt.session)
-			if user != tt.user || (tt.user == "") != (err != nil) {
-				t.Errorf("Check = %q, %v; want %q", user, err, tt.user)
+			got, err := tt.keeper.Check(tt.session)
+			if tt.want == nil && err == nil || tt.want != nil && (err != nil || got != *tt.want) {
+				t.Errorf("Check = %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
 	}
