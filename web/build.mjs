@@ -22,4 +22,8 @@ for (const [to, from] of Object.entries(files)) {
   cpSync(join(modules, from), join(dist, to));
 }
 writeFileSync(join(dist, 'graphiql', 'BUILT'), 'built by web/build.mjs from npm packages\n');
+
+// The frontend, served on / by the gateway (or by any static server).
+rmSync(join(dist, 'app'), { recursive: true, force: true });
+cpSync(join(here, 'static'), join(dist, 'app'), { recursive: true });
 console.log(`web: ${Object.keys(files).length} files in ${dist}`);

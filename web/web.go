@@ -1,11 +1,11 @@
-// Package web holds what the bank serves to browsers: the frontend
-// (static/) and the assets built from npm packages by `make web` (dist/:
-// GraphiQL and React for /graphiql). Both are embedded in the binary.
+// Package web holds what the bank serves to browsers, built by `make web`
+// (build.mjs) into dist/ and embedded in the binary: the frontend
+// (dist/app, served on /) and GraphiQL's assets from npm (dist/graphiql).
 package web
 
 import "embed"
 
-// Files holds static/ and dist/.
+// Files holds dist/.
 //
-//go:embed static dist
+//go:embed dist
 var Files embed.FS

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"slices"
@@ -21,7 +20,6 @@ import (
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/kafka"
 	"github.com/openbank/bank/topology/synchronizer"
-	"github.com/openbank/bank/web"
 )
 
 func runEmbedded(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -180,9 +178,6 @@ func (s *site) handler() http.Handler {
 	}
 	if s.api != nil {
 		mux.Handle("/", s.api)
-		static, _ := fs.Sub(web.Files, "static")
-		mux.Handle("GET /{$}", http.FileServerFS(static))
-		mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	}
 	return mux
 }

@@ -159,7 +159,7 @@ func (g *Gateway) publish(codec *topology.Codec, m *sarama.ConsumerMessage) {
 }
 
 // Handler serves /graphql (POST, GET, websockets), the original's /api and
-// /ws, and GraphiQL at /graphiql and the original's /ide.
+// /ws, GraphiQL at /graphiql and the original's /ide, and the frontend on /.
 func (g *Gateway) Handler() http.Handler { return g.handler }
 
 // Subscribers returns how many subscriptions are live.
@@ -187,6 +187,9 @@ func (g *Gateway) routes() http.Handler {
 	mux := http.NewServeMux()
 	for _, path := range []string{"/graphql", "/api", "/ws"} {
 		mux.Handle(path, api)
+	}
+	if err := frontend(mux); err != nil {
+		g.cfg.Log.Warn("gateway: / unavailable", "err", err)
 	}
 	for _, path := range []string{"/graphiql", "/ide"} {
 		if err := graphiql(mux, path, "/graphql"); err != nil {

@@ -53,3 +53,20 @@ func graphiql(mux *http.ServeMux, prefix, endpoint string) (err error) {
 	mux.Handle("GET "+prefix+"/assets/", http.StripPrefix(prefix+"/assets/", http.FileServerFS(assets)))
 	return nil
 }
+
+// frontend serves the browser app built into web/dist/app on /.
+func frontend(mux *http.ServeMux) error {
+	app, err := fs.Sub(web.Files, "dist/app")
+	if err == nil {
+		_, err = fs.Stat(app, "index.html")
+	}
+	if err != nil {
+		msg := "The frontend is not in this binary: build it after `make web`.\n"
+		mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, msg, http.StatusServiceUnavailable)
+		})
+		return fmt.Errorf("frontend not built: %w", err)
+	}
+	mux.Handle("/", http.FileServerFS(app))
+	return nil
+}
