@@ -12,13 +12,22 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/kafka"
 )
+
+var requestSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
+	Name:    "openbank_bus_request_seconds",
+	Help:    "Time from sending a command or query to its answer, by request and outcome (answered, timeout, error).",
+	Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+}, []string{"request", "outcome"})
 
 // ErrTimeout is returned when no feedback came before the context ended. The
 // command may still be handled later: for a transfer, send it again with the
@@ -112,6 +121,9 @@ func (b *Bus) Send(ctx context.Context, cmd schemas.Record) (schemas.Record, err
 		return nil, err
 	}
 	k := key{id, topology.ShortName(cmd.AvroName())}
+	start := time.Now()
+	outcome := "error"
+	defer func() { requestSeconds.WithLabelValues(k.command, outcome).Observe(time.Since(start).Seconds()) }()
 	ch := make(chan schemas.Record, 1)
 	b.mu.Lock()
 	b.waiters[k] = append(b.waiters[k], ch)
@@ -122,8 +134,10 @@ func (b *Bus) Send(ctx context.Context, cmd schemas.Record) (schemas.Record, err
 	}
 	select {
 	case fb := <-ch:
+		outcome = "answered"
 		return fb, nil
 	case <-ctx.Done():
+		outcome = "timeout"
 		return nil, fmt.Errorf("%s %s: %w (%v)", k.command, id, ErrTimeout, context.Cause(ctx))
 	}
 }

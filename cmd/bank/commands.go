@@ -35,11 +35,15 @@ func runCommands(ctx context.Context, args []string, getenv func(string) string,
 	f := newFlags("commands", getenv, stderr)
 	brokers, registry := f.cluster()
 	cf := f.commands()
+	httpAddr := f.httpAddr()
 	log, err := f.parse(args)
 	if err != nil {
 		return err
 	}
-	return commandHandler(ctx, splitList(*brokers), *registry, cf, log, nil)
+	bs := splitList(*brokers)
+	return serveService(ctx, *httpAddr, bs, log, func(ctx context.Context, ready func()) error {
+		return commandHandler(ctx, bs, *registry, cf, log, ready)
+	})
 }
 
 // commandHandler runs a command handler instance and, once it consumes,

@@ -14,11 +14,14 @@ import (
 	"strings"
 	"time"
 
+	"sync/atomic"
+
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/openbank/bank/services/gateway"
 	"github.com/openbank/bank/services/gateway/session"
 	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 type gatewayFlags struct {
@@ -143,4 +146,35 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		log.Warn("http shutdown", "err", err)
 	}
 	return nil
+}
+
+// serveService runs a service (run, which calls ready once it serves) with
+// an HTTP server beside it for /metrics, /healthz and /readyz: ready once
+// the service is and Kafka answers. It returns when the service does.
+func serveService(ctx context.Context, addr string, brokers []string, log *slog.Logger, run func(ctx context.Context, ready func()) error) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve HTTP (--http-addr): %w", err)
+	}
+	client, err := kafka.Connect(ctx, brokers, kafka.NewConfig("openbank-health"), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer client.Close()
+	var ready atomic.Bool
+	s := &site{checks: []check{
+		{"kafka", func(context.Context) error { return client.RefreshMetadata() }},
+		{"service", func(context.Context) error { return starting(&ready, "still starting") }},
+	}}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, ln, s.handler(), log) }()
+	err = run(ctx, func() { ready.Store(true) })
+	cancel()
+	if serr := <-served; err == nil {
+		err = serr
+	}
+	return err
 }

@@ -22,11 +22,15 @@ func runProjector(ctx context.Context, args []string, getenv func(string) string
 	f := newFlags("projector", getenv, stderr)
 	brokers, registry := f.cluster()
 	pf := f.projectorFlags()
+	httpAddr := f.httpAddr()
 	log, err := f.parse(args)
 	if err != nil {
 		return err
 	}
-	return runProjectorService(ctx, splitList(*brokers), *registry, pf, log, nil)
+	bs := splitList(*brokers)
+	return serveService(ctx, *httpAddr, bs, log, func(ctx context.Context, ready func()) error {
+		return runProjectorService(ctx, bs, *registry, pf, log, ready)
+	})
 }
 
 type projectorFlags struct{ instanceID *string }

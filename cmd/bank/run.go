@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/openbank/bank/services/gateway"
@@ -173,6 +174,7 @@ func (s *site) handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.Handler())
 	if s.status != nil {
 		mux.HandleFunc("GET /status", s.status)
 	}

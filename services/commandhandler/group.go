@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/openbank/bank/topology/kafka"
 )
 
 // groupHandler feeds the engine from the consumer group.
@@ -120,6 +122,7 @@ func (h *groupHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sara
 			if !ok {
 				return nil
 			}
+			kafka.ObserveLag(Group, claim, m)
 			select {
 			case h.e.work <- item{sess: s, msg: m}:
 			case <-sess.Context().Done():

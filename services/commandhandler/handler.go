@@ -262,6 +262,7 @@ func (e *engine) rebuild(ctx context.Context) error {
 			return err
 		}
 		applied++
+		kafka.EventsReplayed.WithLabelValues("commands").Inc()
 		if time.Since(lastLog) >= time.Second {
 			lastLog = time.Now()
 			e.log.Info("rebuilding state", "applied", applied, "of_about", total,
@@ -429,8 +430,10 @@ func (e *engine) processReady(ctx context.Context) error {
 // process decides a batch of inputs and commits all effects with the
 // consumed offsets in one transaction.
 func (e *engine) process(ctx context.Context, s *session, batch []item) error {
+	start := time.Now()
 	e.state.Begin()
 	var out []*sarama.ProducerMessage
+	var decided []schemas.Record
 	offsets := map[string]map[int32]int64{}
 	for _, it := range batch {
 		m := it.msg
@@ -438,18 +441,22 @@ func (e *engine) process(ctx context.Context, s *session, batch []item) error {
 			offsets[m.Topic] = map[int32]int64{}
 		}
 		offsets[m.Topic][m.Partition] = m.Offset + 1
-		msgs, err := e.decide(ctx, m)
+		msgs, records, err := e.decide(ctx, m)
 		if err != nil {
 			e.state.Rollback()
 			return err
 		}
 		out = append(out, msgs...)
+		decided = append(decided, records...)
 	}
 	if err := e.commit(s, out, offsets); err != nil {
 		e.state.Rollback()
 		return err
 	}
 	e.state.Commit()
+	count(decided)
+	batchSeconds.Observe(time.Since(start).Seconds())
+	batchInputs.Observe(float64(len(batch)))
 	for _, m := range out {
 		if _, isEvent := e.own[m.Topic]; isEvent {
 			e.own[m.Topic][m.Offset] = true
@@ -459,39 +466,41 @@ func (e *engine) process(ctx context.Context, s *session, batch []item) error {
 	return nil
 }
 
-// decide handles one input: it returns the messages to write and applies
-// their events to the state (journaled, so a failed commit undoes them).
-// Inputs that can never be handled go to the dead-letter topic.
-func (e *engine) decide(ctx context.Context, m *sarama.ConsumerMessage) ([]*sarama.ProducerMessage, error) {
+// decide handles one input: it returns the messages to write (and the
+// records they carry) and applies their events to the state (journaled, so
+// a failed commit undoes them). Inputs that can never be handled go to the
+// dead-letter topic.
+func (e *engine) decide(ctx context.Context, m *sarama.ConsumerMessage) ([]*sarama.ProducerMessage, []schemas.Record, error) {
 	// The codec refuses records that do not belong on the topic, so only
 	// commands, and feedback on transfer_command_feedback, get through.
 	rec, err := e.codec.Decode(ctx, m.Topic, m.Value)
 	if err != nil {
 		if topology.IsPoison(err) {
 			e.log.Warn("undecodable input parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-			return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil
+			return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil, nil
 		}
-		return nil, err // the registry unreachable, say: try again
+		return nil, nil, err // the registry unreachable, say: try again
 	}
 	d, err := e.state.Decide(rec, e.env)
 	if err != nil {
 		e.log.Error("input cannot be decided; parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-		return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil
+		return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil, nil
 	}
 	var out []*sarama.ProducerMessage
 	for _, ev := range d.Events {
 		if err := e.state.Apply(ev); err != nil {
-			return nil, fmt.Errorf("apply decided %s: %w", ev.AvroName(), err)
+			return nil, nil, fmt.Errorf("apply decided %s: %w", ev.AvroName(), err)
 		}
 	}
-	for _, rec := range slices.Concat(d.Events, d.Commands, d.Feedback) {
+	records := slices.Concat(d.Events, d.Commands, d.Feedback)
+	for _, rec := range records {
 		msg, err := e.message(ctx, rec)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, msg)
 	}
-	return out, nil
+	return out, records, nil
 }
 
 // message encodes a record for its topic: the one topic of its type, or for

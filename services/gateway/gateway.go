@@ -23,6 +23,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/IBM/sarama"
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/vektah/gqlparser/v2/ast"
 	"golang.org/x/crypto/bcrypt"
 
@@ -158,6 +160,20 @@ func (g *Gateway) publish(codec *topology.Codec, m *sarama.ConsumerMessage) {
 	g.live.Publish(graph.Transaction(e))
 }
 
+var subscribers = promauto.NewGauge(prometheus.GaugeOpts{
+	Name: "openbank_websocket_subscribers",
+	Help: "Live stream_transactions subscriptions.",
+})
+
+// countedFeed counts the subscriptions of a feed.
+type countedFeed struct{ *feed.Hub[*model.Transaction] }
+
+func (c countedFeed) Subscribe(ctx context.Context, match func(*model.Transaction) bool, slow func()) <-chan *model.Transaction {
+	subscribers.Inc()
+	context.AfterFunc(ctx, subscribers.Dec)
+	return c.Hub.Subscribe(ctx, match, slow)
+}
+
 // Handler serves /graphql (POST, GET, websockets), the original's /api and
 // /ws, GraphiQL at /graphiql and the original's /ide, and the frontend on /.
 func (g *Gateway) Handler() http.Handler { return g.handler }
@@ -181,7 +197,7 @@ func (g *Gateway) Close() {
 }
 
 func (g *Gateway) routes() http.Handler {
-	resolver := &graph.Resolver{Bus: g.bus, Live: g.live, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
+	resolver := &graph.Resolver{Bus: g.bus, Live: countedFeed{g.live}, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
 		HashCost: g.cfg.HashCost, NewIBAN: iban.New, EmployeePassword: g.cfg.EmployeePassword}
 	api := g.cors(g.checkOrigin(g.authenticate(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes))))
 	mux := http.NewServeMux()

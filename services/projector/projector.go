@@ -241,6 +241,7 @@ func (p *projector) rebuild(ctx context.Context) error {
 		return err
 	}
 	took := time.Since(start)
+	kafka.EventsReplayed.WithLabelValues("projector").Add(float64(total))
 	var txs int64
 	p.store.read(func(m *projection.Model) { txs = m.Transactions() })
 	p.log.Info("read model rebuilt", "offsets", total, "transactions", txs, "took", took.Round(time.Millisecond),
@@ -342,6 +343,8 @@ func (e *emitter) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 				"from", first.Offset, "to", last.Offset, "err", err)
 			return nil
 		}
+		transactionsPublished.Add(float64(len(txs)))
+		kafka.ObserveLag(EmitGroup, claim, last)
 	}
 }
 
@@ -368,6 +371,7 @@ func (a *answerer) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.C
 				return nil // ends the session: the query comes again
 			}
 			sess.MarkMessage(m, "")
+			kafka.ObserveLag(QueryGroup, claim, m)
 		}
 	}
 }
@@ -388,8 +392,10 @@ func (p *projector) answer(ctx context.Context, m *sarama.ConsumerMessage) error
 	var reply schemas.Record
 	if reason != "" {
 		reply = &schemas.QueryFailed{ID: rec.RecordID(), QueryName: name, Reason: reason}
+		queriesTotal.WithLabelValues(name, "failed").Inc()
 	} else {
 		reply = &schemas.QuerySucceeded{ID: rec.RecordID(), QueryName: name, QueryResult: result}
+		queriesTotal.WithLabelValues(name, "succeeded").Inc()
 	}
 	topic, err := topology.FeedbackTopic(m.Topic)
 	if err != nil {
