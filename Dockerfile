@@ -18,5 +18,5 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/bank ./cmd/bank
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/bank /bank
-USER nonroot
+USER 65532:65532
 ENTRYPOINT ["/bank"]

@@ -28,13 +28,20 @@ tools: ## headless Chromium for the browser tests (Debian package; skipped when 
 test: web tools check test-embedded fuzz test-kafka ## everything CI runs
 
 GENERATED = graph/generated/*.go graph/model/*.go graph/*.resolvers.go
+VENV = .cache/venv
 
-check: ## formatting, vet, and generated code matching its schema
+$(VENV)/bin/hadolint: scripts/tools/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r scripts/tools/requirements.txt
+	touch $@
+
+check: $(VENV)/bin/hadolint ## formatting, vet, generated code matching its schema, the Dockerfile linted
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@before=$$(cat $(GENERATED) | sha256sum); $(GO) generate ./... && \
 		if [ "$$(cat $(GENERATED) | sha256sum)" != "$$before" ]; then \
 			echo "generated code was stale (go generate ./... updated it): commit it"; exit 1; fi
+	$(VENV)/bin/hadolint Dockerfile
 
 test-embedded: web tools ## all tests, integration ones on the embedded broker (kfake)
 	$(GO) test -race -count=1 ./...

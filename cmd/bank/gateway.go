@@ -103,6 +103,7 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer gw.Close()
 	s := &site{api: gw.Handler(), checks: []check{{"kafka", func(context.Context) error { return gw.Ready() }}}}
+	log.Info("serving /metrics, /healthz, /readyz, /graphql", "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "gateway: GraphQL at %sgraphql, GraphiQL at %sgraphiql\n", browserURL(ln.Addr()), browserURL(ln.Addr()))
 	return serve(ctx, ln, s.handler(), log)
 }
@@ -167,6 +168,7 @@ func serveService(ctx context.Context, addr string, brokers []string, log *slog.
 		{"kafka", func(context.Context) error { return client.RefreshMetadata() }},
 		{"service", func(context.Context) error { return starting(&ready, "still starting") }},
 	}}
+	log.Info("serving /metrics, /healthz, /readyz", "addr", ln.Addr().String())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)

@@ -30,6 +30,8 @@ Commands:
   projector the projector: read models, transaction events, queries
   gateway   the GraphQL gateway (HTTP, websockets, GraphiQL) on :8888
   query     ask the projector something and print the answer
+  health    exit 0 if a service's /readyz (default http://127.0.0.1:8888/readyz)
+            answers 200: a container health check
 
 Run 'bank <command> -h' for the flags of a command. Every flag can also be
 set by the environment variable named in its help.
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runProjector(ctx, args, getenv, stdout, stderr)
 	case "gateway":
 		return runGateway(ctx, args, getenv, stdout, stderr)
+	case "health":
+		return runHealth(ctx, args, getenv, stdout, stderr)
 	case "query":
 		return runQuery(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":

@@ -433,7 +433,9 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 	if err, logs := start(t, env, "sync").wait(t); err != nil {
 		t.Fatalf("sync: %v\n%s", err, logs)
 	}
-	handler := func(id string) *proc { return start(t, append(env, "INSTANCE_ID="+id, "BANK_HTTP_ADDR=127.0.0.1:0"), "commands") }
+	handler := func(id string) *proc {
+		return start(t, append(env, "INSTANCE_ID="+id, "BANK_HTTP_ADDR=127.0.0.1:0"), "commands")
+	}
 	h1, h2 := handler("one"), handler("two")
 
 	reg, _ := sr.NewClient(sr.URLs(m[2]))

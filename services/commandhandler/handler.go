@@ -248,6 +248,7 @@ func (e *engine) rebuild(ctx context.Context) error {
 		total += end
 	}
 	e.log.Info("rebuilding state from events", "events", total)
+	replayed := kafka.EventsReplayed.WithLabelValues("commands")
 	applied, lastLog := 0, time.Now()
 	for !e.reached(target) {
 		err := e.readEvent(ctx, 300*time.Millisecond)
@@ -262,7 +263,7 @@ func (e *engine) rebuild(ctx context.Context) error {
 			return err
 		}
 		applied++
-		kafka.EventsReplayed.WithLabelValues("commands").Inc()
+		replayed.Inc()
 		if time.Since(lastLog) >= time.Second {
 			lastLog = time.Now()
 			e.log.Info("rebuilding state", "applied", applied, "of_about", total,

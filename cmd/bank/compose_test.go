@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/openbank/bank/schemas"
+)
+
+// loadCompose loads ../../docker-compose.yml as docker compose would (schema
+// validation, interpolation, merges, profiles).
+func loadCompose(t *testing.T, env map[string]string, profiles ...string) (*types.Project, error) {
+	t.Helper()
+	return loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  "../..",
+		ConfigFiles: []types.ConfigFile{{Filename: "../../docker-compose.yml"}},
+		Environment: env,
+	}, loader.WithProfiles(profiles))
+}
+
+var bankServices = []string{"sync", "commands", "projector", "gateway"}
+
+func TestComposeFileIsValid(t *testing.T) {
+	if _, err := loadCompose(t, nil); err == nil || !strings.Contains(err.Error(), "set EMPLOYEE_PASSWORD") {
+		t.Errorf("without EMPLOYEE_PASSWORD: %v", err)
+	}
+	for _, profile := range [][]string{nil, {"cluster"}} {
+		p, err := loadCompose(t, map[string]string{"EMPLOYEE_PASSWORD": "pw", "KAFKA_REPLICATION": "3"}, profile...)
+		if err != nil {
+			t.Fatalf("profiles %v: %v", profile, err)
+		}
+		brokers := 0
+		for name, s := range p.Services {
+			if strings.HasPrefix(name, "kafka") {
+				brokers++
+			}
+			if s.Image == "" || strings.HasSuffix(s.Image, ":latest") || !strings.Contains(s.Image, ":") {
+				t.Errorf("%s: image %q is not pinned", name, s.Image)
+			}
+			if s.MemLimit == 0 {
+				t.Errorf("%s: no memory limit", name)
+			}
+			if name != "sync" && s.HealthCheck == nil {
+				t.Errorf("%s: no health check", name)
+			}
+			for dep, d := range s.DependsOn {
+				if d.Condition == "" || d.Condition == types.ServiceConditionStarted {
+					t.Errorf("%s waits for %s to start only, not to be healthy or done", name, dep)
+				}
+			}
+			if slices.Contains(bankServices, name) && name != "sync" {
+				if d, ok := s.DependsOn["sync"]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
+					t.Errorf("%s does not wait for the synchronizer to succeed", name)
+				}
+			}
+		}
+		if want := 1 + 2*len(profile); brokers != want {
+			t.Errorf("profiles %v: %d brokers, want %d", profile, brokers, want)
+		}
+		if r := p.Services["commands"].Deploy; r == nil || r.Replicas == nil || *r.Replicas != 2 {
+			t.Errorf("commands: want 2 replicas")
+		}
+	}
+}
+
+// TestComposeServices runs the bank's services as compose configures them —
+// the same commands and environment, each its own process — against the
+// embedded broker and registry (`bank broker`) standing in for Kafka and
+// the Schema Registry: only the addresses differ.
+func TestComposeServices(t *testing.T) {
+	p, err := loadCompose(t, map[string]string{"EMPLOYEE_PASSWORD": "staff only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := start(t, []string{"BANK_DATA_DIR=" + t.TempDir(), "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
+	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
+	addresses := map[string]string{"KAFKA_BROKERS": m[1], "SCHEMA_REGISTRY_URL": m[2], "BANK_HTTP_ADDR": "127.0.0.1:0"}
+	run := func(service string, replica int) *proc {
+		s := p.Services[service]
+		env := []string{fmt.Sprintf("INSTANCE_ID=%s-%d", service, replica), fmt.Sprintf("PROJECTOR_ID=%s-%d", service, replica)} // the host name in a container
+		for k, v := range s.Environment {
+			if a, ok := addresses[k]; ok {
+				v = &a
+			}
+			if v != nil {
+				env = append(env, k+"="+*v)
+			}
+		}
+		return start(t, env, s.Command...)
+	}
+
+	sync := run("sync", 1)
+	if err, logs := sync.wait(t); err != nil {
+		t.Fatalf("sync: %v\n%s", err, logs)
+	}
+	var services []*proc
+	var urls []string
+	for _, name := range []string{"commands", "commands", "projector", "gateway"} {
+		proc := run(name, len(services)+1)
+		services = append(services, proc)
+		addr := regexp.MustCompile(`"addr":"([^"]+)"`).FindStringSubmatch(proc.logLine(t, "serving /metrics"))[1]
+		urls = append(urls, "http://"+addr)
+	}
+	for i, u := range urls {
+		waitReady(t, u+"/readyz", services[i])
+	}
+
+	// A customer through the gateway: sign up, a deposit, a transfer out.
+	gw := urls[3] + "/graphql"
+	var signUp struct {
+		Data struct {
+			A struct{ IBAN, Token string } `json:"get_account"`
+		} `json:"data"`
+	}
+	postJSON(t, gw, "", `{"query":"mutation { get_account(username: \"compose\", password: \"pw\") { iban token } }"}`, &signUp)
+	a := signUp.Data.A
+	for i, q := range []string{
+		`mutation { money_transfer(uuid: "%s", username: "compose", token: "%s", amount: 1000, from: "cash", to: "%s", descr: "in") { success reason } }`,
+		`mutation { money_transfer(uuid: "%s", username: "compose", token: "%s", amount: 400, from: "%s", to: "NL91ABNA0417164300", descr: "out") { success reason } }`,
+	} {
+		var r struct {
+			Data struct {
+				T struct {
+					Success bool
+					Reason  *string
+				} `json:"money_transfer"`
+			} `json:"data"`
+		}
+		body := fmt.Sprintf(`{"query":%q}`, fmt.Sprintf(q, schemas.NewID(), a.Token, a.IBAN))
+		postJSON(t, gw, "", body, &r)
+		if !r.Data.T.Success {
+			t.Fatalf("transfer %d: %+v", i, r)
+		}
+	}
+
+	// Each service's metrics say what it did.
+	metrics := func(u string) string {
+		res, err := http.Get(u + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	var handled string
+	for _, u := range urls[:2] {
+		handled += metrics(u)
+	}
+	for _, want := range []string{
+		`openbank_commands_total{command="MoneyTransferCommand",outcome="succeeded"}`,
+		`openbank_transfers_total{outcome="completed"}`,
+		`openbank_consumer_lag{group="openbank-commands"`,
+		`openbank_events_replayed_total{service="commands"}`,
+	} {
+		if !strings.Contains(handled, want) {
+			t.Errorf("command handlers' metrics lack %s", want)
+		}
+	}
+	for u, want := range map[string]string{
+		urls[2]: `openbank_queries_total{outcome="failed",query="FindCredentialsQuery"} 1`, // a new user
+		urls[3]: `openbank_bus_request_seconds_count{outcome="answered",request="MoneyTransferCommand"}`,
+	} {
+		if !strings.Contains(metrics(u), want) {
+			t.Errorf("%s/metrics lacks %s", u, want)
+		}
+	}
+
+	// SIGTERM, as docker stop sends: every service ends cleanly.
+	for _, proc := range services {
+		if err := proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, proc := range services {
+		if err, logs := proc.wait(t); err != nil {
+			t.Errorf("service %d after SIGTERM: %v\n%s", i, err, logs)
+		}
+	}
+	b.stop(t)
+}
+
+func waitReady(t *testing.T, url string, p *proc) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		res, err := http.Get(url)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never ready: %v\n%s", url, err, p.logs())
+		}
+	}
+}
