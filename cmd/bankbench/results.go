@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+type runConfig struct {
+	URL         string  `json:"url"`
+	Accounts    int     `json:"accounts"`
+	Rate        float64 `json:"rate"`
+	Duration    string  `json:"duration"`
+	Subscribers int     `json:"subscribers"`
+}
+
+type serviceUse struct {
+	CPUCores         float64 `json:"cpu_cores"`
+	RSSBeforeLoadMiB float64 `json:"rss_before_load_mib"`
+	RSSMiB           float64 `json:"rss_mib"`
+	PeakRSSMiB       float64 `json:"peak_rss_mib"`
+}
+
+type results struct {
+	Config           runConfig             `json:"config"`
+	Setup            string                `json:"setup"`
+	Sent             int64                 `json:"sent"`
+	Completed        int64                 `json:"completed"`
+	Failed           int64                 `json:"failed"`
+	NotSent          int64                 `json:"not_sent"`
+	Throughput       float64               `json:"throughput_per_s"`
+	Mutation         latency               `json:"mutation_latency"`
+	EndToEnd         latency               `json:"end_to_end_latency"`
+	TransactionsSeen int64                 `json:"transactions_seen_by_subscribers"`
+	SubscriberErrors int64                 `json:"subscriber_errors"`
+	Errors           map[string]int        `json:"errors"`
+	Services         map[string]serviceUse `json:"services"`
+}
+
+func (r *results) print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "rate\t%.0f/s for %s, %d accounts, %d subscribers\n", r.Config.Rate, r.Config.Duration, r.Config.Accounts, r.Config.Subscribers)
+	fmt.Fprintf(tw, "transfers\t%d sent, %d completed, %d failed, %d not sent (too many in flight)\n", r.Sent, r.Completed, r.Failed, r.NotSent)
+	fmt.Fprintf(tw, "throughput\t%.0f completed/s\n", r.Throughput)
+	fmt.Fprintf(tw, "mutation latency\tp50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n", r.Mutation.P50, r.Mutation.P90, r.Mutation.P99, r.Mutation.Max)
+	fmt.Fprintf(tw, "end to end\tp50 %.1f ms  p99 %.1f ms  (%d transfers seen by a subscriber)\n", r.EndToEnd.P50, r.EndToEnd.P99, r.EndToEnd.Samples)
+	fmt.Fprintf(tw, "subscribers\t%d transactions received, %d errors\n", r.TransactionsSeen, r.SubscriberErrors)
+	reasons := make([]string, 0, len(r.Errors))
+	for k := range r.Errors {
+		reasons = append(reasons, k)
+	}
+	sort.Strings(reasons)
+	for _, k := range reasons {
+		fmt.Fprintf(tw, "error\t%d× %s\n", r.Errors[k], k)
+	}
+	names := make([]string, 0, len(r.Services))
+	for k := range r.Services {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := r.Services[n]
+		fmt.Fprintf(tw, "%s\tCPU %.2f cores, RSS %.0f MiB before load, %.0f MiB after (peak %.0f MiB)\n", n, s.CPUCores, s.RSSBeforeLoadMiB, s.RSSMiB, s.PeakRSSMiB)
+	}
+	tw.Flush()
+}
+
+func (r *results) write(file string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, append(b, '\n'), 0o644)
+}
+
+// usage is a service's CPU time and memory at a moment, from the process
+// collector on its /metrics.
+type usage struct {
+	at       time.Time
+	cpu, rss float64
+}
+
+func (b *bench) sample(ctx context.Context) map[string]usage {
+	out := map[string]usage{}
+	for name, u := range b.cfg.metrics {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		res, err := b.http.Do(req)
+		if err != nil {
+			cancel()
+			continue
+		}
+		s := usage{at: time.Now()}
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			name, value, ok := strings.Cut(sc.Text(), " ")
+			if !ok {
+				continue
+			}
+			v, _ := strconv.ParseFloat(value, 64)
+			switch name {
+			case "process_cpu_seconds_total":
+				s.cpu = v
+			case "process_resident_memory_bytes":
+				s.rss = v
+			}
+		}
+		res.Body.Close()
+		cancel()
+		out[name] = s
+	}
+	return out
+}
