@@ -40,6 +40,7 @@ type bench struct {
 	notSent   atomic.Int64
 	subErrors atomic.Int64
 	received  atomic.Int64
+	listeners sync.WaitGroup // subscribers' readers, waited for before the results are read
 }
 
 func newBench(cfg config, log io.Writer) *bench {
@@ -241,12 +242,15 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 		return nil, err
 	}
 	setup := time.Since(t0)
+	runtimeSettle()
+	unsubscribed := b.sample(ctx)
 	subCtx, stopSubs := context.WithCancel(ctx)
 	defer stopSubs()
 	subs, err := b.subscribe(subCtx)
 	if err != nil {
 		return nil, err
 	}
+	runtimeSettle()
 	before := b.sample(ctx)
 	idleRSS := before
 
@@ -278,7 +282,10 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 	time.Sleep(500 * time.Millisecond) // the last transactions reach the subscribers
 	after := b.sample(ctx)
 	stopSubs()
+	b.listeners.Wait()
 	<-progressDone
+	b.mu.Lock()
+	defer b.mu.Unlock()
 
 	res := &results{
 		Config: runConfig{URL: b.cfg.url, Accounts: b.cfg.accounts, Rate: b.cfg.rate, Duration: b.cfg.duration.String(), Subscribers: b.cfg.subscribers},
@@ -291,8 +298,13 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 	res.EndToEnd = summarize(b.e2e)
 	for name, a := range after {
 		bf := before[name]
-		res.Services[name] = serviceUse{CPUCores: (a.cpu - bf.cpu) / a.at.Sub(bf.at).Seconds(), RSSMiB: a.rss / (1 << 20),
-			PeakRSSMiB: max(peak[name], a.rss) / (1 << 20), RSSBeforeLoadMiB: idleRSS[name].rss / (1 << 20)}
+		use := serviceUse{CPUCores: (a.cpu - bf.cpu) / a.at.Sub(bf.at).Seconds(), RSSMiB: a.rss / (1 << 20),
+			PeakRSSMiB: max(peak[name], a.rss) / (1 << 20), RSSBeforeLoadMiB: idleRSS[name].rss / (1 << 20),
+			RSSBeforeSubscribersMiB: unsubscribed[name].rss / (1 << 20)}
+		if subs > 0 {
+			use.KiBPerSubscriber = (idleRSS[name].rss - unsubscribed[name].rss) / 1024 / float64(subs)
+		}
+		res.Services[name] = use
 	}
 	return res, nil
 }
@@ -315,3 +327,7 @@ func summarize(ds []time.Duration) latency {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// runtimeSettle gives the services a moment after a burst (sign-ups,
+// connections) before their memory is read.
+func runtimeSettle() { time.Sleep(time.Second) }

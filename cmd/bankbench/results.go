@@ -24,10 +24,12 @@ type runConfig struct {
 }
 
 type serviceUse struct {
-	CPUCores         float64 `json:"cpu_cores"`
-	RSSBeforeLoadMiB float64 `json:"rss_before_load_mib"`
-	RSSMiB           float64 `json:"rss_mib"`
-	PeakRSSMiB       float64 `json:"peak_rss_mib"`
+	CPUCores                float64 `json:"cpu_cores"`
+	RSSBeforeSubscribersMiB float64 `json:"rss_before_subscribers_mib"`
+	KiBPerSubscriber        float64 `json:"kib_per_idle_subscriber"`
+	RSSBeforeLoadMiB        float64 `json:"rss_before_load_mib"`
+	RSSMiB                  float64 `json:"rss_mib"`
+	PeakRSSMiB              float64 `json:"peak_rss_mib"`
 }
 
 type results struct {
@@ -69,7 +71,8 @@ func (r *results) print(w io.Writer) {
 	sort.Strings(names)
 	for _, n := range names {
 		s := r.Services[n]
-		fmt.Fprintf(tw, "%s\tCPU %.2f cores, RSS %.0f MiB before load, %.0f MiB after (peak %.0f MiB)\n", n, s.CPUCores, s.RSSBeforeLoadMiB, s.RSSMiB, s.PeakRSSMiB)
+		fmt.Fprintf(tw, "%s\tCPU %.2f cores, RSS %.0f MiB before subscribers, %.0f MiB before load (%.1f KiB per idle subscriber), %.0f MiB after (peak %.0f MiB)\n",
+			n, s.CPUCores, s.RSSBeforeSubscribersMiB, s.RSSBeforeLoadMiB, s.KiBPerSubscriber, s.RSSMiB, s.PeakRSSMiB)
 	}
 	tw.Flush()
 }

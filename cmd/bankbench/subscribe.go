@@ -39,7 +39,7 @@ func (b *bench) subscribe(ctx context.Context) (int, error) {
 				errs <- fmt.Errorf("subscriber %d: %w", i, err)
 				return
 			}
-			go b.listen(ctx, conn)
+			b.listeners.Go(func() { b.listen(ctx, conn) })
 		})
 	}
 	wg.Wait()
