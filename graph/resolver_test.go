@@ -1,0 +1,654 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/graph/generated"
+	"github.com/openbank/bank/graph/model"
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/commandhandler/domain"
+	"github.com/openbank/bank/services/projector"
+	"github.com/openbank/bank/services/projector/projection"
+)
+
+// fakeBus answers what the resolvers send with a script, and keeps what
+// they sent.
+type fakeBus struct {
+	mu     sync.Mutex
+	sent   []schemas.Record
+	answer func(rec schemas.Record) (schemas.Record, error)
+}
+
+func (b *fakeBus) Send(ctx context.Context, rec schemas.Record) (schemas.Record, error) {
+	b.mu.Lock()
+	b.sent = append(b.sent, rec)
+	b.mu.Unlock()
+	return b.answer(rec)
+}
+
+// sentNames lists the records sent, by short name.
+func (b *fakeBus) sentNames() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var names []string
+	for _, r := range b.sent {
+		names = append(names, shortName(r))
+	}
+	return names
+}
+
+func succeeded(info string) (schemas.Record, error) {
+	return &schemas.CommandSucceeded{AdditionalInfo: &info}, nil
+}
+
+func failed(reason string) (schemas.Record, error) {
+	return &schemas.CommandFailed{Reason: reason}, nil
+}
+
+func answered(v any) (schemas.Record, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return &schemas.QuerySucceeded{QueryResult: string(js)}, nil
+}
+
+func refused(reason string) (schemas.Record, error) {
+	return &schemas.QueryFailed{Reason: reason}, nil
+}
+
+type fakeSessions struct{}
+
+func (fakeSessions) Issue(username string) string { return "session-of-" + username }
+func (fakeSessions) IssueEmployee() string        { return "employee-session" }
+
+// fakeLive keeps the matcher of the last subscription.
+type fakeLive struct {
+	match func(*model.Transaction) bool
+	ch    chan *model.Transaction
+}
+
+func (l *fakeLive) Subscribe(ctx context.Context, match func(*model.Transaction) bool, slow func()) <-chan *model.Transaction {
+	l.match = match
+	return l.ch
+}
+
+func hash(t *testing.T, password string) string {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+type asWho int
+
+const (
+	anonymous asWho = iota
+	alice
+	employee
+)
+
+// run executes one operation against the real executable schema with the
+// fake bus; it returns the data and the GraphQL errors' messages.
+func run(t *testing.T, b *fakeBus, who asWho, query string, vars map[string]any, data any) []string {
+	t.Helper()
+	ibans := 0
+	r := &Resolver{Bus: b, Live: &fakeLive{}, Sessions: fakeSessions{}, Timeout: time.Second, HashCost: bcrypt.MinCost,
+		NewIBAN: func() string { ibans++; return fmt.Sprintf("NL%02dOPEN000000000%d", ibans, ibans) }, EmployeePassword: "staff secret"}
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
+	srv.AddTransport(transport.POST{})
+	c := client.New(srv)
+	opts := []client.Option{func(req *client.Request) {
+		ctx := req.HTTP.Context()
+		switch who {
+		case alice:
+			ctx = WithUser(ctx, "alice")
+		case employee:
+			ctx = WithEmployee(ctx)
+		}
+		req.HTTP = req.HTTP.WithContext(ctx)
+	}}
+	for k, v := range vars {
+		opts = append(opts, client.Var(k, v))
+	}
+	resp, err := c.RawPost(query, opts...)
+	if err != nil {
+		t.Fatalf("post: %v", err)
+	}
+	var msgs []string
+	if len(resp.Errors) > 0 {
+		var errs []struct{ Message string }
+		if err := json.Unmarshal(resp.Errors, &errs); err != nil {
+			t.Fatalf("errors %s: %v", resp.Errors, err)
+		}
+		for _, e := range errs {
+			msgs = append(msgs, e.Message)
+		}
+	}
+	if data != nil && resp.Data != nil {
+		js, err := json.Marshal(resp.Data)
+		if err == nil {
+			err = json.Unmarshal(js, data)
+		}
+		if err != nil {
+			t.Fatalf("data: %v", err)
+		}
+	}
+	return msgs
+}
+
+type accountResult struct {
+	GetAccount *struct {
+		IBAN, Token, Reason, Username, Session *string
+	} `json:"get_account"`
+}
+
+const getAccount = `mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason username session } }`
+
+func str(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+func TestGetAccount(t *testing.T) {
+	aliceHash := hash(t, "right")
+	aliceCreds := projection.Credentials{Username: "alice", PasswordHash: aliceHash,
+		Accounts: []projection.AccountToken{{IBAN: "NL11OPEN0000000001", Token: "tok1"}, {IBAN: "NL22OPEN0000000002", Token: "tok2"}}}
+	cases := []struct {
+		name, username, password string
+		answer                   func(rec schemas.Record) (schemas.Record, error)
+		wantIBAN, wantToken      string
+		wantReason               string
+		wantSent                 []string
+	}{{
+		name: "log in answers the first account and a session", username: "alice", password: "right",
+		answer:   func(schemas.Record) (schemas.Record, error) { return answered(aliceCreds) },
+		wantIBAN: "NL11OPEN0000000001", wantToken: "tok1", wantSent: []string{"FindCredentialsQuery"},
+	}, {
+		name: "wrong password", username: "alice", password: "wrong",
+		answer:     func(schemas.Record) (schemas.Record, error) { return answered(aliceCreds) },
+		wantReason: ReasonInvalidPassword, wantSent: []string{"FindCredentialsQuery"},
+	}, {
+		name: "sign up creates the user and a first account", username: "bob", password: "pw",
+		answer: func(rec schemas.Record) (schemas.Record, error) {
+			switch rec := rec.(type) {
+			case *schemas.FindCredentialsQuery:
+				return refused(projector.ReasonUserNotFound)
+			case *schemas.CreateUserAccountCommand:
+				if rec.Username != "bob" || bcrypt.CompareHashAndPassword([]byte(rec.Password), []byte("pw")) != nil {
+					return failed("the command does not carry bob and a bcrypt hash of his password")
+				}
+				return succeeded("")
+			case *schemas.CreateBankAccountCommand:
+				return succeeded("new-token")
+			}
+			return failed("unexpected " + shortName(rec))
+		},
+		wantIBAN: "NL01OPEN0000000001", wantToken: "new-token",
+		wantSent: []string{"FindCredentialsQuery", "CreateUserAccountCommand", "CreateBankAccountCommand"},
+	}, {
+		name: "someone signed up the same user first: their password decides", username: "alice", password: "pw",
+		// The first lookup finds no one; after the sign-up loses the race,
+		// the second finds the winner, whose password is another.
+		answer: func() func(schemas.Record) (schemas.Record, error) {
+			lookups := 0
+			return func(rec schemas.Record) (schemas.Record, error) {
+				switch rec.(type) {
+				case *schemas.FindCredentialsQuery:
+					if lookups++; lookups == 1 {
+						return refused(projector.ReasonUserNotFound)
+					}
+					return answered(aliceCreds)
+				case *schemas.CreateUserAccountCommand:
+					return failed(domain.ReasonUserExists)
+				}
+				return failed("unexpected " + shortName(rec))
+			}
+		}(),
+		wantReason: ReasonInvalidPassword,
+		wantSent:   []string{"FindCredentialsQuery", "CreateUserAccountCommand", "FindCredentialsQuery"},
+	}, {
+		name: "a taken IBAN is replaced by another", username: "bob", password: "pw",
+		answer: func(rec schemas.Record) (schemas.Record, error) {
+			switch rec := rec.(type) {
+			case *schemas.FindCredentialsQuery:
+				return refused(projector.ReasonUserNotFound)
+			case *schemas.CreateUserAccountCommand:
+				return succeeded("")
+			case *schemas.CreateBankAccountCommand:
+				if rec.IBAN == "NL01OPEN0000000001" {
+					return failed(domain.ReasonIBANExists)
+				}
+				return succeeded("tok-2")
+			}
+			return failed("unexpected " + shortName(rec))
+		},
+		wantIBAN: "NL02OPEN0000000002", wantToken: "tok-2",
+		wantSent: []string{"FindCredentialsQuery", "CreateUserAccountCommand", "CreateBankAccountCommand", "CreateBankAccountCommand"},
+	}, {
+		name: "a user with no account left gets a new one", username: "alice", password: "right",
+		answer: func(rec schemas.Record) (schemas.Record, error) {
+			switch rec.(type) {
+			case *schemas.FindCredentialsQuery:
+				return answered(projection.Credentials{Username: "alice", PasswordHash: aliceHash})
+			case *schemas.CreateBankAccountCommand:
+				return succeeded("tok-new")
+			}
+			return failed("unexpected " + shortName(rec))
+		},
+		wantIBAN: "NL01OPEN0000000001", wantToken: "tok-new",
+		wantSent: []string{"FindCredentialsQuery", "CreateBankAccountCommand"},
+	}, {
+		name: "empty username", username: "", password: "pw", wantReason: ReasonUsername,
+	}, {
+		name: "username with a control character", username: "al\nice", password: "pw", wantReason: ReasonUsername,
+	}, {
+		name: "username too long", username: strings.Repeat("a", 65), password: "pw", wantReason: ReasonUsername,
+	}, {
+		name: "empty password", username: "alice", password: "", wantReason: ReasonPassword,
+	}, {
+		name: "password longer than bcrypt reads", username: "alice", password: strings.Repeat("p", 73), wantReason: ReasonPassword,
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &fakeBus{answer: tc.answer}
+			if b.answer == nil {
+				b.answer = func(rec schemas.Record) (schemas.Record, error) {
+					return nil, fmt.Errorf("%s sent for invalid input", shortName(rec))
+				}
+			}
+			var got accountResult
+			if errs := run(t, b, anonymous, getAccount, map[string]any{"u": tc.username, "p": tc.password}, &got); errs != nil {
+				t.Fatalf("errors: %v", errs)
+			}
+			r := got.GetAccount
+			if tc.wantReason != "" {
+				if str(r.Reason) != tc.wantReason || r.IBAN != nil || r.Token != nil || r.Session != nil {
+					t.Fatalf("got reason %q iban %s session %s, want only reason %q", str(r.Reason), str(r.IBAN), str(r.Session), tc.wantReason)
+				}
+			} else {
+				if r.Reason != nil || str(r.IBAN) != tc.wantIBAN || str(r.Token) != tc.wantToken ||
+					str(r.Username) != tc.username || str(r.Session) != "session-of-"+tc.username {
+					t.Fatalf("got reason %s iban %s token %s username %s session %s; want iban %s token %s",
+						str(r.Reason), str(r.IBAN), str(r.Token), str(r.Username), str(r.Session), tc.wantIBAN, tc.wantToken)
+				}
+			}
+			if got := strings.Join(b.sentNames(), ","); got != strings.Join(tc.wantSent, ",") {
+				t.Fatalf("sent %s, want %s", got, strings.Join(tc.wantSent, ","))
+			}
+		})
+	}
+}
+
+func TestGetAccountBusError(t *testing.T) {
+	b := &fakeBus{answer: func(schemas.Record) (schemas.Record, error) {
+		return nil, fmt.Errorf("send: %w", bus.ErrTimeout)
+	}}
+	var got accountResult
+	errs := run(t, b, anonymous, getAccount, map[string]any{"u": "alice", "p": "pw"}, &got)
+	if len(errs) != 1 || !strings.Contains(errs[0], "no answer to FindCredentialsQuery within 1s") {
+		t.Fatalf("errors %v, want one saying no answer came in time", errs)
+	}
+}
+
+const moneyTransfer = `mutation($uuid: String!, $amount: Int!) {
+	money_transfer(uuid: $uuid, username: "alice", token: "tok", amount: $amount, from: "NL11OPEN0000000001", to: "NL22OPEN0000000002", descr: "rent") {
+		uuid success reason status } }`
+
+func TestMoneyTransfer(t *testing.T) {
+	const id = "5f0ad4a4-8c49-4d3c-9d3b-2d8f1b5b4e11"
+	cases := []struct {
+		name        string
+		uuid        string
+		answer      func(rec schemas.Record) (schemas.Record, error)
+		wantSuccess *bool
+		wantStatus  model.TransferStatus
+		wantReason  string
+		wantSent    int
+	}{
+		{"completed", id, func(schemas.Record) (schemas.Record, error) { return succeeded("") },
+			ptr(true), model.TransferStatusCompleted, "", 1},
+		{"failed with the saga's reason", id, func(schemas.Record) (schemas.Record, error) { return failed("insufficient funds") },
+			ptr(false), model.TransferStatusFailed, "insufficient funds", 1},
+		{"no outcome in time is pending, not failed", id, func(schemas.Record) (schemas.Record, error) { return nil, bus.ErrTimeout },
+			nil, model.TransferStatusPending, "send the same money_transfer again (same uuid)", 1},
+		{"an invalid uuid is refused before anything is sent", "not-a-uuid", nil,
+			ptr(false), model.TransferStatusFailed, ReasonUUID, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &fakeBus{answer: tc.answer}
+			var got struct {
+				MoneyTransfer struct {
+					UUID, Reason *string
+					Success      *bool
+					Status       *model.TransferStatus
+				} `json:"money_transfer"`
+			}
+			if errs := run(t, b, anonymous, moneyTransfer, map[string]any{"uuid": tc.uuid, "amount": 1250}, &got); errs != nil {
+				t.Fatalf("errors: %v", errs)
+			}
+			r := got.MoneyTransfer
+			if (r.Success == nil) != (tc.wantSuccess == nil) || (r.Success != nil && *r.Success != *tc.wantSuccess) {
+				t.Errorf("success %v, want %v", r.Success, tc.wantSuccess)
+			}
+			if r.Status == nil || *r.Status != tc.wantStatus {
+				t.Errorf("status %v, want %s", r.Status, tc.wantStatus)
+			}
+			if !strings.Contains(str(r.Reason), tc.wantReason) || (tc.wantReason == "") != (r.Reason == nil) {
+				t.Errorf("reason %s, want %q", str(r.Reason), tc.wantReason)
+			}
+			if str(r.UUID) != tc.uuid {
+				t.Errorf("uuid %s, want %s", str(r.UUID), tc.uuid)
+			}
+			if len(b.sent) != tc.wantSent {
+				t.Fatalf("sent %v", b.sentNames())
+			}
+			if tc.wantSent == 1 {
+				cmd := b.sent[0].(*schemas.MoneyTransferCommand)
+				if cmd.ID.String() != id || cmd.Amount != 1250 || cmd.Token != "tok" || cmd.Username != "alice" ||
+					cmd.From != "NL11OPEN0000000001" || cmd.To != "NL22OPEN0000000002" || cmd.Description != "rent" {
+					t.Fatalf("command %+v does not carry the mutation's arguments", cmd)
+				}
+			}
+		})
+	}
+}
+
+func TestTransferByUUID(t *testing.T) {
+	const id = "5f0ad4a4-8c49-4d3c-9d3b-2d8f1b5b4e11"
+	const q = `query($uuid: String!) { transfer(uuid: $uuid) { uuid from to amount amount_cents descr status reason } }`
+	type result struct {
+		Transfer *struct {
+			UUID, From, To, Amount, Descr, Status string
+			AmountCents                           int64 `json:"amount_cents"`
+			Reason                                *string
+		}
+	}
+	t.Run("a failed transfer with its reason", func(t *testing.T) {
+		b := &fakeBus{answer: func(rec schemas.Record) (schemas.Record, error) {
+			if q := rec.(*schemas.TransferByIdQuery); q.TransferID.String() != id {
+				return refused("asked for " + q.TransferID.String())
+			}
+			return answered(projection.Transfer{ID: id, From: "cash", To: "NL11", Amount: 123456, Description: "d",
+				Status: "failed", Reason: "to is invalid"})
+		}}
+		var got result
+		if errs := run(t, b, anonymous, q, map[string]any{"uuid": id}, &got); errs != nil {
+			t.Fatal(errs)
+		}
+		tr := got.Transfer
+		if tr == nil || tr.Status != "FAILED" || str(tr.Reason) != "to is invalid" || tr.Amount != "€1.234,56" || tr.AmountCents != 123456 {
+			t.Fatalf("got %+v", tr)
+		}
+	})
+	t.Run("unknown is null", func(t *testing.T) {
+		b := &fakeBus{answer: func(schemas.Record) (schemas.Record, error) { return refused(projector.ReasonTransferNotFound) }}
+		got := result{Transfer: &struct {
+			UUID, From, To, Amount, Descr, Status string
+			AmountCents                           int64 `json:"amount_cents"`
+			Reason                                *string
+		}{}}
+		if errs := run(t, b, anonymous, q, map[string]any{"uuid": id}, &got); errs != nil || got.Transfer != nil {
+			t.Fatalf("errors %v, transfer %+v, want null", errs, got.Transfer)
+		}
+	})
+	t.Run("invalid uuid", func(t *testing.T) {
+		b := &fakeBus{}
+		errs := run(t, b, anonymous, q, map[string]any{"uuid": "x"}, nil)
+		if len(errs) != 1 || errs[0] != ReasonUUID || len(b.sent) != 0 {
+			t.Fatalf("errors %v, sent %v", errs, b.sentNames())
+		}
+	})
+}
+
+func TestLoggedInOnly(t *testing.T) {
+	ops := map[string]string{
+		"me":            `{ me { username } }`,
+		"open_account":  `mutation { open_account { iban } }`,
+		"add_owner":     `mutation { add_owner(iban: "NL11", username: "bob") { success } }`,
+		"leave_account": `mutation { leave_account(iban: "NL11") { success } }`,
+	}
+	for name, op := range ops {
+		t.Run(name, func(t *testing.T) {
+			b := &fakeBus{}
+			errs := run(t, b, anonymous, op, nil, nil)
+			if len(errs) != 1 || !strings.HasPrefix(errs[0], "not logged in") || len(b.sent) != 0 {
+				t.Fatalf("errors %v, sent %v; want 'not logged in' and nothing sent", errs, b.sentNames())
+			}
+		})
+	}
+}
+
+func TestMe(t *testing.T) {
+	b := &fakeBus{answer: func(rec schemas.Record) (schemas.Record, error) {
+		switch rec := rec.(type) {
+		case *schemas.FindCredentialsQuery:
+			if rec.Username != "alice" {
+				return refused(projector.ReasonUserNotFound)
+			}
+			return answered(projection.Credentials{Username: "alice", PasswordHash: "secret hash",
+				Accounts: []projection.AccountToken{{IBAN: "NL22", Token: "t2"}, {IBAN: "NL11", Token: "t1"}}})
+		case *schemas.FindBankAccountsForUserQuery:
+			return answered([]projection.Account{{IBAN: "NL11", Balance: -5, Users: []string{"alice"}},
+				{IBAN: "NL22", Balance: 1000000, Users: []string{"alice", "bob"}}})
+		}
+		return failed("unexpected")
+	}}
+	var got struct {
+		Me struct {
+			Username string
+			Accounts []struct {
+				IBAN, Balance, Token string
+				BalanceCents         int64 `json:"balance_cents"`
+				Owners               []string
+			}
+		}
+	}
+	if errs := run(t, b, alice, `{ me { username accounts { iban balance balance_cents owners token } } }`, nil, &got); errs != nil {
+		t.Fatal(errs)
+	}
+	js, _ := json.Marshal(got.Me)
+	want := `{"Username":"alice","Accounts":[` +
+		`{"IBAN":"NL22","Balance":"€10.000,00","Token":"t2","balance_cents":1000000,"Owners":["alice","bob"]},` +
+		`{"IBAN":"NL11","Balance":"-€0,05","Token":"t1","balance_cents":-5,"Owners":["alice"]}]}`
+	if string(js) != want {
+		t.Fatalf("me\n got %s\nwant %s", js, want)
+	}
+}
+
+func TestOwnerCommands(t *testing.T) {
+	creds := projection.Credentials{Username: "alice", Accounts: []projection.AccountToken{{IBAN: "NL11", Token: "t1"}}}
+	cases := []struct {
+		name, op   string
+		cmdReason  string // the command handler's answer; "" succeeds
+		wantReason string
+		wantSent   []string
+	}{
+		{"add an owner", `mutation { add_owner(iban: "NL11", username: "bob") { success reason } }`, "", "",
+			[]string{"FindCredentialsQuery", "AddUserToBankAccountCommand"}},
+		{"add an unknown user", `mutation { add_owner(iban: "NL11", username: "bob") { success reason } }`,
+			domain.ReasonUnknownUser, domain.ReasonUnknownUser, []string{"FindCredentialsQuery", "AddUserToBankAccountCommand"}},
+		{"leave", `mutation { leave_account(iban: "NL11") { success reason } }`, "", "",
+			[]string{"FindCredentialsQuery", "RemoveUserFromBankAccountCommand"}},
+		{"leave an account of someone else", `mutation { leave_account(iban: "NL99") { success reason } }`, "",
+			domain.ReasonNotOwner, []string{"FindCredentialsQuery"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &fakeBus{answer: func(rec schemas.Record) (schemas.Record, error) {
+				switch rec := rec.(type) {
+				case *schemas.FindCredentialsQuery:
+					return answered(creds)
+				case *schemas.AddUserToBankAccountCommand:
+					if rec.Token != "t1" || rec.Username != "alice" || rec.UserToAdd != "bob" {
+						return failed(fmt.Sprintf("wrong command %+v", rec))
+					}
+				case *schemas.RemoveUserFromBankAccountCommand:
+					if rec.Token != "t1" || rec.Username != "alice" {
+						return failed(fmt.Sprintf("wrong command %+v", rec))
+					}
+				}
+				if tc.cmdReason != "" {
+					return failed(tc.cmdReason)
+				}
+				return succeeded("")
+			}}
+			var got map[string]struct {
+				Success bool
+				Reason  *string
+			}
+			if errs := run(t, b, alice, tc.op, nil, &got); errs != nil {
+				t.Fatal(errs)
+			}
+			for _, r := range got {
+				if r.Success != (tc.wantReason == "") || str(r.Reason) != map[bool]string{true: "<nil>", false: tc.wantReason}[tc.wantReason == ""] {
+					t.Fatalf("success %v reason %s, want reason %q", r.Success, str(r.Reason), tc.wantReason)
+				}
+			}
+			if got := strings.Join(b.sentNames(), ","); got != strings.Join(tc.wantSent, ",") {
+				t.Fatalf("sent %s, want %s", got, strings.Join(tc.wantSent, ","))
+			}
+		})
+	}
+}
+
+func TestEmployees(t *testing.T) {
+	const login = `mutation($p: String!) { employee_login(password: $p) { session reason } }`
+	type result struct {
+		EmployeeLogin struct{ Session, Reason *string } `json:"employee_login"`
+	}
+	var got result
+	run(t, &fakeBus{}, anonymous, login, map[string]any{"p": "staff secret"}, &got)
+	if str(got.EmployeeLogin.Session) != "employee-session" || got.EmployeeLogin.Reason != nil {
+		t.Fatalf("right password: %s %s", str(got.EmployeeLogin.Session), str(got.EmployeeLogin.Reason))
+	}
+	got = result{}
+	run(t, &fakeBus{}, anonymous, login, map[string]any{"p": "staff"}, &got)
+	if got.EmployeeLogin.Session != nil || str(got.EmployeeLogin.Reason) != ReasonInvalidPassword {
+		t.Fatalf("wrong password: %s %s", str(got.EmployeeLogin.Session), str(got.EmployeeLogin.Reason))
+	}
+	if r := (&Resolver{}).employeeLogin(""); str(r.Reason) != ReasonNoEmployees || r.Session != nil {
+		t.Fatalf("no credential configured: %s", str(r.Reason))
+	}
+
+	const all = `{ all_last_transactions { id iban changed_by } }`
+	lastTx := func(schemas.Record) (schemas.Record, error) {
+		return answered([]projection.Transaction{{ID: 7, IBAN: "NL11", ChangedBy: -250, NewBalance: 0}})
+	}
+	for _, who := range []asWho{anonymous, alice} {
+		b := &fakeBus{answer: lastTx}
+		errs := run(t, b, who, all, nil, nil)
+		if len(errs) != 1 || !strings.HasPrefix(errs[0], "employees only") || len(b.sent) != 0 {
+			t.Fatalf("as %d: errors %v, sent %v", who, errs, b.sentNames())
+		}
+	}
+	var txs struct {
+		All []struct {
+			ID        int
+			IBAN      string
+			ChangedBy string `json:"changed_by"`
+		} `json:"all_last_transactions"`
+	}
+	if errs := run(t, &fakeBus{answer: lastTx}, employee, all, nil, &txs); errs != nil || len(txs.All) != 1 || txs.All[0].ChangedBy != "-€2,50" {
+		t.Fatalf("as an employee: errors %v, got %+v", errs, txs)
+	}
+}
+
+func TestQueriesPassReasonsOn(t *testing.T) {
+	b := &fakeBus{answer: func(schemas.Record) (schemas.Record, error) { return refused(projector.ReasonTransactionNotFound) }}
+	errs := run(t, b, anonymous, `{ transaction_by_id(id: 3) { id } }`, nil, nil)
+	if len(errs) != 1 || errs[0] != projector.ReasonTransactionNotFound {
+		t.Fatalf("errors %v", errs)
+	}
+	b = &fakeBus{}
+	errs = run(t, b, anonymous, `{ transactions_by_iban(iban: "NL11", max_items: 0) { id } }`, nil, nil)
+	if len(errs) != 1 || errs[0] != projector.ReasonMaxItems || len(b.sent) != 0 {
+		t.Fatalf("max_items 0: errors %v, sent %v", errs, b.sentNames())
+	}
+}
+
+func TestTransactionConversion(t *testing.T) {
+	cases := []struct {
+		change, balance   int64
+		wantDir           model.Dtype
+		wantChange, wantB string
+	}{
+		{100, 100, model.DtypeCredit, "€1,00", "€1,00"},
+		{-1, 99, model.DtypeDebit, "-€0,01", "€0,99"},
+		{0, 0, model.DtypeCredit, "€0,00", "€0,00"},
+		{-123456789, -123456789, model.DtypeDebit, "-€1.234.567,89", "-€1.234.567,89"},
+	}
+	for _, tc := range cases {
+		tx := Transaction(&schemas.TransactionHappenedEvent{TransactionID: 9, IBAN: "NL11", NewBalance: tc.balance,
+			ChangedBy: tc.change, FromTo: "cash", Description: "d"})
+		if *tx.Direction != tc.wantDir || *tx.ChangedBy != tc.wantChange || *tx.NewBalance != tc.wantB ||
+			*tx.ChangedByCents != tc.change || *tx.NewBalanceCents != tc.balance || tx.ID != 9 {
+			t.Errorf("change %d: got %s %s %s", tc.change, *tx.Direction, *tx.ChangedBy, *tx.NewBalance)
+		}
+	}
+}
+
+func TestFilterMatcher(t *testing.T) {
+	tx := func(iban string, change int64, descr string) *model.Transaction {
+		return Transaction(&schemas.TransactionHappenedEvent{IBAN: iban, ChangedBy: change, Description: descr})
+	}
+	debit, credit := model.DtypeDebit, model.DtypeCredit
+	cases := []struct {
+		name   string
+		filter Filter
+		tx     *model.Transaction
+		want   bool
+	}{
+		{"no filter takes all", Filter{}, tx("NL11", -5, "x"), true},
+		{"iban matches", Filter{IBAN: ptr("NL11")}, tx("NL11", 5, ""), true},
+		{"iban differs", Filter{IBAN: ptr("NL11")}, tx("NL22", 5, ""), false},
+		{"min amount compares the size of a debit", Filter{MinAmount: ptr(500)}, tx("NL11", -500, ""), true},
+		{"below min", Filter{MinAmount: ptr(500)}, tx("NL11", 499, ""), false},
+		{"max amount", Filter{MaxAmount: ptr(500)}, tx("NL11", -501, ""), false},
+		{"within max", Filter{MaxAmount: ptr(500)}, tx("NL11", 500, ""), true},
+		{"debit only", Filter{Direction: &debit}, tx("NL11", 5, ""), false},
+		{"credit only", Filter{Direction: &credit}, tx("NL11", 5, ""), true},
+		{"descr ignores case", Filter{DescrIncludes: ptr("RENT")}, tx("NL11", 5, "March rent"), true},
+		{"descr missing", Filter{DescrIncludes: ptr("rent")}, tx("NL11", 5, "groceries"), false},
+		{"all filters together", Filter{IBAN: ptr("NL11"), MinAmount: ptr(1), MaxAmount: ptr(10), Direction: &debit, DescrIncludes: ptr("a")},
+			tx("NL11", -10, "A"), true},
+		{"all but one", Filter{IBAN: ptr("NL11"), MinAmount: ptr(1), MaxAmount: ptr(10), Direction: &credit, DescrIncludes: ptr("a")},
+			tx("NL11", -10, "A"), false},
+	}
+	for _, tc := range cases {
+		if got := tc.filter.Matcher()(tc.tx); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestStreamTransactionsSubscribesWithTheFilter(t *testing.T) {
+	live := &fakeLive{ch: make(chan *model.Transaction)}
+	r := &Resolver{Live: live}
+	ch, err := r.Subscription().StreamTransactions(context.Background(), ptr("NL11"), ptr(100), nil, nil, nil)
+	if err != nil || ch == nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	match := func(iban string, change int64) bool {
+		return live.match(Transaction(&schemas.TransactionHappenedEvent{IBAN: iban, ChangedBy: change}))
+	}
+	if !match("NL11", 100) || match("NL11", 99) || match("NL22", 100) {
+		t.Fatal("the subscription does not filter with its arguments")
+	}
+}
