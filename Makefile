@@ -4,7 +4,7 @@ KAFKA_PORT ?= 39092
 FUZZTIME  ?= 10s
 SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run build web tools test check test-embedded test-kafka fuzz kafka-fetch clean
+.PHONY: run build web tools test check test-web test-embedded test-kafka fuzz kafka-fetch clean
 
 run: web ## start the whole bank (embedded Kafka + Schema Registry, data in ./data)
 	$(GO) run ./cmd/bank
@@ -18,14 +18,14 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $@
 
-web/dist/graphiql/BUILT: web/node_modules/.package-lock.json web/build.mjs
+web/dist/graphiql/BUILT: web/node_modules/.package-lock.json web/build.mjs $(wildcard web/src/*)
 	cd web && node build.mjs
 
 tools: ## headless Chromium for the browser tests (Debian package; skipped when present)
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$CHROMIUM" ] || \
 		{ echo "installing chromium (apt-get)"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: web tools check test-embedded fuzz test-kafka ## everything CI runs
+test: web tools check test-web test-embedded fuzz test-kafka ## everything CI runs
 
 GENERATED = graph/generated/*.go graph/model/*.go graph/*.resolvers.go
 VENV = .cache/venv
@@ -42,6 +42,9 @@ check: $(VENV)/bin/hadolint ## formatting, vet, generated code matching its sche
 		if [ "$$(cat $(GENERATED) | sha256sum)" != "$$before" ]; then \
 			echo "generated code was stale (go generate ./... updated it): commit it"; exit 1; fi
 	$(VENV)/bin/hadolint Dockerfile
+
+test-web: web ## the frontend's unit tests (its browser tests run with the Go tests)
+	cd web && node --test test/unit/
 
 test-embedded: web tools ## all tests, integration ones on the embedded broker (kfake)
 	$(GO) test -race -count=1 ./...

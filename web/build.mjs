@@ -1,7 +1,13 @@
-// Copies the browser assets the bank serves from npm packages into dist/,
-// which the Go binary embeds: GraphiQL and React for /graphiql, the
-// graphql-ws client for the frontend. Nothing is fetched at run time.
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// Builds the browser assets into dist/, which the Go binary embeds:
+// GraphiQL and React for /graphiql copied from npm packages, and the
+// frontend (src/, with the graphql-ws client) bundled by esbuild into
+// dist/app. Nothing is fetched at run time.
+//
+// OPENBANK_API=https://bank.example/graphql points a frontend served by
+// another static server (nginx, say) at the gateway; empty, it talks to
+// /graphql of the server it came from.
+import { build } from 'esbuild';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +30,21 @@ for (const [to, from] of Object.entries(files)) {
 writeFileSync(join(dist, 'graphiql', 'BUILT'), 'built by web/build.mjs from npm packages\n');
 
 // The frontend, served on / by the gateway (or by any static server).
-rmSync(join(dist, 'app'), { recursive: true, force: true });
-cpSync(join(here, 'static'), join(dist, 'app'), { recursive: true });
-console.log(`web: ${Object.keys(files).length} files in ${dist}`);
+const app = join(dist, 'app');
+const src = join(here, 'src');
+rmSync(app, { recursive: true, force: true });
+mkdirSync(app, { recursive: true });
+await build({
+  entryPoints: [join(src, 'main.js')],
+  outfile: join(app, 'app.js'),
+  bundle: true,
+  format: 'esm',
+  target: ['es2020'],
+  minify: true,
+  sourcemap: true,
+  logLevel: 'warning',
+});
+const api = (process.env.OPENBANK_API ?? '').replace(/[<>"&]/g, '');
+writeFileSync(join(app, 'index.html'), readFileSync(join(src, 'index.html'), 'utf8').replace('%OPENBANK_API%', api));
+cpSync(join(src, 'style.css'), join(app, 'style.css'));
+console.log(`web: GraphiQL assets and the frontend in ${dist}`);

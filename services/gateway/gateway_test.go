@@ -60,17 +60,7 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 func startGateway(t testing.TB, env *kafkatest.Env, configure func(*gateway.Config)) (*gateway.Gateway, *httptest.Server) {
 	t.Helper()
-	keeper, err := session.New(testKey, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := gateway.Config{Brokers: env.Brokers, Sessions: keeper, HashCost: bcrypt.MinCost, Timeout: 20 * time.Second,
-		KeepAlive: time.Second, Log: kafkatest.Log(t), CORSOrigins: []string{"https://frontend.example"},
-		EmployeePassword: "staff only"}
-	if configure != nil {
-		configure(&cfg)
-	}
-	gw, err := gateway.New(t.Context(), cfg, env.Codec())
+	gw, err := gateway.New(t.Context(), gatewayConfig(t, env, configure), env.Codec())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +68,23 @@ func startGateway(t testing.TB, env *kafkatest.Env, configure func(*gateway.Conf
 	t.Cleanup(func() { srv.Close(); gw.Close() })
 	return gw, srv
 }
+
+func gatewayConfig(t testing.TB, env *kafkatest.Env, configure func(*gateway.Config)) gateway.Config {
+	t.Helper()
+	keeper, err := session.New(testKey, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := gateway.Config{Brokers: env.Brokers, Sessions: keeper, HashCost: bcrypt.MinCost, Timeout: 20 * time.Second,
+		KeepAlive: time.Second, Log: kafkatest.Log(t), CORSOrigins: []string{"https://frontend.example"},
+		EmployeePassword: employeePassword}
+	if configure != nil {
+		configure(&cfg)
+	}
+	return cfg
+}
+
+const employeePassword = "staff only"
 
 // response is a GraphQL response.
 type response struct {
@@ -304,7 +311,7 @@ func TestBankingOverHTTP(t *testing.T) {
 		if wrong["session"] != nil || wrong["reason"] != "invalid password" {
 			t.Errorf("a wrong employee password: %v", wrong)
 		}
-		emp := field[map[string]any](t, do(t, s.srv.URL+"/graphql", "", login, map[string]any{"pw": "staff only"}), "employee_login")
+		emp := field[map[string]any](t, do(t, s.srv.URL+"/graphql", "", login, map[string]any{"pw": employeePassword}), "employee_login")
 		session, _ := emp["session"].(string)
 		txs := field[[]map[string]any](t, do(t, s.srv.URL+"/graphql", session, last, nil), "all_last_transactions")
 		seen := map[string]string{}

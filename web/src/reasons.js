@@ -1,0 +1,43 @@
+// What the API's failure reasons mean to someone using the bank. The API's
+// reasons are the keys (services/commandhandler/domain, graph/bank.go,
+// services/projector); anything else is shown as the API words it.
+const exact = {
+  'invalid password': 'Wrong password for this username.',
+  'username must be 1 to 64 printable characters': 'Choose a username of 1 to 64 characters (letters, digits, punctuation).',
+  'password must be 1 to 72 bytes': 'Choose a password of 1 to 72 characters.',
+  'user already exists': 'This username is taken: log in with its password, or choose another.',
+  'token is not valid': 'This account does not accept your token: log out and in again.',
+  'user is not an owner of the account': 'You are not an owner of this account.',
+  'account does not exist': 'There is no account with this IBAN at Open Bank.',
+  'from and to can\'t be same for transfer': 'Choose another account to send the money to.',
+  'from is invalid': 'The account to send from is not an account of Open Bank.',
+  'to is invalid': 'That IBAN is not valid: check it for typos.',
+  'cash can only be deposited on an account of this bank': 'Cash can only be deposited on an account of Open Bank.',
+  'amount should be positive': 'The amount must be more than zero.',
+  'transfer was already started': 'This transfer was already sent.',
+  'user is already an owner of the account': 'That user already owns this account.',
+  'user does not exist': 'There is no user with that name.',
+  'the last owner can\'t leave an account whose balance is not zero': 'Empty the account before you leave it: you are its last owner.',
+  'uuid is not a valid UUID': 'The transfer could not be identified; try again.',
+  'no employee credential is configured (--employee-password)': 'Employee log-in is not set up on this bank (the gateway needs --employee-password).',
+  'max_items must be between 1 and 1000': 'Show between 1 and 1000 transactions.',
+  'user not found': 'There is no user with that name.',
+  'account not found': 'There is no account with this IBAN at Open Bank.',
+  'transaction not found': 'There is no such transaction.',
+};
+
+// explain turns an API reason into a sentence for the page.
+export function explain(reason) {
+  if (!reason) return 'Something went wrong.';
+  if (exact[reason]) return exact[reason];
+  if (reason.startsWith('insufficient funds')) {
+    const limit = reason.match(/limit of (.+)$/);
+    return `Not enough money in the account${limit ? ` (it may not go below ${limit[1]})` : ''}.`;
+  }
+  if (reason.startsWith('not logged in')) return 'Your session ended: log in again.';
+  if (reason.startsWith('employees only')) return 'Only employees may see this: log in as an employee.';
+  if (reason.startsWith('no answer to') || reason.startsWith('no outcome within')) {
+    return 'The bank did not answer in time; it is still working on it. Try again in a moment.';
+  }
+  return reason.charAt(0).toUpperCase() + reason.slice(1) + (/[.!?]$/.test(reason) ? '' : '.');
+}
