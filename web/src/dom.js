@@ -74,7 +74,8 @@ export function txTable(caption, { showIBAN = false } = {}) {
       h('th', { scope: 'col', class: 'num' }, 'Amount'),
       h('th', { scope: 'col', class: 'num' }, 'Balance'))),
     body);
-  const wrap = h('div', { class: 'table-wrap' }, table, empty);
+  // Focusable, so a keyboard can scroll it on a narrow screen.
+  const wrap = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption }, table, empty);
   return {
     el: wrap,
     render(list, fresh) {

@@ -132,7 +132,7 @@ function overview(root, { live }, session, logout) {
     msg.el,
     h('section', { 'aria-labelledby': 'followed-h' }, h('h2', { id: 'followed-h' }, 'Followed live'), followedNote, feed.el),
     h('section', { 'aria-labelledby': 'last-h' }, h('h2', { id: 'last-h' }, 'Last transaction of every account'), count,
-      h('div', { class: 'table-wrap' }, h('table', { class: 'txs all' },
+      h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Last transaction of every account' }, h('table', { class: 'txs all' },
         h('caption', { class: 'visually-hidden' }, 'Last transaction of every account; tick an account to follow it live'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Follow · account'), h('th', { scope: 'col' }, 'From / to'),
           h('th', { scope: 'col' }, 'Description'), h('th', { scope: 'col', class: 'num' }, 'Amount'), h('th', { scope: 'col', class: 'num' }, 'Balance'))),

@@ -10,6 +10,9 @@
 import { chromium } from 'playwright-core';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const [base, executablePath, artifacts, employeePassword] = process.argv.slice(2);
 const stdin = createInterface({ input: process.stdin });
@@ -65,6 +68,17 @@ async function waitRow(page, pattern, table) {
   }, { source: pattern.source, name: table ?? 'Transactions of the chosen account' }, T);
 }
 
+// accessible fails on what axe-core finds serious or critical on a page.
+async function accessible(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
+  });
+  check(found.length === 0, `accessibility of the ${name} page: ${found.join('; ')}`);
+}
+
 async function balance(page) {
   return (await page.locator('#balance').textContent()).trim();
 }
@@ -76,6 +90,7 @@ try {
   await home.getByRole('heading', { name: 'The company account, live' }).waitFor(T);
   await waitRow(home, /cash/, 'Latest transactions of the company account');
   await home.screenshot({ path: join(artifacts, 'frontend-home.png'), fullPage: true });
+  await accessible(home, 'home');
 
   // Two clients: ann on a desktop, bob on a phone-sized screen.
   const ann = await newPage({ width: 1280, height: 900 });
@@ -118,6 +133,8 @@ try {
   await transfer('NL91ABNA0417164300', '5', 'elsewhere');
   await ann.getByText('Sent €5,00 to NL91ABNA0417164300.').waitFor(T);
   await ann.screenshot({ path: join(artifacts, 'frontend-client.png'), fullPage: true });
+  await accessible(ann, 'client');
+  await accessible(bob, 'client (phone)');
 
   // An employee page needs the employee credential.
   const emp = await newPage({ width: 1280, height: 900 });
@@ -127,6 +144,7 @@ try {
   await emp.getByText('Wrong employee password.').waitFor(T);
   check(await emp.getByRole('heading', { name: 'All accounts' }).count() === 0, 'the overview shows without the credential');
   await emp.screenshot({ path: join(artifacts, 'frontend-employee-login.png') });
+  await accessible(emp, 'employee log-in');
   await emp.getByLabel('Employee password').fill(employeePassword);
   await emp.getByRole('button', { name: 'Log in' }).click();
   await emp.getByRole('heading', { name: 'All accounts' }).waitFor(T);
@@ -147,6 +165,7 @@ try {
   await ann.getByText(`Sent €7,00 to ${second}.`).waitFor(T);
   await waitRow(emp, new RegExp(`${annIBAN} ${second} to my savings debit -€7,00 €75,50`), 'Transactions of the followed accounts');
   await emp.screenshot({ path: join(artifacts, 'frontend-employee.png'), fullPage: true });
+  await accessible(emp, 'employee');
 
   // The gateway restarts; a transfer happens while it is away. The pages
   // reconnect, and show that transfer once.
