@@ -79,6 +79,7 @@ func TestComposeFileIsValid(t *testing.T) {
 // embedded broker and registry (`bank broker`) standing in for Kafka and
 // the Schema Registry: only the addresses differ.
 func TestComposeServices(t *testing.T) {
+	skipOnRealKafka(t)
 	p, err := loadCompose(t, map[string]string{"EMPLOYEE_PASSWORD": "staff only"})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,8 @@
 // transfers at a fixed rate (open loop: requests leave on schedule whether
 // or not earlier ones were answered, so back-pressure cannot hide latency)
 // while websocket subscribers listen, and reports throughput, latencies,
-// errors and the services' CPU and memory. See docs/benchmarks.md.
+// errors and the services' CPU and memory. `bankbench fill` writes a long
+// history of events for the replay scenario. See docs/benchmarks.md.
 package main
 
 import (
@@ -86,6 +87,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "fill" {
+		return fill(ctx, args[1:], stdout, stderr)
+	}
 	cfg, err := parse(args, stderr)
 	if err != nil {
 		return err
