@@ -49,6 +49,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// skipOnRealKafka skips a test that runs its own embedded broker in the
+// real-Kafka tier, where it would only repeat the embedded tier.
+func skipOnRealKafka(t *testing.T) {
+	t.Helper()
+	if kafkatest.Real() {
+		t.Skip("runs its own embedded broker: the embedded tier covers it")
+	}
+}
+
 // proc is a running bank process.
 type proc struct {
 	cmd    *exec.Cmd
@@ -165,6 +174,7 @@ func (p *proc) wait(t *testing.T) (error, string) {
 var running = regexp.MustCompile(`^Open Bank is running: open (http://\S+) \(GraphiQL at \S+, GraphQL at (\S+); Kafka at (\S+), Schema Registry at (\S+), data in`)
 
 func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
+	skipOnRealKafka(t)
 	dir := t.TempDir()
 	args := []string{"--data-dir", dir, "--kafka-port", "0", "--registry-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
 	p := start(t, nil, args...)
@@ -349,6 +359,7 @@ func getJSON(t *testing.T, url string, into any) int {
 // The separate-process mode: `bank broker` and `bank sync` configured by
 // environment variables, as the containers are.
 func TestBrokerAndSyncAsSeparateProcesses(t *testing.T) {
+	skipOnRealKafka(t)
 	dir := t.TempDir()
 	b := start(t, []string{"BANK_DATA_DIR=" + dir, "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
 	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
@@ -426,6 +437,7 @@ func TestConfigurationErrorsGiveOneClearLine(t *testing.T) {
 // started again. No transfer is lost or applied twice: the balances are what
 // the answers say, and money is conserved.
 func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
+	skipOnRealKafka(t)
 	dir := t.TempDir()
 	b := start(t, []string{"BANK_DATA_DIR=" + dir, "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
 	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
