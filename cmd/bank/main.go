@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/openbank/bank/topology/kafka"
 )
 
 const usage = `Usage: bank [command] [flags]
@@ -168,14 +170,19 @@ func (f *flags) logging(stderr io.Writer) func() (*slog.Logger, error) {
 			return nil, fmt.Errorf("--log-level %q: %w", *level, err)
 		}
 		opts := &slog.HandlerOptions{Level: lv}
+		var log *slog.Logger
 		switch *format {
 		case "text":
-			return slog.New(slog.NewTextHandler(stderr, opts)), nil
+			log = slog.New(slog.NewTextHandler(stderr, opts))
 		case "json":
-			return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+			log = slog.New(slog.NewJSONHandler(stderr, opts))
 		default:
 			return nil, fmt.Errorf("--log-format %q: want text or json", *format)
 		}
+		if lv <= slog.LevelDebug {
+			kafka.LogSarama(log)
+		}
+		return log, nil
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -186,4 +187,22 @@ func DeadLetter(m *sarama.ConsumerMessage, consumer string, cause error) *sarama
 		Value:   sarama.ByteEncoder(value),
 		Headers: headers,
 	}
+}
+
+// LogSarama sends sarama's own log (connections, retries, rebalances) to
+// log at debug level; sarama keeps it in one global.
+func LogSarama(log *slog.Logger) {
+	sarama.Logger = saramaLog{log}
+}
+
+type saramaLog struct{ log *slog.Logger }
+
+func (l saramaLog) Print(v ...any) {
+	l.log.Debug(strings.TrimSpace(fmt.Sprint(v...)), "from", "sarama")
+}
+func (l saramaLog) Printf(format string, v ...any) {
+	l.log.Debug(strings.TrimSpace(fmt.Sprintf(format, v...)), "from", "sarama")
+}
+func (l saramaLog) Println(v ...any) {
+	l.log.Debug(strings.TrimSpace(fmt.Sprintln(v...)), "from", "sarama")
 }
