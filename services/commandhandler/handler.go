@@ -116,39 +116,19 @@ func Run(ctx context.Context, cfg Config) error {
 	// back at once, instead of leaving a dead member holding partitions
 	// until its session times out.
 	gcfg.Consumer.Group.InstanceId = "openbank-commands-" + cfg.InstanceID
-	group, err := sarama.NewConsumerGroup(cfg.Brokers, Group, gcfg)
-	if err != nil {
-		return fmt.Errorf("join %s: %w", Group, err)
-	}
-	defer group.Close()
 
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		for err := range group.Errors() {
-			log.Warn("consumer group", "err", err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		h := &groupHandler{e: e, log: log}
-		for ctx.Err() == nil {
-			if err := group.Consume(ctx, inputs, h); err != nil && ctx.Err() == nil {
-				log.Warn("consume", "err", err)
-				kafka.Sleep(ctx, time.Second)
-			}
-		}
-	}()
+	wg.Go(func() {
+		kafka.ConsumeGroup(ctx, cfg.Brokers, Group, gcfg, inputs, &groupHandler{e: e, log: log}, log)
+	})
 	if cfg.OnReady != nil {
 		cfg.OnReady()
 	}
 	err = e.loop(ctx)
 	cancel()
-	group.Close()
 	wg.Wait()
 	if parent.Err() != nil {
 		log.Info("stopped")

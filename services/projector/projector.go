@@ -132,27 +132,9 @@ func Run(ctx context.Context, cfg Config) error {
 			// once.
 			gcfg.Consumer.Group.InstanceId = g.group + "-" + cfg.InstanceID
 		}
-		group, err := sarama.NewConsumerGroup(cfg.Brokers, g.group, gcfg)
-		if err != nil {
-			return fmt.Errorf("join %s: %w", g.group, err)
-		}
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			for err := range group.Errors() {
-				log.Warn("consumer group", "group", g.group, "err", err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			defer group.Close() // ends the Errors loop above too
-			for ctx.Err() == nil {
-				if err := group.Consume(ctx, g.topics, g.handler); err != nil && ctx.Err() == nil {
-					log.Warn("consume", "group", g.group, "err", err)
-					kafka.Sleep(ctx, time.Second)
-				}
-			}
-		}()
+		wg.Go(func() {
+			kafka.ConsumeGroup(ctx, cfg.Brokers, g.group, gcfg, g.topics, g.handler, log)
+		})
 	}
 	if cfg.OnReady != nil {
 		cfg.OnReady()

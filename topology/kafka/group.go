@@ -1,0 +1,109 @@
+package kafka
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// JoinTimeout bounds a consumer group join: from asking to join to being
+// handed partitions. A rebalance waits for every member to rejoin, which
+// takes our members milliseconds to a few seconds; a join still unanswered
+// after this is stuck (seen on kfake: a static member's JoinGroup left
+// unanswered while the rest of the group went on without it).
+var JoinTimeout = 45 * time.Second
+
+// ConsumeGroup consumes topics as a member of group until ctx ends, joining
+// again after every rebalance or error. A join that hangs past JoinTimeout
+// drops the group's connections and joins afresh; the member keeps its
+// static instance id (if cfg sets one), so it takes its own place back.
+func ConsumeGroup(ctx context.Context, brokers []string, group string, cfg *sarama.Config, topics []string, handler sarama.ConsumerGroupHandler, log *slog.Logger) {
+	for ctx.Err() == nil {
+		// Our own client: closing it is what ends a stuck join (the
+		// group's Close waits for the join to finish).
+		client, err := sarama.NewClient(brokers, cfg)
+		if err != nil {
+			log.Warn("consumer group", "group", group, "err", err)
+			Sleep(ctx, time.Second)
+			continue
+		}
+		cg, err := sarama.NewConsumerGroupFromClient(group, client)
+		if err != nil {
+			client.Close()
+			log.Warn("consumer group", "group", group, "err", err)
+			Sleep(ctx, time.Second)
+			continue
+		}
+		errsDone := make(chan struct{})
+		go func() {
+			defer close(errsDone)
+			for err := range cg.Errors() {
+				log.Warn("consumer group", "group", group, "err", err)
+			}
+		}()
+		if consume(ctx, cg, client, topics, handler, log) {
+			log.Warn("joining the consumer group hung: reconnecting", "group", group, "after", JoinTimeout)
+		}
+		cg.Close() // after a stuck join its client is closed: leaving fails, harmlessly
+		client.Close()
+		<-errsDone
+	}
+}
+
+// consume runs sessions of cg until ctx ends or a join hangs (true). When
+// it returns, no call to Consume is running.
+func consume(ctx context.Context, cg sarama.ConsumerGroup, client sarama.Client, topics []string, handler sarama.ConsumerGroupHandler, log *slog.Logger) (hung bool) {
+	joined := joinSignal{ConsumerGroupHandler: handler, setup: make(chan struct{}, 1)}
+	for ctx.Err() == nil {
+		select { // a signal left from a session that ended at once
+		case <-joined.setup:
+		default:
+		}
+		done := make(chan error, 1)
+		go func() { done <- cg.Consume(ctx, topics, joined) }()
+		timer := time.NewTimer(JoinTimeout)
+		var err error
+		select {
+		case <-joined.setup: // a session: it lasts until the next rebalance
+			timer.Stop()
+			err = <-done
+		case err = <-done:
+			timer.Stop()
+		case <-timer.C:
+			client.Close() // fails the stuck request; Consume returns
+			<-done
+			return true
+		case <-ctx.Done():
+			timer.Stop()
+			select {
+			case <-done: // Consume ends its session when ctx ends
+			case <-time.After(5 * time.Second): // unless it is stuck joining
+				client.Close()
+				<-done
+			}
+			return false
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("consume", "err", err)
+			Sleep(ctx, time.Second)
+		}
+	}
+	return false
+}
+
+// joinSignal tells when a join succeeded: sarama calls Setup once the
+// member has its partitions.
+type joinSignal struct {
+	sarama.ConsumerGroupHandler
+	setup chan struct{}
+}
+
+func (j joinSignal) Setup(sess sarama.ConsumerGroupSession) error {
+	select {
+	case j.setup <- struct{}{}:
+	default:
+	}
+	return j.ConsumerGroupHandler.Setup(sess)
+}

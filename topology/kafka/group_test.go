@@ -1,0 +1,98 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// fakeGroup's Consume either hangs (as a join nobody answers) until its
+// client closes, or calls Setup and holds a session until ctx ends.
+type fakeGroup struct {
+	sarama.ConsumerGroup
+	hang   bool
+	client *fakeClient
+	joins  int
+}
+
+func (g *fakeGroup) Consume(ctx context.Context, _ []string, h sarama.ConsumerGroupHandler) error {
+	g.joins++
+	if g.hang {
+		<-g.client.closed
+		return errors.New("kafka: broker not connected")
+	}
+	if err := h.Setup(nil); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+type fakeClient struct {
+	sarama.Client
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *fakeClient) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+
+type nopHandler struct{ setups int }
+
+func (h *nopHandler) Setup(sarama.ConsumerGroupSession) error   { h.setups++; return nil }
+func (h *nopHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (h *nopHandler) ConsumeClaim(sarama.ConsumerGroupSession, sarama.ConsumerGroupClaim) error {
+	return nil
+}
+
+func TestAStuckJoinIsAbandoned(t *testing.T) {
+	defer func(d time.Duration) { JoinTimeout = d }(JoinTimeout)
+	JoinTimeout = 50 * time.Millisecond
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	client := &fakeClient{closed: make(chan struct{})}
+	g := &fakeGroup{hang: true, client: client}
+	start := time.Now()
+	if hung := consume(context.Background(), g, client, []string{"t"}, &nopHandler{}, log); !hung {
+		t.Fatal("a join that never ends was not reported as hung")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("gave up after %s", took)
+	}
+	select {
+	case <-client.closed:
+	default:
+		t.Fatal("the client of a stuck join was not closed")
+	}
+}
+
+func TestASessionIsNotAJoin(t *testing.T) {
+	defer func(d time.Duration) { JoinTimeout = d }(JoinTimeout)
+	JoinTimeout = 50 * time.Millisecond
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	client := &fakeClient{closed: make(chan struct{})}
+	g := &fakeGroup{client: client}
+	h := &nopHandler{}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if hung := consume(ctx, g, client, []string{"t"}, h, log); hung {
+		t.Fatal("a session that outlasts JoinTimeout was taken for a stuck join")
+	}
+	if h.setups != 1 || g.joins != 1 {
+		t.Fatalf("%d setups, %d joins; want one session", h.setups, g.joins)
+	}
+	select {
+	case <-client.closed:
+		t.Fatal("the client of a healthy session was closed")
+	default:
+	}
+}
