@@ -225,7 +225,7 @@ func NewServer(resolver *graph.Resolver, cfg Config) *handler.Server {
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver, Complexity: complexity}))
 	readLimit := cfg.MaxBodyBytes
 	srv.AddTransport(transport.Websocket{
-		Implementation: gorillaWebsocket{writeTimeout: 10 * time.Second},
+		Implementation: newGorillaWebsocket(10 * time.Second),
 		InitFunc:       websocketInit(cfg.Sessions),
 		InitTimeout:    10 * time.Second,
 		// Pings: the legacy protocol's "ka" messages, and

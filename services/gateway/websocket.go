@@ -16,17 +16,23 @@ import (
 // the legacy graphql-ws over any implementation).
 type gorillaWebsocket struct {
 	writeTimeout time.Duration
+	// writeBuffers lends write buffers to connections while they write,
+	// so an idle subscriber holds none.
+	writeBuffers *sync.Pool
+}
+
+func newGorillaWebsocket(writeTimeout time.Duration) gorillaWebsocket {
+	return gorillaWebsocket{writeTimeout: writeTimeout, writeBuffers: &sync.Pool{}}
 }
 
 func (g gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	up := websocket.Upgrader{
-		Subprotocols:    opts.Subprotocols,
-		CheckOrigin:     func(*http.Request) bool { return true }, // checked before: checkOrigin
-		ReadBufferSize:  1024,
+		Subprotocols: opts.Subprotocols,
+		CheckOrigin:  func(*http.Request) bool { return true }, // checked before: checkOrigin
+		// ReadBufferSize 0 reuses the HTTP server's read buffer, which the
+		// server keeps anyway while the connection lives.
 		WriteBufferSize: 1024,
-		// Buffers come from a pool while writing, so an idle subscriber
-		// holds none.
-		WriteBufferPool: &sync.Pool{},
+		WriteBufferPool: g.writeBuffers,
 	}
 	conn, err := up.Upgrade(w, r, opts.ResponseHeader)
 	if err != nil {
