@@ -41,7 +41,7 @@ func runCommands(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	bs := splitList(*brokers)
-	return serveService(ctx, *httpAddr, bs, log, func(ctx context.Context, ready func()) error {
+	return serveService(ctx, *httpAddr, *f.profiles, bs, log, func(ctx context.Context, ready func()) error {
 		return commandHandler(ctx, bs, *registry, cf, log, ready)
 	})
 }

@@ -102,7 +102,7 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer gw.Close()
-	s := &site{api: gw.Handler(), checks: []check{{"kafka", func(context.Context) error { return gw.Ready() }}}}
+	s := &site{api: gw.Handler(), profiles: *f.profiles, checks: []check{{"kafka", func(context.Context) error { return gw.Ready() }}}}
 	log.Info("serving /metrics, /healthz, /readyz, /graphql", "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "gateway: GraphQL at %sgraphql, GraphiQL at %sgraphiql\n", browserURL(ln.Addr()), browserURL(ln.Addr()))
 	return serve(ctx, ln, s.handler(), log)
@@ -152,7 +152,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 // serveService runs a service (run, which calls ready once it serves) with
 // an HTTP server beside it for /metrics, /healthz and /readyz: ready once
 // the service is and Kafka answers. It returns when the service does.
-func serveService(ctx context.Context, addr string, brokers []string, log *slog.Logger, run func(ctx context.Context, ready func()) error) error {
+func serveService(ctx context.Context, addr string, profiles bool, brokers []string, log *slog.Logger, run func(ctx context.Context, ready func()) error) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve HTTP (--http-addr): %w", err)
@@ -164,7 +164,7 @@ func serveService(ctx context.Context, addr string, brokers []string, log *slog.
 	}
 	defer client.Close()
 	var ready atomic.Bool
-	s := &site{checks: []check{
+	s := &site{profiles: profiles, checks: []check{
 		{"kafka", func(context.Context) error { return client.RefreshMetadata() }},
 		{"service", func(context.Context) error { return starting(&ready, "still starting") }},
 	}}

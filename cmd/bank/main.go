@@ -89,6 +89,8 @@ type flags struct {
 	getenv func(string) string
 	errs   []error
 	logger func() (*slog.Logger, error)
+	// profiles is the --pprof flag, set by httpAddr.
+	profiles *bool
 }
 
 // newFlags returns a command's flag set, with the logging flags every
@@ -135,7 +137,9 @@ func (f *flags) duration(name, env string, def time.Duration, help string) *time
 }
 
 // httpAddr adds the flag of the HTTP listen address.
+// It also adds --pprof, which serves Go's profiles on that server.
 func (f *flags) httpAddr() *string {
+	f.profiles = f.bool("pprof", "BANK_PPROF", "serve Go's runtime profiles at /debug/pprof/ on the HTTP server, to profile a benchmark (off by default: they expose internals)")
 	return f.string("http-addr", "BANK_HTTP_ADDR", ":8888", "listen address of the HTTP server")
 }
 

@@ -28,7 +28,7 @@ func runProjector(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	bs := splitList(*brokers)
-	return serveService(ctx, *httpAddr, bs, log, func(ctx context.Context, ready func()) error {
+	return serveService(ctx, *httpAddr, *f.profiles, bs, log, func(ctx context.Context, ready func()) error {
 		return runProjectorService(ctx, bs, *registry, pf, log, ready)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -115,7 +116,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	defer gw.Close()
 
 	st := &clusterStatus{admin: admin, client: client, registry: reg}
-	s := &site{api: gw.Handler(), status: st.serve, checks: []check{
+	s := &site{api: gw.Handler(), status: st.serve, profiles: *f.profiles, checks: []check{
 		{"kafka", func(context.Context) error { return client.RefreshMetadata() }},
 		{"schema_registry", func(ctx context.Context) error { _, err := reg.Subjects(ctx); return err }},
 		{"commands", func(context.Context) error { return starting(&commandsReady, "the command handler is still starting") }},
@@ -157,9 +158,10 @@ func browserURL(a net.Addr) string {
 // GraphQL API and the frontend when it runs a gateway, and a view of the
 // cluster when it has one.
 type site struct {
-	api    http.Handler
-	status http.HandlerFunc
-	checks []check
+	api      http.Handler
+	status   http.HandlerFunc
+	checks   []check
+	profiles bool // serve /debug/pprof/
 }
 
 // check is one condition of readiness.
@@ -177,6 +179,13 @@ func (s *site) handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.Handler())
 	if s.status != nil {
 		mux.HandleFunc("GET /status", s.status)
+	}
+	if s.profiles {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	if s.api != nil {
 		mux.Handle("/", s.api)
