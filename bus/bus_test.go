@@ -28,7 +28,7 @@ func answer(t *testing.T, env *kafkatest.Env, delay time.Duration) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tail, err := kafka.NewTail(client, []string{topology.UserQueries}, kafkatest.Log(t), func(m *sarama.ConsumerMessage) {
+	tail, err := kafka.NewTail(t.Context(), client, []string{topology.UserQueries}, kafkatest.Log(t), func(m *sarama.ConsumerMessage) {
 		rec, err := codec.Decode(context.Background(), m.Topic, m.Value)
 		if err != nil {
 			t.Errorf("decode: %v", err)

@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer e.producer.Close()
 
-	events, err := e.followEvents()
+	events, err := e.followEvents(ctx)
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ type engine struct {
 
 type closer interface{ Close() error }
 
-func (e *engine) followEvents() (closer, error) {
+func (e *engine) followEvents(ctx context.Context) (closer, error) {
 	// The consumer gets its own connection: a broker answers one
 	// connection's requests in order, so the offset lookups and fetches
 	// of e.client would wait behind its long-poll fetches.
@@ -203,7 +203,7 @@ func (e *engine) followEvents() (closer, error) {
 	e.eventMsgs = map[string]<-chan *sarama.ConsumerMessage{}
 	e.eventErrs = map[string]<-chan *sarama.ConsumerError{}
 	for _, t := range eventTopics {
-		pc, err := consumer.ConsumePartition(t, 0, sarama.OffsetOldest)
+		pc, err := kafka.ConsumePartition(ctx, consumer, t, 0, sarama.OffsetOldest)
 		if err != nil {
 			consumer.Close()
 			return nil, fmt.Errorf("consume %s: %w", t, err)

@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, erro
 		b.Close()
 		return nil, err
 	}
-	g.tail, err = kafka.NewTail(g.client, []string{topology.TransactionEvents}, cfg.Log, func(m *sarama.ConsumerMessage) {
+	g.tail, err = kafka.NewTail(ctx, g.client, []string{topology.TransactionEvents}, cfg.Log, func(m *sarama.ConsumerMessage) {
 		g.publish(codec, m)
 	})
 	if err != nil {

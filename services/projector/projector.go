@@ -100,7 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer wg.Wait()
 	defer cancel(nil)
 	for _, t := range eventTopics {
-		pc, err := consumer.ConsumePartition(t, 0, sarama.OffsetOldest)
+		pc, err := kafka.ConsumePartition(ctx, consumer, t, 0, sarama.OffsetOldest)
 		if err != nil {
 			return fmt.Errorf("consume %s: %w", t, err)
 		}

@@ -1,9 +1,12 @@
 package kafka
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -21,7 +24,7 @@ type Tail struct {
 
 // NewTail starts following the topics. The client must use ConsumerConfig
 // (read committed) and stays the caller's.
-func NewTail(client sarama.Client, topics []string, log *slog.Logger, handle func(*sarama.ConsumerMessage)) (*Tail, error) {
+func NewTail(ctx context.Context, client sarama.Client, topics []string, log *slog.Logger, handle func(*sarama.ConsumerMessage)) (*Tail, error) {
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
 		return nil, fmt.Errorf("consumer: %w", err)
@@ -34,7 +37,7 @@ func NewTail(client sarama.Client, topics []string, log *slog.Logger, handle fun
 			return nil, fmt.Errorf("partitions of %s: %w", topic, err)
 		}
 		for _, p := range parts {
-			pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetNewest)
+			pc, err := ConsumePartition(ctx, consumer, topic, p, sarama.OffsetNewest)
 			if err != nil {
 				t.Stop()
 				return nil, fmt.Errorf("consume %s/%d: %w", topic, p, err)
@@ -44,6 +47,31 @@ func NewTail(client sarama.Client, topics []string, log *slog.Logger, handle fun
 		}
 	}
 	return t, nil
+}
+
+// ConsumePartition starts consuming a partition at offset. A partition
+// without a leader yet (a topic just created: a real Kafka elects its
+// leaders a moment after answering CreateTopics) or whose leader moves is
+// waited for, retrying until ctx ends or for at most 30 s.
+func ConsumePartition(ctx context.Context, consumer sarama.Consumer, topic string, p int32, offset int64) (sarama.PartitionConsumer, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		pc, err := consumer.ConsumePartition(topic, p, offset)
+		if err == nil || !leaderless(err) || time.Now().After(deadline) {
+			return pc, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (waiting for a leader after: %w)", context.Cause(ctx), err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// leaderless reports an error of a partition whose leader is not known yet.
+func leaderless(err error) bool {
+	return errors.Is(err, sarama.ErrNotLeaderForPartition) || errors.Is(err, sarama.ErrLeaderNotAvailable) ||
+		errors.Is(err, sarama.ErrUnknownTopicOrPartition)
 }
 
 func (t *Tail) follow(pc sarama.PartitionConsumer, log *slog.Logger, handle func(*sarama.ConsumerMessage)) {
