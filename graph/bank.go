@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -29,6 +30,9 @@ const (
 	ReasonPassword        = "password must be 1 to 72 bytes"
 	ReasonUUID            = "uuid is not a valid UUID"
 	ReasonNoEmployees     = "no employee credential is configured (--employee-password)"
+	// ReasonTooManyLogins starts the reason of a log-in refused because of
+	// earlier failures; it ends with when to try again.
+	ReasonTooManyLogins = "too many failed log-ins"
 )
 
 var errEmployeesOnly = errors.New("employees only: log in with employee_login and send its session as 'Authorization: Bearer <session>'")
@@ -99,14 +103,47 @@ func validUsername(s string) bool {
 	return true
 }
 
-// employeeLogin checks the employee credential.
-func (r *Resolver) employeeLogin(password string) *model.EmployeeSession {
+// throttled returns why a log-in of username (empty for an employee) from
+// the request's client may not be tried now, or nil if it may.
+func (r *Resolver) throttled(ctx context.Context, username string) *string {
+	var wait time.Duration
+	if r.UserLogins != nil && username != "" {
+		wait = r.UserLogins.Wait(username)
+	}
+	if client, ok := ctx.Value(clientKey{}).(string); ok && r.ClientLogins != nil {
+		wait = max(wait, r.ClientLogins.Wait(client))
+	}
+	if wait <= 0 {
+		return nil
+	}
+	return ptr(fmt.Sprintf("%s: try again in %s", ReasonTooManyLogins, wait.Truncate(time.Second)+time.Second))
+}
+
+// failedLogin counts a wrong password for username (empty for an
+// employee) and the request's client.
+func (r *Resolver) failedLogin(ctx context.Context, username string) {
+	if r.UserLogins != nil && username != "" {
+		r.UserLogins.Fail(username)
+	}
+	if client, ok := ctx.Value(clientKey{}).(string); ok && r.ClientLogins != nil {
+		r.ClientLogins.Fail(client)
+	}
+}
+
+// employeeLogin checks the employee credential. Failures count per client
+// only: counting them per the one employee credential would let anyone
+// lock every employee out.
+func (r *Resolver) employeeLogin(ctx context.Context, password string) *model.EmployeeSession {
 	if r.EmployeePassword == "" {
 		return &model.EmployeeSession{Reason: ptr(ReasonNoEmployees)}
+	}
+	if reason := r.throttled(ctx, ""); reason != nil {
+		return &model.EmployeeSession{Reason: reason}
 	}
 	// Compare digests: constant time whatever the lengths.
 	want, got := sha256.Sum256([]byte(r.EmployeePassword)), sha256.Sum256([]byte(password))
 	if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+		r.failedLogin(ctx, "")
 		return &model.EmployeeSession{Reason: ptr(ReasonInvalidPassword)}
 	}
 	return &model.EmployeeSession{Session: ptr(r.Sessions.IssueEmployee())}
@@ -120,6 +157,9 @@ func (r *Resolver) getAccount(ctx context.Context, username, password string) (*
 	case password == "" || len(password) > 72: // bcrypt reads 72 bytes
 		return &model.AccountResult{Reason: ptr(ReasonPassword)}, nil
 	}
+	if reason := r.throttled(ctx, username); reason != nil {
+		return &model.AccountResult{Reason: reason}, nil
+	}
 	creds, err := r.credentials(ctx, username)
 	var f failure
 	if errors.As(err, &f) && f.reason == projector.ReasonUserNotFound {
@@ -130,6 +170,7 @@ func (r *Resolver) getAccount(ctx context.Context, username, password string) (*
 		return &model.AccountResult{Reason: reason}, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(creds.PasswordHash), []byte(password)) != nil {
+		r.failedLogin(ctx, username)
 		return &model.AccountResult{Reason: ptr(ReasonInvalidPassword)}, nil
 	}
 	if len(creds.Accounts) == 0 {

@@ -37,7 +37,7 @@ func (r *mutationResolver) LeaveAccount(ctx context.Context, iban string) (*mode
 
 // EmployeeLogin is the resolver for the employee_login field.
 func (r *mutationResolver) EmployeeLogin(ctx context.Context, password string) (*model.EmployeeSession, error) {
-	return r.employeeLogin(password), nil
+	return r.employeeLogin(ctx, password), nil
 }
 
 // Me is the resolver for the me field.

@@ -30,6 +30,14 @@ type Sessions interface {
 	IssueEmployee() string
 }
 
+// Throttle limits failed log-ins per key (*ratelimit.Limiter).
+type Throttle interface {
+	// Wait returns how long key must wait before its next try.
+	Wait(key string) time.Duration
+	// Fail counts a failed try of key.
+	Fail(key string)
+}
+
 // Resolver holds what the resolvers need.
 type Resolver struct {
 	Bus      Sender
@@ -44,11 +52,22 @@ type Resolver struct {
 	// EmployeePassword is the employees' credential; empty, none can log
 	// in.
 	EmployeePassword string
+	// UserLogins and ClientLogins limit failed log-ins per username and
+	// per client address (see WithClient); nil, no limit.
+	UserLogins, ClientLogins Throttle
 }
 
 type userKey struct{}
 
 type employeeKey struct{}
+
+type clientKey struct{}
+
+// WithClient returns ctx for a request from the client at addr (its IP
+// address), whose failed log-ins are counted together.
+func WithClient(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientKey{}, addr)
+}
 
 // WithUser returns ctx for a request of a logged-in user.
 func WithUser(ctx context.Context, username string) context.Context {

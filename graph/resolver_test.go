@@ -543,7 +543,7 @@ func TestEmployees(t *testing.T) {
 	if got.EmployeeLogin.Session != nil || str(got.EmployeeLogin.Reason) != ReasonInvalidPassword {
 		t.Fatalf("wrong password: %s %s", str(got.EmployeeLogin.Session), str(got.EmployeeLogin.Reason))
 	}
-	if r := (&Resolver{}).employeeLogin(""); str(r.Reason) != ReasonNoEmployees || r.Session != nil {
+	if r := (&Resolver{}).employeeLogin(context.Background(), ""); str(r.Reason) != ReasonNoEmployees || r.Session != nil {
 		t.Fatalf("no credential configured: %s", str(r.Reason))
 	}
 
@@ -650,5 +650,83 @@ func TestStreamTransactionsSubscribesWithTheFilter(t *testing.T) {
 	}
 	if !match("NL11", 100) || match("NL11", 99) || match("NL22", 100) {
 		t.Fatal("the subscription does not filter with its arguments")
+	}
+}
+
+// countingThrottle refuses a key after limit failures.
+type countingThrottle struct {
+	limit    int
+	failures map[string]int
+}
+
+func (c *countingThrottle) Wait(key string) time.Duration {
+	if c.failures[key] >= c.limit {
+		return 11500 * time.Millisecond
+	}
+	return 0
+}
+
+func (c *countingThrottle) Fail(key string) { c.failures[key]++ }
+
+func TestFailedLoginsAreLimited(t *testing.T) {
+	creds := func(user string) projection.Credentials {
+		return projection.Credentials{Username: user, PasswordHash: hash(t, "right"),
+			Accounts: []projection.AccountToken{{IBAN: "NL11OPEN0000000001", Token: "tok1"}}}
+	}
+	b := &fakeBus{answer: func(rec schemas.Record) (schemas.Record, error) {
+		return answered(creds(rec.(*schemas.FindCredentialsQuery).Username))
+	}}
+	users := &countingThrottle{limit: 3, failures: map[string]int{}}
+	clients := &countingThrottle{limit: 5, failures: map[string]int{}}
+	r := &Resolver{Bus: b, Sessions: fakeSessions{}, Timeout: time.Second, UserLogins: users, ClientLogins: clients,
+		EmployeePassword: "staff secret"}
+	from := func(client string) context.Context { return WithClient(context.Background(), client) }
+	const refused = ReasonTooManyLogins + ": try again in 12s"
+	steps := []struct {
+		name, client, user, password, wantReason string
+	}{
+		{"wrong 1", "10.0.0.1", "alice", "x", ReasonInvalidPassword},
+		{"wrong 2", "10.0.0.1", "alice", "x", ReasonInvalidPassword},
+		{"right password resets nothing but logs in", "10.0.0.1", "alice", "right", "<nil>"},
+		{"wrong 3", "10.0.0.1", "alice", "x", ReasonInvalidPassword},
+		{"alice is now refused, even with the right password", "10.0.0.1", "alice", "right", refused},
+		{"from any client", "10.0.0.2", "alice", "right", refused},
+		{"bob from the same client may", "10.0.0.1", "bob", "x", ReasonInvalidPassword},
+		{"the client's fifth failure", "10.0.0.1", "carol", "x", ReasonInvalidPassword},
+		{"the client is now refused for anyone", "10.0.0.1", "dave", "right", refused},
+		{"another client is not", "10.0.0.2", "dave", "right", "<nil>"},
+	}
+	for _, s := range steps {
+		got, err := r.getAccount(from(s.client), s.user, s.password)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if str(got.Reason) != s.wantReason {
+			t.Fatalf("%s: reason %q, want %q", s.name, str(got.Reason), s.wantReason)
+		}
+	}
+	// A refused log-in does not even ask Kafka.
+	before := len(b.sentNames())
+	r.getAccount(from("10.0.0.1"), "erin", "right")
+	if len(b.sentNames()) != before {
+		t.Errorf("a refused log-in sent %v", b.sentNames()[before:])
+	}
+
+	// Employees' failures count per client, never against the credential
+	// itself (which would lock every employee out).
+	for i := range 5 {
+		e := r.employeeLogin(from("10.0.0.3"), "wrong")
+		if str(e.Reason) != ReasonInvalidPassword {
+			t.Fatalf("employee try %d: %q", i, str(e.Reason))
+		}
+	}
+	if e := r.employeeLogin(from("10.0.0.3"), "staff secret"); str(e.Reason) != refused {
+		t.Fatalf("sixth employee log-in from the same client: %q, want refused", str(e.Reason))
+	}
+	if e := r.employeeLogin(from("10.0.0.4"), "staff secret"); e.Session == nil {
+		t.Fatalf("an employee elsewhere: %q, want a session", str(e.Reason))
+	}
+	if users.failures[""] != 0 {
+		t.Errorf("employee failures counted against a username")
 	}
 }

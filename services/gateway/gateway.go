@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -34,6 +35,7 @@ import (
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/gateway/feed"
+	"github.com/openbank/bank/services/gateway/ratelimit"
 	"github.com/openbank/bank/services/gateway/session"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/iban"
@@ -68,7 +70,15 @@ type Config struct {
 	EmployeePassword string
 	// KeepAlive is the websocket ping interval (default 15s).
 	KeepAlive time.Duration
-	Log       *slog.Logger
+	// LoginFailuresPerUser and LoginFailuresPerClient are how many wrong
+	// passwords a minute a username, and a client address, may send before
+	// their log-ins are refused for a while (defaults 5 and 30).
+	LoginFailuresPerUser, LoginFailuresPerClient int
+	// ClientAddressHeader names a header a trusted reverse proxy sets to
+	// the client's address (such as X-Real-IP); empty, the client is the
+	// connection's peer.
+	ClientAddressHeader string
+	Log                 *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -98,6 +108,12 @@ func (c *Config) defaults() error {
 	}
 	if c.KeepAlive <= 0 {
 		c.KeepAlive = 15 * time.Second
+	}
+	if c.LoginFailuresPerUser <= 0 {
+		c.LoginFailuresPerUser = 5
+	}
+	if c.LoginFailuresPerClient <= 0 {
+		c.LoginFailuresPerClient = 30
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -198,8 +214,9 @@ func (g *Gateway) Close() {
 
 func (g *Gateway) routes() http.Handler {
 	resolver := &graph.Resolver{Bus: g.bus, Live: countedFeed{g.live}, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
-		HashCost: g.cfg.HashCost, NewIBAN: iban.New, EmployeePassword: g.cfg.EmployeePassword}
-	api := g.cors(g.checkOrigin(g.authenticate(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes))))
+		HashCost: g.cfg.HashCost, NewIBAN: iban.New, EmployeePassword: g.cfg.EmployeePassword,
+		UserLogins: ratelimit.New(g.cfg.LoginFailuresPerUser), ClientLogins: ratelimit.New(g.cfg.LoginFailuresPerClient)}
+	api := g.cors(g.checkOrigin(g.authenticate(g.identifyClient(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes)))))
 	mux := http.NewServeMux()
 	for _, path := range []string{"/graphql", "/api", "/ws"} {
 		mux.Handle(path, api)
@@ -347,6 +364,25 @@ func (g *Gateway) cors(next http.Handler) http.Handler {
 
 func (c Config) listed(origin string) bool {
 	return slices.Contains(c.CORSOrigins, "*") || slices.Contains(c.CORSOrigins, origin)
+}
+
+// identifyClient names the request's client for the log-in limits.
+func (g *Gateway) identifyClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr := ""
+		if g.cfg.ClientAddressHeader != "" {
+			// A proxy appending to X-Forwarded-For puts the address it saw last.
+			list := strings.Split(r.Header.Get(g.cfg.ClientAddressHeader), ",")
+			addr = strings.TrimSpace(list[len(list)-1])
+		}
+		if addr == "" {
+			addr = r.RemoteAddr
+			if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+				addr = host
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(graph.WithClient(r.Context(), addr)))
+	})
 }
 
 // checkOrigin refuses websockets from other sites' pages: browsers let any
