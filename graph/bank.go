@@ -116,7 +116,7 @@ func (r *Resolver) throttled(ctx context.Context, username string) *string {
 	if wait <= 0 {
 		return nil
 	}
-	return ptr(fmt.Sprintf("%s: try again in %s", ReasonTooManyLogins, wait.Truncate(time.Second)+time.Second))
+	return ptr(fmt.Sprintf("%s: try again in %ds", ReasonTooManyLogins, int(wait/time.Second)+1))
 }
 
 // failedLogin counts a wrong password for username (empty for an

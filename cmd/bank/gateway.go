@@ -35,6 +35,9 @@ type gatewayFlags struct {
 	maxBody    *int
 	maxDepth   *int
 	complexity *int
+	userFails  *int
+	clientFail *int
+	clientHdr  *string
 }
 
 // gatewayFlags adds the gateway's flags; keyFile is where the session key
@@ -51,6 +54,9 @@ func (f *flags) gatewayFlags(keyFile string) gatewayFlags {
 		maxBody:    f.int("max-body-bytes", "MAX_BODY_BYTES", 64<<10, "largest request body or websocket message"),
 		maxDepth:   f.int("max-query-depth", "MAX_QUERY_DEPTH", 10, "deepest nesting of fields in an operation"),
 		complexity: f.int("max-query-complexity", "MAX_QUERY_COMPLEXITY", 20_000, "highest cost of an operation (a field costs 1, lists their items times their fields)"),
+		userFails:  f.int("login-failures-per-user", "LOGIN_FAILURES_PER_USER", 5, "wrong passwords a minute a username may get before its log-ins are refused for a while"),
+		clientFail: f.int("login-failures-per-client", "LOGIN_FAILURES_PER_CLIENT", 30, "wrong passwords a minute one client address may send before its log-ins are refused for a while"),
+		clientHdr:  f.string("client-address-header", "CLIENT_ADDRESS_HEADER", "", "header in which a trusted reverse proxy passes the client's address (e.g. X-Real-IP or X-Forwarded-For); empty: the connection's address"),
 	}
 }
 
@@ -72,7 +78,8 @@ func (gf gatewayFlags) config(brokers []string, log *slog.Logger) (gateway.Confi
 	}
 	return gateway.Config{Brokers: brokers, Timeout: *gf.timeout, HashCost: *gf.hashCost, Sessions: keeper,
 		CORSOrigins: splitList(*gf.cors), MaxBodyBytes: int64(*gf.maxBody), MaxDepth: *gf.maxDepth,
-		MaxComplexity: *gf.complexity, EmployeePassword: *gf.employee, Log: log}, nil
+		MaxComplexity: *gf.complexity, EmployeePassword: *gf.employee, LoginFailuresPerUser: *gf.userFails,
+		LoginFailuresPerClient: *gf.clientFail, ClientAddressHeader: *gf.clientHdr, Log: log}, nil
 }
 
 func runGateway(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

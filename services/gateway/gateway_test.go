@@ -209,6 +209,25 @@ func TestBankingOverHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("wrong passwords are limited", func(t *testing.T) {
+		carl := s.signUp(t, "carl-"+sfx, "carl's secret")
+		logIn := func(pw string) account {
+			return field[account](t, do(t, s.srv.URL+"/graphql", "", getAccount, map[string]any{"u": carl.Username, "p": pw}), "get_account")
+		}
+		for i := range 5 { // the default: 5 a minute per username
+			if got := logIn("guess"); got.Reason == nil || *got.Reason != "invalid password" {
+				t.Fatalf("wrong password %d answered %+v", i+1, got)
+			}
+		}
+		got := logIn("carl's secret")
+		if got.Reason == nil || !strings.HasPrefix(*got.Reason, "too many failed log-ins: try again in ") || got.Session != "" {
+			t.Fatalf("the right password after 5 wrong ones answered %+v, want refused for a while", got)
+		}
+		if again := s.signUp(t, ann.Username, "ann's secret"); again.IBAN != ann.IBAN {
+			t.Errorf("another user from the same client: %+v", again)
+		}
+	})
+
 	steps := []struct {
 		name      string
 		user      account

@@ -34,6 +34,10 @@ export function explain(reason) {
     const limit = reason.match(/limit of (.+)$/);
     return `Not enough money in the account${limit ? ` (it may not go below ${limit[1]})` : ''}.`;
   }
+  if (reason.startsWith('too many failed log-ins')) {
+    const wait = reason.match(/try again in (\d+)s$/);
+    return `Too many wrong passwords: wait ${wait ? `${wait[1]} seconds` : 'a minute'} before you try again.`;
+  }
   if (reason.startsWith('not logged in')) return 'Your session ended: log in again.';
   if (reason.startsWith('employees only')) return 'Only employees may see this: log in as an employee.';
   if (reason.startsWith('no answer to') || reason.startsWith('no outcome within')) {
