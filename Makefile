@@ -49,9 +49,10 @@ test-web: web ## the frontend's unit tests (its browser tests run with the Go te
 test-embedded: web tools ## all tests, integration ones on the embedded broker (kfake)
 	$(GO) test -race -count=1 ./...
 
-fuzz: ## each fuzz target briefly
+fuzz: ## each fuzz target briefly: Avro decoding, IBANs, GraphQL operations
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./topology/
 	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./topology/iban/
+	$(GO) test -run '^$$' -fuzz '^FuzzGraphQL$$' -fuzztime $(FUZZTIME) ./services/gateway/
 
 test-kafka: web tools ## all tests again, integration ones on a real Apache Kafka broker
 	scripts/kafka/kafka.sh restart $(KAFKA_PORT)

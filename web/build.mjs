@@ -27,6 +27,18 @@ for (const [to, from] of Object.entries(files)) {
   mkdirSync(dirname(join(dist, to)), { recursive: true });
   cpSync(join(modules, from), join(dist, to));
 }
+// GraphiQL subscribes over websockets with graphql-ws (src/graphiql-ws.js).
+const ws = await build({
+  entryPoints: [join(here, 'src', 'graphiql-ws.js')],
+  bundle: true,
+  format: 'iife',
+  target: ['es2020'],
+  minify: true,
+  write: false,
+  logLevel: 'warning',
+});
+writeFileSync(join(dist, 'graphiql', 'graphiql.min.js'),
+  `${readFileSync(join(dist, 'graphiql', 'graphiql.min.js'), 'utf8')}\n${ws.outputFiles[0].text}`);
 writeFileSync(join(dist, 'graphiql', 'BUILT'), 'built by web/build.mjs from npm packages\n');
 
 // The frontend, served on / by the gateway (or by any static server).

@@ -259,6 +259,7 @@ func NewServer(resolver *graph.Resolver, cfg Config) *handler.Server {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	srv.Use(depthLimit{max: cfg.MaxDepth})
+	srv.Use(websocketOnly{})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		cfg.Log.Error("gateway: resolver panic", "panic", p, "operation", operationName(ctx))
 		return errors.New("internal error")
@@ -316,6 +317,7 @@ func checkBearer(ctx context.Context, k *session.Keeper, h string) (context.Cont
 // on which graphql-ws clients stop retrying.
 func websocketInit(k *session.Keeper) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		ctx = overWebsocket(ctx)
 		h := authorization(p)
 		if h == "" {
 			return ctx, nil, nil

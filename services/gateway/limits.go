@@ -32,6 +32,34 @@ func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	return nil
 }
 
+// websocketOnly refuses subscriptions outside a websocket: over HTTP POST
+// or GET one would hold the request until its first event, then end.
+type websocketOnly struct{}
+
+var (
+	_ graphql.HandlerExtension        = websocketOnly{}
+	_ graphql.OperationContextMutator = websocketOnly{}
+)
+
+type overWebsocketKey struct{}
+
+// overWebsocket marks the context of a websocket connection's operations.
+func overWebsocket(ctx context.Context) context.Context {
+	return context.WithValue(ctx, overWebsocketKey{}, true)
+}
+
+func (websocketOnly) ExtensionName() string                   { return "WebsocketOnlySubscriptions" }
+func (websocketOnly) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (websocketOnly) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription || ctx.Value(overWebsocketKey{}) != nil {
+		return nil
+	}
+	err := gqlerror.Errorf("subscriptions are served over websockets only (graphql-transport-ws or graphql-ws at /graphql)")
+	err.Extensions = map[string]any{"code": "SUBSCRIPTION_NEEDS_WEBSOCKET"}
+	return err
+}
+
 // selectionDepth returns the depth of a selection set, stopping early once
 // past limit (fragments could otherwise be walked many times over).
 func selectionDepth(set ast.SelectionSet, depth, limit int) int {

@@ -26,6 +26,9 @@ try {
   await page.waitForSelector('.graphiql-container', { timeout: 20000 });
   const query = 'subscription {\n  stream_transactions(descr_includes: "graphiql") {\n    id iban new_balance changed_by from_to descr direction\n  }\n}';
   await page.evaluate((q) => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(q), query);
+  // GraphiQL parses the edited query after a short debounce; run before
+  // that, it cannot tell a subscription and would send it over HTTP.
+  await page.waitForTimeout(1000);
   await page.click('.graphiql-execute-button');
   // Running shows the stop button; then the subscription is on its way.
   await page.waitForSelector('.graphiql-execute-button[aria-label*="Stop"]', { timeout: 10000 });
