@@ -77,12 +77,26 @@ func New(ctx context.Context, brokers []string, codec *topology.Codec, clientID 
 	return b, nil
 }
 
+// FeedbackConsumer names the bus's reading of feedback on dead letters.
+const FeedbackConsumer = "gateway-feedback"
+
+// Park puts m, which consumer can never handle, on the dead-letter topic
+// and logs it. Every gateway reads every feedback and transaction message,
+// so with several gateways a message may be parked once by each: the
+// origin headers tell those apart.
+func (b *Bus) Park(m *sarama.ConsumerMessage, consumer string, cause error) {
+	b.log.Warn("parked on dead letters", "consumer", consumer, "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", cause)
+	if _, _, err := b.producer.SendMessage(kafka.DeadLetter(m, consumer, cause)); err != nil {
+		b.log.Error("dead letter not written: the message is only skipped", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+	}
+}
+
 // dispatch hands a feedback record to whoever waits for it; records nobody
 // waits for (answers to others, or to callers that gave up) are dropped.
 func (b *Bus) dispatch(m *sarama.ConsumerMessage) {
 	rec, err := b.codec.Decode(context.Background(), m.Topic, m.Value)
 	if err != nil {
-		b.log.Warn("bus: undecodable feedback skipped", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+		b.Park(m, FeedbackConsumer, fmt.Errorf("undecodable feedback: %w", err))
 		return
 	}
 	var k key
@@ -96,6 +110,7 @@ func (b *Bus) dispatch(m *sarama.ConsumerMessage) {
 	case *schemas.QueryFailed:
 		k = key{fb.ID, fb.QueryName}
 	default:
+		b.Park(m, FeedbackConsumer, fmt.Errorf("%s is not feedback", rec.AvroName()))
 		return
 	}
 	b.mu.Lock()

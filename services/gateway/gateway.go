@@ -162,15 +162,19 @@ func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, erro
 // the topic is logged and skipped: the projector, its only writer, parks
 // what it cannot read, and every gateway parking the same record would
 // park it once per gateway.
+// LiveConsumer names the gateway's reading of transaction_events on dead
+// letters.
+const LiveConsumer = "gateway-live"
+
 func (g *Gateway) publish(codec *topology.Codec, m *sarama.ConsumerMessage) {
 	rec, err := codec.Decode(context.Background(), m.Topic, m.Value)
 	if err != nil {
-		g.cfg.Log.Warn("gateway: undecodable transaction event skipped", "partition", m.Partition, "offset", m.Offset, "err", err)
+		g.bus.Park(m, LiveConsumer, fmt.Errorf("undecodable transaction event: %w", err))
 		return
 	}
 	e, ok := rec.(*schemas.TransactionHappenedEvent)
 	if !ok {
-		g.cfg.Log.Warn("gateway: unexpected record on transaction_events skipped", "record", rec.AvroName(), "offset", m.Offset)
+		g.bus.Park(m, LiveConsumer, fmt.Errorf("%s is not a TransactionHappenedEvent", rec.AvroName()))
 		return
 	}
 	g.live.Publish(graph.Transaction(e))

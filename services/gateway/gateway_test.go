@@ -12,10 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/bcrypt"
 
@@ -24,6 +26,8 @@ import (
 	"github.com/openbank/bank/services/gateway"
 	"github.com/openbank/bank/services/gateway/session"
 	"github.com/openbank/bank/services/projector"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
@@ -654,4 +658,42 @@ func deref(s *string) string {
 		return "<nil>"
 	}
 	return *s
+}
+
+// Garbage on transaction_events is parked and the live feed goes on.
+func TestPoisonTransactionEventsAreParked(t *testing.T) {
+	s := startStack(t, nil)
+	ann := s.signUp(t, "ann-"+suffix(), "pw")
+	sub, err := dialWS(t, s.srv.URL+"/graphql", "graphql-transport-ws", nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.subscribe(t, streamTransactions, map[string]any{"iban": ann.IBAN})
+	waitFor(t, "the subscriber", func() bool { return s.gw.Subscribers() == 1 })
+
+	producer, err := sarama.NewSyncProducer(s.env.Brokers, kafka.ProducerConfig("test-poison"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	p, off, err := producer.SendMessage(&sarama.ProducerMessage{Topic: topology.TransactionEvents, Value: sarama.StringEncoder("garbage")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.transfer(t, schemas.NewID().String(), ann.Username, ann.Token, 700, "cash", ann.IBAN, "after garbage"); r.Success == nil || !*r.Success {
+		t.Fatalf("transfer: %+v", r)
+	}
+	if got := sub.transactions(t, 1); len(got) != 1 || !strings.HasSuffix(got[0], "after garbage") {
+		t.Fatalf("after the garbage the subscriber got %q", got)
+	}
+	parked := 0
+	for _, m := range s.env.DeadLetters(t, gateway.LiveConsumer) {
+		if kafkatest.Header(m, "origin-topic") == topology.TransactionEvents &&
+			kafkatest.Header(m, "origin-partition") == strconv.Itoa(int(p)) && kafkatest.Header(m, "origin-offset") == strconv.FormatInt(off, 10) {
+			parked++
+		}
+	}
+	if parked != 1 {
+		t.Fatalf("the garbage was parked %d times, want once", parked)
+	}
 }

@@ -223,6 +223,43 @@ func (e *Env) ReadAll(t testing.TB, topic string) []schemas.Record {
 	}
 }
 
+// DeadLetters returns the messages parked on dead_letters by consumer (read
+// until none came for 2 s).
+func (e *Env) DeadLetters(t testing.TB, consumer string) []*sarama.ConsumerMessage {
+	t.Helper()
+	c, err := sarama.NewConsumer(e.Brokers, kafka.ConsumerConfig("test-dead-letters"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc, err := kafka.ConsumePartition(t.Context(), c, topology.DeadLetters, 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var out []*sarama.ConsumerMessage
+	for {
+		select {
+		case m := <-pc.Messages():
+			if Header(m, "consumer") == consumer {
+				out = append(out, m)
+			}
+		case <-time.After(2 * time.Second):
+			return out
+		}
+	}
+}
+
+// Header returns the value of m's header key.
+func Header(m *sarama.ConsumerMessage, key string) string {
+	for _, h := range m.Headers {
+		if string(h.Key) == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
 // Service is a service running in a test.
 type Service struct {
 	name   string
