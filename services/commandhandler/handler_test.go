@@ -234,13 +234,18 @@ func TestPoisonInputsAreParkedAndTheConsumerGoesOn(t *testing.T) {
 	if ok, reason := c.send(cmd); !ok {
 		t.Fatalf("command after poison: %s", reason)
 	}
-	letters := env.ConsumeGroup(t, "test-dead-letters", topology.DeadLetters, len(poison)+1)
+	// The command handler's dead letters (against a real Kafka, other
+	// packages' tests park theirs on the same topic).
+	letters := env.DeadLetters(t, commandhandler.Group)
+	if len(letters) < len(poison)+1 {
+		t.Errorf("%d dead letters, want %d", len(letters), len(poison)+1)
+	}
 	for _, m := range letters {
 		h := map[string]string{}
 		for _, rh := range m.Headers {
 			h[string(rh.Key)] = string(rh.Value)
 		}
-		if h["origin-topic"] != topology.BankCommands || h["origin-offset"] == "" || h["error"] == "" || h["consumer"] != commandhandler.Group {
+		if h["origin-topic"] != topology.BankCommands || h["origin-offset"] == "" || h["error"] == "" {
 			t.Errorf("dead letter without its origin: %v", h)
 		}
 	}

@@ -117,7 +117,11 @@ func transactionEvents(t *testing.T, env *kafkatest.Env, want int) []*schemas.Tr
 		case m := <-msgs:
 			rec, err := codec.Decode(context.Background(), m.Topic, m.Value)
 			if err != nil {
-				t.Fatal(err)
+				// Other packages' tests put poison on the topic (against
+				// a real Kafka, every package shares the broker); the
+				// projector writes only records, which the checks count.
+				t.Logf("skipped: %v", err)
+				continue
 			}
 			if string(m.Key) != rec.Key() {
 				t.Errorf("transaction keyed %q, not by its IBAN", m.Key)
@@ -131,8 +135,9 @@ func transactionEvents(t *testing.T, env *kafkatest.Env, want int) []*schemas.Tr
 	for {
 		select {
 		case m := <-msgs:
-			rec, _ := codec.Decode(context.Background(), m.Topic, m.Value)
-			out = append(out, rec.(*schemas.TransactionHappenedEvent))
+			if rec, err := codec.Decode(context.Background(), m.Topic, m.Value); err == nil {
+				out = append(out, rec.(*schemas.TransactionHappenedEvent))
+			}
 		case <-time.After(time.Second):
 			return out
 		}
