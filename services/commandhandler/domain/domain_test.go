@@ -395,3 +395,75 @@ func TestApplyRejectsEventsOfUnknownAggregates(t *testing.T) {
 		}
 	}
 }
+
+// With several instances, the one ending a saga applies its end at once but
+// reads the step before it, written by another instance, from the log
+// later. The saga must stay ended: a repeat of the transfer then answers its
+// outcome, and late feedback ends nothing twice.
+func TestAStepReadAfterTheEndLeavesTheSagaEnded(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cmd      *schemas.MoneyTransferCommand
+		steps    []schemas.Record // other instances' events, read late
+		end      schemas.Record   // this instance's
+		wantStep Step
+	}{{
+		name:     "credited after completed",
+		cmd:      &schemas.MoneyTransferCommand{Token: "tok-ann", Amount: 100, From: ibanAnn, To: ibanBob, Username: "ann"},
+		steps:    []schemas.Record{&schemas.MoneyDebitedEvent{IBAN: ibanAnn, Amount: 100}, &schemas.MoneyCreditedEvent{IBAN: ibanBob, Amount: 100}},
+		end:      &schemas.TransferCompletedEvent{},
+		wantStep: Completed,
+	}, {
+		name:     "deposit credited after completed",
+		cmd:      &schemas.MoneyTransferCommand{Amount: 100, From: Cash, To: ibanBob},
+		steps:    []schemas.Record{&schemas.MoneyCreditedEvent{IBAN: ibanBob, Amount: 100}},
+		end:      &schemas.TransferCompletedEvent{},
+		wantStep: Completed,
+	}, {
+		name:     "returned after failed",
+		cmd:      &schemas.MoneyTransferCommand{Token: "tok-ann", Amount: 100, From: ibanAnn, To: ibanBob, Username: "ann"},
+		steps:    []schemas.Record{&schemas.MoneyDebitedEvent{IBAN: ibanAnn, Amount: 100}, &schemas.MoneyReturnedEvent{IBAN: ibanAnn, Amount: 100}},
+		end:      &schemas.TransferFailedEvent{Reason: "credit refused"},
+		wantStep: Failed,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := bank(t)
+			tc.cmd.ID = schemas.NewID()
+			setID := func(r schemas.Record) schemas.Record {
+				switch e := r.(type) {
+				case *schemas.MoneyDebitedEvent:
+					e.ID = tc.cmd.ID
+				case *schemas.MoneyCreditedEvent:
+					e.ID = tc.cmd.ID
+				case *schemas.MoneyReturnedEvent:
+					e.ID = tc.cmd.ID
+				case *schemas.TransferCompletedEvent:
+					e.ID = tc.cmd.ID
+				case *schemas.TransferFailedEvent:
+					e.ID = tc.cmd.ID
+				}
+				return r
+			}
+			for _, e := range s.MoneyTransfer(tc.cmd).Events {
+				if err := s.Apply(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, e := range append([]schemas.Record{tc.end}, tc.steps...) { // the end first
+				if err := s.Apply(setID(e)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := s.Transfers[tc.cmd.ID].Step; got != tc.wantStep {
+				t.Fatalf("step %s, want %s", got, tc.wantStep)
+			}
+			if again := s.MoneyTransfer(tc.cmd); len(again.Feedback) != 1 {
+				t.Errorf("a repeat answered %+v, want its outcome", again)
+			}
+			late, err := s.StepDone(&schemas.CommandSucceeded{ID: tc.cmd.ID, CommandName: creditMoney})
+			if err != nil || len(late.Events)+len(late.Commands)+len(late.Feedback) != 0 {
+				t.Errorf("late feedback decided %+v, %v", late, err)
+			}
+		})
+	}
+}

@@ -194,14 +194,17 @@ func (s *State) Apply(e schemas.Record) error {
 	return nil
 }
 
-// move changes a balance and records the saga step it belongs to.
+// move changes a balance and records the saga step it belongs to. An ended
+// saga stays ended: an instance applies the end it decided at once, and
+// may read another instance's earlier step (a credit, say) from the log
+// only after that.
 func (s *State) move(iban string, delta int64, transfer schemas.ID, step Step) error {
 	a, ok := s.account(iban)
 	if !ok {
 		return fmt.Errorf("money moved on unknown account %s", iban)
 	}
 	a.Balance += delta
-	if t, ok := s.transfer(transfer); ok {
+	if t, ok := s.transfer(transfer); ok && !t.Step.Ended() {
 		t.Step = step
 	}
 	return nil
