@@ -34,6 +34,11 @@ var requestSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
 // same id to learn its outcome.
 var ErrTimeout = errors.New("no answer in time")
 
+// ErrUnavailable is returned when the request could not be written to
+// Kafka (the cluster unreachable, say). It may still have been written: a
+// retry with the same id is safe and learns.
+var ErrUnavailable = errors.New("kafka unavailable")
+
 // Bus sends commands and queries and awaits their answers.
 type Bus struct {
 	codec    *topology.Codec
@@ -145,7 +150,7 @@ func (b *Bus) Send(ctx context.Context, cmd schemas.Record) (schemas.Record, err
 	b.mu.Unlock()
 	defer b.forget(k, ch)
 	if _, _, err := b.producer.SendMessage(msg); err != nil {
-		return nil, fmt.Errorf("send %s: %w", k.command, err)
+		return nil, fmt.Errorf("%w: send %s: %w", ErrUnavailable, k.command, err)
 	}
 	select {
 	case fb := <-ch:

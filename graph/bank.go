@@ -276,6 +276,9 @@ func (r *Resolver) moneyTransfer(ctx context.Context, uuid, username, token stri
 	case errors.Is(err, bus.ErrTimeout):
 		res.Status = ptr(model.TransferStatusPending)
 		res.Reason = ptr(fmt.Sprintf("no outcome within %s; the transfer may still happen: send the same money_transfer again (same uuid) for its outcome, or ask transfer(uuid)", r.Timeout))
+	case errors.Is(err, bus.ErrUnavailable):
+		res.Status = ptr(model.TransferStatusPending)
+		res.Reason = ptr(fmt.Sprintf("%s; the transfer was probably not sent: send the same money_transfer again (same uuid) when it is back", err))
 	default:
 		reason, err := reasonOf(err)
 		if err != nil {

@@ -327,6 +327,11 @@ func TestMoneyTransfer(t *testing.T) {
 			ptr(false), model.TransferStatusFailed, "insufficient funds", 1},
 		{"no outcome in time is pending, not failed", id, func(schemas.Record) (schemas.Record, error) { return nil, bus.ErrTimeout },
 			nil, model.TransferStatusPending, "send the same money_transfer again (same uuid)", 1},
+		{"Kafka out of reach is pending too: the command may have been written", id,
+			func(schemas.Record) (schemas.Record, error) {
+				return nil, fmt.Errorf("%w: send MoneyTransferCommand: connection refused", bus.ErrUnavailable)
+			},
+			nil, model.TransferStatusPending, "kafka unavailable: send MoneyTransferCommand: connection refused; the transfer was probably not sent: send the same money_transfer again (same uuid)", 1},
 		{"an invalid uuid is refused before anything is sent", "not-a-uuid", nil,
 			ptr(false), model.TransferStatusFailed, ReasonUUID, 0},
 	}

@@ -213,12 +213,31 @@ func TestChaos(t *testing.T) {
 		t.Errorf("only %d transfers", sent)
 	}
 
+	ibans := make([]string, len(people))
+	for i, p := range people {
+		ibans[i] = p.iban
+	}
+	checkLedger(t, m[1], m[2], ibans, want)
+	for _, v := range victims {
+		v.p.stop(t)
+	}
+	gw.stop(t)
+	b.stop(t)
+}
+
+// checkLedger checks the bank's events against what the answers said: each
+// of ibans holds want, money is conserved (every account holds the
+// completed deposits minus the completed payments out of the bank), every
+// started transfer ended exactly once, and transaction_events holds each
+// balance change exactly once.
+func checkLedger(t *testing.T, brokers, registry string, ibans []string, want map[string]int64) {
+	t.Helper()
 	// The events: balances as answered, every transfer ended once.
-	reg, err := sr.NewClient(sr.URLs(m[2]))
+	reg, err := sr.NewClient(sr.URLs(registry))
 	if err != nil {
 		t.Fatal(err)
 	}
-	kenv := &kafkatest.Env{Brokers: []string{m[1]}, RegistryURL: m[2], Registry: reg}
+	kenv := &kafkatest.Env{Brokers: []string{brokers}, RegistryURL: registry, Registry: reg}
 	state := domain.NewState()
 	ends := map[schemas.ID]int{}
 	type change struct {
@@ -244,9 +263,9 @@ func TestChaos(t *testing.T) {
 			changes[change{e.ID, e.IBAN, e.Amount}]++
 		}
 	}
-	for _, p := range people {
-		if got := state.Accounts[p.iban].Balance; got != want[p.iban] {
-			t.Errorf("%s holds %d, the answers say %d", p.iban, got, want[p.iban])
+	for _, ib := range ibans {
+		if got := state.Accounts[ib].Balance; got != want[ib] {
+			t.Errorf("%s holds %d, the answers say %d", ib, got, want[ib])
 		}
 	}
 	var sum, in, out int64 // of every account, the company's too
@@ -296,11 +315,6 @@ func TestChaos(t *testing.T) {
 			t.Errorf("TransactionHappenedEvent %+v (%d) of no balance change", c, n)
 		}
 	}
-	for _, v := range victims {
-		v.p.stop(t)
-	}
-	gw.stop(t)
-	b.stop(t)
 }
 
 // httpAddrOf returns the address a service serves /readyz on.
@@ -421,7 +435,8 @@ func (c *chaosClient) transfer(ctx context.Context, uuid, user, token string, am
 }
 
 // settle sends a transfer, and again with the same uuid while the answer is
-// PENDING, until its real outcome.
+// PENDING (no answer in time, or Kafka out of reach), until its real
+// outcome.
 func (c *chaosClient) settle(ctx context.Context, uuid, user, token string, amount int64, from, to, descr string) (transferOutcome, error) {
 	for {
 		out, err := c.transfer(ctx, uuid, user, token, amount, from, to, descr)

@@ -232,6 +232,9 @@ func (e *engine) rebuild(ctx context.Context) error {
 	applied, lastLog := 0, time.Now()
 	for !e.reached(target) {
 		err := e.readEvent(ctx, 300*time.Millisecond)
+		if errors.Is(err, errEventsUnreadable) {
+			continue // sarama retries; so do we
+		}
 		if errors.Is(err, errNoEvent) {
 			// What is left are transaction markers or aborted events,
 			// which take offsets but are never delivered. (Correctness
@@ -266,7 +269,10 @@ func (e *engine) reached(target map[string]int64) bool {
 	return true
 }
 
-var errNoEvent = errors.New("no event")
+var (
+	errNoEvent          = errors.New("no event")
+	errEventsUnreadable = errors.New("events unreadable for now")
+)
 
 // readEvent applies the next event, waiting up to wait for one.
 func (e *engine) readEvent(ctx context.Context, wait time.Duration) error {
@@ -280,12 +286,21 @@ func (e *engine) readEvent(ctx context.Context, wait time.Duration) error {
 	case m := <-e.eventMsgs[topology.BankEvents]:
 		return e.applyEvent(ctx, m)
 	case err := <-e.eventErrs[topology.UserEvents]:
-		return fmt.Errorf("read user_events: %w", err)
+		e.eventsUnreadable(err)
+		return errEventsUnreadable
 	case err := <-e.eventErrs[topology.BankEvents]:
-		return fmt.Errorf("read bank_events: %w", err)
+		e.eventsUnreadable(err)
+		return errEventsUnreadable
 	case <-t.C:
 		return errNoEvent
 	}
+}
+
+// eventsUnreadable logs an error of an event topic's consumer. sarama's
+// partition consumer reports it and goes on retrying (a broker away, a
+// leader moving), so this instance waits with it rather than exit.
+func (e *engine) eventsUnreadable(err error) {
+	e.log.Warn("reading events", "err", err)
 }
 
 // applyEvent applies one event read from the log, unless this instance
@@ -330,9 +345,9 @@ func (e *engine) loop(ctx context.Context) error {
 				return err
 			}
 		case err := <-e.eventErrs[topology.UserEvents]:
-			return fmt.Errorf("read user_events: %w", err)
+			e.eventsUnreadable(err)
 		case err := <-e.eventErrs[topology.BankEvents]:
-			return fmt.Errorf("read bank_events: %w", err)
+			e.eventsUnreadable(err)
 		case it := <-e.work:
 			e.pending = append(e.pending, it)
 			// Take whatever else is waiting, for a bigger transaction.

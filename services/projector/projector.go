@@ -166,8 +166,10 @@ func (p *projector) follow(ctx context.Context, pc sarama.PartitionConsumer) err
 		case <-ctx.Done():
 			return nil
 		case err, ok := <-pc.Errors():
+			// sarama reports the error and goes on retrying (a broker
+			// away, a leader moving): wait with it rather than exit.
 			if ok {
-				return fmt.Errorf("read events: %w", err)
+				p.log.Warn("reading events", "err", err)
 			}
 		case m, ok := <-pc.Messages():
 			if !ok {

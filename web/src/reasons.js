@@ -40,6 +40,9 @@ export function explain(reason) {
   }
   if (reason.startsWith('not logged in')) return 'Your session ended: log in again.';
   if (reason.startsWith('employees only')) return 'Only employees may see this: log in as an employee.';
+  if (reason.startsWith('kafka unavailable')) {
+    return 'The bank cannot reach its message broker right now. Nothing was lost; try again in a moment.';
+  }
   if (reason.startsWith('no answer to') || reason.startsWith('no outcome within')) {
     return 'The bank did not answer in time; it is still working on it. Try again in a moment.';
   }

@@ -45,6 +45,7 @@ test('every reason the API gives is explained', () => {
   assert.equal(explain('insufficient funds would be below the limit of €0,00'), 'Not enough money in the account (it may not go below €0,00).');
   assert.equal(explain('invalid password'), 'Wrong password for this username.');
   assert.equal(explain('too many failed log-ins: try again in 12s'), 'Too many wrong passwords: wait 12 seconds before you try again.');
+  assert.match(explain('kafka unavailable: send MoneyTransferCommand: EOF; the transfer was probably not sent'), /cannot reach its message broker/);
   assert.match(explain('not logged in: get_account answers a session'), /log in again/);
   assert.equal(explain('something new'), 'Something new.');
 });
