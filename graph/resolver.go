@@ -55,6 +55,9 @@ type Resolver struct {
 	// UserLogins and ClientLogins limit failed log-ins per username and
 	// per client address (see WithClient); nil, no limit.
 	UserLogins, ClientLogins Throttle
+	// Admit decides whether a live subscription may start: an error
+	// refuses it; release is called when it ends. Nil admits all.
+	Admit func(ctx context.Context) (release func(), err error)
 }
 
 type userKey struct{}

@@ -63,6 +63,13 @@ func (r *queryResolver) AllLastTransactions(ctx context.Context) ([]*model.Trans
 
 // StreamTransactions is the resolver for the stream_transactions field.
 func (r *subscriptionResolver) StreamTransactions(ctx context.Context, iban *string, minAmount *int, maxAmount *int, direction *model.Dtype, descrIncludes *string) (<-chan *model.Transaction, error) {
+	if r.Admit != nil {
+		release, err := r.Admit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		context.AfterFunc(ctx, release)
+	}
 	match := Filter{IBAN: iban, MinAmount: minAmount, MaxAmount: maxAmount, Direction: direction, DescrIncludes: descrIncludes}.Matcher()
 	return r.Live.Subscribe(ctx, match, func() {
 		transport.AddSubscriptionError(ctx, gqlerror.Errorf("subscriber too slow: it fell %d transactions behind and was dropped; subscribe again", SubscriberBuffer))

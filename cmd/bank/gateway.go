@@ -38,6 +38,8 @@ type gatewayFlags struct {
 	userFails  *int
 	clientFail *int
 	clientHdr  *string
+	wsSubs     *int
+	wsMsgs     *int
 }
 
 // gatewayFlags adds the gateway's flags; keyFile is where the session key
@@ -56,6 +58,8 @@ func (f *flags) gatewayFlags(keyFile string) gatewayFlags {
 		complexity: f.int("max-query-complexity", "MAX_QUERY_COMPLEXITY", 20_000, "highest cost of an operation (a field costs 1, lists their items times their fields)"),
 		userFails:  f.int("login-failures-per-user", "LOGIN_FAILURES_PER_USER", 5, "wrong passwords a minute a username may get before its log-ins are refused for a while"),
 		clientFail: f.int("login-failures-per-client", "LOGIN_FAILURES_PER_CLIENT", 30, "wrong passwords a minute one client address may send before its log-ins are refused for a while"),
+		wsSubs:     f.int("ws-max-subscriptions", "WS_MAX_SUBSCRIPTIONS", 100, "running subscriptions one websocket connection may have"),
+		wsMsgs:     f.int("ws-max-messages-per-second", "WS_MAX_MESSAGES_PER_SECOND", 100, "messages a second a websocket client may send (twice that at once); a faster one is disconnected"),
 		clientHdr:  f.string("client-address-header", "CLIENT_ADDRESS_HEADER", "", "header in which a trusted reverse proxy passes the client's address (e.g. X-Real-IP or X-Forwarded-For); empty: the connection's address"),
 	}
 }
@@ -79,7 +83,8 @@ func (gf gatewayFlags) config(brokers []string, log *slog.Logger) (gateway.Confi
 	return gateway.Config{Brokers: brokers, Timeout: *gf.timeout, HashCost: *gf.hashCost, Sessions: keeper,
 		CORSOrigins: splitList(*gf.cors), MaxBodyBytes: int64(*gf.maxBody), MaxDepth: *gf.maxDepth,
 		MaxComplexity: *gf.complexity, EmployeePassword: *gf.employee, LoginFailuresPerUser: *gf.userFails,
-		LoginFailuresPerClient: *gf.clientFail, ClientAddressHeader: *gf.clientHdr, Log: log}, nil
+		LoginFailuresPerClient: *gf.clientFail, ClientAddressHeader: *gf.clientHdr, MaxSubscriptions: *gf.wsSubs,
+		MaxMessagesPerSecond: *gf.wsMsgs, Log: log}, nil
 }
 
 func runGateway(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -78,7 +78,12 @@ type Config struct {
 	// the client's address (such as X-Real-IP); empty, the client is the
 	// connection's peer.
 	ClientAddressHeader string
-	Log                 *slog.Logger
+	// MaxSubscriptions bounds the running subscriptions of one websocket
+	// connection (default 100); MaxMessagesPerSecond the messages its
+	// client may send, twice that at once (default 100): a faster one is
+	// disconnected.
+	MaxSubscriptions, MaxMessagesPerSecond int
+	Log                                    *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -114,6 +119,12 @@ func (c *Config) defaults() error {
 	}
 	if c.LoginFailuresPerClient <= 0 {
 		c.LoginFailuresPerClient = 30
+	}
+	if c.MaxSubscriptions <= 0 {
+		c.MaxSubscriptions = 100
+	}
+	if c.MaxMessagesPerSecond <= 0 {
+		c.MaxMessagesPerSecond = 100
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -219,7 +230,8 @@ func (g *Gateway) Close() {
 func (g *Gateway) routes() http.Handler {
 	resolver := &graph.Resolver{Bus: g.bus, Live: countedFeed{g.live}, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
 		HashCost: g.cfg.HashCost, NewIBAN: iban.New, EmployeePassword: g.cfg.EmployeePassword,
-		UserLogins: ratelimit.New(g.cfg.LoginFailuresPerUser), ClientLogins: ratelimit.New(g.cfg.LoginFailuresPerClient)}
+		UserLogins: ratelimit.New(g.cfg.LoginFailuresPerUser), ClientLogins: ratelimit.New(g.cfg.LoginFailuresPerClient),
+		Admit: AdmitSubscriptions(g.cfg.MaxSubscriptions)}
 	api := g.cors(g.checkOrigin(g.authenticate(g.identifyClient(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes)))))
 	mux := http.NewServeMux()
 	for _, path := range []string{"/graphql", "/api", "/ws"} {
@@ -246,7 +258,7 @@ func NewServer(resolver *graph.Resolver, cfg Config) *handler.Server {
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver, Complexity: complexity}))
 	readLimit := cfg.MaxBodyBytes
 	srv.AddTransport(transport.Websocket{
-		Implementation: newGorillaWebsocket(10 * time.Second),
+		Implementation: newGorillaWebsocket(10*time.Second, cfg.MaxMessagesPerSecond),
 		InitFunc:       websocketInit(cfg.Sessions),
 		InitTimeout:    10 * time.Second,
 		// Pings: the legacy protocol's "ka" messages, and

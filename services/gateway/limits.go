@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -41,18 +42,41 @@ var (
 	_ graphql.OperationContextMutator = websocketOnly{}
 )
 
-type overWebsocketKey struct{}
+// connection is what the gateway keeps of one websocket connection in its
+// operations' context.
+type connection struct {
+	subscriptions atomic.Int32 // running
+}
+
+type connectionKey struct{}
 
 // overWebsocket marks the context of a websocket connection's operations.
 func overWebsocket(ctx context.Context) context.Context {
-	return context.WithValue(ctx, overWebsocketKey{}, true)
+	return context.WithValue(ctx, connectionKey{}, &connection{})
+}
+
+// AdmitSubscriptions returns graph.Resolver.Admit allowing max running
+// subscriptions per websocket connection: each holds a goroutine and a
+// buffer, so one connection must not open them without end.
+func AdmitSubscriptions(max int) func(ctx context.Context) (func(), error) {
+	return func(ctx context.Context) (func(), error) {
+		c, ok := ctx.Value(connectionKey{}).(*connection)
+		if !ok {
+			return func() {}, nil
+		}
+		if c.subscriptions.Add(1) > int32(max) {
+			c.subscriptions.Add(-1)
+			return nil, gqlerror.Errorf("too many subscriptions on this connection: at most %d; end one, or open another connection", max)
+		}
+		return func() { c.subscriptions.Add(-1) }, nil
+	}
 }
 
 func (websocketOnly) ExtensionName() string                   { return "WebsocketOnlySubscriptions" }
 func (websocketOnly) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (websocketOnly) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription || ctx.Value(overWebsocketKey{}) != nil {
+	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription || ctx.Value(connectionKey{}) != nil {
 		return nil
 	}
 	err := gqlerror.Errorf("subscriptions are served over websockets only (graphql-transport-ws or graphql-ws at /graphql)")

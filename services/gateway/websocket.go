@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -19,10 +20,13 @@ type gorillaWebsocket struct {
 	// writeBuffers lends write buffers to connections while they write,
 	// so an idle subscriber holds none.
 	writeBuffers *sync.Pool
+	// perSecond is how many messages a client may send a second, twice
+	// that at once; a connection sending faster is closed.
+	perSecond int
 }
 
-func newGorillaWebsocket(writeTimeout time.Duration) gorillaWebsocket {
-	return gorillaWebsocket{writeTimeout: writeTimeout, writeBuffers: &sync.Pool{}}
+func newGorillaWebsocket(writeTimeout time.Duration, perSecond int) gorillaWebsocket {
+	return gorillaWebsocket{writeTimeout: writeTimeout, writeBuffers: &sync.Pool{}, perSecond: perSecond}
 }
 
 func (g gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
@@ -38,13 +42,35 @@ func (g gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts tr
 	if err != nil {
 		return nil, err // Upgrade has answered the client
 	}
-	return &gorillaConn{conn: conn, writeTimeout: g.writeTimeout}, nil
+	burst := 2 * float64(g.perSecond)
+	return &gorillaConn{conn: conn, writeTimeout: g.writeTimeout, perSecond: float64(g.perSecond), burst: burst,
+		allowance: burst, last: time.Now()}, nil
 }
 
 type gorillaConn struct {
 	conn         *websocket.Conn
 	writeTimeout time.Duration
 	mu           sync.Mutex // gorilla allows one writer at a time
+
+	// A token bucket of the messages the client may send; only the
+	// transport's read loop uses it.
+	perSecond, burst, allowance float64
+	last                        time.Time
+}
+
+// errFlood ends a connection whose client sends messages too fast.
+var errFlood = errors.New("websocket client sent messages too fast")
+
+// allow takes a message from the bucket.
+func (c *gorillaConn) allow() bool {
+	now := time.Now()
+	c.allowance = min(c.burst, c.allowance+now.Sub(c.last).Seconds()*c.perSecond)
+	c.last = now
+	if c.allowance < 1 {
+		return false
+	}
+	c.allowance--
+	return true
 }
 
 var (
@@ -54,6 +80,19 @@ var (
 
 func (c *gorillaConn) NextReader() (int, io.Reader, error) {
 	mt, r, err := c.conn.NextReader()
+	if err == nil && c.perSecond > 0 && !c.allow() {
+		_ = c.WriteClose(websocket.ClosePolicyViolation, fmt.Sprintf("too many messages: at most %.0f a second", c.perSecond))
+		// Read on until the client answers the close (for a second at
+		// most): closing with its messages unread would reset the
+		// connection, and the client might never see why.
+		_ = c.conn.SetReadDeadline(time.Now().Add(time.Second))
+		for {
+			if _, _, err := c.conn.NextReader(); err != nil {
+				break
+			}
+		}
+		return mt, nil, errFlood
+	}
 	if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
 		return mt, nil, transport.ErrWebsocketClosed
 	}
