@@ -4,7 +4,7 @@ KAFKA_PORT ?= 39092
 FUZZTIME  ?= 10s
 SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run build web tools test check test-web test-embedded test-kafka fuzz kafka-fetch clean
+.PHONY: run build web tools test check test-web test-embedded test-kafka fuzz vulncheck kafka-fetch clean
 
 run: web ## start the whole bank (embedded Kafka + Schema Registry, data in ./data)
 	$(GO) run ./cmd/bank
@@ -58,6 +58,9 @@ test-kafka: web tools ## all tests again, integration ones on a real Apache Kafk
 	scripts/kafka/kafka.sh restart $(KAFKA_PORT)
 	BANK_TEST_KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -race -count=1 -p 1 ./... ; \
 		rc=$$?; scripts/kafka/kafka.sh stop $(KAFKA_PORT); exit $$rc
+
+vulncheck: ## known vulnerabilities in the code and its modules (govulncheck; needs vuln.go.dev, which CI and this project's machines cannot reach)
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@v1.9.0 ./...
 
 kafka-fetch: ## download the Apache Kafka jars (Maven Central) ahead of time
 	scripts/kafka/kafka.sh fetch

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -60,6 +61,10 @@ func TestChaos(t *testing.T) {
 		{name: "commands c3", args: []string{"INSTANCE_ID=c3"}},
 		{name: "projector", args: []string{"PROJECTOR_ID=p1"}},
 	}
+	var (
+		procsMu sync.Mutex
+		procs   []*proc // every process started, for their logs
+	)
 	launch := func(v *victim) {
 		cmd := "commands"
 		if v.name == "projector" {
@@ -69,11 +74,14 @@ func TestChaos(t *testing.T) {
 		v.mu.Lock()
 		v.p = p
 		v.mu.Unlock()
+		procsMu.Lock()
+		procs = append(procs, p)
+		procsMu.Unlock()
 	}
 	for _, v := range victims {
 		launch(v)
 	}
-	gw := start(t, append(env, "REQUEST_TIMEOUT=2s", "LOGIN_FAILURES_PER_CLIENT=1000"), "gateway")
+	gw := start(t, append(env, "REQUEST_TIMEOUT=2s", "LOGIN_FAILURES_PER_CLIENT=1000", "LOG_LEVEL=debug"), "gateway")
 	gwAddr := regexp.MustCompile(`"addr":"([^"]+)"|addr=(\S+)`).FindStringSubmatch(gw.logLine(t, "serving /metrics"))
 	base := "http://" + gwAddr[1] + gwAddr[2]
 	waitReady(t, base+"/readyz", gw)
@@ -218,6 +226,21 @@ func TestChaos(t *testing.T) {
 		ibans[i] = p.iban
 	}
 	checkLedger(t, m[1], m[2], ibans, want)
+
+	// No log shows a password or a token.
+	procsMu.Lock()
+	for _, p := range append(procs, gw) {
+		logs := p.logs()
+		if strings.Contains(logs, chaosPassword) {
+			t.Errorf("a log of %v shows the customers' password", p.cmd.Args)
+		}
+		for _, c := range people {
+			if strings.Contains(logs, c.token) {
+				t.Errorf("a log of %v shows %s's token", p.cmd.Args, c.user)
+			}
+		}
+	}
+	procsMu.Unlock()
 	for _, v := range victims {
 		v.p.stop(t)
 	}
@@ -376,6 +399,9 @@ func readTopic(t *testing.T, env *kafkatest.Env, topic string) []schemas.Record 
 	return out
 }
 
+// chaosPassword is every test customer's password, which no log may show.
+const chaosPassword = "correct horse battery staple"
+
 // chaosClient speaks GraphQL to the gateway.
 type chaosClient struct{ url string }
 
@@ -416,8 +442,8 @@ func (c *chaosClient) getAccount(ctx context.Context, user string) (struct{ IBAN
 		Reason      *string
 	}
 	for ctx.Err() == nil {
-		err := c.post(ctx, `mutation($u: String!) { get_account(username: $u, password: "pw") { iban token reason } }`,
-			map[string]any{"u": user}, "get_account", &a)
+		err := c.post(ctx, `mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason } }`,
+			map[string]any{"u": user, "p": chaosPassword}, "get_account", &a)
 		if err == nil && a.IBAN != "" {
 			return struct{ IBAN, Token string }{a.IBAN, a.Token}, nil
 		}
