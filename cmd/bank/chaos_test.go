@@ -15,13 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology"
-	"github.com/openbank/bank/topology/kafka"
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
@@ -320,7 +318,7 @@ func checkLedger(t *testing.T, brokers, registry string, ibans []string, want ma
 	var seen map[change]int
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
 		seen = map[change]int{}
-		for _, rec := range readTopic(t, kenv, topology.TransactionEvents) {
+		for _, rec := range kenv.ReadAll(t, topology.TransactionEvents) {
 			e := rec.(*schemas.TransactionHappenedEvent)
 			seen[change{e.ID, e.IBAN, e.ChangedBy}]++
 		}
@@ -345,58 +343,6 @@ func httpAddrOf(t *testing.T, p *proc) string {
 	t.Helper()
 	m := regexp.MustCompile(`addr=(\S+)|"addr":"([^"]+)"`).FindStringSubmatch(p.logLine(t, "serving /metrics"))
 	return m[1] + m[2]
-}
-
-// readTopic reads every partition of topic to its current end.
-func readTopic(t *testing.T, env *kafkatest.Env, topic string) []schemas.Record {
-	t.Helper()
-	client, err := sarama.NewClient(env.Brokers, kafka.ConsumerConfig("test-read-topic"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	codec := env.Codec()
-	var out []schemas.Record
-	for _, p := range parts {
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if end == 0 {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-	read:
-		for {
-			select {
-			case m := <-pc.Messages():
-				rec, err := codec.Decode(t.Context(), topic, m.Value)
-				if err != nil {
-					t.Fatalf("%s/%d at %d: %v", topic, p, m.Offset, err)
-				}
-				out = append(out, rec)
-				if m.Offset+1 >= end {
-					break read
-				}
-			case <-time.After(5 * time.Second):
-				break read // aborted transactions' offsets are never delivered
-			}
-		}
-		pc.Close()
-	}
-	return out
 }
 
 // chaosPassword is every test customer's password, which no log may show.

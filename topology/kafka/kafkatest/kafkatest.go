@@ -179,10 +179,10 @@ func (c *collector) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.
 	}
 }
 
-// ReadAll returns every committed record of partition 0 of topic, decoded:
-// it reads from the start until the end offset it saw at first, or until
-// nothing comes for a second (the last offsets can be transaction markers,
-// which are never delivered).
+// ReadAll returns every committed record of topic, decoded, partition by
+// partition (in order within each): it reads each from the start until the
+// end offset it saw at first, or until nothing comes for a second (the last
+// offsets can be transaction markers, which are never delivered).
 func (e *Env) ReadAll(t testing.TB, topic string) []schemas.Record {
 	t.Helper()
 	cl, err := sarama.NewClient(e.Brokers, kafka.ConsumerConfig("test-read-all"))
@@ -190,7 +190,7 @@ func (e *Env) ReadAll(t testing.TB, topic string) []schemas.Record {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	end, err := cl.GetOffset(topic, 0, sarama.OffsetNewest)
+	parts, err := cl.Partitions(topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,19 +199,37 @@ func (e *Env) ReadAll(t testing.TB, topic string) []schemas.Record {
 		t.Fatal(err)
 	}
 	defer consumer.Close()
-	pc, err := consumer.ConsumePartition(topic, 0, sarama.OffsetOldest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
 	codec := e.Codec()
+	var out []schemas.Record
+	for _, p := range parts {
+		end, err := cl.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if end == 0 {
+			continue
+		}
+		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, readUntil(t, pc, codec, end)...)
+		pc.Close()
+	}
+	return out
+}
+
+// readUntil decodes what pc delivers until offset end, or until nothing
+// comes for a second.
+func readUntil(t testing.TB, pc sarama.PartitionConsumer, codec *topology.Codec, end int64) []schemas.Record {
+	t.Helper()
 	var out []schemas.Record
 	for {
 		select {
 		case m := <-pc.Messages():
-			rec, err := codec.Decode(context.Background(), topic, m.Value)
+			rec, err := codec.Decode(context.Background(), m.Topic, m.Value)
 			if err != nil {
-				t.Fatalf("%s at %d: %v", topic, m.Offset, err)
+				t.Fatalf("%s/%d at %d: %v", m.Topic, m.Partition, m.Offset, err)
 			}
 			out = append(out, rec)
 			if m.Offset+1 >= end {
