@@ -14,6 +14,26 @@ type AddUserToBankAccountCommand struct {
 	UserToAdd string `avro:"user_to_add"`
 }
 
+// CreateAlertRuleCommand: An owner (username, token) of iban sets an alert rule; id is the rule's id.
+type CreateAlertRuleCommand struct {
+	ID       ID     `avro:"id"`
+	IBAN     string `avro:"iban"`
+	Username string `avro:"username"`
+	Token    string `avro:"token"`
+	Kind     string `avro:"kind"`
+	Amount   int64  `avro:"amount"`
+	Word     string `avro:"word"`
+	Webhook  string `avro:"webhook"`
+}
+
+// DeleteAlertRuleCommand: An owner (username, token) of iban ends the alert rule id.
+type DeleteAlertRuleCommand struct {
+	ID       ID     `avro:"id"`
+	IBAN     string `avro:"iban"`
+	Username string `avro:"username"`
+	Token    string `avro:"token"`
+}
+
 // CreateBankAccountCommand: Asks to open a bank account with the given IBAN for an existing user.
 type CreateBankAccountCommand struct {
 	ID       ID     `avro:"id"`
@@ -83,6 +103,24 @@ type ReturnMoneyCommand struct {
 }
 
 // Events.
+
+// AlertRuleCreatedEvent: username set the alert rule id on iban.
+type AlertRuleCreatedEvent struct {
+	ID       ID     `avro:"id"`
+	IBAN     string `avro:"iban"`
+	Username string `avro:"username"`
+	Kind     string `avro:"kind"`
+	Amount   int64  `avro:"amount"`
+	Word     string `avro:"word"`
+	Webhook  string `avro:"webhook"`
+}
+
+// AlertRuleDeletedEvent: username ended the alert rule id of iban.
+type AlertRuleDeletedEvent struct {
+	ID       ID     `avro:"id"`
+	IBAN     string `avro:"iban"`
+	Username string `avro:"username"`
+}
 
 // BankAccountCreatedEvent: An account exists, owned by username with token.
 type BankAccountCreatedEvent struct {
@@ -263,6 +301,11 @@ type TransactionHappenedEvent struct {
 // AvroName returns the record's full Avro name, which identifies it on the
 // wire and in the registry (never the Go type name).
 
+func (*CreateAlertRuleCommand) AvroName() string { return Namespace + ".CreateAlertRuleCommand" }
+func (*DeleteAlertRuleCommand) AvroName() string { return Namespace + ".DeleteAlertRuleCommand" }
+func (*AlertRuleCreatedEvent) AvroName() string  { return Namespace + ".AlertRuleCreatedEvent" }
+func (*AlertRuleDeletedEvent) AvroName() string  { return Namespace + ".AlertRuleDeletedEvent" }
+
 func (*AddUserToBankAccountCommand) AvroName() string {
 	return Namespace + ".AddUserToBankAccountCommand"
 }
@@ -314,6 +357,10 @@ func (*TransactionHappenedEvent) AvroName() string { return Namespace + ".Transa
 // that all records of one aggregate land on one partition, in order.
 
 func (r *AddUserToBankAccountCommand) Key() string      { return r.IBAN }
+func (r *CreateAlertRuleCommand) Key() string           { return r.IBAN }
+func (r *DeleteAlertRuleCommand) Key() string           { return r.IBAN }
+func (r *AlertRuleCreatedEvent) Key() string            { return r.IBAN }
+func (r *AlertRuleDeletedEvent) Key() string            { return r.IBAN }
 func (r *CreateBankAccountCommand) Key() string         { return r.IBAN }
 func (r *CreateUserAccountCommand) Key() string         { return r.Username }
 func (r *CreditMoneyCommand) Key() string               { return r.IBAN }
@@ -351,6 +398,10 @@ func (r *TransactionHappenedEvent) Key() string         { return r.IBAN }
 // RecordID returns the record's id: the command's, query's or event's own, or
 // for saga steps and their events the transfer's.
 func (r *AddUserToBankAccountCommand) RecordID() ID      { return r.ID }
+func (r *CreateAlertRuleCommand) RecordID() ID           { return r.ID }
+func (r *DeleteAlertRuleCommand) RecordID() ID           { return r.ID }
+func (r *AlertRuleCreatedEvent) RecordID() ID            { return r.ID }
+func (r *AlertRuleDeletedEvent) RecordID() ID            { return r.ID }
 func (r *CreateBankAccountCommand) RecordID() ID         { return r.ID }
 func (r *CreateUserAccountCommand) RecordID() ID         { return r.ID }
 func (r *CreditMoneyCommand) RecordID() ID               { return r.ID }
@@ -389,6 +440,10 @@ func (r *TransactionHappenedEvent) RecordID() ID         { return r.ID }
 // their Avro name from it.
 var all = []Record{
 	&AddUserToBankAccountCommand{},
+	&CreateAlertRuleCommand{},
+	&DeleteAlertRuleCommand{},
+	&AlertRuleCreatedEvent{},
+	&AlertRuleDeletedEvent{},
 	&CreateBankAccountCommand{},
 	&CreateUserAccountCommand{},
 	&CreditMoneyCommand{},

@@ -3,6 +3,7 @@ package domain
 import (
 	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/alerts/rule"
 	"github.com/openbank/bank/topology/iban"
 )
 
@@ -19,7 +20,51 @@ const (
 	ReasonAlreadyOwner     = "user is already an owner of the account"
 	ReasonUnknownUser      = "user does not exist"
 	ReasonLastOwnerBalance = "the last owner can't leave an account whose balance is not zero"
+	ReasonRuleExists       = "alert rule already exists"
+	ReasonUnknownRule      = "alert rule does not exist"
+	ReasonTooManyRules     = "an account has at most 20 alert rules"
 )
+
+// MaxRules bounds the alert rules of one account.
+const MaxRules = 20
+
+// CreateAlertRule decides on an alert rule an owner sets on an account.
+func (s *State) CreateAlertRule(c *schemas.CreateAlertRuleCommand) Decision {
+	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
+	if reason != "" {
+		return failed(c.ID, createRule, reason)
+	}
+	r := rule.Rule{IBAN: c.IBAN, Kind: rule.Kind(c.Kind), Amount: c.Amount, Word: c.Word, Webhook: c.Webhook}
+	switch err := r.Validate(); {
+	case a.Rules[c.ID]:
+		return failed(c.ID, createRule, ReasonRuleExists)
+	case err != nil:
+		return failed(c.ID, createRule, err.Error())
+	case len(a.Rules) >= MaxRules:
+		return failed(c.ID, createRule, ReasonTooManyRules)
+	}
+	return Decision{
+		Events: []schemas.Record{&schemas.AlertRuleCreatedEvent{ID: c.ID, IBAN: c.IBAN, Username: c.Username,
+			Kind: c.Kind, Amount: c.Amount, Word: c.Word, Webhook: c.Webhook}},
+		Feedback: []schemas.Record{succeeded(c.ID, createRule, "")},
+	}
+}
+
+// DeleteAlertRule decides on ending an alert rule; any owner of the account
+// may end any of its rules.
+func (s *State) DeleteAlertRule(c *schemas.DeleteAlertRuleCommand) Decision {
+	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
+	switch {
+	case reason != "":
+		return failed(c.ID, deleteRule, reason)
+	case !a.Rules[c.ID]:
+		return failed(c.ID, deleteRule, ReasonUnknownRule)
+	}
+	return Decision{
+		Events:   []schemas.Record{&schemas.AlertRuleDeletedEvent{ID: c.ID, IBAN: c.IBAN, Username: c.Username}},
+		Feedback: []schemas.Record{succeeded(c.ID, deleteRule, "")},
+	}
+}
 
 // CreateUserAccount decides on a new user; the password arrives hashed.
 func (s *State) CreateUserAccount(c *schemas.CreateUserAccountCommand) Decision {

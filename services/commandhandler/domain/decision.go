@@ -45,6 +45,8 @@ const (
 	markFailed    = "MarkTransferFailedCommand"
 	addUser       = "AddUserToBankAccountCommand"
 	removeUser    = "RemoveUserFromBankAccountCommand"
+	createRule    = "CreateAlertRuleCommand"
+	deleteRule    = "DeleteAlertRuleCommand"
 )
 
 // Decide handles one command, or the feedback of a saga step.
@@ -58,6 +60,10 @@ func (s *State) Decide(rec schemas.Record, env Env) (Decision, error) {
 		return s.AddUserToBankAccount(c, env), nil
 	case *schemas.RemoveUserFromBankAccountCommand:
 		return s.RemoveUserFromBankAccount(c), nil
+	case *schemas.CreateAlertRuleCommand:
+		return s.CreateAlertRule(c), nil
+	case *schemas.DeleteAlertRuleCommand:
+		return s.DeleteAlertRule(c), nil
 	case *schemas.MoneyTransferCommand:
 		return s.MoneyTransfer(c), nil
 	case *schemas.DebitMoneyCommand:

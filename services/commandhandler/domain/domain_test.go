@@ -467,3 +467,98 @@ func TestAStepReadAfterTheEndLeavesTheSagaEnded(t *testing.T) {
 		})
 	}
 }
+
+func TestAlertRules(t *testing.T) {
+	existing := schemas.NewID()
+	withRule := func(t *testing.T) *State {
+		s := bank(t)
+		if err := s.Apply(&schemas.AlertRuleCreatedEvent{ID: existing, IBAN: ibanAnn, Username: "ann", Kind: "BALANCE_BELOW", Amount: 100}); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	create := func(mod func(*schemas.CreateAlertRuleCommand)) *schemas.CreateAlertRuleCommand {
+		c := &schemas.CreateAlertRuleCommand{ID: schemas.NewID(), IBAN: ibanAnn, Username: "ann", Token: "tok-ann", Kind: "INCOMING_ABOVE", Amount: 50_000}
+		if mod != nil {
+			mod(c)
+		}
+		return c
+	}
+	tests := []struct {
+		name   string
+		cmd    schemas.Record
+		reason string // "" for success
+	}{
+		{"set a rule", create(nil), ""},
+		{"with a webhook", create(func(c *schemas.CreateAlertRuleCommand) {
+			c.Kind, c.Word, c.Webhook = "DESCRIPTION_CONTAINS", "casino", "https://example.org/hook"
+		}), ""},
+		{"same id again", create(func(c *schemas.CreateAlertRuleCommand) { c.ID = existing }), ReasonRuleExists},
+		{"not an owner", create(func(c *schemas.CreateAlertRuleCommand) { c.Username = "bob" }), ReasonNotOwner},
+		{"wrong token", create(func(c *schemas.CreateAlertRuleCommand) { c.Token = "tok-bob" }), ReasonInvalidToken},
+		{"unknown account", create(func(c *schemas.CreateAlertRuleCommand) { c.IBAN = ibanNew }), ReasonUnknownAccount},
+		{"unknown kind", create(func(c *schemas.CreateAlertRuleCommand) { c.Kind = "SOMETIMES" }),
+			`kind "SOMETIMES" is not one of BALANCE_BELOW, INCOMING_ABOVE, OUTGOING_ABOVE, DESCRIPTION_CONTAINS`},
+		{"negative amount", create(func(c *schemas.CreateAlertRuleCommand) { c.Amount = -1 }), "amount may not be negative"},
+		{"bad webhook", create(func(c *schemas.CreateAlertRuleCommand) { c.Webhook = "javascript:alert(1)" }), "webhook must be an http or https URL"},
+		{"delete", &schemas.DeleteAlertRuleCommand{ID: existing, IBAN: ibanAnn, Username: "ann", Token: "tok-ann"}, ""},
+		{"delete an unknown rule", &schemas.DeleteAlertRuleCommand{ID: schemas.NewID(), IBAN: ibanAnn, Username: "ann", Token: "tok-ann"}, ReasonUnknownRule},
+		{"delete another account's rule", &schemas.DeleteAlertRuleCommand{ID: existing, IBAN: ibanBob, Username: "bob", Token: "tok-bob"}, ReasonUnknownRule},
+		{"delete by a non-owner", &schemas.DeleteAlertRuleCommand{ID: existing, IBAN: ibanAnn, Username: "bob", Token: "tok-bob"}, ReasonNotOwner},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := withRule(t)
+			d, err := s.Decide(tt.cmd, env())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := reasonOf(d); got != tt.reason {
+				t.Fatalf("reason %q, want %q", got, tt.reason)
+			}
+			wantEvents := 0
+			if tt.reason == "" {
+				wantEvents = 1
+			}
+			if len(d.Events) != wantEvents || len(d.Feedback) != 1 {
+				t.Fatalf("%d events, %d feedback: %+v", len(d.Events), len(d.Feedback), d)
+			}
+			for _, e := range d.Events {
+				if err := s.Apply(e); err != nil {
+					t.Fatalf("apply own event: %v", err)
+				}
+			}
+		})
+	}
+
+	// At most MaxRules per account; ending one makes room.
+	s := bank(t)
+	var ids []schemas.ID
+	for range MaxRules {
+		c := create(nil)
+		ids = append(ids, c.ID)
+		d := s.CreateAlertRule(c)
+		for _, e := range d.Events {
+			s.Apply(e)
+		}
+	}
+	if r := reasonOf(s.CreateAlertRule(create(nil))); r != ReasonTooManyRules {
+		t.Fatalf("rule %d: %q", MaxRules+1, r)
+	}
+	for _, e := range s.DeleteAlertRule(&schemas.DeleteAlertRuleCommand{ID: ids[0], IBAN: ibanAnn, Username: "ann", Token: "tok-ann"}).Events {
+		s.Apply(e)
+	}
+	if r := reasonOf(s.CreateAlertRule(create(nil))); r != "" {
+		t.Fatalf("after ending one: %q", r)
+	}
+	// A rolled-back rule is gone again.
+	s.Begin()
+	c := create(func(c *schemas.CreateAlertRuleCommand) { c.IBAN, c.Username, c.Token = ibanBob, "bob", "tok-bob" })
+	for _, e := range s.CreateAlertRule(c).Events {
+		s.Apply(e)
+	}
+	s.Rollback()
+	if s.Accounts[ibanBob].Rules[c.ID] {
+		t.Fatal("a rolled-back rule stayed")
+	}
+}

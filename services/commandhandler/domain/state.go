@@ -29,11 +29,14 @@ type Account struct {
 	Limit   int64
 	// Tokens holds each owner's token by username.
 	Tokens map[string]string
+	// Rules holds the ids of the account's alert rules.
+	Rules map[schemas.ID]bool
 }
 
 func (a *Account) clone() *Account {
 	c := *a
 	c.Tokens = maps.Clone(a.Tokens)
+	c.Rules = maps.Clone(a.Rules)
 	return &c
 }
 
@@ -167,6 +170,21 @@ func (s *State) Apply(e schemas.Record) error {
 			return fmt.Errorf("user removed from unknown account %s", e.IBAN)
 		}
 		delete(a.Tokens, e.Username)
+	case *schemas.AlertRuleCreatedEvent:
+		a, ok := s.account(e.IBAN)
+		if !ok {
+			return fmt.Errorf("alert rule on unknown account %s", e.IBAN)
+		}
+		if a.Rules == nil {
+			a.Rules = map[schemas.ID]bool{}
+		}
+		a.Rules[e.ID] = true
+	case *schemas.AlertRuleDeletedEvent:
+		a, ok := s.account(e.IBAN)
+		if !ok {
+			return fmt.Errorf("alert rule ended on unknown account %s", e.IBAN)
+		}
+		delete(a.Rules, e.ID)
 	case *schemas.MoneyCreditedEvent:
 		return s.move(e.IBAN, e.Amount, e.ID, Credited)
 	case *schemas.MoneyDebitedEvent:

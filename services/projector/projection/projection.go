@@ -8,6 +8,7 @@ package projection
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/openbank/bank/schemas"
@@ -75,6 +76,28 @@ type Model struct {
 	// debits remembers each transfer's debit transaction, which a return
 	// cancels.
 	debits map[schemas.ID]int64
+	rules  map[string]map[schemas.ID]AlertRule // per IBAN
+}
+
+// AlertRule is an account's alert rule.
+type AlertRule struct {
+	ID       string `json:"id"`
+	IBAN     string `json:"iban"`
+	Username string `json:"username"` // who set it
+	Kind     string `json:"kind"`
+	Amount   int64  `json:"amount"`
+	Word     string `json:"word"`
+	Webhook  string `json:"webhook"`
+}
+
+// AlertRules returns the alert rules of iban, by id.
+func (m *Model) AlertRules(iban string) []AlertRule {
+	out := []AlertRule{}
+	for _, r := range m.rules[iban] {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b AlertRule) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // New returns an empty model.
@@ -82,6 +105,7 @@ func New() *Model {
 	return &Model{
 		users: map[string]*User{}, accounts: map[string]*Account{}, transfers: map[schemas.ID]*Transfer{},
 		transactions: map[string][]Transaction{}, debits: map[schemas.ID]int64{}, credentials: map[string]*credentials{},
+		rules: map[string]map[schemas.ID]AlertRule{},
 	}
 }
 
@@ -151,6 +175,17 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 			return nil, err
 		}
 		return []Transaction{tx}, nil
+	case *schemas.AlertRuleCreatedEvent:
+		if m.rules[e.IBAN] == nil {
+			m.rules[e.IBAN] = map[schemas.ID]AlertRule{}
+		}
+		m.rules[e.IBAN][e.ID] = AlertRule{ID: e.ID.String(), IBAN: e.IBAN, Username: e.Username, Kind: e.Kind,
+			Amount: e.Amount, Word: e.Word, Webhook: e.Webhook}
+	case *schemas.AlertRuleDeletedEvent:
+		delete(m.rules[e.IBAN], e.ID)
+		if len(m.rules[e.IBAN]) == 0 {
+			delete(m.rules, e.IBAN)
+		}
 	default:
 		return nil, fmt.Errorf("%s is not an event", e.AvroName())
 	}

@@ -224,3 +224,40 @@ func TestCredentialsFollowOwnership(t *testing.T) {
 		t.Error("credentials of a user who never signed up")
 	}
 }
+
+func TestAlertRules(t *testing.T) {
+	m := New()
+	for _, e := range history() {
+		if _, err := m.Apply(e, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1, r2 := schemas.NewID(), schemas.NewID()
+	for _, e := range []schemas.Record{
+		&schemas.AlertRuleCreatedEvent{ID: r1, IBAN: ann, Username: "ann", Kind: "BALANCE_BELOW", Amount: 5_000},
+		&schemas.AlertRuleCreatedEvent{ID: r2, IBAN: ann, Username: "ann", Kind: "DESCRIPTION_CONTAINS", Word: "casino", Webhook: "https://example.org/h"},
+		&schemas.AlertRuleCreatedEvent{ID: schemas.NewID(), IBAN: bob, Username: "bob", Kind: "INCOMING_ABOVE", Amount: 1},
+	} {
+		if txs, err := m.Apply(e, t0); err != nil || len(txs) != 0 {
+			t.Fatalf("apply %T: %v, transactions %v", e, err, txs)
+		}
+	}
+	got := m.AlertRules(ann)
+	if len(got) != 2 || len(m.AlertRules(bob)) != 1 {
+		t.Fatalf("ann's rules %+v, bob's %+v", got, m.AlertRules(bob))
+	}
+	for _, r := range got {
+		if r.ID == r2.String() && (r.Kind != "DESCRIPTION_CONTAINS" || r.Word != "casino" || r.Webhook != "https://example.org/h" || r.Username != "ann") {
+			t.Errorf("rule %+v", r)
+		}
+	}
+	if _, err := m.Apply(&schemas.AlertRuleDeletedEvent{ID: r1, IBAN: ann, Username: "ann"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.AlertRules(ann); len(got) != 1 || got[0].ID != r2.String() {
+		t.Fatalf("after deleting one: %+v", got)
+	}
+	if got := m.AlertRules(outside); got == nil || len(got) != 0 {
+		t.Fatalf("an account without rules: %#v, want an empty list", got)
+	}
+}
