@@ -104,6 +104,17 @@ type ReturnMoneyCommand struct {
 
 // Events.
 
+// AlertTriggeredEvent: A transaction set off the alert rule rule_id of iban; username set the rule and is alerted.
+type AlertTriggeredEvent struct {
+	ID            ID     `avro:"id"`
+	RuleID        ID     `avro:"rule_id"`
+	IBAN          string `avro:"iban"`
+	Username      string `avro:"username"`
+	TransactionID int64  `avro:"transaction_id"`
+	Message       string `avro:"message"`
+	Webhook       string `avro:"webhook"`
+}
+
 // AlertRuleCreatedEvent: username set the alert rule id on iban.
 type AlertRuleCreatedEvent struct {
 	ID       ID     `avro:"id"`
@@ -305,6 +316,7 @@ func (*CreateAlertRuleCommand) AvroName() string { return Namespace + ".CreateAl
 func (*DeleteAlertRuleCommand) AvroName() string { return Namespace + ".DeleteAlertRuleCommand" }
 func (*AlertRuleCreatedEvent) AvroName() string  { return Namespace + ".AlertRuleCreatedEvent" }
 func (*AlertRuleDeletedEvent) AvroName() string  { return Namespace + ".AlertRuleDeletedEvent" }
+func (*AlertTriggeredEvent) AvroName() string    { return Namespace + ".AlertTriggeredEvent" }
 
 func (*AddUserToBankAccountCommand) AvroName() string {
 	return Namespace + ".AddUserToBankAccountCommand"
@@ -361,6 +373,7 @@ func (r *CreateAlertRuleCommand) Key() string           { return r.IBAN }
 func (r *DeleteAlertRuleCommand) Key() string           { return r.IBAN }
 func (r *AlertRuleCreatedEvent) Key() string            { return r.IBAN }
 func (r *AlertRuleDeletedEvent) Key() string            { return r.IBAN }
+func (r *AlertTriggeredEvent) Key() string              { return r.IBAN }
 func (r *CreateBankAccountCommand) Key() string         { return r.IBAN }
 func (r *CreateUserAccountCommand) Key() string         { return r.Username }
 func (r *CreditMoneyCommand) Key() string               { return r.IBAN }
@@ -402,6 +415,7 @@ func (r *CreateAlertRuleCommand) RecordID() ID           { return r.ID }
 func (r *DeleteAlertRuleCommand) RecordID() ID           { return r.ID }
 func (r *AlertRuleCreatedEvent) RecordID() ID            { return r.ID }
 func (r *AlertRuleDeletedEvent) RecordID() ID            { return r.ID }
+func (r *AlertTriggeredEvent) RecordID() ID              { return r.ID }
 func (r *CreateBankAccountCommand) RecordID() ID         { return r.ID }
 func (r *CreateUserAccountCommand) RecordID() ID         { return r.ID }
 func (r *CreditMoneyCommand) RecordID() ID               { return r.ID }
@@ -444,6 +458,7 @@ var all = []Record{
 	&DeleteAlertRuleCommand{},
 	&AlertRuleCreatedEvent{},
 	&AlertRuleDeletedEvent{},
+	&AlertTriggeredEvent{},
 	&CreateBankAccountCommand{},
 	&CreateUserAccountCommand{},
 	&CreditMoneyCommand{},

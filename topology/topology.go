@@ -29,6 +29,8 @@ const (
 	UserQueriesFeedback     = "user_queries_feedback"
 	BankQueriesFeedback     = "bank_queries_feedback"
 	TransactionEvents       = "transaction_events"
+	// Alerts holds the alerts the alerts service raised.
+	Alerts = "alerts"
 	// DeadLetters holds messages a consumer could not handle, as the raw
 	// bytes it received, with their origin in the headers.
 	DeadLetters = "dead_letters"
@@ -136,6 +138,8 @@ var Topics = []Topic{
 		Doc: "Answers to bank_queries, keyed by query id."},
 	{Name: TransactionEvents, Partitions: 24, Replication: replicas, Configs: configs(week),
 		Records: names("TransactionHappenedEvent"), Doc: "Derived by the projector, keyed by IBAN."},
+	{Name: Alerts, Partitions: 24, Replication: replicas, Configs: configs(month),
+		Records: names("AlertTriggeredEvent"), Doc: "Alert rules set off, by the alerts service; keyed by IBAN."},
 	{Name: DeadLetters, Partitions: 1, Replication: replicas, Configs: configs(month),
 		Doc: "Messages no consumer could handle, as received; headers say where they came from and why."},
 }

@@ -30,6 +30,8 @@ Commands:
   sync      make a Kafka cluster and schema registry match the topology
   commands  a command handler instance (run several: they share the work)
   projector the projector: read models, transaction events, queries
+  alerts    the alerts service: raises alerts when transactions set off
+            their accounts' rules, and posts them to the rules' webhooks
   gateway   the GraphQL gateway (HTTP, websockets, GraphiQL) on :8888
   query     ask the projector something and print the answer
   health    exit 0 if a service's /readyz (default http://127.0.0.1:8888/readyz)
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCommands(ctx, args, getenv, stdout, stderr)
 	case "projector":
 		return runProjector(ctx, args, getenv, stdout, stderr)
+	case "alerts":
+		return runAlerts(ctx, args, getenv, stdout, stderr)
 	case "gateway":
 		return runGateway(ctx, args, getenv, stdout, stderr)
 	case "health":

@@ -29,6 +29,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	fl := f.backbone()
 	cf := f.commands()
 	pf := f.projectorFlags()
+	af := f.alertsFlags()
 	gf := f.gatewayFlags("")
 	httpAddr := f.httpAddr()
 	log, err := f.parse(args)
@@ -76,7 +77,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	var services sync.WaitGroup
 	defer services.Wait()
 	defer stopServices(nil)
-	var commandsReady, projectorReady atomic.Bool
+	var commandsReady, projectorReady, alertsReady atomic.Bool
 	services.Add(1)
 	go func() {
 		defer services.Done()
@@ -91,6 +92,14 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 		err := runProjectorService(ctx, brokers, b.registryURL, pf, log, func() { projectorReady.Store(true) })
 		if err != nil {
 			stopServices(fmt.Errorf("projector: %w", err))
+		}
+	}()
+	services.Add(1)
+	go func() {
+		defer services.Done()
+		err := runAlertsService(ctx, brokers, b.registryURL, af, log, func() { alertsReady.Store(true) })
+		if err != nil {
+			stopServices(fmt.Errorf("alerts: %w", err))
 		}
 	}()
 
@@ -123,6 +132,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 		{"projector", func(context.Context) error {
 			return starting(&projectorReady, "the projector is still rebuilding its read model")
 		}},
+		{"alerts", func(context.Context) error { return starting(&alertsReady, "the alerts service is still starting") }},
 	}}
 	url := browserURL(ln.Addr())
 	fmt.Fprintf(stdout, "Open Bank is running: open %s (GraphiQL at %sgraphiql, GraphQL at %sgraphql; Kafka at %s, Schema Registry at %s, data in %s; started in %s; Ctrl-C stops)\n",

@@ -155,3 +155,12 @@ func (b *Book) Triggered(tx *schemas.TransactionHappenedEvent) []Alert {
 	}
 	return out
 }
+
+// Len returns how many rules are in force.
+func (b *Book) Len() int {
+	n := 0
+	for _, rules := range b.byIBAN {
+		n += len(rules)
+	}
+	return n
+}

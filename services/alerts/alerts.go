@@ -1,0 +1,332 @@
+// Package alerts runs the alerts service, which only reacts to events: it
+// keeps the accounts' alert rules from bank_events, checks every
+// transaction on transaction_events against them, and raises an
+// AlertTriggeredEvent on the alerts topic for each rule set off. Raising is
+// exactly once: the alerts of a batch of transactions and the batch's
+// offsets commit in one Kafka transaction, so a killed and restarted
+// instance goes on where the last commit left off. A second consumer group
+// posts each alert to its rule's webhook (see webhook.go).
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/alerts/rule"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
+)
+
+// Consumer groups. Renaming RaiseGroup checks every transaction again.
+const (
+	RaiseGroup   = "openbank-alerts"
+	DeliverGroup = "openbank-alert-webhooks"
+)
+
+var (
+	alertsRaised = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "openbank_alerts_raised_total", Help: "AlertTriggeredEvents committed.",
+	})
+	webhookDeliveries = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "openbank_alert_webhook_deliveries_total", Help: "Webhook posts by outcome (delivered, failed: will retry, given_up).",
+	}, []string{"outcome"})
+)
+
+// Config configures one alerts instance.
+type Config struct {
+	Brokers  []string
+	Registry topology.SchemaRegistry
+	// InstanceID names the instance: unique among running ones, the same
+	// across its restarts.
+	InstanceID string
+	Log        *slog.Logger
+	// Webhooks posts alerts (default: a client with a 10 s timeout).
+	Webhooks *http.Client
+	// RetryAfter is the first wait after a failed webhook post; each
+	// further one doubles it, up to a minute (default 1 s).
+	RetryAfter time.Duration
+	// Attempts bounds the posts of one alert; after the last failure the
+	// alert is parked on dead_letters (default 10).
+	Attempts int
+	// OnReady, if set, is called once the rules are rebuilt and alerts are
+	// being raised.
+	OnReady func()
+}
+
+// Run runs the alerts service until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.InstanceID == "" {
+		return errors.New("alerts: no instance id")
+	}
+	if cfg.Webhooks == nil {
+		cfg.Webhooks = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = time.Second
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 10
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("service", "alerts", "instance", cfg.InstanceID)
+	s := &service{cfg: cfg, log: log, codec: topology.NewCodec(cfg.Registry), book: rule.NewBook()}
+	var err error
+	// Offset lookups get their own connection: a broker answers one
+	// connection's requests in order, behind the long-poll fetches.
+	if s.lookups, err = kafka.Connect(ctx, cfg.Brokers, kafka.NewConfig("openbank-alerts-lookups-"+cfg.InstanceID), log); err != nil {
+		return err
+	}
+	defer s.lookups.Close()
+	consumer, err := sarama.NewConsumer(cfg.Brokers, kafka.ConsumerConfig("openbank-alerts-rules-"+cfg.InstanceID))
+	if err != nil {
+		return fmt.Errorf("rule consumer: %w", err)
+	}
+	defer consumer.Close()
+	if s.txn, err = kafka.NewTxnProducer(cfg.Brokers, RaiseGroup+"-"+cfg.InstanceID, log); err != nil {
+		return err
+	}
+	defer s.txn.Close()
+	if s.parking, err = sarama.NewSyncProducer(cfg.Brokers, kafka.ProducerConfig("openbank-alerts-"+cfg.InstanceID)); err != nil {
+		return fmt.Errorf("dead-letter producer: %w", err)
+	}
+	defer s.parking.Close()
+
+	// Every goroutine below stops when ctx ends; on return ctx ends first,
+	// then they are waited for, then what they used is closed.
+	ctx, cancel := context.WithCancelCause(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel(nil)
+	pc, err := kafka.ConsumePartition(ctx, consumer, topology.BankEvents, 0, sarama.OffsetOldest)
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", topology.BankEvents, err)
+	}
+	wg.Go(func() { s.followRules(ctx, pc) })
+	start := time.Now()
+	if err := s.caughtUp(ctx); err != nil {
+		return err
+	}
+	log.Info("rules rebuilt", "rules", s.ruleCount(), "took", time.Since(start).Round(time.Millisecond))
+
+	raise := kafka.ConsumerConfig("openbank-alerts-" + cfg.InstanceID)
+	raise.Consumer.Offsets.AutoCommit.Enable = false // offsets commit in the raising transactions
+	raise.Consumer.Group.InstanceId = RaiseGroup + "-" + cfg.InstanceID
+	wg.Go(func() {
+		kafka.ConsumeGroup(ctx, cfg.Brokers, RaiseGroup, raise, []string{topology.TransactionEvents}, &raiser{s}, log)
+	})
+	deliver := kafka.ConsumerConfig("openbank-alerts-webhooks-" + cfg.InstanceID)
+	deliver.Consumer.Offsets.AutoCommit.Enable = false // committed after each delivery
+	wg.Go(func() {
+		kafka.ConsumeGroup(ctx, cfg.Brokers, DeliverGroup, deliver, []string{topology.Alerts}, &deliverer{s}, log)
+	})
+	if cfg.OnReady != nil {
+		cfg.OnReady()
+	}
+	<-ctx.Done()
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+type service struct {
+	cfg     Config
+	log     *slog.Logger
+	codec   *topology.Codec
+	lookups sarama.Client
+	txn     *kafka.TxnProducer
+	parking sarama.SyncProducer
+	txnMu   sync.Mutex // one transaction at a time on txn
+
+	mu   sync.Mutex
+	book *rule.Book
+	next int64 // offset after the last bank event read
+}
+
+// followRules applies the alert rule events of bank_events to the book.
+func (s *service) followRules(ctx context.Context, pc sarama.PartitionConsumer) {
+	defer pc.AsyncClose()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case err := <-pc.Errors():
+			// sarama goes on retrying (a broker away, a leader moving).
+			s.log.Warn("reading rules", "err", err)
+		case m := <-pc.Messages():
+			s.applyEvent(ctx, m)
+		}
+	}
+}
+
+func (s *service) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) {
+	rec, err := s.codec.Decode(ctx, m.Topic, m.Value)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next = m.Offset + 1
+	if err != nil {
+		// Only the command handler writes events, and the projector parks
+		// what no one can read: skip it.
+		s.log.Error("undecodable event skipped", "offset", m.Offset, "err", err)
+		return
+	}
+	switch e := rec.(type) {
+	case *schemas.AlertRuleCreatedEvent:
+		s.book.Add(rule.Rule{ID: e.ID.String(), IBAN: e.IBAN, Owner: e.Username, Kind: rule.Kind(e.Kind),
+			Amount: e.Amount, Word: e.Word, Webhook: e.Webhook})
+	case *schemas.AlertRuleDeletedEvent:
+		s.book.Remove(e.IBAN, e.ID.String())
+	}
+}
+
+// nextOffset returns the offset after the last bank event read.
+func (s *service) nextOffset() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next
+}
+
+// caughtUp waits until the book holds every rule event written before the
+// call, so a transaction checked after it sees every rule set before the
+// transfer that made it.
+func (s *service) caughtUp(ctx context.Context) error {
+	end, err := s.lookups.GetOffset(topology.BankEvents, 0, sarama.OffsetNewest)
+	if err != nil {
+		return fmt.Errorf("end of %s: %w", topology.BankEvents, err)
+	}
+	// Every event is written in a transaction, so the last offset is a
+	// commit marker, which is never delivered.
+	target := end - 1
+	last, since := s.nextOffset(), time.Now()
+	for last < target {
+		if !kafka.Sleep(ctx, 10*time.Millisecond) {
+			return context.Cause(ctx)
+		}
+		if n := s.nextOffset(); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) > 500*time.Millisecond {
+			// No progress: what is left are aborted transactions' records
+			// and markers, which are never delivered either.
+			return nil
+		}
+	}
+	return nil
+}
+
+func (s *service) ruleCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.book.Len()
+}
+
+// triggered returns the alerts tx sets off.
+func (s *service) triggered(tx *schemas.TransactionHappenedEvent) []rule.Alert {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.book.Triggered(tx)
+}
+
+// raiser checks transactions against the rules and raises alerts.
+type raiser struct{ s *service }
+
+func (*raiser) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (*raiser) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (r *raiser) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	s := r.s
+	ctx := sess.Context()
+	for {
+		var batch []*sarama.ConsumerMessage
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			batch = append(batch, m)
+		}
+	more:
+		for len(batch) < 500 {
+			select {
+			case m, ok := <-claim.Messages():
+				if !ok {
+					break more
+				}
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		if err := s.caughtUp(ctx); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("rules not caught up; transactions will be delivered again", "err", err)
+			}
+			return nil
+		}
+		var msgs []*sarama.ProducerMessage
+		raised := 0
+		for _, m := range batch {
+			rec, err := s.codec.Decode(ctx, m.Topic, m.Value)
+			if err != nil && !topology.IsPoison(err) {
+				return nil // the registry away, say: the session ends and they come again
+			}
+			tx, ok := rec.(*schemas.TransactionHappenedEvent)
+			if err != nil || !ok {
+				if err == nil {
+					err = fmt.Errorf("%s is not a TransactionHappenedEvent", rec.AvroName())
+				}
+				s.log.Warn("transaction event parked", "partition", m.Partition, "offset", m.Offset, "err", err)
+				msgs = append(msgs, kafka.DeadLetter(m, RaiseGroup, err))
+				continue
+			}
+			for _, a := range s.triggered(tx) {
+				ruleID, err := schemas.ParseID(a.Rule.ID)
+				if err != nil {
+					return fmt.Errorf("rule id %q: %w", a.Rule.ID, err)
+				}
+				msg, err := kafka.Message(ctx, s.codec, topology.Alerts, &schemas.AlertTriggeredEvent{ID: schemas.NewID(),
+					RuleID: ruleID, IBAN: tx.IBAN, Username: a.Rule.Owner, TransactionID: tx.TransactionID,
+					Message: a.Message, Webhook: a.Rule.Webhook})
+				if err != nil {
+					return nil
+				}
+				msgs = append(msgs, msg)
+				raised++
+			}
+		}
+		last := batch[len(batch)-1]
+		offsets := func() map[string][]*sarama.PartitionOffsetMetadata {
+			return map[string][]*sarama.PartitionOffsetMetadata{
+				topology.TransactionEvents: {{Partition: last.Partition, Offset: last.Offset + 1}},
+			}
+		}
+		instance := RaiseGroup + "-" + s.cfg.InstanceID
+		s.txnMu.Lock()
+		err := s.txn.Commit(msgs, offsets, sarama.NewConsumerGroupMetadataFromSession(sess, RaiseGroup, &instance))
+		s.txnMu.Unlock()
+		if err != nil {
+			// Nothing was raised: end the session, and the group hands
+			// these transactions out again.
+			s.log.Warn("raising alerts failed; transactions will be delivered again",
+				"partition", last.Partition, "to", last.Offset, "err", err)
+			return nil
+		}
+		alertsRaised.Add(float64(raised))
+		kafka.ObserveLag(RaiseGroup, claim, last)
+	}
+}
