@@ -287,6 +287,12 @@ type TransferByIdQuery struct {
 	TransferID ID `avro:"transfer_id"`
 }
 
+// AlertRulesQuery: Asks for the alert rules of an account.
+type AlertRulesQuery struct {
+	ID   ID     `avro:"id"`
+	IBAN string `avro:"iban"`
+}
+
 // AccountAsOfQuery: An account as it stood after a transaction or at a time (time travel).
 type AccountAsOfQuery struct {
 	ID                ID     `avro:"id"`
@@ -317,6 +323,7 @@ func (*DeleteAlertRuleCommand) AvroName() string { return Namespace + ".DeleteAl
 func (*AlertRuleCreatedEvent) AvroName() string  { return Namespace + ".AlertRuleCreatedEvent" }
 func (*AlertRuleDeletedEvent) AvroName() string  { return Namespace + ".AlertRuleDeletedEvent" }
 func (*AlertTriggeredEvent) AvroName() string    { return Namespace + ".AlertTriggeredEvent" }
+func (*AlertRulesQuery) AvroName() string        { return Namespace + ".AlertRulesQuery" }
 
 func (*AddUserToBankAccountCommand) AvroName() string {
 	return Namespace + ".AddUserToBankAccountCommand"
@@ -374,6 +381,7 @@ func (r *DeleteAlertRuleCommand) Key() string           { return r.IBAN }
 func (r *AlertRuleCreatedEvent) Key() string            { return r.IBAN }
 func (r *AlertRuleDeletedEvent) Key() string            { return r.IBAN }
 func (r *AlertTriggeredEvent) Key() string              { return r.IBAN }
+func (r *AlertRulesQuery) Key() string                  { return r.IBAN }
 func (r *CreateBankAccountCommand) Key() string         { return r.IBAN }
 func (r *CreateUserAccountCommand) Key() string         { return r.Username }
 func (r *CreditMoneyCommand) Key() string               { return r.IBAN }
@@ -416,6 +424,7 @@ func (r *DeleteAlertRuleCommand) RecordID() ID           { return r.ID }
 func (r *AlertRuleCreatedEvent) RecordID() ID            { return r.ID }
 func (r *AlertRuleDeletedEvent) RecordID() ID            { return r.ID }
 func (r *AlertTriggeredEvent) RecordID() ID              { return r.ID }
+func (r *AlertRulesQuery) RecordID() ID                  { return r.ID }
 func (r *CreateBankAccountCommand) RecordID() ID         { return r.ID }
 func (r *CreateUserAccountCommand) RecordID() ID         { return r.ID }
 func (r *CreditMoneyCommand) RecordID() ID               { return r.ID }
@@ -459,6 +468,7 @@ var all = []Record{
 	&AlertRuleCreatedEvent{},
 	&AlertRuleDeletedEvent{},
 	&AlertTriggeredEvent{},
+	&AlertRulesQuery{},
 	&CreateBankAccountCommand{},
 	&CreateUserAccountCommand{},
 	&CreditMoneyCommand{},

@@ -130,7 +130,7 @@ var Topics = []Topic{
 		Records: names("FindUserQuery", "FindCredentialsQuery"), Doc: "Questions to the projector about users."},
 	{Name: BankQueries, Partitions: 24, Replication: replicas, Configs: configs(minute),
 		Records: names("AllLastTransactionsQuery", "FindBankAccountQuery", "FindBankAccountsForUserQuery",
-			"TransactionByIdQuery", "TransactionsByIbanQuery", "TransferByIdQuery", "AccountAsOfQuery"),
+			"TransactionByIdQuery", "TransactionsByIbanQuery", "TransferByIdQuery", "AccountAsOfQuery", "AlertRulesQuery"),
 		Doc: "Questions to the projector about accounts and transactions."},
 	{Name: UserQueriesFeedback, Partitions: 24, Replication: replicas, Configs: configs(minute), Records: queryFeedback,
 		Doc: "Answers to user_queries, keyed by query id."},

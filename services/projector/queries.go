@@ -96,6 +96,11 @@ func Answer(m *projection.Model, rec schemas.Record) (any, string) {
 			return nil, ReasonAccountNotFound
 		}
 		return m.TransactionsByIBAN(q.IBAN, int(q.MaxItems)), ""
+	case *schemas.AlertRulesQuery:
+		if _, ok := m.Account(q.IBAN); !ok {
+			return nil, ReasonAccountNotFound
+		}
+		return m.AlertRules(q.IBAN), ""
 	case *schemas.TransferByIdQuery:
 		if tr, ok := m.Transfer(q.TransferID); ok {
 			return tr, ""

@@ -104,3 +104,29 @@ func TestOnlyTheCredentialsQueryCarriesSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestAnswerAlertRules(t *testing.T) {
+	m := projection.New()
+	acct, empty := iban.Open("0000000001"), iban.Open("0000000002")
+	rule := schemas.NewID()
+	for _, e := range []schemas.Record{
+		&schemas.BankAccountCreatedEvent{IBAN: acct, Username: "ann", Token: "t"},
+		&schemas.BankAccountCreatedEvent{IBAN: empty, Username: "bob", Token: "t"},
+		&schemas.AlertRuleCreatedEvent{ID: rule, IBAN: acct, Username: "ann", Kind: "BALANCE_BELOW", Amount: 100},
+	} {
+		if _, err := m.Apply(e, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, reason := Answer(m, &schemas.AlertRulesQuery{IBAN: acct})
+	if rules, ok := got.([]projection.AlertRule); reason != "" || !ok || len(rules) != 1 || rules[0].ID != rule.String() {
+		t.Fatalf("rules of %s: %v %q", acct, got, reason)
+	}
+	got, reason = Answer(m, &schemas.AlertRulesQuery{IBAN: empty})
+	if js, _ := json.Marshal(got); reason != "" || string(js) != "[]" {
+		t.Fatalf("rules of an account without: %s %q, want []", js, reason)
+	}
+	if _, reason := Answer(m, &schemas.AlertRulesQuery{IBAN: iban.Open("0000000003")}); reason != ReasonAccountNotFound {
+		t.Fatalf("rules of an unknown account: %q", reason)
+	}
+}
