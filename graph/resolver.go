@@ -40,8 +40,11 @@ type Throttle interface {
 
 // Resolver holds what the resolvers need.
 type Resolver struct {
-	Bus      Sender
-	Live     Transactions
+	Bus  Sender
+	Live Transactions
+	// Alerts streams raised alerts; nil, the alerts subscription is
+	// refused.
+	Alerts   Alerts
 	Sessions Sessions
 	// Timeout bounds the wait for each answer from Kafka.
 	Timeout time.Duration

@@ -32,6 +32,37 @@ type AccountResult struct {
 	Session *string `json:"session,omitempty"`
 }
 
+// A transaction set off an alert rule.
+type Alert struct {
+	ID     string `json:"id"`
+	RuleID string `json:"rule_id"`
+	Iban   string `json:"iban"`
+	// Who set the rule, and gets its alerts.
+	Username      string `json:"username"`
+	TransactionID int    `json:"transaction_id"`
+	Message       string `json:"message"`
+}
+
+// An alert rule of an account.
+type AlertRule struct {
+	ID          string    `json:"id"`
+	Iban        string    `json:"iban"`
+	Kind        AlertKind `json:"kind"`
+	AmountCents int       `json:"amount_cents"`
+	// amount_cents in euros, as "€1.234,56".
+	Amount string `json:"amount"`
+	Word   string `json:"word"`
+	// Where alerts are posted as JSON; empty for nowhere.
+	Webhook string `json:"webhook"`
+	// Who set it; they get its alerts.
+	Username string `json:"username"`
+}
+
+type AlertRuleResult struct {
+	Rule   *AlertRule `json:"rule,omitempty"`
+	Reason *string    `json:"reason,omitempty"`
+}
+
 type CommandResult struct {
 	Success bool    `json:"success"`
 	Reason  *string `json:"reason,omitempty"`
@@ -89,6 +120,70 @@ type Transfer struct {
 type User struct {
 	Username string     `json:"username"`
 	Accounts []*Account `json:"accounts"`
+}
+
+// What an alert rule watches.
+type AlertKind string
+
+const (
+	// The balance drops below amount_cents (once per drop).
+	AlertKindBalanceBelow AlertKind = "BALANCE_BELOW"
+	// Money comes in of more than amount_cents.
+	AlertKindIncomingAbove AlertKind = "INCOMING_ABOVE"
+	// Money goes out of more than amount_cents.
+	AlertKindOutgoingAbove AlertKind = "OUTGOING_ABOVE"
+	// The description contains word, whatever the case.
+	AlertKindDescriptionContains AlertKind = "DESCRIPTION_CONTAINS"
+)
+
+var AllAlertKind = []AlertKind{
+	AlertKindBalanceBelow,
+	AlertKindIncomingAbove,
+	AlertKindOutgoingAbove,
+	AlertKindDescriptionContains,
+}
+
+func (e AlertKind) IsValid() bool {
+	switch e {
+	case AlertKindBalanceBelow, AlertKindIncomingAbove, AlertKindOutgoingAbove, AlertKindDescriptionContains:
+		return true
+	}
+	return false
+}
+
+func (e AlertKind) String() string {
+	return string(e)
+}
+
+func (e *AlertKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AlertKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AlertKind", str)
+	}
+	return nil
+}
+
+func (e AlertKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AlertKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AlertKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Where a transfer's saga is.

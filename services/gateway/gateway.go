@@ -139,6 +139,7 @@ type Gateway struct {
 	client  sarama.Client // the live transactions' consumer
 	tail    *kafka.Tail
 	live    *feed.Hub[*model.Transaction]
+	alerts  *feed.Hub[*model.Alert]
 	handler http.Handler
 }
 
@@ -151,13 +152,14 @@ func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, erro
 	if err != nil {
 		return nil, fmt.Errorf("gateway bus: %w", err)
 	}
-	g := &Gateway{cfg: cfg, bus: b, live: feed.New[*model.Transaction](graph.SubscriberBuffer)}
+	g := &Gateway{cfg: cfg, bus: b, live: feed.New[*model.Transaction](graph.SubscriberBuffer),
+		alerts: feed.New[*model.Alert](graph.SubscriberBuffer)}
 	g.client, err = kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig(cfg.ClientID+"-live"), cfg.Log)
 	if err != nil {
 		b.Close()
 		return nil, err
 	}
-	g.tail, err = kafka.NewTail(ctx, g.client, []string{topology.TransactionEvents}, cfg.Log, func(m *sarama.ConsumerMessage) {
+	g.tail, err = kafka.NewTail(ctx, g.client, []string{topology.TransactionEvents, topology.Alerts}, cfg.Log, func(m *sarama.ConsumerMessage) {
 		g.publish(codec, m)
 	})
 	if err != nil {
@@ -169,26 +171,26 @@ func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, erro
 	return g, nil
 }
 
-// publish fans a transaction event out to the subscribers. Anything else on
-// the topic is logged and skipped: the projector, its only writer, parks
-// what it cannot read, and every gateway parking the same record would
-// park it once per gateway.
-// LiveConsumer names the gateway's reading of transaction_events on dead
-// letters.
+// LiveConsumer names the gateway's reading of transaction_events and
+// alerts on dead letters.
 const LiveConsumer = "gateway-live"
 
+// publish fans a transaction event or an alert out to its subscribers;
+// what it cannot read is parked on dead letters (see bus.Bus.Park).
 func (g *Gateway) publish(codec *topology.Codec, m *sarama.ConsumerMessage) {
 	rec, err := codec.Decode(context.Background(), m.Topic, m.Value)
 	if err != nil {
-		g.bus.Park(m, LiveConsumer, fmt.Errorf("undecodable transaction event: %w", err))
+		g.bus.Park(m, LiveConsumer, fmt.Errorf("undecodable %s record: %w", m.Topic, err))
 		return
 	}
-	e, ok := rec.(*schemas.TransactionHappenedEvent)
-	if !ok {
-		g.bus.Park(m, LiveConsumer, fmt.Errorf("%s is not a TransactionHappenedEvent", rec.AvroName()))
-		return
+	switch e := rec.(type) {
+	case *schemas.TransactionHappenedEvent:
+		g.live.Publish(graph.Transaction(e))
+	case *schemas.AlertTriggeredEvent:
+		g.alerts.Publish(graph.Alert(e))
+	default:
+		g.bus.Park(m, LiveConsumer, fmt.Errorf("%s is not a record of %s", rec.AvroName(), m.Topic))
 	}
-	g.live.Publish(graph.Transaction(e))
 }
 
 var subscribers = promauto.NewGauge(prometheus.GaugeOpts{
@@ -228,7 +230,7 @@ func (g *Gateway) Close() {
 }
 
 func (g *Gateway) routes() http.Handler {
-	resolver := &graph.Resolver{Bus: g.bus, Live: countedFeed{g.live}, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
+	resolver := &graph.Resolver{Bus: g.bus, Live: countedFeed{g.live}, Alerts: g.alerts, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
 		HashCost: g.cfg.HashCost, NewIBAN: iban.New, EmployeePassword: g.cfg.EmployeePassword,
 		UserLogins: ratelimit.New(g.cfg.LoginFailuresPerUser), ClientLogins: ratelimit.New(g.cfg.LoginFailuresPerClient),
 		Admit: AdmitSubscriptions(g.cfg.MaxSubscriptions)}

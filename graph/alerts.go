@@ -1,0 +1,116 @@
+package graph
+
+import (
+	"context"
+	"errors"
+
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"github.com/openbank/bank/graph/model"
+	"github.com/openbank/bank/money"
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/projector/projection"
+)
+
+// Alerts streams the raised alerts (*feed.Hub).
+type Alerts interface {
+	Subscribe(ctx context.Context, match func(*model.Alert) bool, slow func()) <-chan *model.Alert
+}
+
+// ReasonRuleID is the reason for a delete_alert whose id is no rule id.
+const ReasonRuleID = "id is not an alert rule's id"
+
+// Alert turns an AlertTriggeredEvent into its GraphQL type.
+func Alert(e *schemas.AlertTriggeredEvent) *model.Alert {
+	return &model.Alert{ID: e.ID.String(), RuleID: e.RuleID.String(), Iban: e.IBAN, Username: e.Username,
+		TransactionID: int(e.TransactionID), Message: e.Message}
+}
+
+func alertRule(r projection.AlertRule) *model.AlertRule {
+	return &model.AlertRule{ID: r.ID, Iban: r.IBAN, Kind: model.AlertKind(r.Kind), AmountCents: int(r.Amount),
+		Amount: money.Euro(r.Amount), Word: r.Word, Webhook: r.Webhook, Username: r.Username}
+}
+
+// createAlert sets an alert rule on an account of the logged-in user.
+func (r *Resolver) createAlert(ctx context.Context, iban string, kind model.AlertKind, amountCents *int, word, webhook *string) (*model.AlertRuleResult, error) {
+	rule := projection.AlertRule{ID: schemas.NewID().String(), IBAN: iban, Kind: string(kind)}
+	if amountCents != nil {
+		rule.Amount = int64(*amountCents)
+	}
+	if word != nil {
+		rule.Word = *word
+	}
+	if webhook != nil {
+		rule.Webhook = *webhook
+	}
+	user, token, err := r.tokenFor(ctx, iban)
+	if err == nil {
+		rule.Username = user
+		id, _ := schemas.ParseID(rule.ID)
+		_, err = r.ask(ctx, &schemas.CreateAlertRuleCommand{ID: id, IBAN: iban, Username: user, Token: token,
+			Kind: rule.Kind, Amount: rule.Amount, Word: rule.Word, Webhook: rule.Webhook})
+	}
+	if err != nil {
+		reason, err := reasonOf(err)
+		return &model.AlertRuleResult{Reason: reason}, err
+	}
+	return &model.AlertRuleResult{Rule: alertRule(rule)}, nil
+}
+
+// deleteAlert ends an alert rule of an account of the logged-in user.
+func (r *Resolver) deleteAlert(ctx context.Context, iban, id string) (*model.CommandResult, error) {
+	ruleID, err := schemas.ParseID(id)
+	if err != nil {
+		return &model.CommandResult{Reason: ptr(ReasonRuleID)}, nil
+	}
+	return r.command(ctx, iban, func(user, token string) schemas.Record {
+		return &schemas.DeleteAlertRuleCommand{ID: ruleID, IBAN: iban, Username: user, Token: token}
+	})
+}
+
+// alertRules answers the alert rules of an account of the logged-in user.
+func (r *Resolver) alertRules(ctx context.Context, iban string) ([]*model.AlertRule, error) {
+	if _, _, err := r.tokenFor(ctx, iban); err != nil {
+		var f failure
+		if errors.As(err, &f) {
+			return nil, errors.New(f.reason)
+		}
+		return nil, err
+	}
+	var rules []projection.AlertRule
+	if err := r.query(ctx, &schemas.AlertRulesQuery{ID: schemas.NewID(), IBAN: iban}, &rules); err != nil {
+		var f failure
+		if errors.As(err, &f) {
+			return nil, errors.New(f.reason)
+		}
+		return nil, err
+	}
+	out := make([]*model.AlertRule, len(rules))
+	for i, rule := range rules {
+		out[i] = alertRule(rule)
+	}
+	return out, nil
+}
+
+// alerts streams the logged-in user's alerts.
+func (r *Resolver) alerts(ctx context.Context) (<-chan *model.Alert, error) {
+	user, err := userOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.Alerts == nil {
+		return nil, errors.New("this gateway serves no alerts")
+	}
+	if r.Admit != nil {
+		release, err := r.Admit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		context.AfterFunc(ctx, release)
+	}
+	return r.Alerts.Subscribe(ctx, func(a *model.Alert) bool { return a.Username == user }, func() {
+		transport.AddSubscriptionError(ctx, gqlerror.Errorf("subscriber too slow: it fell %d alerts behind and was dropped; subscribe again", SubscriberBuffer))
+	}), nil
+}
