@@ -16,15 +16,20 @@ import (
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
+// startAlerts runs the alerts service.
+func startAlerts(t testing.TB, env *kafkatest.Env) {
+	kafkatest.Run(t, "alerts", func(ctx context.Context, ready func()) error {
+		return alerts.Run(ctx, alerts.Config{Brokers: env.Brokers, Registry: env.Registry, InstanceID: "a",
+			Log: kafkatest.Log(t), OnReady: ready})
+	})
+}
+
 // An owner sets alert rules over GraphQL; a transaction that sets one off
 // reaches them on the alerts subscription and on the rule's webhook, and
 // no one else's subscription.
 func TestAlertsOverGraphQL(t *testing.T) {
 	s := startStack(t, nil)
-	kafkatest.Run(t, "alerts", func(ctx context.Context, ready func()) error {
-		return alerts.Run(ctx, alerts.Config{Brokers: s.env.Brokers, Registry: s.env.Registry, InstanceID: "a",
-			Log: kafkatest.Log(t), OnReady: ready})
-	})
+	startAlerts(t, s.env)
 	var mu sync.Mutex
 	var posted []alerts.Webhook
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

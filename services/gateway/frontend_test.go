@@ -90,6 +90,7 @@ func (r *restartable) stop() {
 func TestFrontendInABrowser(t *testing.T) {
 	browser := chromium(t)
 	s := startStack(t, nil) // s.srv: another gateway, up while the browser's restarts
+	startAlerts(t, s.env)
 	requests, err := bus.New(t.Context(), s.env.Brokers, s.env.Codec(), "test-bootstrap", kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@
 // cash deposits, and the chosen account's transactions, live.
 import { gql, ApiError } from './api.js';
 import { follow } from './live.js';
+import { alertsPanel } from './alerts.js';
 import { h, field, notice, txTable } from './dom.js';
 import { parseEuros, formatCents } from './money.js';
 import { normalizeIBAN, validIBAN, groupIBAN } from './iban.js';
@@ -92,6 +93,7 @@ function bankPage(root, { live }, session, logout) {
     if (err instanceof ApiError && err.auth) return logout();
     msg.show('error', err.message);
   };
+  const alerts = alertsPanel({ session, selected, fail });
 
   async function load() {
     try {
@@ -144,6 +146,7 @@ function bankPage(root, { live }, session, logout) {
     if (followed !== acct.iban) {
       stopFeed();
       followed = acct.iban;
+      alerts.refresh();
       stopFeed = follow(live, acct.iban, max, (list, fresh) => {
         table.render(list, fresh);
         if (fresh && fresh.iban === acct.iban) {
@@ -192,9 +195,13 @@ function bankPage(root, { live }, session, logout) {
     h('section', { 'aria-labelledby': 'tx-h' },
       h('div', { class: 'section-head' }, h('h2', { id: 'tx-h' }, 'Transactions'),
         h('div', { class: 'inline' }, h('label', { for: 'tx-count' }, 'Show'), showSelect)),
-      table.el));
+      table.el),
+    alerts.el);
   load();
-  return () => stopFeed();
+  return () => {
+    stopFeed();
+    alerts.stop();
+  };
 }
 
 // amountField is an amount in euros with a preview of what it reads as.

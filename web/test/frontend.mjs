@@ -102,6 +102,13 @@ try {
   const bobWidth = await bob.evaluate(() => document.documentElement.scrollWidth);
   check(bobWidth <= 390, `the phone page is ${bobWidth}px wide: it scrolls sideways`);
 
+  // Bob sets an alert on money coming in, which ann's transfer sets off.
+  await bob.getByLabel('Alert me when').selectOption('INCOMING_ABOVE');
+  await bob.getByLabel('Alert threshold').fill('10');
+  await bob.getByRole('button', { name: 'Set alert' }).click();
+  await bob.getByText('Alert set.').waitFor(T);
+  await bob.getByText('Money comes in of more than €10,00').waitFor(T);
+
   // Ann deposits cash and sends some to bob: both see it live.
   await ann.getByLabel('Cash to deposit').fill('100');
   await ann.getByRole('button', { name: 'Deposit' }).click();
@@ -121,6 +128,7 @@ try {
   await waitRow(ann, new RegExp(`${bobIBAN} lunch debit -€12,50 €87,50`));
   await waitRow(bob, new RegExp(`${annIBAN} lunch credit €12,50 €12,50`));
   await bob.waitForFunction(() => document.querySelector('#balance').textContent === '€12,50', null, T);
+  await bob.getByText(`€12,50 came in on ${bobIBAN} ("lunch"), more than €10,00`).waitFor(T);
   await bob.screenshot({ path: join(artifacts, 'frontend-client-phone.png'), fullPage: true });
 
   // What the form refuses itself, and what the bank refuses.
