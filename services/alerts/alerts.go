@@ -283,7 +283,8 @@ func (r *raiser) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 		for _, m := range batch {
 			rec, err := s.codec.Decode(ctx, m.Topic, m.Value)
 			if err != nil && !topology.IsPoison(err) {
-				return nil // the registry away, say: the session ends and they come again
+				s.log.Warn("decoding a transaction failed; transactions will be delivered again", "err", err)
+				return nil
 			}
 			tx, ok := rec.(*schemas.TransactionHappenedEvent)
 			if err != nil || !ok {
@@ -303,6 +304,9 @@ func (r *raiser) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 					RuleID: ruleID, IBAN: tx.IBAN, Username: a.Rule.Owner, TransactionID: tx.TransactionID,
 					Message: a.Message, Webhook: a.Rule.Webhook})
 				if err != nil {
+					// The registry away, say: nothing is committed, and the
+					// group hands these transactions out again.
+					s.log.Warn("encoding an alert failed; transactions will be delivered again", "err", err)
 					return nil
 				}
 				msgs = append(msgs, msg)
