@@ -250,27 +250,9 @@ func (r *raiser) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 	s := r.s
 	ctx := sess.Context()
 	for {
-		var batch []*sarama.ConsumerMessage
-		select {
-		case <-ctx.Done():
+		batch := kafka.Batch(ctx, claim, 500)
+		if batch == nil {
 			return nil
-		case m, ok := <-claim.Messages():
-			if !ok {
-				return nil
-			}
-			batch = append(batch, m)
-		}
-	more:
-		for len(batch) < 500 {
-			select {
-			case m, ok := <-claim.Messages():
-				if !ok {
-					break more
-				}
-				batch = append(batch, m)
-			default:
-				break more
-			}
 		}
 		if err := s.caughtUp(ctx); err != nil {
 			if ctx.Err() == nil {

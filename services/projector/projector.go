@@ -268,28 +268,9 @@ func (e *emitter) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 	p := e.p
 	ctx := sess.Context()
 	for {
-		var batch []*sarama.ConsumerMessage
-		select {
-		case <-ctx.Done():
+		batch := kafka.Batch(ctx, claim, 1000)
+		if batch == nil {
 			return nil
-		case m, ok := <-claim.Messages():
-			if !ok {
-				return nil
-			}
-			batch = append(batch, m)
-		}
-		// Take what else is there, for one bigger transaction.
-	more:
-		for len(batch) < 1000 {
-			select {
-			case m, ok := <-claim.Messages():
-				if !ok {
-					break more
-				}
-				batch = append(batch, m)
-			default:
-				break more
-			}
 		}
 		first, last := batch[0], batch[len(batch)-1]
 		if err := p.store.waitFor(ctx, map[string]int64{topology.BankEvents: last.Offset + 1}); err != nil {

@@ -107,3 +107,31 @@ func (j joinSignal) Setup(sess sarama.ConsumerGroupSession) error {
 	}
 	return j.ConsumerGroupHandler.Setup(sess)
 }
+
+// Batch waits for a message of claim and takes those already waiting
+// behind it, up to max in all: the inputs of one transaction. It returns
+// nil once ctx ends or the claim closes.
+func Batch(ctx context.Context, claim sarama.ConsumerGroupClaim, max int) []*sarama.ConsumerMessage {
+	var batch []*sarama.ConsumerMessage
+	select {
+	case <-ctx.Done():
+		return nil
+	case m, ok := <-claim.Messages():
+		if !ok {
+			return nil
+		}
+		batch = append(batch, m)
+	}
+	for len(batch) < max {
+		select {
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return batch
+			}
+			batch = append(batch, m)
+		default:
+			return batch
+		}
+	}
+	return batch
+}

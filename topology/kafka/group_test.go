@@ -96,3 +96,33 @@ func TestASessionIsNotAJoin(t *testing.T) {
 	default:
 	}
 }
+
+// claimOf is a claim whose messages are those of ch.
+type claimOf struct {
+	sarama.ConsumerGroupClaim
+	ch chan *sarama.ConsumerMessage
+}
+
+func (c claimOf) Messages() <-chan *sarama.ConsumerMessage { return c.ch }
+
+func TestBatch(t *testing.T) {
+	c := claimOf{ch: make(chan *sarama.ConsumerMessage, 10)}
+	for i := range 5 {
+		c.ch <- &sarama.ConsumerMessage{Offset: int64(i)}
+	}
+	if b := Batch(t.Context(), c, 3); len(b) != 3 || b[2].Offset != 2 {
+		t.Fatalf("first batch %v, want offsets 0 to 2", b)
+	}
+	if b := Batch(t.Context(), c, 3); len(b) != 2 || b[1].Offset != 4 {
+		t.Fatalf("second batch %v, want what was waiting: offsets 3 and 4", b)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if b := Batch(ctx, c, 3); b != nil {
+		t.Fatalf("with nothing waiting until ctx ends: %v", b)
+	}
+	close(c.ch)
+	if b := Batch(t.Context(), c, 3); b != nil {
+		t.Fatalf("from a closed claim: %v", b)
+	}
+}
