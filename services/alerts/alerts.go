@@ -175,6 +175,14 @@ func (s *service) followRules(ctx context.Context, pc sarama.PartitionConsumer) 
 
 func (s *service) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) {
 	rec, err := s.codec.Decode(ctx, m.Topic, m.Value)
+	for err != nil && !topology.IsPoison(err) {
+		// The registry away, say: a rule must not be missed, so wait.
+		s.log.Warn("decoding an event failed; trying again", "offset", m.Offset, "err", err)
+		if !kafka.Sleep(ctx, time.Second) {
+			return
+		}
+		rec, err = s.codec.Decode(ctx, m.Topic, m.Value)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.next = m.Offset + 1
