@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/kafka"
 )
 
@@ -63,6 +64,12 @@ func (d *deliverer) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.
 func (d *deliverer) handle(ctx context.Context, m *sarama.ConsumerMessage) bool {
 	s := d.s
 	rec, err := s.codec.Decode(ctx, m.Topic, m.Value)
+	if err != nil && !topology.IsPoison(err) {
+		// The registry away, say: the alert comes again.
+		s.log.Warn("decoding an alert failed; it will be delivered again", "offset", m.Offset, "err", err)
+		kafka.Sleep(ctx, time.Second)
+		return false
+	}
 	a, ok := rec.(*schemas.AlertTriggeredEvent)
 	if err != nil || !ok {
 		if err == nil {
