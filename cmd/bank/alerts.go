@@ -12,18 +12,7 @@ import (
 )
 
 func runAlerts(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
-	f := newFlags("alerts", getenv, stderr)
-	brokers, registry := f.cluster()
-	af := f.alertsFlags()
-	httpAddr := f.httpAddr()
-	log, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	bs := splitList(*brokers)
-	return serveService(ctx, *httpAddr, *f.profiles, bs, log, func(ctx context.Context, ready func()) error {
-		return runAlertsService(ctx, bs, *registry, af, log, ready)
-	})
+	return runService(ctx, "alerts", args, getenv, stderr, func(f *flags) service { return f.alertsFlags().run })
 }
 
 type alertsFlags struct{ instanceID *string }
@@ -34,7 +23,8 @@ func (f *flags) alertsFlags() alertsFlags {
 	}
 }
 
-func runAlertsService(ctx context.Context, brokers []string, registryURL string, af alertsFlags, log *slog.Logger, ready func()) error {
+// run runs an alerts instance.
+func (af alertsFlags) run(ctx context.Context, brokers []string, registryURL string, log *slog.Logger, ready func()) error {
 	reg, err := sr.NewClient(sr.URLs(registryURL))
 	if err != nil {
 		return fmt.Errorf("schema registry client: %w", err)

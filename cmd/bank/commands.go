@@ -32,23 +32,12 @@ func (f *flags) commands() commandsFlags {
 }
 
 func runCommands(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
-	f := newFlags("commands", getenv, stderr)
-	brokers, registry := f.cluster()
-	cf := f.commands()
-	httpAddr := f.httpAddr()
-	log, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	bs := splitList(*brokers)
-	return serveService(ctx, *httpAddr, *f.profiles, bs, log, func(ctx context.Context, ready func()) error {
-		return commandHandler(ctx, bs, *registry, cf, log, ready)
-	})
+	return runService(ctx, "commands", args, getenv, stderr, func(f *flags) service { return f.commands().run })
 }
 
-// commandHandler runs a command handler instance and, once it consumes,
-// makes sure the company account is open.
-func commandHandler(ctx context.Context, brokers []string, registryURL string, cf commandsFlags, log *slog.Logger, ready func()) error {
+// run runs a command handler instance and, once it consumes, makes sure
+// the company account is open.
+func (cf commandsFlags) run(ctx context.Context, brokers []string, registryURL string, log *slog.Logger, ready func()) error {
 	if *cf.instanceID == "" {
 		return errors.New("--instance-id is empty and the host has no name")
 	}

@@ -161,6 +161,28 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 	return nil
 }
 
+// service runs a service against Kafka (brokers) and the Schema Registry
+// until ctx ends, calling ready once it serves.
+type service func(ctx context.Context, brokers []string, registryURL string, log *slog.Logger, ready func()) error
+
+// runService is a service's command: the cluster flags, the service's own
+// (which own adds, returning the service), and the HTTP address for
+// /metrics, /healthz and /readyz beside it.
+func runService(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer, own func(*flags) service) error {
+	f := newFlags(name, getenv, stderr)
+	brokers, registry := f.cluster()
+	run := own(f)
+	httpAddr := f.httpAddr()
+	log, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	bs := splitList(*brokers)
+	return serveService(ctx, *httpAddr, *f.profiles, bs, log, func(ctx context.Context, ready func()) error {
+		return run(ctx, bs, *registry, log, ready)
+	})
+}
+
 // serveService runs a service (run, which calls ready once it serves) with
 // an HTTP server beside it for /metrics, /healthz and /readyz: ready once
 // the service is and Kafka answers. It returns when the service does.

@@ -19,18 +19,7 @@ import (
 )
 
 func runProjector(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
-	f := newFlags("projector", getenv, stderr)
-	brokers, registry := f.cluster()
-	pf := f.projectorFlags()
-	httpAddr := f.httpAddr()
-	log, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	bs := splitList(*brokers)
-	return serveService(ctx, *httpAddr, *f.profiles, bs, log, func(ctx context.Context, ready func()) error {
-		return runProjectorService(ctx, bs, *registry, pf, log, ready)
-	})
+	return runService(ctx, "projector", args, getenv, stderr, func(f *flags) service { return f.projectorFlags().run })
 }
 
 type projectorFlags struct{ instanceID *string }
@@ -41,7 +30,8 @@ func (f *flags) projectorFlags() projectorFlags {
 	}
 }
 
-func runProjectorService(ctx context.Context, brokers []string, registryURL string, pf projectorFlags, log *slog.Logger, ready func()) error {
+// run runs a projector instance.
+func (pf projectorFlags) run(ctx context.Context, brokers []string, registryURL string, log *slog.Logger, ready func()) error {
 	reg, err := sr.NewClient(sr.URLs(registryURL))
 	if err != nil {
 		return fmt.Errorf("schema registry client: %w", err)

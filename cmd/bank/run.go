@@ -78,30 +78,21 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	defer services.Wait()
 	defer stopServices(nil)
 	var commandsReady, projectorReady, alertsReady atomic.Bool
-	services.Add(1)
-	go func() {
-		defer services.Done()
-		err := commandHandler(ctx, brokers, b.registryURL, cf, log, func() { commandsReady.Store(true) })
-		if err != nil {
-			stopServices(fmt.Errorf("command handler: %w", err))
-		}
-	}()
-	services.Add(1)
-	go func() {
-		defer services.Done()
-		err := runProjectorService(ctx, brokers, b.registryURL, pf, log, func() { projectorReady.Store(true) })
-		if err != nil {
-			stopServices(fmt.Errorf("projector: %w", err))
-		}
-	}()
-	services.Add(1)
-	go func() {
-		defer services.Done()
-		err := runAlertsService(ctx, brokers, b.registryURL, af, log, func() { alertsReady.Store(true) })
-		if err != nil {
-			stopServices(fmt.Errorf("alerts: %w", err))
-		}
-	}()
+	for _, s := range []struct {
+		name  string
+		run   service
+		ready *atomic.Bool
+	}{
+		{"command handler", cf.run, &commandsReady},
+		{"projector", pf.run, &projectorReady},
+		{"alerts", af.run, &alertsReady},
+	} {
+		services.Go(func() {
+			if err := s.run(ctx, brokers, b.registryURL, log, func() { s.ready.Store(true) }); err != nil {
+				stopServices(fmt.Errorf("%s: %w", s.name, err))
+			}
+		})
+	}
 
 	client, err := kafka.Connect(ctx, brokers, kafka.NewConfig("openbank-http"), log)
 	if err != nil {
