@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/schemas"
@@ -28,12 +25,8 @@ import (
 // way to exactly once.
 func TestAlertsSurviveSIGKILL(t *testing.T) {
 	skipOnRealKafka(t)
-	b := start(t, []string{"BANK_DATA_DIR=" + t.TempDir(), "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
-	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
-	env := []string{"KAFKA_BROKERS=" + m[1], "SCHEMA_REGISTRY_URL=" + m[2], "BANK_HTTP_ADDR=127.0.0.1:0"}
-	if err, logs := start(t, env, "sync").wait(t); err != nil {
-		t.Fatalf("sync: %v\n%s", err, logs)
-	}
+	c := startCluster(t)
+	env := c.env
 	services := []*proc{start(t, append(env, "INSTANCE_ID=c1"), "commands"), start(t, append(env, "PROJECTOR_ID=p1"), "projector")}
 	alertsProc := func() *proc {
 		p := start(t, append(env, "ALERTS_ID=a1"), "alerts")
@@ -56,8 +49,7 @@ func TestAlertsSurviveSIGKILL(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	reg, _ := sr.NewClient(sr.URLs(m[2]))
-	kenv := &kafkatest.Env{Brokers: []string{m[1]}, RegistryURL: m[2], Registry: reg}
+	kenv := c.kafka(t)
 	requests, err := bus.New(t.Context(), kenv.Brokers, kenv.Codec(), "test", kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)
@@ -132,5 +124,5 @@ func TestAlertsSurviveSIGKILL(t *testing.T) {
 	for _, p := range services {
 		p.stop(t)
 	}
-	b.stop(t)
+	c.broker.stop(t)
 }

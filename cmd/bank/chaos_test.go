@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology"
@@ -39,12 +37,8 @@ func TestChaos(t *testing.T) {
 	}
 	traffic := 40 * time.Second
 
-	b := start(t, []string{"BANK_DATA_DIR=" + t.TempDir(), "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
-	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
-	env := []string{"KAFKA_BROKERS=" + m[1], "SCHEMA_REGISTRY_URL=" + m[2], "BANK_HTTP_ADDR=127.0.0.1:0"}
-	if err, logs := start(t, env, "sync").wait(t); err != nil {
-		t.Fatalf("sync: %v\n%s", err, logs)
-	}
+	c := startCluster(t)
+	env := c.env
 	// The victims, started again under the same names (their transactional
 	// ids fence the killed ones' transactions).
 	type victim struct {
@@ -223,7 +217,7 @@ func TestChaos(t *testing.T) {
 	for i, p := range people {
 		ibans[i] = p.iban
 	}
-	checkLedger(t, m[1], m[2], ibans, want)
+	checkLedger(t, c.kafka(t), ibans, want)
 
 	// No log shows a password or a token.
 	procsMu.Lock()
@@ -243,7 +237,7 @@ func TestChaos(t *testing.T) {
 		v.p.stop(t)
 	}
 	gw.stop(t)
-	b.stop(t)
+	c.broker.stop(t)
 }
 
 // checkLedger checks the bank's events against what the answers said: each
@@ -251,14 +245,9 @@ func TestChaos(t *testing.T) {
 // completed deposits minus the completed payments out of the bank), every
 // started transfer ended exactly once, and transaction_events holds each
 // balance change exactly once.
-func checkLedger(t *testing.T, brokers, registry string, ibans []string, want map[string]int64) {
+func checkLedger(t *testing.T, kenv *kafkatest.Env, ibans []string, want map[string]int64) {
 	t.Helper()
 	// The events: balances as answered, every transfer ended once.
-	reg, err := sr.NewClient(sr.URLs(registry))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kenv := &kafkatest.Env{Brokers: []string{brokers}, RegistryURL: registry, Registry: reg}
 	state := domain.NewState()
 	ends := map[schemas.ID]int{}
 	type change struct {

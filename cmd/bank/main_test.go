@@ -108,6 +108,42 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	return p
 }
 
+// cluster is a `bank broker` process that `bank sync` has made match the
+// topology, and the environment that points a service at it.
+type cluster struct {
+	broker            *proc
+	brokers, registry string
+	env               []string // KAFKA_BROKERS, SCHEMA_REGISTRY_URL, BANK_HTTP_ADDR on a free port
+}
+
+// startCluster starts `bank broker` with brokerEnv (none: on free ports,
+// keeping its data in a temporary directory) and syncs it.
+func startCluster(t *testing.T, brokerEnv ...string) *cluster {
+	t.Helper()
+	if len(brokerEnv) == 0 {
+		brokerEnv = []string{"BANK_DATA_DIR=" + t.TempDir(), "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}
+	}
+	b := start(t, brokerEnv, "broker")
+	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
+	c := &cluster{broker: b, brokers: m[1], registry: m[2],
+		env: []string{"KAFKA_BROKERS=" + m[1], "SCHEMA_REGISTRY_URL=" + m[2], "BANK_HTTP_ADDR=127.0.0.1:0"}}
+	if err, logs := start(t, c.env, "sync").wait(t); err != nil {
+		t.Fatalf("sync: %v\n%s", err, logs)
+	}
+	return c
+}
+
+// kafka returns the cluster as a test environment, to speak to it from
+// the test.
+func (c *cluster) kafka(t *testing.T) *kafkatest.Env {
+	t.Helper()
+	reg, err := sr.NewClient(sr.URLs(c.registry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &kafkatest.Env{Brokers: []string{c.brokers}, RegistryURL: c.registry, Registry: reg}
+}
+
 // line waits for the first stdout line matching re.
 func (p *proc) line(t *testing.T, re *regexp.Regexp) []string {
 	t.Helper()
@@ -438,20 +474,13 @@ func TestConfigurationErrorsGiveOneClearLine(t *testing.T) {
 // the answers say, and money is conserved.
 func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 	skipOnRealKafka(t)
-	dir := t.TempDir()
-	b := start(t, []string{"BANK_DATA_DIR=" + dir, "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
-	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
-	env := []string{"KAFKA_BROKERS=" + m[1], "SCHEMA_REGISTRY_URL=" + m[2]}
-	if err, logs := start(t, env, "sync").wait(t); err != nil {
-		t.Fatalf("sync: %v\n%s", err, logs)
-	}
+	c := startCluster(t)
 	handler := func(id string) *proc {
-		return start(t, append(env, "INSTANCE_ID="+id, "BANK_HTTP_ADDR=127.0.0.1:0"), "commands")
+		return start(t, append(c.env, "INSTANCE_ID="+id), "commands")
 	}
 	h1, h2 := handler("one"), handler("two")
 
-	reg, _ := sr.NewClient(sr.URLs(m[2]))
-	kenv := &kafkatest.Env{Brokers: []string{m[1]}, RegistryURL: m[2], Registry: reg}
+	kenv := c.kafka(t)
 	requests, err := bus.New(context.Background(), kenv.Brokers, kenv.Codec(), "test", kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)
@@ -562,7 +591,7 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 	}
 	h1.stop(t)
 	h2.stop(t)
-	b.stop(t)
+	c.broker.stop(t)
 }
 
 func TestBrowserURL(t *testing.T) {

@@ -30,12 +30,8 @@ func TestBrokerOutage(t *testing.T) {
 	dir := t.TempDir()
 	brokerEnv := []string{"BANK_DATA_DIR=" + dir, "KAFKA_PORT=" + strconv.Itoa(freePort(t)),
 		"SCHEMA_REGISTRY_ADDR=127.0.0.1:" + strconv.Itoa(freePort(t))}
-	b := start(t, brokerEnv, "broker")
-	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
-	env := []string{"KAFKA_BROKERS=" + m[1], "SCHEMA_REGISTRY_URL=" + m[2], "BANK_HTTP_ADDR=127.0.0.1:0"}
-	if err, logs := start(t, env, "sync").wait(t); err != nil {
-		t.Fatalf("sync: %v\n%s", err, logs)
-	}
+	c := startCluster(t, brokerEnv...)
+	env := c.env
 	services := []*proc{
 		start(t, append(env, "INSTANCE_ID=c1"), "commands"),
 		start(t, append(env, "INSTANCE_ID=c2"), "commands"),
@@ -144,7 +140,7 @@ func TestBrokerOutage(t *testing.T) {
 	if before == 0 {
 		t.Fatal("no transfer completed before the outage")
 	}
-	b.stop(t)
+	c.broker.stop(t)
 	outageStart := time.Now()
 	notReady := false
 	for time.Since(outageStart) < outage {
@@ -168,8 +164,8 @@ func TestBrokerOutage(t *testing.T) {
 		t.Errorf("a request took %s while the broker was down; want an answer within the request timeout and Kafka's retries", slowestDown)
 	}
 
-	b = start(t, brokerEnv, "broker")
-	b.line(t, regexp.MustCompile(`^Kafka broker at`))
+	c.broker = start(t, brokerEnv, "broker")
+	c.broker.line(t, regexp.MustCompile(`^Kafka broker at`))
 	back := time.Now()
 	for i, u := range ready {
 		waitReady(t, u, services[i])
@@ -197,11 +193,11 @@ func TestBrokerOutage(t *testing.T) {
 		settle(s, out)
 	}
 	t.Logf("answers %v; %d settled after the outage", answered, len(unsettled))
-	checkLedger(t, m[1], m[2], ibans, want)
+	checkLedger(t, c.kafka(t), ibans, want)
 	for _, p := range services {
 		p.stop(t)
 	}
-	b.stop(t)
+	c.broker.stop(t)
 }
 
 func freePort(t *testing.T) int {
