@@ -214,7 +214,7 @@ func (r *Resolver) credentials(ctx context.Context, username string) (projection
 func (r *Resolver) openAccount(ctx context.Context, username string) (*model.AccountResult, error) {
 	for range 5 { // a random IBAN is rarely taken; try another when it is
 		iban := r.NewIBAN()
-		token, err := r.ask(ctx, &schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: iban, Username: username})
+		_, err := r.ask(ctx, &schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: iban, Username: username})
 		var f failure
 		if errors.As(err, &f) && f.reason == domain.ReasonIBANExists {
 			continue
@@ -223,7 +223,18 @@ func (r *Resolver) openAccount(ctx context.Context, username string) (*model.Acc
 			reason, err := reasonOf(err)
 			return &model.AccountResult{Reason: reason}, err
 		}
-		return r.loggedIn(username, iban, token), nil
+		// The token is in the event only: ask for it as for a log-in.
+		creds, err := r.credentials(ctx, username)
+		if err != nil {
+			reason, err := reasonOf(err)
+			return &model.AccountResult{Reason: reason}, err
+		}
+		for _, a := range creds.Accounts {
+			if a.IBAN == iban {
+				return r.loggedIn(username, iban, a.Token), nil
+			}
+		}
+		return nil, fmt.Errorf("account %s opened but not in the read model", iban)
 	}
 	return nil, errors.New("no free IBAN found in 5 tries")
 }
@@ -242,7 +253,7 @@ func (r *Resolver) tokenFor(ctx context.Context, iban string) (user, token strin
 			return user, a.Token, nil
 		}
 	}
-	return "", "", failure{domain.ReasonNotOwner}
+	return "", "", failure{domain.ReasonNotAuthorized}
 }
 
 // command runs an owner's command on one of their accounts.

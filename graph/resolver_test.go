@@ -492,7 +492,7 @@ func TestOwnerCommands(t *testing.T) {
 		{"leave", `mutation { leave_account(iban: "NL11") { success reason } }`, "", "",
 			[]string{"FindCredentialsQuery", "RemoveUserFromBankAccountCommand"}},
 		{"leave an account of someone else", `mutation { leave_account(iban: "NL99") { success reason } }`, "",
-			domain.ReasonNotOwner, []string{"FindCredentialsQuery"}},
+			domain.ReasonNotAuthorized, []string{"FindCredentialsQuery"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

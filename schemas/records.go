@@ -50,9 +50,10 @@ type CreateUserAccountCommand struct {
 
 // CreditMoneyCommand: Saga step: put money on an account of this bank; id is the transfer id.
 type CreditMoneyCommand struct {
-	ID     ID     `avro:"id"`
-	IBAN   string `avro:"iban"`
-	Amount int64  `avro:"amount"`
+	ID      ID     `avro:"id"`
+	IBAN    string `avro:"iban"`
+	Amount  int64  `avro:"amount"`
+	Deposit bool   `avro:"deposit"`
 }
 
 // DebitMoneyCommand: Saga step: take money from an account of this bank; id is the transfer id.
@@ -84,6 +85,7 @@ type MoneyTransferCommand struct {
 	To          string `avro:"to"`
 	Description string `avro:"description"`
 	Username    string `avro:"username"`
+	Teller      bool   `avro:"teller"`
 }
 
 // RemoveUserFromBankAccountCommand: An owner (username, token) leaves the account.
@@ -143,9 +145,10 @@ type BankAccountCreatedEvent struct {
 
 // MoneyCreditedEvent: Money arrived on an account; id is the transfer id.
 type MoneyCreditedEvent struct {
-	ID     ID     `avro:"id"`
-	IBAN   string `avro:"iban"`
-	Amount int64  `avro:"amount"`
+	ID          ID     `avro:"id"`
+	IBAN        string `avro:"iban"`
+	Amount      int64  `avro:"amount"`
+	DepositedAt int64  `avro:"deposited_at"`
 }
 
 // MoneyDebitedEvent: Money left an account; id is the transfer id.
@@ -183,6 +186,7 @@ type TransferStartedEvent struct {
 	To          string `avro:"to"`
 	Description string `avro:"description"`
 	Username    string `avro:"username"`
+	Teller      bool   `avro:"teller"`
 }
 
 // UserAccountCreatedEvent: A user exists; password is the hash.
@@ -502,4 +506,54 @@ var all = []Record{
 	&TransferByIdQuery{},
 	&AccountAsOfQuery{},
 	&TransactionHappenedEvent{},
+	&RevokeSessionsCommand{},
+	&ChangePasswordCommand{},
+	&PasswordChangedEvent{},
+	&SessionsRevokedEvent{},
 }
+
+// Sessions and passwords.
+
+// RevokeSessionsCommand: Ends every session of username issued up to revoked_at (log out everywhere).
+type RevokeSessionsCommand struct {
+	ID        ID     `avro:"id"`
+	Username  string `avro:"username"`
+	RevokedAt int64  `avro:"revoked_at"`
+}
+
+// ChangePasswordCommand: username sets a new password (already hashed); sessions issued up to revoked_at end.
+type ChangePasswordCommand struct {
+	ID        ID     `avro:"id"`
+	Username  string `avro:"username"`
+	Password  string `avro:"password"`
+	RevokedAt int64  `avro:"revoked_at"`
+}
+
+// PasswordChangedEvent: username has a new password; password is the hash.
+type PasswordChangedEvent struct {
+	ID       ID     `avro:"id"`
+	Username string `avro:"username"`
+	Password string `avro:"password"`
+}
+
+// SessionsRevokedEvent: Every session of username issued at or before revoked_at has ended.
+type SessionsRevokedEvent struct {
+	ID        ID     `avro:"id"`
+	Username  string `avro:"username"`
+	RevokedAt int64  `avro:"revoked_at"`
+}
+
+func (*RevokeSessionsCommand) AvroName() string { return Namespace + ".RevokeSessionsCommand" }
+func (*ChangePasswordCommand) AvroName() string { return Namespace + ".ChangePasswordCommand" }
+func (*PasswordChangedEvent) AvroName() string  { return Namespace + ".PasswordChangedEvent" }
+func (*SessionsRevokedEvent) AvroName() string  { return Namespace + ".SessionsRevokedEvent" }
+
+func (r *RevokeSessionsCommand) Key() string { return r.Username }
+func (r *ChangePasswordCommand) Key() string { return r.Username }
+func (r *PasswordChangedEvent) Key() string  { return r.Username }
+func (r *SessionsRevokedEvent) Key() string  { return r.Username }
+
+func (r *RevokeSessionsCommand) RecordID() ID { return r.ID }
+func (r *ChangePasswordCommand) RecordID() ID { return r.ID }
+func (r *PasswordChangedEvent) RecordID() ID  { return r.ID }
+func (r *SessionsRevokedEvent) RecordID() ID  { return r.ID }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openbank/bank/schemas"
 )
@@ -29,6 +30,10 @@ const (
 	UserQueriesFeedback     = "user_queries_feedback"
 	BankQueriesFeedback     = "bank_queries_feedback"
 	TransactionEvents       = "transaction_events"
+	// SessionEvents holds the revocations of login sessions, which every
+	// gateway follows. They are apart from user_events, which carries
+	// password hashes that gateways must not read.
+	SessionEvents = "session_events"
 	// Alerts holds the alerts the alerts service raised.
 	Alerts = "alerts"
 	// DeadLetters holds messages a consumer could not handle, as the raw
@@ -53,13 +58,17 @@ type Topic struct {
 }
 
 const (
-	forever  = "-1"
-	hour     = "3600000"
-	day      = "86400000"
-	week     = "604800000"
-	month    = "2592000000"
-	minute   = "60000"
-	replicas = 3
+	forever = "-1"
+	hour    = "3600000"
+	day     = "86400000"
+	week    = "604800000"
+	month   = "2592000000"
+	minute  = "60000"
+	// sessionRetention (8 days) outlives the longest session a gateway
+	// issues (MaxSessionTTL), so a revocation is read as long as the
+	// sessions it ends could be valid.
+	sessionRetention = "691200000"
+	replicas         = 3
 	// maxMessageBytes bounds every message: the largest record we write is
 	// a query answer listing transactions, well below this.
 	maxMessageBytes = "1048576"
@@ -102,8 +111,11 @@ var (
 // subscriber service can resume after a restart.
 var Topics = []Topic{
 	{Name: UserEvents, Partitions: 1, Replication: replicas, Configs: eventConfigs(),
-		Records: names("UserAccountCreatedEvent"),
+		Records: names("UserAccountCreatedEvent", "PasswordChangedEvent"),
 		Doc:     "Facts about users, kept forever; one partition keeps them in one order."},
+	{Name: SessionEvents, Partitions: 1, Replication: replicas, Configs: configs(sessionRetention),
+		Records: names("SessionsRevokedEvent"),
+		Doc:     "Sessions revoked (log out, password changed), kept longer than any session lives; every gateway reads it whole."},
 	{Name: BankEvents, Partitions: 1, Replication: replicas, Configs: eventConfigs(),
 		Records: names("BankAccountCreatedEvent", "MoneyCreditedEvent", "MoneyDebitedEvent", "MoneyReturnedEvent",
 			"TransferStartedEvent", "TransferCompletedEvent", "TransferFailedEvent",
@@ -111,7 +123,7 @@ var Topics = []Topic{
 			"AlertRuleCreatedEvent", "AlertRuleDeletedEvent"),
 		Doc: "Facts about accounts and transfers, kept forever; one partition gives the projector one global order."},
 	{Name: UserCommands, Partitions: 24, Replication: replicas, Configs: configs(day),
-		Records: names("CreateUserAccountCommand"), Doc: "Keyed by username."},
+		Records: names("CreateUserAccountCommand", "ChangePasswordCommand", "RevokeSessionsCommand"), Doc: "Keyed by username."},
 	{Name: BankCommands, Partitions: 24, Replication: replicas, Configs: configs(day),
 		Records: names("CreateBankAccountCommand", "MoneyTransferCommand", "MarkTransferCompletedCommand",
 			"MarkTransferFailedCommand", "AddUserToBankAccountCommand", "RemoveUserFromBankAccountCommand",
@@ -143,6 +155,10 @@ var Topics = []Topic{
 	{Name: DeadLetters, Partitions: 1, Replication: replicas, Configs: configs(month),
 		Doc: "Messages no consumer could handle, as received; headers say where they came from and why."},
 }
+
+// MaxSessionTTL is the longest a login session may last: revocations are
+// kept on session_events a day longer.
+const MaxSessionTTL = 7 * 24 * time.Hour
 
 // Lookup returns the topic with the given name.
 func Lookup(name string) (Topic, bool) {

@@ -69,7 +69,8 @@ func TestAlertsSurviveSIGKILL(t *testing.T) {
 		return info
 	}
 	ann := iban.New()
-	token := must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: "ann"})
+	must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: "ann"})
+	token := kenv.Token(t, ann, "ann")
 	must(&schemas.CreateAlertRuleCommand{ID: schemas.NewID(), IBAN: ann, Username: "ann", Token: token,
 		Kind: "INCOMING_ABOVE", Amount: 0, Webhook: hook.URL})
 	const transfers = 60
@@ -81,7 +82,7 @@ func TestAlertsSurviveSIGKILL(t *testing.T) {
 			a.wait(t)
 			a = alertsProc()
 		}
-		must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: int64(1 + i), From: "cash", To: ann, Description: "in"})
+		must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: int64(1 + i), From: "cash", To: ann, Description: "in", Teller: true})
 	}
 
 	perTransaction := map[int64]int{}

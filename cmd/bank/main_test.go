@@ -510,11 +510,12 @@ func TestCommandHandlersSurviveSIGKILL(t *testing.T) {
 	want := map[string]int64{}
 	for i := range 4 {
 		ib := iban.Open(fmt.Sprintf("%010d", 1000+i))
-		ok, tok, err := send(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ib, Username: "u"})
+		ok, reason, err := send(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ib, Username: "u"})
 		if !ok || err != nil {
-			t.Fatalf("account: %s %v", tok, err)
+			t.Fatalf("account: %s %v", reason, err)
 		}
-		if ok, reason, err := send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 100_000, From: "cash", To: ib}); !ok || err != nil {
+		tok := kenv.Token(t, ib, "u")
+		if ok, reason, err := send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 100_000, From: "cash", To: ib, Teller: true}); !ok || err != nil {
 			t.Fatalf("deposit: %s %v", reason, err)
 		}
 		accounts = append(accounts, account{ib, tok})

@@ -103,12 +103,12 @@ func TestARuleFiresOnceOnTheTopicAndItsWebhook(t *testing.T) {
 
 	ann := iban.New()
 	must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: "ann"})
-	token := tokenOf(t, env, ann)
+	token := env.Token(t, ann, "ann")
 	ruleID := schemas.NewID()
 	must(&schemas.CreateAlertRuleCommand{ID: ruleID, IBAN: ann, Username: "ann", Token: token,
 		Kind: "INCOMING_ABOVE", Amount: 10_000, Webhook: srv.URL})
-	must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 5_000, From: "cash", To: ann, Description: "small"})
-	must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 25_000, From: "cash", To: ann, Description: "salary"})
+	must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 5_000, From: "cash", To: ann, Description: "small", Teller: true})
+	must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 25_000, From: "cash", To: ann, Description: "salary", Teller: true})
 
 	got := waitForAlerts(t, env, ann, 1)
 	if got[0].RuleID != ruleID || got[0].Username != "ann" || got[0].Message != `€250,00 came in on `+ann+` ("salary"), more than €100,00` {
@@ -137,7 +137,7 @@ func TestRestartedAlertsLoseAndRepeatNothing(t *testing.T) {
 
 	ann := iban.New()
 	must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: "ann"})
-	must(&schemas.CreateAlertRuleCommand{ID: schemas.NewID(), IBAN: ann, Username: "ann", Token: tokenOf(t, env, ann),
+	must(&schemas.CreateAlertRuleCommand{ID: schemas.NewID(), IBAN: ann, Username: "ann", Token: env.Token(t, ann, "ann"),
 		Kind: "DESCRIPTION_CONTAINS", Word: "bonus", Webhook: srv.URL})
 	const transfers = 30
 	for i := range transfers {
@@ -147,7 +147,7 @@ func TestRestartedAlertsLoseAndRepeatNothing(t *testing.T) {
 		case 2 * transfers / 3:
 			a = startAlerts(t, env, "a1")
 		}
-		must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: int64(100 + i), From: "cash", To: ann, Description: "bonus"})
+		must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: int64(100 + i), From: "cash", To: ann, Description: "bonus", Teller: true})
 	}
 	got := waitForAlerts(t, env, ann, transfers)
 	seen := map[int64]int{}
@@ -167,18 +167,6 @@ func TestRestartedAlertsLoseAndRepeatNothing(t *testing.T) {
 	if len(hook.got) != transfers {
 		t.Errorf("%d alerts delivered, want %d", len(hook.got), transfers)
 	}
-}
-
-// tokenOf reads the token of iban's first owner from bank_events.
-func tokenOf(t *testing.T, env *kafkatest.Env, ib string) string {
-	t.Helper()
-	for _, rec := range env.ReadAll(t, topology.BankEvents) {
-		if e, ok := rec.(*schemas.BankAccountCreatedEvent); ok && e.IBAN == ib {
-			return e.Token
-		}
-	}
-	t.Fatalf("no account %s", ib)
-	return ""
 }
 
 // waitForAlerts reads the alerts topic until it holds at least n alerts for

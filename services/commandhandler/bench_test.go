@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/topology/iban"
@@ -25,7 +26,8 @@ func BenchmarkTransferSaga(b *testing.B) {
 	done := make(chan error, 1)
 	go func() {
 		done <- commandhandler.Run(ctx, commandhandler.Config{Brokers: env.Brokers, Registry: env.Registry,
-			InstanceID: "bench", OnReady: func() { close(ready) }})
+			InstanceID: "bench", OnReady: func() { close(ready) }, NewToken: func() string { return testToken },
+			Limits: contract.AmountLimits{MaxTransfer: 1 << 50, MaxDeposit: 1 << 50, MaxDepositsPerDay: 1 << 50}})
 	}()
 	<-ready
 	defer func() { cancel(); <-done }()
@@ -56,9 +58,11 @@ func BenchmarkTransferSaga(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, tok := bus.Result(fb)
-		send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 1 << 40, From: "cash", To: ib})
-		accts = append(accts, acct{ib, tok})
+		if ok, reason := bus.Result(fb); !ok {
+			b.Fatal(reason)
+		}
+		send(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 1 << 40, From: "cash", To: ib, Teller: true})
+		accts = append(accts, acct{ib, testToken})
 	}
 	var (
 		mu        sync.Mutex

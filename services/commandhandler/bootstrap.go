@@ -2,7 +2,6 @@ package commandhandler
 
 import (
 	"context"
-	"crypto/sha1"
 	"fmt"
 	"log/slog"
 
@@ -14,33 +13,29 @@ import (
 )
 
 // CompanyOwner owns the company account.
-const CompanyOwner = "openbank"
-
-// fixedID derives a command id from a name, so every instance and every
-// start sends the same command, and the handler's idempotence makes it
-// happen once.
-func fixedID(name string) schemas.ID {
-	sum := sha1.Sum([]byte("openbank:" + name))
-	var id schemas.ID
-	copy(id[:], sum[:16])
-	id[6] = (id[6] & 0x0f) | 0x50 // a name-based (version 5) UUID
-	id[8] = (id[8] & 0x3f) | 0x80
-	return id
-}
+const CompanyOwner = domain.CompanyOwner
 
 // OpenCompanyAccount opens the company account and deposits the initial
 // cash, once: both commands have fixed ids, an existing account is refused
 // harmlessly, and a repeated transfer id answers the first outcome.
 func OpenCompanyAccount(ctx context.Context, requests *bus.Bus, deposit int64, log *slog.Logger) error {
-	open := &schemas.CreateBankAccountCommand{ID: fixedID("company-account"), IBAN: iban.Company, Username: CompanyOwner}
-	fb, err := requests.Send(ctx, open)
+	owner := &schemas.CreateUserAccountCommand{ID: domain.CompanyOwnerID, Username: CompanyOwner, Password: domain.NoPassword}
+	fb, err := requests.Send(ctx, owner)
+	if err != nil {
+		return fmt.Errorf("create company account owner: %w", err)
+	}
+	if f, ok := fb.(*schemas.CommandFailed); ok && f.Reason != domain.ReasonUserExists {
+		return fmt.Errorf("create company account owner: %s", f.Reason)
+	}
+	open := &schemas.CreateBankAccountCommand{ID: domain.FixedID("company-account"), IBAN: iban.Company, Username: CompanyOwner}
+	fb, err = requests.Send(ctx, open)
 	if err != nil {
 		return fmt.Errorf("open company account: %w", err)
 	}
 	if f, ok := fb.(*schemas.CommandFailed); ok && f.Reason != domain.ReasonIBANExists {
 		return fmt.Errorf("open company account: %s", f.Reason)
 	}
-	cash := &schemas.MoneyTransferCommand{ID: fixedID("company-initial-deposit"), Amount: deposit, From: domain.Cash,
+	cash := &schemas.MoneyTransferCommand{ID: domain.GenesisID, Amount: deposit, From: domain.Cash,
 		To: iban.Company, Description: "initial deposit", Username: CompanyOwner}
 	fb, err = requests.Send(ctx, cash)
 	if err != nil {

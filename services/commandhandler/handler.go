@@ -29,6 +29,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology"
@@ -59,6 +60,9 @@ type Config struct {
 	NewToken func() string
 	// MaxBatch bounds the inputs decided in one transaction.
 	MaxBatch int
+	// Limits bound transfers and cash deposits (contract defaults when
+	// zero). Every instance should run with the same.
+	Limits contract.AmountLimits
 	// OnReady, if set, is called once the state is rebuilt and commands
 	// are being consumed.
 	OnReady func()
@@ -78,6 +82,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 500
 	}
+	if cfg.Limits == (contract.AmountLimits{}) {
+		cfg.Limits = contract.DefaultAmountLimits()
+	}
+	if err := cfg.Limits.Validate(); err != nil {
+		return fmt.Errorf("command handler: %w", err)
+	}
 	log := cfg.Log.With("service", "commands", "instance", cfg.InstanceID)
 	codec := topology.NewCodec(cfg.Registry)
 
@@ -88,7 +98,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer client.Close()
 	e := &engine{
 		cfg: cfg, log: log, codec: codec, client: client,
-		state: domain.NewState(), env: domain.Env{NewToken: cfg.NewToken},
+		state: domain.NewState(), env: domain.Env{NewToken: cfg.NewToken, Limits: cfg.Limits},
 		next: map[string]int64{}, own: map[string]map[int64]bool{}, lastWrite: map[string]int64{},
 		work: make(chan item, 1024),
 	}
@@ -321,7 +331,10 @@ func (e *engine) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) erro
 		}
 		return fmt.Errorf("decode %s/%d: %w", m.Topic, m.Offset, err)
 	}
-	if err := e.state.Apply(rec); err != nil {
+	if err := e.state.Apply(rec); errors.Is(err, domain.ErrDuplicate) {
+		kafka.DuplicateEvents.WithLabelValues("commands").Inc()
+		e.log.Error("duplicate event in the log not applied", "topic", m.Topic, "offset", m.Offset, "err", err)
+	} else if err != nil {
 		e.log.Error("event does not apply", "topic", m.Topic, "offset", m.Offset, "err", err)
 	}
 	return nil
@@ -482,12 +495,23 @@ func (e *engine) decide(ctx context.Context, m *sarama.ConsumerMessage) ([]*sara
 		e.log.Error("input cannot be decided; parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
 		return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil, nil
 	}
-	var out []*sarama.ProducerMessage
+	for _, ev := range d.Events {
+		if e.state.Repeats(ev) {
+			// A decision never repeats an applied event (the domain's
+			// sequence fuzzer checks it); if one did, park the input
+			// rather than write the event twice or loop on it.
+			kafka.DuplicateEvents.WithLabelValues("commands").Inc()
+			err := fmt.Errorf("decision on %s repeats %s %s", rec.AvroName(), ev.AvroName(), ev.RecordID())
+			e.log.Error("input parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+			return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil, nil
+		}
+	}
 	for _, ev := range d.Events {
 		if err := e.state.Apply(ev); err != nil {
 			return nil, nil, fmt.Errorf("apply decided %s: %w", ev.AvroName(), err)
 		}
 	}
+	var out []*sarama.ProducerMessage
 	records := slices.Concat(d.Events, d.Commands, d.Feedback)
 	for _, rec := range records {
 		msg, err := e.message(ctx, rec)

@@ -186,7 +186,10 @@ func (p *projector) follow(ctx context.Context, pc sarama.PartitionConsumer) err
 				p.store.skip(m.Topic, m.Offset, err)
 				continue
 			}
-			if err := p.store.apply(m.Topic, m.Offset, rec, m.Timestamp); err != nil {
+			if err := p.store.apply(m.Topic, m.Offset, rec, m.Timestamp); errors.Is(err, projection.ErrDuplicate) {
+				kafka.DuplicateEvents.WithLabelValues("projector").Inc()
+				p.log.Error("duplicate event in the log not applied", "topic", m.Topic, "offset", m.Offset, "err", err)
+			} else if err != nil {
 				p.log.Error("event does not apply", "topic", m.Topic, "offset", m.Offset, "err", err)
 			}
 		}

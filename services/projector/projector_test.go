@@ -184,9 +184,10 @@ func TestQueriesAndTransactionEventsOverKafka(t *testing.T) {
 
 	c.must(&schemas.CreateUserAccountCommand{ID: schemas.NewID(), Username: annName, Password: "hash"})
 	ann, bob := iban.New(), iban.New()
-	annTok := c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: annName})
+	c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: annName})
+	annTok := env.Token(t, ann, annName)
 	c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: bob, Username: bobName})
-	c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 10_000, From: "cash", To: ann, Description: "salary"})
+	c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 10_000, From: "cash", To: ann, Description: "salary", Teller: true})
 	c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Token: annTok, Amount: 2_500, From: ann, To: bob,
 		Username: annName, Description: "rent"})
 
@@ -257,7 +258,7 @@ func TestRestartMidStreamPublishesEveryTransactionOnce(t *testing.T) {
 			p = startProjector(t, env)
 		}
 		c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: int64(i + 1), From: "cash", To: target,
-			Description: fmt.Sprint("deposit ", i)})
+			Description: fmt.Sprint("deposit ", i), Teller: true})
 	}
 	n := moneyEvents(t, env)
 	events := transactionEvents(t, env, n)
@@ -287,7 +288,7 @@ func TestUndecodableEventsAreParked(t *testing.T) {
 	}
 	target := iban.New()
 	c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: target, Username: "ann"})
-	c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 5, From: "cash", To: target})
+	c.must(&schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 5, From: "cash", To: target, Teller: true})
 	var acct projection.Account
 	json.Unmarshal([]byte(c.must(&schemas.FindBankAccountQuery{ID: schemas.NewID(), IBAN: target})), &acct)
 	if acct.Balance != 5 {

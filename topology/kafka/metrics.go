@@ -21,6 +21,14 @@ var (
 		Name: "openbank_events_replayed_total",
 		Help: "Events applied while rebuilding state at start, by service.",
 	}, []string{"service"})
+
+	// DuplicateEvents counts events a service found in the log a second
+	// time (the same money step of a transfer, say) and did not apply. A
+	// sound log has none: any is worth an alert.
+	DuplicateEvents = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "openbank_duplicate_events_total",
+		Help: "Events read a second time and not applied again, by service.",
+	}, []string{"service"})
 )
 
 // ObserveLag records how far behind the end of its partition a group is

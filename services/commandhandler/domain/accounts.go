@@ -1,7 +1,10 @@
 package domain
 
 import (
-	"github.com/openbank/bank/money"
+	"bytes"
+	"slices"
+
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/alerts/rule"
 	"github.com/openbank/bank/topology/iban"
@@ -10,19 +13,22 @@ import (
 // Failure reasons of the user and account commands.
 const (
 	ReasonUserExists       = "user already exists"
-	ReasonEmptyUsername    = "username can't be empty"
 	ReasonEmptyPassword    = "password can't be empty"
+	ReasonPasswordHash     = "password hash must be 1 to 128 bytes"
 	ReasonInvalidOpenIBAN  = "invalid open iban"
 	ReasonIBANExists       = "iban already exist"
 	ReasonUnknownAccount   = "account does not exist"
-	ReasonNotOwner         = "user is not an owner of the account"
-	ReasonInvalidToken     = "token is not valid"
 	ReasonAlreadyOwner     = "user is already an owner of the account"
 	ReasonUnknownUser      = "user does not exist"
 	ReasonLastOwnerBalance = "the last owner can't leave an account whose balance is not zero"
 	ReasonRuleExists       = "alert rule already exists"
 	ReasonUnknownRule      = "alert rule does not exist"
 	ReasonTooManyRules     = "an account has at most 20 alert rules"
+	// ReasonNotAuthorized answers an owner's command whose account does
+	// not exist, whose username is not an owner, or whose token is wrong:
+	// one reason for all three, so that a request cannot tell which, and
+	// IBANs and owners cannot be probed.
+	ReasonNotAuthorized = "username or token is not valid for this account"
 )
 
 // MaxRules bounds the alert rules of one account.
@@ -35,8 +41,10 @@ func (s *State) CreateAlertRule(c *schemas.CreateAlertRuleCommand) Decision {
 		return failed(c.ID, createRule, reason)
 	}
 	r := rule.Rule{IBAN: c.IBAN, Kind: rule.Kind(c.Kind), Amount: c.Amount, Word: c.Word, Webhook: c.Webhook}
+	_, exists := a.Rules[c.ID]
+	exists = exists || s.decided(&schemas.AlertRuleCreatedEvent{ID: c.ID}) // a rule id is never used twice
 	switch err := r.Validate(); {
-	case a.Rules[c.ID]:
+	case exists:
 		return failed(c.ID, createRule, ReasonRuleExists)
 	case err != nil:
 		return failed(c.ID, createRule, err.Error())
@@ -53,11 +61,14 @@ func (s *State) CreateAlertRule(c *schemas.CreateAlertRuleCommand) Decision {
 // DeleteAlertRule decides on ending an alert rule; any owner of the account
 // may end any of its rules.
 func (s *State) DeleteAlertRule(c *schemas.DeleteAlertRuleCommand) Decision {
+	if s.decided(&schemas.AlertRuleDeletedEvent{ID: c.ID}) {
+		return Decision{Feedback: []schemas.Record{succeeded(c.ID, deleteRule, "")}}
+	}
 	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
-	switch {
-	case reason != "":
+	if reason != "" {
 		return failed(c.ID, deleteRule, reason)
-	case !a.Rules[c.ID]:
+	}
+	if _, ok := a.Rules[c.ID]; !ok {
 		return failed(c.ID, deleteRule, ReasonUnknownRule)
 	}
 	return Decision{
@@ -67,12 +78,18 @@ func (s *State) DeleteAlertRule(c *schemas.DeleteAlertRuleCommand) Decision {
 }
 
 // CreateUserAccount decides on a new user; the password arrives hashed.
+// Only a username in its normal form is taken (contract.NormalizeUsername),
+// so that "Alice" and "alice" can never be two users.
 func (s *State) CreateUserAccount(c *schemas.CreateUserAccountCommand) Decision {
 	switch {
-	case c.Username == "":
-		return failed(c.ID, createUser, ReasonEmptyUsername)
+	case !contract.IsNormalUsername(c.Username):
+		return failed(c.ID, createUser, contract.ReasonUsername)
+	case c.Username == CompanyOwner && c.ID != CompanyOwnerID:
+		return failed(c.ID, createUser, ReasonUserExists) // reserved, whether created yet or not
 	case c.Password == "":
 		return failed(c.ID, createUser, ReasonEmptyPassword)
+	case len(c.Password) > contract.MaxPasswordHash:
+		return failed(c.ID, createUser, ReasonPasswordHash)
 	case s.Users[c.Username] != nil:
 		return failed(c.ID, createUser, ReasonUserExists)
 	}
@@ -82,8 +99,9 @@ func (s *State) CreateUserAccount(c *schemas.CreateUserAccountCommand) Decision 
 	}
 }
 
-// CreateBankAccount decides on a new account for a user; the feedback
-// carries the owner's token.
+// CreateBankAccount decides on a new account for a user. The owner's token
+// is in the event only: feedback is read by every gateway, so it carries no
+// secret (the gateway asks for the user's credentials instead).
 func (s *State) CreateBankAccount(c *schemas.CreateBankAccountCommand, env Env) Decision {
 	switch {
 	case !iban.IsOpen(c.IBAN):
@@ -91,32 +109,36 @@ func (s *State) CreateBankAccount(c *schemas.CreateBankAccountCommand, env Env) 
 	case s.Accounts[c.IBAN] != nil:
 		return failed(c.ID, createAccount, ReasonIBANExists)
 	case c.Username == "":
-		return failed(c.ID, createAccount, ReasonEmptyUsername)
+		return failed(c.ID, createAccount, contract.ReasonUsername)
 	}
-	tok := env.NewToken()
 	return Decision{
-		Events:   []schemas.Record{&schemas.BankAccountCreatedEvent{ID: c.ID, IBAN: c.IBAN, Token: tok, Username: c.Username}},
-		Feedback: []schemas.Record{succeeded(c.ID, createAccount, tok)},
+		Events:   []schemas.Record{&schemas.BankAccountCreatedEvent{ID: c.ID, IBAN: c.IBAN, Token: env.NewToken(), Username: c.Username}},
+		Feedback: []schemas.Record{succeeded(c.ID, createAccount, "")},
 	}
+}
+
+// decided reports whether the event with e's kind and id was applied: a
+// command whose event it is came again, and is answered, not applied twice.
+func (s *State) decided(e schemas.Record) bool {
+	return s.Seen[EventKey{Kind: e.AvroName(), ID: e.RecordID()}]
 }
 
 // authorize checks that username owns the account with this token.
 func (s *State) authorize(ibanCode, username, token string) (*Account, string) {
 	a := s.Accounts[ibanCode]
-	switch {
-	case a == nil:
-		return nil, ReasonUnknownAccount
-	case a.Tokens[username] == "":
-		return nil, ReasonNotOwner
-	case a.Tokens[username] != token:
-		return nil, ReasonInvalidToken
+	if a == nil || a.Tokens[username] == "" || a.Tokens[username] != token {
+		return nil, ReasonNotAuthorized
 	}
 	return a, ""
 }
 
 // AddUserToBankAccount decides on an owner giving another user access; the
-// feedback carries the new owner's own token.
+// new owner gets a token of their own (in the event only, as for a new
+// account).
 func (s *State) AddUserToBankAccount(c *schemas.AddUserToBankAccountCommand, env Env) Decision {
+	if s.decided(&schemas.UserAddedToBankAccountEvent{ID: c.ID}) {
+		return Decision{Feedback: []schemas.Record{succeeded(c.ID, addUser, "")}}
+	}
 	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
 	switch {
 	case reason != "":
@@ -126,16 +148,20 @@ func (s *State) AddUserToBankAccount(c *schemas.AddUserToBankAccountCommand, env
 	case s.Users[c.UserToAdd] == nil:
 		return failed(c.ID, addUser, ReasonUnknownUser)
 	}
-	tok := env.NewToken()
 	return Decision{
-		Events:   []schemas.Record{&schemas.UserAddedToBankAccountEvent{ID: c.ID, Username: c.UserToAdd, IBAN: c.IBAN, Token: tok}},
-		Feedback: []schemas.Record{succeeded(c.ID, addUser, tok)},
+		Events:   []schemas.Record{&schemas.UserAddedToBankAccountEvent{ID: c.ID, Username: c.UserToAdd, IBAN: c.IBAN, Token: env.NewToken()}},
+		Feedback: []schemas.Record{succeeded(c.ID, addUser, "")},
 	}
 }
 
 // RemoveUserFromBankAccount decides on an owner leaving an account. The last
-// owner may leave only an empty account, so no money is stranded.
+// owner may leave only an empty account, so no money is stranded. The
+// alert rules the leaving owner set on it end with them, so no alert about
+// an account they no longer own reaches them.
 func (s *State) RemoveUserFromBankAccount(c *schemas.RemoveUserFromBankAccountCommand) Decision {
+	if s.decided(&schemas.UserRemovedFromBankAccountEvent{ID: c.ID}) {
+		return Decision{Feedback: []schemas.Record{succeeded(c.ID, removeUser, "")}}
+	}
 	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
 	switch {
 	case reason != "":
@@ -143,61 +169,19 @@ func (s *State) RemoveUserFromBankAccount(c *schemas.RemoveUserFromBankAccountCo
 	case len(a.Tokens) == 1 && a.Balance != 0:
 		return failed(c.ID, removeUser, ReasonLastOwnerBalance)
 	}
-	return Decision{
+	d := Decision{
 		Events:   []schemas.Record{&schemas.UserRemovedFromBankAccountEvent{ID: c.ID, Username: c.Username, IBAN: c.IBAN}},
 		Feedback: []schemas.Record{succeeded(c.ID, removeUser, "")},
 	}
-}
-
-// DebitMoney decides on taking money from an account for a transfer.
-func (s *State) DebitMoney(c *schemas.DebitMoneyCommand) Decision {
-	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
-	switch {
-	case reason != "":
-		return failed(c.ID, debitMoney, reason)
-	case c.Amount <= 0:
-		return failed(c.ID, debitMoney, ReasonAmountNotPositive)
-	case a.Balance-c.Amount <= a.Limit:
-		return failed(c.ID, debitMoney, InsufficientFunds(a.Limit))
+	var theirs []schemas.ID
+	for id, owner := range a.Rules {
+		if owner == c.Username {
+			theirs = append(theirs, id)
+		}
 	}
-	return Decision{
-		Events:   []schemas.Record{&schemas.MoneyDebitedEvent{ID: c.ID, IBAN: c.IBAN, Amount: c.Amount}},
-		Feedback: []schemas.Record{succeeded(c.ID, debitMoney, "")},
+	slices.SortFunc(theirs, func(x, y schemas.ID) int { return bytes.Compare(x[:], y[:]) }) // one order on every instance
+	for _, id := range theirs {
+		d.Events = append(d.Events, &schemas.AlertRuleDeletedEvent{ID: id, IBAN: c.IBAN, Username: c.Username})
 	}
-}
-
-// CreditMoney decides on putting money on an account for a transfer.
-func (s *State) CreditMoney(c *schemas.CreditMoneyCommand) Decision {
-	switch {
-	case s.Accounts[c.IBAN] == nil:
-		return failed(c.ID, creditMoney, ReasonUnknownAccount)
-	case c.Amount <= 0:
-		return failed(c.ID, creditMoney, ReasonAmountNotPositive)
-	}
-	return Decision{
-		Events:   []schemas.Record{&schemas.MoneyCreditedEvent{ID: c.ID, IBAN: c.IBAN, Amount: c.Amount}},
-		Feedback: []schemas.Record{succeeded(c.ID, creditMoney, "")},
-	}
-}
-
-// ReturnMoney decides on giving debited money back after a failed credit. It
-// has no limit to check: the money left this account moments ago.
-func (s *State) ReturnMoney(c *schemas.ReturnMoneyCommand) Decision {
-	switch {
-	case s.Accounts[c.IBAN] == nil:
-		return failed(c.ID, returnMoney, ReasonUnknownAccount)
-	case c.Amount <= 0:
-		return failed(c.ID, returnMoney, ReasonAmountNotPositive)
-	}
-	return Decision{
-		Events: []schemas.Record{&schemas.MoneyReturnedEvent{ID: c.ID, IBAN: c.IBAN, Amount: c.Amount, Reason: c.Reason}},
-		// The saga ends the transfer with this reason.
-		Feedback: []schemas.Record{succeeded(c.ID, returnMoney, c.Reason)},
-	}
-}
-
-// InsufficientFunds is the reason a debit fails that would take the balance
-// to or below the limit.
-func InsufficientFunds(limit int64) string {
-	return "insufficient funds would be below the limit of " + money.Euro(-limit)
+	return d
 }

@@ -2,7 +2,9 @@ package domain
 
 import (
 	"fmt"
+	"time"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 )
 
@@ -16,9 +18,29 @@ type Decision struct {
 	Feedback []schemas.Record
 }
 
-// Env is what deciding needs from outside: the only source of randomness.
+// Env is what deciding needs from outside: the only sources of randomness
+// and time, and the deployment's limits. Replaying events needs none of it.
 type Env struct {
 	NewToken func() string
+	// Now is the time of a decision; time.Now when nil.
+	Now func() time.Time
+	// Limits bound the amounts of transfers and cash deposits; the zero
+	// value means contract.DefaultAmountLimits.
+	Limits contract.AmountLimits
+}
+
+func (e Env) now() time.Time {
+	if e.Now == nil {
+		return time.Now()
+	}
+	return e.Now()
+}
+
+func (e Env) limits() contract.AmountLimits {
+	if e.Limits == (contract.AmountLimits{}) {
+		return contract.DefaultAmountLimits()
+	}
+	return e.Limits
 }
 
 func succeeded(id schemas.ID, command string, info string) schemas.Record {
@@ -47,6 +69,8 @@ const (
 	removeUser    = "RemoveUserFromBankAccountCommand"
 	createRule    = "CreateAlertRuleCommand"
 	deleteRule    = "DeleteAlertRuleCommand"
+	changePass    = "ChangePasswordCommand"
+	revokeSess    = "RevokeSessionsCommand"
 )
 
 // Decide handles one command, or the feedback of a saga step.
@@ -64,12 +88,16 @@ func (s *State) Decide(rec schemas.Record, env Env) (Decision, error) {
 		return s.CreateAlertRule(c), nil
 	case *schemas.DeleteAlertRuleCommand:
 		return s.DeleteAlertRule(c), nil
+	case *schemas.ChangePasswordCommand:
+		return s.ChangePassword(c), nil
+	case *schemas.RevokeSessionsCommand:
+		return s.RevokeSessions(c), nil
 	case *schemas.MoneyTransferCommand:
-		return s.MoneyTransfer(c), nil
+		return s.MoneyTransfer(c, env), nil
 	case *schemas.DebitMoneyCommand:
-		return s.DebitMoney(c), nil
+		return s.DebitMoney(c, env), nil
 	case *schemas.CreditMoneyCommand:
-		return s.CreditMoney(c), nil
+		return s.CreditMoney(c, env), nil
 	case *schemas.ReturnMoneyCommand:
 		return s.ReturnMoney(c), nil
 	case *schemas.MarkTransferCompletedCommand:

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/openbank/bank/contract"
+	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/topology/iban"
 )
@@ -19,8 +21,11 @@ import (
 //	credit failed     ──► from = cash ? failed : ReturnMoney(from)
 //	return succeeded  ──► failed
 //
-// Checks that need no account (same from and to, invalid IBANs, amount not
-// positive) fail the transfer at once. The MoneyTransferCommand's own
+// Checks that need no account (same from and to, invalid IBANs, an amount
+// outside 1 cent to the limit, a deposit by someone who does not own the
+// account) fail the transfer at once. Each money step is applied at most
+// once per transfer (State.Moved): a step command that comes again is
+// answered with the first outcome. The MoneyTransferCommand's own
 // feedback is sent when the saga ends, so whoever sent it learns the outcome,
 // and a repeat of the command gets the first one's outcome.
 
@@ -61,18 +66,47 @@ const (
 	ReasonFromInvalid       = "from is invalid"
 	ReasonToInvalid         = "to is invalid"
 	ReasonCashToOutside     = "cash can only be deposited on an account of this bank"
-	ReasonAmountNotPositive = "amount should be positive"
+	ReasonAmountNotPositive = contract.ReasonAmountNotPositive
 	ReasonUnknownTransfer   = "transfer does not exist"
+	ReasonFieldTooLong      = "username, token, from or to is too long"
+	// ReasonCashNeedsOwner answers a cash deposit by anyone but an owner
+	// of the receiving account (with its token) or a teller.
+	ReasonCashNeedsOwner  = "cash can be deposited only by an owner of the account (username and token) or by an employee"
+	ReasonBalanceTooLarge = "the balance would exceed what an account can hold"
+	ReasonTransferEnded   = "the transfer has already ended"
+	ReasonNothingToReturn = "the money of this transfer arrived; there is nothing to return"
 )
 
+// DepositTooLarge is the reason a cash deposit above the limit is refused.
+func DepositTooLarge(limit int64) string {
+	return "a cash deposit may be at most " + money.Euro(limit)
+}
+
+// DailyDepositLimit is the reason a cash deposit beyond the account's daily
+// limit is refused.
+func DailyDepositLimit(limit int64) string {
+	return "cash deposits on an account may total at most " + money.Euro(limit) + " a day (UTC)"
+}
+
+// InsufficientFunds is the reason a debit fails that would take the balance
+// to or below the limit.
+func InsufficientFunds(limit int64) string {
+	return "insufficient funds would be below the limit of " + money.Euro(limit)
+}
+
 // ErrUnknownTransfer is returned for feedback about a transfer the state does
-// not hold (yet): the handler catches up with the events and tries again.
+// not hold: the handler parks it.
 var ErrUnknownTransfer = errors.New("unknown transfer")
 
-// MoneyTransfer starts a transfer saga.
-func (s *State) MoneyTransfer(c *schemas.MoneyTransferCommand) Decision {
+// MoneyTransfer starts a transfer saga. What a request could make huge —
+// the description, the username, the token — is checked before anything
+// is stored: a refused value never reaches the log.
+func (s *State) MoneyTransfer(c *schemas.MoneyTransferCommand, env Env) Decision {
+	if reason := tooLong(c); reason != "" {
+		return failed(c.ID, moneyTransfer, reason)
+	}
 	req := schemas.TransferStartedEvent{ID: c.ID, Token: c.Token, Amount: c.Amount, From: c.From,
-		To: c.To, Description: c.Description, Username: c.Username}
+		To: c.To, Description: c.Description, Username: c.Username, Teller: c.Teller}
 	if t := s.Transfers[c.ID]; t != nil {
 		if t.Request != req {
 			return failed(c.ID, moneyTransfer, ReasonAlreadyStarted)
@@ -87,23 +121,51 @@ func (s *State) MoneyTransfer(c *schemas.MoneyTransferCommand) Decision {
 		d.Feedback = append(d.Feedback, &schemas.CommandFailed{ID: c.ID, CommandName: moneyTransfer, Reason: reason})
 		return d
 	}
+	genesis := isGenesis(c)
+	limits := env.limits()
+	if reason := limits.CheckAmount(c.Amount); reason != "" && !(genesis && c.Amount > 0) {
+		return fail(reason)
+	}
+	cash := c.From == Cash
 	switch {
-	case c.Amount <= 0:
-		return fail(ReasonAmountNotPositive)
 	case c.From == c.To:
 		return fail(ReasonSameFromTo)
-	case c.From != Cash && !iban.IsOpen(c.From):
+	case !cash && !iban.IsOpen(c.From):
 		return fail(ReasonFromInvalid)
 	case !iban.Valid(c.To):
 		return fail(ReasonToInvalid)
-	case c.From == Cash && !iban.IsOpen(c.To):
+	case cash && !iban.IsOpen(c.To):
 		return fail(ReasonCashToOutside)
-	case c.From == Cash:
+	case cash && genesis:
 		d.Commands = append(d.Commands, &schemas.CreditMoneyCommand{ID: c.ID, IBAN: c.To, Amount: c.Amount})
+	case cash && c.Amount > limits.MaxDeposit:
+		return fail(DepositTooLarge(limits.MaxDeposit))
+	case cash && !c.Teller && !s.owns(c.To, c.Username, c.Token):
+		return fail(ReasonCashNeedsOwner)
+	case cash:
+		d.Commands = append(d.Commands, &schemas.CreditMoneyCommand{ID: c.ID, IBAN: c.To, Amount: c.Amount, Deposit: true})
 	default:
 		d.Commands = append(d.Commands, &schemas.DebitMoneyCommand{ID: c.ID, IBAN: c.From, Amount: c.Amount, Token: c.Token, Username: c.Username})
 	}
 	return d
+}
+
+// tooLong returns why a transfer's text fields are refused, or "".
+func tooLong(c *schemas.MoneyTransferCommand) string {
+	if reason := contract.CheckDescription(c.Description); reason != "" {
+		return reason
+	}
+	if len(c.Username) > 4*contract.MaxUsername || len(c.Token) > contract.MaxToken ||
+		len(c.From) > contract.MaxIBAN || len(c.To) > contract.MaxIBAN {
+		return ReasonFieldTooLong
+	}
+	return ""
+}
+
+// owns reports whether username owns the account with this token.
+func (s *State) owns(ibanCode, username, token string) bool {
+	_, reason := s.authorize(ibanCode, username, token)
+	return reason == ""
 }
 
 // outcome is the MoneyTransferCommand's feedback for an ended saga, none
@@ -221,4 +283,109 @@ func (s *State) MarkTransferFailed(c *schemas.MarkTransferFailedCommand) Decisio
 	d := end(t, c.Reason)
 	d.Feedback = append(d.Feedback, succeeded(c.ID, markFailed, ""))
 	return d
+}
+
+// The money steps. Each runs on the instance that owns the account it
+// changes (the commands are keyed by IBAN), and each is applied at most once
+// per transfer: a repeat is answered with the first outcome. Every balance
+// change is checked before it is made (money.Add, money.Sub): no amount,
+// however large, can wrap a balance around.
+
+// DebitMoney decides on taking money from an account for a transfer.
+func (s *State) DebitMoney(c *schemas.DebitMoneyCommand, env Env) Decision {
+	if done, d := s.stepDone(c.ID, debitMoney, MovedDebit, ""); done {
+		return d
+	}
+	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
+	if reason != "" {
+		return failed(c.ID, debitMoney, reason)
+	}
+	if reason := env.limits().CheckAmount(c.Amount); reason != "" {
+		return failed(c.ID, debitMoney, reason)
+	}
+	if after, ok := money.Sub(a.Balance, c.Amount); !ok || after <= a.Limit {
+		return failed(c.ID, debitMoney, InsufficientFunds(a.Limit))
+	}
+	return Decision{
+		Events:   []schemas.Record{&schemas.MoneyDebitedEvent{ID: c.ID, IBAN: c.IBAN, Amount: c.Amount}},
+		Feedback: []schemas.Record{succeeded(c.ID, debitMoney, "")},
+	}
+}
+
+// CreditMoney decides on putting money on an account for a transfer. A
+// cash deposit also counts toward the account's daily cash limit, checked
+// here, where one instance decides every credit of the account in turn.
+func (s *State) CreditMoney(c *schemas.CreditMoneyCommand, env Env) Decision {
+	if done, d := s.stepDone(c.ID, creditMoney, MovedCredit, ""); done {
+		return d
+	}
+	if s.Moved[c.ID]&MovedReturn != 0 {
+		return failed(c.ID, creditMoney, ReasonTransferEnded)
+	}
+	a := s.Accounts[c.IBAN]
+	switch {
+	case a == nil:
+		return failed(c.ID, creditMoney, ReasonUnknownAccount)
+	case c.Amount < contract.MinAmount:
+		return failed(c.ID, creditMoney, ReasonAmountNotPositive)
+	}
+	if _, ok := money.Add(a.Balance, c.Amount); !ok {
+		return failed(c.ID, creditMoney, ReasonBalanceTooLarge)
+	}
+	event := &schemas.MoneyCreditedEvent{ID: c.ID, IBAN: c.IBAN, Amount: c.Amount}
+	if c.Deposit {
+		limits := env.limits()
+		now := env.now().UnixMilli()
+		total, ok := money.Add(a.depositedOn(now/msPerDay), c.Amount)
+		switch {
+		case c.Amount > limits.MaxDeposit:
+			return failed(c.ID, creditMoney, DepositTooLarge(limits.MaxDeposit))
+		case !ok || total > limits.MaxDepositsPerDay:
+			return failed(c.ID, creditMoney, DailyDepositLimit(limits.MaxDepositsPerDay))
+		}
+		event.DepositedAt = max(now, 1)
+	}
+	return Decision{
+		Events:   []schemas.Record{event},
+		Feedback: []schemas.Record{succeeded(c.ID, creditMoney, "")},
+	}
+}
+
+// ReturnMoney decides on giving debited money back after a failed credit. It
+// has no limit to check: the money left this account moments ago.
+func (s *State) ReturnMoney(c *schemas.ReturnMoneyCommand) Decision {
+	if done, d := s.stepDone(c.ID, returnMoney, MovedReturn, c.Reason); done {
+		return d
+	}
+	a := s.Accounts[c.IBAN]
+	switch {
+	case s.Moved[c.ID]&MovedCredit != 0:
+		return failed(c.ID, returnMoney, ReasonNothingToReturn)
+	case a == nil:
+		return failed(c.ID, returnMoney, ReasonUnknownAccount)
+	case c.Amount < contract.MinAmount:
+		return failed(c.ID, returnMoney, ReasonAmountNotPositive)
+	}
+	if _, ok := money.Add(a.Balance, c.Amount); !ok {
+		return failed(c.ID, returnMoney, ReasonBalanceTooLarge)
+	}
+	return Decision{
+		Events: []schemas.Record{&schemas.MoneyReturnedEvent{ID: c.ID, IBAN: c.IBAN, Amount: c.Amount, Reason: c.Reason}},
+		// The saga ends the transfer with this reason.
+		Feedback: []schemas.Record{succeeded(c.ID, returnMoney, c.Reason)},
+	}
+}
+
+// stepDone answers a money step that was decided before: the first
+// outcome when its money moved, a refusal when the transfer has ended
+// without it (its first attempt failed). done is false for a step to
+// decide now.
+func (s *State) stepDone(id schemas.ID, command string, bit Moves, info string) (done bool, d Decision) {
+	if s.Moved[id]&bit != 0 {
+		return true, Decision{Feedback: []schemas.Record{succeeded(id, command, info)}}
+	}
+	if t := s.Transfers[id]; t != nil && t.Step.Ended() {
+		return true, failed(id, command, ReasonTransferEnded)
+	}
+	return false, Decision{}
 }

@@ -6,6 +6,7 @@
 package projection
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -77,6 +78,40 @@ type Model struct {
 	// cancels.
 	debits map[schemas.ID]int64
 	rules  map[string]map[schemas.ID]AlertRule // per IBAN
+	// moved and seen make applying idempotent: each money step of a
+	// transfer, and each owner, rule or password event, is applied once,
+	// however often the log holds it (the command handler keeps the same
+	// sets: services/commandhandler/domain).
+	moved map[schemas.ID]uint8
+	seen  map[seenKey]bool
+}
+
+type seenKey struct {
+	kind string
+	id   schemas.ID
+}
+
+// ErrDuplicate is returned by Apply for an event the model has applied
+// before; the model is left as it was. A sound log never holds one.
+var ErrDuplicate = errors.New("duplicate event not applied")
+
+// once records an event by its kind and id, or refuses it as a repeat.
+func (m *Model) once(e schemas.Record) error {
+	k := seenKey{e.AvroName(), e.RecordID()}
+	if m.seen[k] {
+		return fmt.Errorf("%s %s applied before: %w", e.AvroName(), e.RecordID(), ErrDuplicate)
+	}
+	m.seen[k] = true
+	return nil
+}
+
+// step records a money step of a transfer, or refuses it as a repeat.
+func (m *Model) step(id schemas.ID, bit uint8, what string) error {
+	if m.moved[id]&bit != 0 {
+		return fmt.Errorf("%s of transfer %s applied before: %w", what, id, ErrDuplicate)
+	}
+	m.moved[id] |= bit
+	return nil
 }
 
 // AlertRule is an account's alert rule.
@@ -105,7 +140,7 @@ func New() *Model {
 	return &Model{
 		users: map[string]*User{}, accounts: map[string]*Account{}, transfers: map[schemas.ID]*Transfer{},
 		transactions: map[string][]Transaction{}, debits: map[schemas.ID]int64{}, credentials: map[string]*credentials{},
-		rules: map[string]map[schemas.ID]AlertRule{},
+		rules: map[string]map[schemas.ID]AlertRule{}, moved: map[schemas.ID]uint8{}, seen: map[seenKey]bool{},
 	}
 }
 
@@ -114,11 +149,24 @@ func New() *Model {
 func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 	switch e := e.(type) {
 	case *schemas.UserAccountCreatedEvent:
+		if c := m.credentials[e.Username]; c != nil && c.passwordHash != "" {
+			// Created before (an account may name an owner this model has
+			// not seen created: the company account's, in an old log).
+			return nil, fmt.Errorf("user %s created again: %w", e.Username, ErrDuplicate)
+		}
 		if m.users[e.Username] == nil {
 			m.users[e.Username] = &User{Username: e.Username, Accounts: []string{}}
 		}
 		m.credentialsOf(e.Username).passwordHash = e.Password
+	case *schemas.PasswordChangedEvent:
+		if err := m.once(e); err != nil {
+			return nil, err
+		}
+		m.credentialsOf(e.Username).passwordHash = e.Password
 	case *schemas.BankAccountCreatedEvent:
+		if m.accounts[e.IBAN] != nil {
+			return nil, fmt.Errorf("account %s created again: %w", e.IBAN, ErrDuplicate)
+		}
 		m.accounts[e.IBAN] = &Account{IBAN: e.IBAN, Users: []string{e.Username}}
 		m.linkUser(e.Username, e.IBAN)
 		m.credentialsOf(e.Username).tokens[e.IBAN] = e.Token
@@ -127,6 +175,9 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		if !ok {
 			return nil, fmt.Errorf("user added to unknown account %s", e.IBAN)
 		}
+		if err := m.once(e); err != nil {
+			return nil, err
+		}
 		if !slices.Contains(a.Users, e.Username) {
 			a.Users = append(a.Users, e.Username)
 			slices.Sort(a.Users)
@@ -134,6 +185,9 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		m.linkUser(e.Username, e.IBAN)
 		m.credentialsOf(e.Username).tokens[e.IBAN] = e.Token
 	case *schemas.UserRemovedFromBankAccountEvent:
+		if err := m.once(e); err != nil {
+			return nil, err
+		}
 		if a, ok := m.accounts[e.IBAN]; ok {
 			a.Users = slices.DeleteFunc(a.Users, func(u string) bool { return u == e.Username })
 		}
@@ -142,17 +196,19 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		}
 		delete(m.credentialsOf(e.Username).tokens, e.IBAN)
 	case *schemas.TransferStartedEvent:
+		if m.transfers[e.ID] != nil {
+			return nil, fmt.Errorf("transfer %s started again: %w", e.ID, ErrDuplicate)
+		}
 		m.transfers[e.ID] = &Transfer{ID: e.ID.String(), From: e.From, To: e.To, Amount: e.Amount,
 			Description: e.Description, Status: "started"}
 	case *schemas.TransferCompletedEvent:
-		if t, ok := m.transfers[e.ID]; ok {
-			t.Status = "completed"
-		}
+		return nil, m.end(e.ID, "completed", "")
 	case *schemas.TransferFailedEvent:
-		if t, ok := m.transfers[e.ID]; ok {
-			t.Status, t.Reason = "failed", e.Reason
-		}
+		return nil, m.end(e.ID, "failed", e.Reason)
 	case *schemas.MoneyDebitedEvent:
+		if err := m.step(e.ID, 1, "debit"); err != nil {
+			return nil, err
+		}
 		t := m.transfers[e.ID]
 		tx, err := m.move(e.IBAN, -e.Amount, e.ID, counterparty(t, false), description(t), at)
 		if err != nil {
@@ -161,6 +217,9 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		m.debits[e.ID] = tx.ID
 		return []Transaction{tx}, nil
 	case *schemas.MoneyCreditedEvent:
+		if err := m.step(e.ID, 2, "credit"); err != nil {
+			return nil, err
+		}
 		t := m.transfers[e.ID]
 		tx, err := m.move(e.IBAN, e.Amount, e.ID, counterparty(t, true), description(t), at)
 		if err != nil {
@@ -168,6 +227,9 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		}
 		return []Transaction{tx}, nil
 	case *schemas.MoneyReturnedEvent:
+		if err := m.step(e.ID, 4, "return"); err != nil {
+			return nil, err
+		}
 		t := m.transfers[e.ID]
 		desc := fmt.Sprintf("returned: transaction %d cancelled because %s", m.debits[e.ID], e.Reason)
 		tx, err := m.move(e.IBAN, e.Amount, e.ID, counterparty(t, false), desc, at)
@@ -176,12 +238,18 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		}
 		return []Transaction{tx}, nil
 	case *schemas.AlertRuleCreatedEvent:
+		if err := m.once(e); err != nil {
+			return nil, err
+		}
 		if m.rules[e.IBAN] == nil {
 			m.rules[e.IBAN] = map[schemas.ID]AlertRule{}
 		}
 		m.rules[e.IBAN][e.ID] = AlertRule{ID: e.ID.String(), IBAN: e.IBAN, Username: e.Username, Kind: e.Kind,
 			Amount: e.Amount, Word: e.Word, Webhook: e.Webhook}
 	case *schemas.AlertRuleDeletedEvent:
+		if err := m.once(e); err != nil {
+			return nil, err
+		}
 		delete(m.rules[e.IBAN], e.ID)
 		if len(m.rules[e.IBAN]) == 0 {
 			delete(m.rules, e.IBAN)
@@ -190,6 +258,19 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		return nil, fmt.Errorf("%s is not an event", e.AvroName())
 	}
 	return nil, nil
+}
+
+// end ends a transfer, once.
+func (m *Model) end(id schemas.ID, status, reason string) error {
+	t, ok := m.transfers[id]
+	switch {
+	case !ok:
+		return nil // a transfer this model never saw start (an old log)
+	case t.Status != "started":
+		return fmt.Errorf("transfer %s %s after it %s: %w", id, status, t.Status, ErrDuplicate)
+	}
+	t.Status, t.Reason = status, reason
+	return nil
 }
 
 func (m *Model) linkUser(username, iban string) {

@@ -2,6 +2,7 @@ package projection
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -259,5 +260,60 @@ func TestAlertRules(t *testing.T) {
 	}
 	if got := m.AlertRules(outside); got == nil || len(got) != 0 {
 		t.Fatalf("an account without rules: %#v, want an empty list", got)
+	}
+}
+
+// A log that holds an event twice (a crash of a broker that is not
+// crash-safe did this) must not change the model twice: every repeat is
+// refused with ErrDuplicate and the model equals the one built without
+// repeats, transaction ids included.
+func TestRepeatedEventsAreAppliedOnce(t *testing.T) {
+	events := history()
+	clean, cleanTxs := build(t, events)
+	m := New()
+	var txs []Transaction
+	for i, e := range events {
+		got, err := m.Apply(e, t0.Add(time.Duration(i)*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, got...)
+		// Every event comes again, at once and after all the others.
+		if again, err := m.Apply(e, t0); !errors.Is(err, ErrDuplicate) || len(again) != 0 {
+			t.Fatalf("repeat of %s: %d transactions, %v", e.AvroName(), len(again), err)
+		}
+	}
+	for _, e := range events {
+		if again, err := m.Apply(e, t0); !errors.Is(err, ErrDuplicate) || len(again) != 0 {
+			t.Fatalf("late repeat of %s: %d transactions, %v", e.AvroName(), len(again), err)
+		}
+	}
+	if !reflect.DeepEqual(txs, cleanTxs) {
+		t.Fatalf("transactions differ:\n%+v\n%+v", txs, cleanTxs)
+	}
+	for _, acct := range []string{ann, bob} {
+		a, _ := m.Account(acct)
+		b, _ := clean.Account(acct)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: %+v, without repeats %+v", acct, a, b)
+		}
+	}
+}
+
+func TestAPasswordChangeReplacesTheHash(t *testing.T) {
+	m, _ := build(t, history())
+	change := &schemas.PasswordChangedEvent{ID: schemas.NewID(), Username: "ann", Password: "new-hash"}
+	if _, err := m.Apply(change, t0); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := m.Credentials("ann"); c.PasswordHash != "new-hash" {
+		t.Fatalf("hash %q", c.PasswordHash)
+	}
+	// A creation event for the same user does not bring an old hash back.
+	if _, err := m.Apply(history()[0], t0); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("user created twice: %v", err)
+	}
+	if c, _ := m.Credentials("ann"); c.PasswordHash != "new-hash" {
+		t.Fatalf("hash %q after a repeat", c.PasswordHash)
 	}
 }

@@ -323,3 +323,27 @@ func (s *Service) Stop(t testing.TB) {
 		t.Errorf("%s did not stop within 30 s", s.name)
 	}
 }
+
+// Token returns username's token for the account iban, read from
+// bank_events: tokens are never in feedback, so a test that drives the
+// command handler over Kafka learns them where the projector does.
+func (e *Env) Token(t testing.TB, iban, username string) string {
+	t.Helper()
+	token := ""
+	for _, rec := range e.ReadAll(t, topology.BankEvents) {
+		switch ev := rec.(type) {
+		case *schemas.BankAccountCreatedEvent:
+			if ev.IBAN == iban && ev.Username == username {
+				token = ev.Token
+			}
+		case *schemas.UserAddedToBankAccountEvent:
+			if ev.IBAN == iban && ev.Username == username {
+				token = ev.Token
+			}
+		}
+	}
+	if token == "" {
+		t.Fatalf("no token of %s for %s on %s", username, iban, topology.BankEvents)
+	}
+	return token
+}
