@@ -14,9 +14,11 @@ import (
 	"github.com/openbank/bank/services/projector/projection"
 )
 
-// Alerts streams the raised alerts (*feed.Hub).
+// Alerts streams the raised alerts (the gateway's feed).
 type Alerts interface {
-	Subscribe(ctx context.Context, match func(*model.Alert) bool, slow func()) <-chan *model.Alert
+	// Subscribe returns username's alerts from now on; slow is called
+	// before the channel closes if the subscriber falls behind.
+	Subscribe(ctx context.Context, username string, slow func()) <-chan *model.Alert
 }
 
 // ReasonRuleID is the reason for a delete_alert whose id is no rule id.
@@ -74,18 +76,14 @@ func (r *Resolver) deleteAlert(ctx context.Context, iban, id string) (*model.Com
 func (r *Resolver) alertRules(ctx context.Context, iban string) ([]*model.AlertRule, error) {
 	if _, _, err := r.tokenFor(ctx, iban); err != nil {
 		var f failure
-		if errors.As(err, &f) {
-			return nil, errors.New(f.reason)
+		if errors.As(err, &f) && f.reason == ReasonNotYourAccount {
+			return nil, errNotYourAccount()
 		}
-		return nil, err
+		return nil, errorOf(err)
 	}
 	var rules []projection.AlertRule
 	if err := r.query(ctx, &schemas.AlertRulesQuery{ID: schemas.NewID(), IBAN: iban}, &rules); err != nil {
-		var f failure
-		if errors.As(err, &f) {
-			return nil, errors.New(f.reason)
-		}
-		return nil, err
+		return nil, errorOf(err)
 	}
 	out := make([]*model.AlertRule, len(rules))
 	for i, rule := range rules {
@@ -110,7 +108,7 @@ func (r *Resolver) alerts(ctx context.Context) (<-chan *model.Alert, error) {
 		}
 		context.AfterFunc(ctx, release)
 	}
-	return r.Alerts.Subscribe(ctx, func(a *model.Alert) bool { return a.Username == user }, func() {
+	return r.Alerts.Subscribe(ctx, user, func() {
 		transport.AddSubscriptionError(ctx, gqlerror.Errorf("subscriber too slow: it fell %d alerts behind and was dropped; subscribe again", SubscriberBuffer))
 	}), nil
 }

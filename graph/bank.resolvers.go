@@ -8,9 +8,30 @@ package graph
 import (
 	"context"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/schemas"
 )
+
+// SignUp is the resolver for the sign_up field.
+func (r *mutationResolver) SignUp(ctx context.Context, username string, password string) (*model.AccountResult, error) {
+	return r.signUp(ctx, username, password)
+}
+
+// LogIn is the resolver for the log_in field.
+func (r *mutationResolver) LogIn(ctx context.Context, username string, password string) (*model.AccountResult, error) {
+	return r.logIn(ctx, username, password)
+}
+
+// LogOut is the resolver for the log_out field.
+func (r *mutationResolver) LogOut(ctx context.Context) (*model.CommandResult, error) {
+	return r.logOut(ctx)
+}
+
+// ChangePassword is the resolver for the change_password field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, oldPassword string, newPassword string) (*model.SessionResult, error) {
+	return r.changePassword(ctx, oldPassword, newPassword)
+}
 
 // OpenAccount is the resolver for the open_account field.
 func (r *mutationResolver) OpenAccount(ctx context.Context) (*model.AccountResult, error) {
@@ -24,7 +45,8 @@ func (r *mutationResolver) OpenAccount(ctx context.Context) (*model.AccountResul
 // AddOwner is the resolver for the add_owner field.
 func (r *mutationResolver) AddOwner(ctx context.Context, iban string, username string) (*model.CommandResult, error) {
 	return r.command(ctx, iban, func(user, token string) schemas.Record {
-		return &schemas.AddUserToBankAccountCommand{ID: schemas.NewID(), IBAN: iban, Username: user, Token: token, UserToAdd: username}
+		return &schemas.AddUserToBankAccountCommand{ID: schemas.NewID(), IBAN: iban, Username: user, Token: token,
+			UserToAdd: contract.NormalizeUsername(username)}
 	})
 }
 

@@ -11,7 +11,7 @@ import (
 // whether a transaction goes to a subscriber with every filter set.
 func BenchmarkFilterMatch(b *testing.B) {
 	iban, min, max, dir, descr := "NL42OPEN5126901870", 100, 100_000, model.DtypeCredit, "Rent"
-	match := Filter{IBAN: &iban, MinAmount: &min, MaxAmount: &max, Direction: &dir, DescrIncludes: &descr}.Matcher()
+	match := NewFilter(&iban, &min, &max, &dir, &descr).Match
 	hit := Transaction(&schemas.TransactionHappenedEvent{IBAN: iban, ChangedBy: 2_500, Description: "rent march"})
 	miss := Transaction(&schemas.TransactionHappenedEvent{IBAN: "NL91OPEN0000000001", ChangedBy: 2_500, Description: "rent march"})
 	b.ReportAllocs()

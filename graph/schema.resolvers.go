@@ -7,15 +7,9 @@ package graph
 
 import (
 	"context"
-	"errors"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/openbank/bank/graph/generated"
 	"github.com/openbank/bank/graph/model"
-	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/projector"
-	"github.com/openbank/bank/services/projector/projection"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // GetAccount is the resolver for the get_account field.
@@ -30,50 +24,22 @@ func (r *mutationResolver) MoneyTransfer(ctx context.Context, uuid string, usern
 
 // TransactionByID is the resolver for the transaction_by_id field.
 func (r *queryResolver) TransactionByID(ctx context.Context, id int) (*model.Transaction, error) {
-	var t projection.Transaction
-	if err := r.query(ctx, &schemas.TransactionByIdQuery{ID: schemas.NewID(), TransactionID: int64(id)}, &t); err != nil {
-		return nil, err
-	}
-	return transaction(t), nil
+	return r.transactionByID(ctx, id)
 }
 
 // TransactionsByIban is the resolver for the transactions_by_iban field.
 func (r *queryResolver) TransactionsByIban(ctx context.Context, iban string, maxItems int) ([]*model.Transaction, error) {
-	if maxItems < 1 || maxItems > projector.MaxItems {
-		return nil, errors.New(projector.ReasonMaxItems)
-	}
-	var ts []projection.Transaction
-	if err := r.query(ctx, &schemas.TransactionsByIbanQuery{ID: schemas.NewID(), IBAN: iban, MaxItems: int32(maxItems)}, &ts); err != nil {
-		return nil, err
-	}
-	return transactions(ts), nil
+	return r.transactionsByIBAN(ctx, iban, maxItems)
 }
 
 // AllLastTransactions is the resolver for the all_last_transactions field.
 func (r *queryResolver) AllLastTransactions(ctx context.Context) ([]*model.Transaction, error) {
-	if !isEmployee(ctx) {
-		return nil, errEmployeesOnly
-	}
-	var ts []projection.Transaction
-	if err := r.query(ctx, &schemas.AllLastTransactionsQuery{ID: schemas.NewID()}, &ts); err != nil {
-		return nil, err
-	}
-	return transactions(ts), nil
+	return r.allLastTransactions(ctx)
 }
 
 // StreamTransactions is the resolver for the stream_transactions field.
 func (r *subscriptionResolver) StreamTransactions(ctx context.Context, iban *string, minAmount *int, maxAmount *int, direction *model.Dtype, descrIncludes *string) (<-chan *model.Transaction, error) {
-	if r.Admit != nil {
-		release, err := r.Admit(ctx)
-		if err != nil {
-			return nil, err
-		}
-		context.AfterFunc(ctx, release)
-	}
-	match := Filter{IBAN: iban, MinAmount: minAmount, MaxAmount: maxAmount, Direction: direction, DescrIncludes: descrIncludes}.Matcher()
-	return r.Live.Subscribe(ctx, match, func() {
-		transport.AddSubscriptionError(ctx, gqlerror.Errorf("subscriber too slow: it fell %d transactions behind and was dropped; subscribe again", SubscriberBuffer))
-	}), nil
+	return r.streamTransactions(ctx, NewFilter(iban, minAmount, maxAmount, direction, descrIncludes))
 }
 
 // Mutation returns generated.MutationResolver implementation.

@@ -73,7 +73,7 @@ func TestChaos(t *testing.T) {
 	for _, v := range victims {
 		launch(v)
 	}
-	gw := start(t, append(env, "REQUEST_TIMEOUT=2s", "LOGIN_FAILURES_PER_CLIENT=1000", "LOG_LEVEL=debug"), "gateway")
+	gw := start(t, append(env, "REQUEST_TIMEOUT=2s", "LOGIN_FAILURES_PER_CLIENT=1000", "DEPOSITS_PER_CLIENT=100000", "LOG_LEVEL=debug"), "gateway")
 	gwAddr := regexp.MustCompile(`"addr":"([^"]+)"|addr=(\S+)`).FindStringSubmatch(gw.logLine(t, "serving /metrics"))
 	base := "http://" + gwAddr[1] + gwAddr[2]
 	waitReady(t, base+"/readyz", gw)

@@ -22,17 +22,21 @@ const companyDeposit = 100_000_000_000
 type commandsFlags struct {
 	instanceID *string
 	deposit    *int
+	limits     limitsFlags
 }
 
-func (f *flags) commands() commandsFlags {
+// commands adds the command handler's flags; limits are shared with the
+// gateway in the all-in-one bank.
+func (f *flags) commands(limits limitsFlags) commandsFlags {
 	return commandsFlags{
+		limits:     limits,
 		instanceID: f.string("instance-id", "INSTANCE_ID", hostname(), "name of this command handler instance: unique among running ones, the same across its restarts"),
 		deposit:    f.int("company-deposit", "COMPANY_DEPOSIT", companyDeposit, "initial cash of the company account in cents (deposited once, ever)"),
 	}
 }
 
 func runCommands(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
-	return runService(ctx, "commands", args, getenv, stderr, func(f *flags) service { return f.commands().run })
+	return runService(ctx, "commands", args, getenv, stderr, func(f *flags) service { return f.commands(f.limits()).run })
 }
 
 // run runs a command handler instance and, once it consumes, makes sure
@@ -40,6 +44,13 @@ func runCommands(ctx context.Context, args []string, getenv func(string) string,
 func (cf commandsFlags) run(ctx context.Context, brokers []string, registryURL string, log *slog.Logger, ready func()) error {
 	if *cf.instanceID == "" {
 		return errors.New("--instance-id is empty and the host has no name")
+	}
+	limits, err := cf.limits.get()
+	if err != nil {
+		return fmt.Errorf("limits: %w", err)
+	}
+	if *cf.deposit < 1 {
+		return fmt.Errorf("--company-deposit %d: want a positive number of cents", *cf.deposit)
 	}
 	reg, err := sr.NewClient(sr.URLs(registryURL))
 	if err != nil {
@@ -62,7 +73,7 @@ func (cf commandsFlags) run(ctx context.Context, brokers []string, registryURL s
 		}()
 	}
 	return commandhandler.Run(ctx, commandhandler.Config{
-		Brokers: brokers, Registry: reg, InstanceID: *cf.instanceID, Log: log, OnReady: onReady,
+		Brokers: brokers, Registry: reg, InstanceID: *cf.instanceID, Log: log, OnReady: onReady, Limits: limits,
 	})
 }
 

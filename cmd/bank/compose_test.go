@@ -170,7 +170,7 @@ func TestComposeServices(t *testing.T) {
 		}
 	}
 	for u, want := range map[string]string{
-		urls[2]: `openbank_queries_total{outcome="failed",query="FindCredentialsQuery"} 1`, // a new user
+		urls[2]: `openbank_queries_total{outcome="failed",query="FindUserQuery"} 1`, // a new user
 		urls[3]: `openbank_bus_request_seconds_count{outcome="answered",request="MoneyTransferCommand"}`,
 	} {
 		if !strings.Contains(metrics(u), want) {

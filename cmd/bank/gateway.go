@@ -40,12 +40,21 @@ type gatewayFlags struct {
 	clientHdr  *string
 	wsSubs     *int
 	wsMsgs     *int
+	signUps    *int
+	deposits   *int
+	openReads  *bool
+	limits     limitsFlags
 }
 
 // gatewayFlags adds the gateway's flags; keyFile is where the session key
-// is kept by default ("" for none).
-func (f *flags) gatewayFlags(keyFile string) gatewayFlags {
+// is kept by default ("" for none); limits are shared with the command
+// handler in the all-in-one bank.
+func (f *flags) gatewayFlags(keyFile string, limits limitsFlags) gatewayFlags {
 	return gatewayFlags{
+		limits:     limits,
+		signUps:    f.int("sign-ups-per-client", "SIGN_UPS_PER_CLIENT", 10, "sign-ups (and get_account calls, which may sign up) a minute from one client address"),
+		deposits:   f.int("deposits-per-client", "DEPOSITS_PER_CLIENT", 30, "cash deposits a minute from one client address"),
+		openReads:  f.bool("open-reads", "OPEN_READS", "let anyone read any account's transactions and stream every transaction, as the original did (for its frontend against a demo bank; never with real money)"),
 		employee:   f.string("employee-password", "EMPLOYEE_PASSWORD", "", "the employees' credential for employee_login and the employee page (bank keeps a generated one in <data-dir>/gateway/employee.password; empty in bank gateway: no employee can log in)"),
 		timeout:    f.duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "how long the gateway waits for an answer from Kafka; a transfer without an answer in time answers PENDING"),
 		secret:     f.string("session-secret", "SESSION_SECRET", "", "hex key signing login sessions; gateways sharing it accept each other's sessions (default: kept in --session-key-file)"),
@@ -80,17 +89,28 @@ func (gf gatewayFlags) config(brokers []string, log *slog.Logger) (gateway.Confi
 	if *gf.hashCost < 4 || *gf.hashCost > 31 {
 		return gateway.Config{}, fmt.Errorf("--bcrypt-cost %d: want 4 to 31", *gf.hashCost)
 	}
+	if *gf.sessionTTL <= 0 || *gf.sessionTTL > topology.MaxSessionTTL {
+		return gateway.Config{}, fmt.Errorf("--session-ttl %s: want at most %s (revocations are kept a day longer)", *gf.sessionTTL, topology.MaxSessionTTL)
+	}
+	limits, err := gf.limits.get()
+	if err != nil {
+		return gateway.Config{}, fmt.Errorf("limits: %w", err)
+	}
+	if *gf.openReads {
+		log.Warn("gateway: --open-reads: anyone can read any account's transactions; for the original's frontend against a demo bank only")
+	}
 	return gateway.Config{Brokers: brokers, Timeout: *gf.timeout, HashCost: *gf.hashCost, Sessions: keeper,
 		CORSOrigins: splitList(*gf.cors), MaxBodyBytes: int64(*gf.maxBody), MaxDepth: *gf.maxDepth,
 		MaxComplexity: *gf.complexity, EmployeePassword: *gf.employee, LoginFailuresPerUser: *gf.userFails,
 		LoginFailuresPerClient: *gf.clientFail, ClientAddressHeader: *gf.clientHdr, MaxSubscriptions: *gf.wsSubs,
-		MaxMessagesPerSecond: *gf.wsMsgs, Log: log}, nil
+		MaxMessagesPerSecond: *gf.wsMsgs, SignUpsPerClient: *gf.signUps, DepositsPerClient: *gf.deposits,
+		Limits: limits, OpenReads: *gf.openReads, Log: log}, nil
 }
 
 func runGateway(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("gateway", getenv, stderr)
 	brokers, registry := f.cluster()
-	gf := f.gatewayFlags("")
+	gf := f.gatewayFlags("", f.limits())
 	httpAddr := f.httpAddr()
 	log, err := f.parse(args)
 	if err != nil {

@@ -315,7 +315,7 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	codec := env.Codec()
 	event := &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "ada", Password: "hash"}
 	produce(t, brokers, codec, topology.UserEvents, event)
-	env.ConsumeGroup(t, "restart", topology.UserEvents, 2) // grace's sign up, then ada
+	env.ConsumeGroup(t, "restart", topology.UserEvents, 3) // the company account's owner, grace's sign up, then ada
 	bobAt := produce(t, brokers, codec, topology.UserEvents, &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "bob", Password: "hash"})
 	p.stop(t)
 	p.logLine(t, "msg=stopped")

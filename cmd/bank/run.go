@@ -27,10 +27,11 @@ import (
 func runEmbedded(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("run", getenv, stderr)
 	fl := f.backbone()
-	cf := f.commands()
+	lf := f.limits()
+	cf := f.commands(lf)
 	pf := f.projectorFlags()
 	af := f.alertsFlags()
-	gf := f.gatewayFlags("")
+	gf := f.gatewayFlags("", lf)
 	httpAddr := f.httpAddr()
 	log, err := f.parse(args)
 	if err != nil {

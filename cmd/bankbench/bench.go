@@ -19,7 +19,7 @@ import (
 	"github.com/openbank/bank/contract"
 )
 
-type account struct{ user, iban, token string }
+type account struct{ user, iban, token, session string }
 
 type bench struct {
 	cfg   config
@@ -110,12 +110,13 @@ func (b *bench) setup(ctx context.Context) error {
 			defer func() { <-sem }()
 			user := fmt.Sprintf("bench-%s-%d", b.runID, i)
 			var a struct {
-				IBAN   string  `json:"iban"`
-				Token  string  `json:"token"`
-				Reason *string `json:"reason"`
+				IBAN    string  `json:"iban"`
+				Token   string  `json:"token"`
+				Session string  `json:"session"`
+				Reason  *string `json:"reason"`
 			}
-			err := b.gql(ctx, "", `mutation($u: String!) { get_account(username: $u, password: "bench") { iban token reason } }`,
-				map[string]any{"u": user}, "get_account", &a)
+			err := b.gql(ctx, "", `mutation($u: String!) { sign_up(username: $u, password: "bench") { iban token session reason } }`,
+				map[string]any{"u": user}, "sign_up", &a)
 			if err == nil && a.Reason != nil {
 				err = fmt.Errorf("%s", *a.Reason)
 			}
@@ -123,7 +124,7 @@ func (b *bench) setup(ctx context.Context) error {
 				errs <- fmt.Errorf("open account %s: %w", user, err)
 				return
 			}
-			acc := account{user, a.IBAN, a.Token}
+			acc := account{user, a.IBAN, a.Token, a.Session}
 			r, err := b.transferFrom(ctx, acc)
 			if err == nil && (r.Success == nil || !*r.Success) {
 				err = fmt.Errorf("%v", deref(r.Reason))

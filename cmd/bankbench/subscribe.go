@@ -33,8 +33,8 @@ func (b *bench) subscribe(ctx context.Context) (int, error) {
 				errs <- fmt.Errorf("subscriber %d: %w", i, err)
 				return
 			}
-			iban := b.accounts[i%len(b.accounts)].iban
-			if err := handshake(conn, iban); err != nil {
+			acc := b.accounts[i%len(b.accounts)]
+			if err := handshake(conn, acc.iban, acc.session); err != nil {
 				conn.Close()
 				errs <- fmt.Errorf("subscriber %d: %w", i, err)
 				return
@@ -52,9 +52,11 @@ func (b *bench) subscribe(ctx context.Context) (int, error) {
 	return b.cfg.subscribers, nil
 }
 
-func handshake(conn *websocket.Conn, iban string) error {
+// handshake starts a subscription to the account's transactions, with its
+// owner's session (an account's stream is for its owners).
+func handshake(conn *websocket.Conn, iban, session string) error {
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{}}); err != nil {
+	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + session}}); err != nil {
 		return err
 	}
 	var ack struct{ Type string }

@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/openbank/bank/graph/model"
+	"github.com/openbank/bank/graph/scalar"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -95,14 +96,18 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddOwner      func(childComplexity int, iban string, username string) int
-		CreateAlert   func(childComplexity int, iban string, kind model.AlertKind, amountCents *int, word *string, webhook *string) int
-		DeleteAlert   func(childComplexity int, iban string, id string) int
-		EmployeeLogin func(childComplexity int, password string) int
-		GetAccount    func(childComplexity int, username string, password string) int
-		LeaveAccount  func(childComplexity int, iban string) int
-		MoneyTransfer func(childComplexity int, uuid string, username string, token string, amount int, from string, to string, descr string) int
-		OpenAccount   func(childComplexity int) int
+		AddOwner       func(childComplexity int, iban string, username string) int
+		ChangePassword func(childComplexity int, oldPassword string, newPassword string) int
+		CreateAlert    func(childComplexity int, iban string, kind model.AlertKind, amountCents *int, word *string, webhook *string) int
+		DeleteAlert    func(childComplexity int, iban string, id string) int
+		EmployeeLogin  func(childComplexity int, password string) int
+		GetAccount     func(childComplexity int, username string, password string) int
+		LeaveAccount   func(childComplexity int, iban string) int
+		LogIn          func(childComplexity int, username string, password string) int
+		LogOut         func(childComplexity int) int
+		MoneyTransfer  func(childComplexity int, uuid string, username string, token string, amount int, from string, to string, descr string) int
+		OpenAccount    func(childComplexity int) int
+		SignUp         func(childComplexity int, username string, password string) int
 	}
 
 	Query struct {
@@ -112,6 +117,11 @@ type ComplexityRoot struct {
 		TransactionByID     func(childComplexity int, id int) int
 		TransactionsByIban  func(childComplexity int, iban string, maxItems int) int
 		Transfer            func(childComplexity int, uuid string) int
+	}
+
+	SessionResult struct {
+		Reason  func(childComplexity int) int
+		Session func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -157,6 +167,10 @@ type MutationResolver interface {
 	MoneyTransfer(ctx context.Context, uuid string, username string, token string, amount int, from string, to string, descr string) (*model.MoneyTransferResult, error)
 	CreateAlert(ctx context.Context, iban string, kind model.AlertKind, amountCents *int, word *string, webhook *string) (*model.AlertRuleResult, error)
 	DeleteAlert(ctx context.Context, iban string, id string) (*model.CommandResult, error)
+	SignUp(ctx context.Context, username string, password string) (*model.AccountResult, error)
+	LogIn(ctx context.Context, username string, password string) (*model.AccountResult, error)
+	LogOut(ctx context.Context) (*model.CommandResult, error)
+	ChangePassword(ctx context.Context, oldPassword string, newPassword string) (*model.SessionResult, error)
 	OpenAccount(ctx context.Context) (*model.AccountResult, error)
 	AddOwner(ctx context.Context, iban string, username string) (*model.CommandResult, error)
 	LeaveAccount(ctx context.Context, iban string) (*model.CommandResult, error)
@@ -416,6 +430,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddOwner(childComplexity, args["iban"].(string), args["username"].(string)), true
+	case "Mutation.change_password":
+		if e.ComplexityRoot.Mutation.ChangePassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_change_password_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["old_password"].(string), args["new_password"].(string)), true
 	case "Mutation.create_alert":
 		if e.ComplexityRoot.Mutation.CreateAlert == nil {
 			break
@@ -471,6 +496,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LeaveAccount(childComplexity, args["iban"].(string)), true
+	case "Mutation.log_in":
+		if e.ComplexityRoot.Mutation.LogIn == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_log_in_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LogIn(childComplexity, args["username"].(string), args["password"].(string)), true
+	case "Mutation.log_out":
+		if e.ComplexityRoot.Mutation.LogOut == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.LogOut(childComplexity), true
 	case "Mutation.money_transfer":
 		if e.ComplexityRoot.Mutation.MoneyTransfer == nil {
 			break
@@ -488,6 +530,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OpenAccount(childComplexity), true
+	case "Mutation.sign_up":
+		if e.ComplexityRoot.Mutation.SignUp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sign_up_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["username"].(string), args["password"].(string)), true
 
 	case "Query.alert_rules":
 		if e.ComplexityRoot.Query.AlertRules == nil {
@@ -546,6 +599,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Transfer(childComplexity, args["uuid"].(string)), true
+
+	case "SessionResult.reason":
+		if e.ComplexityRoot.SessionResult.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionResult.Reason(childComplexity), true
+	case "SessionResult.session":
+		if e.ComplexityRoot.SessionResult.Session == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionResult.Session(childComplexity), true
 
 	case "Subscription.alerts":
 		if e.ComplexityRoot.Subscription.Alerts == nil {
@@ -919,8 +985,30 @@ type CommandResult {
 extend type Query {
   "The logged-in user (needs a session, see AccountResult.session) and their accounts."
   me: User
-  "A transfer's progress; null until the read model has seen it start."
+  "A transfer's progress, for the owners of its accounts (or an employee); null until the read model has seen it start."
   transfer(uuid: String!): Transfer
+}
+
+"A new session, or why there is none."
+type SessionResult {
+  "Send as 'Authorization: Bearer <session>'."
+  session: String
+  reason: String
+}
+
+extend type Mutation {
+  """
+  Creates a user and their first account, and logs them in. Usernames are
+  trimmed and compared in lower case ("Alice " and "alice" are one user);
+  a taken one answers the reason "username is taken".
+  """
+  sign_up(username: String!, password: String!): AccountResult
+  "Logs in (never creates a user): the first account, its token and a session."
+  log_in(username: String!, password: String!): AccountResult
+  "Ends every session of the logged-in user, on every gateway, live connections included."
+  log_out: CommandResult
+  "Changes the logged-in user's password and ends their other sessions; answers a new session."
+  change_password(old_password: String!, new_password: String!): SessionResult
 }
 
 extend type Mutation {
@@ -974,19 +1062,23 @@ type MoneyTransferResult {
 }
 
 type Query {
+  "A transaction of an account of the logged-in user (or any, for an employee; the company account's are public)."
   transaction_by_id(id: Int!): Transaction
+  "The newest transactions of an account of the logged-in user (or any, for an employee; the company account's are public)."
   transactions_by_iban(iban: String!, max_items: Int!): [Transaction]
   "The last transaction of every account. Employees only (see employee_login): the original showed it to anyone."
   all_last_transactions: [Transaction]
 }
 
 type Mutation {
-  "Logs in, or creates the user and an account."
+  "Logs in, or creates the user and an account: the original's call, kept for its clients. New clients use sign_up and log_in, so a mistyped username does not open a new account."
   get_account(username: String!, password: String!): AccountResult
+  "Moves amount cents (1 to the bank's limit). From 'cash', a deposit: by an owner of the account (username and token), or by an employee session with any username and token."
   money_transfer(uuid: String!, username: String!, token: String!, amount: Int!, from: String!, to: String!, descr: String!): MoneyTransferResult
 }
 
 type Subscription {
+  "Transactions as they happen, of an account of the logged-in user (iban is then required) or of the company account; employees may leave iban out for all."
   stream_transactions(iban: String, min_amount: Int, max_amount: Int, direction: dtype, descr_includes: String): Transaction
 }
 `, BuiltIn: false},
@@ -1111,6 +1203,16 @@ func (ec *executionContext) childFields_MoneyTransferResult(ctx context.Context,
 		return ec.fieldContext_MoneyTransferResult_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MoneyTransferResult", field.Name)
+}
+
+func (ec *executionContext) childFields_SessionResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "session":
+		return ec.fieldContext_SessionResult_session(ctx, field)
+	case "reason":
+		return ec.fieldContext_SessionResult_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SessionResult", field.Name)
 }
 
 func (ec *executionContext) childFields_Transaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1307,6 +1409,28 @@ func (ec *executionContext) field_Mutation_add_owner_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_change_password_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "old_password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["old_password"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "new_password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["new_password"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_create_alert_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1425,6 +1549,28 @@ func (ec *executionContext) field_Mutation_leave_account_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_log_in_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "username",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["username"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_money_transfer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1484,6 +1630,28 @@ func (ec *executionContext) field_Mutation_money_transfer_args(ctx context.Conte
 		return nil, err
 	}
 	args["descr"] = arg6
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sign_up_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "username",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["username"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg1
 	return args, nil
 }
 
@@ -2652,6 +2820,170 @@ func (ec *executionContext) fieldContext_Mutation_delete_alert(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_sign_up(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sign_up(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SignUp(ctx, fc.Args["username"].(string), fc.Args["password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountResult) graphql.Marshaler {
+			return ec.marshalOAccountResult2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAccountResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sign_up(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sign_up_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_log_in(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_log_in(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LogIn(ctx, fc.Args["username"].(string), fc.Args["password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountResult) graphql.Marshaler {
+			return ec.marshalOAccountResult2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAccountResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_log_in(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_log_in_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_log_out(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_log_out(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().LogOut(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CommandResult) graphql.Marshaler {
+			return ec.marshalOCommandResult2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐCommandResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_log_out(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CommandResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_change_password(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_change_password(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangePassword(ctx, fc.Args["old_password"].(string), fc.Args["new_password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SessionResult) graphql.Marshaler {
+			return ec.marshalOSessionResult2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐSessionResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_change_password(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SessionResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_change_password_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_open_account(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3130,6 +3462,52 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SessionResult_session(ctx context.Context, field graphql.CollectedField, obj *model.SessionResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SessionResult_session(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Session, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SessionResult_session(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SessionResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _SessionResult_reason(ctx context.Context, field graphql.CollectedField, obj *model.SessionResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SessionResult_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SessionResult_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SessionResult", field, false, false, "String")
 }
 
 func (ec *executionContext) _Subscription_stream_transactions(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -5176,6 +5554,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "sign_up":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sign_up(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "log_in":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_log_in(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "log_out":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_log_out(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "change_password":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_change_password(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "open_account":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_open_account(ctx, field)
@@ -5289,6 +5695,44 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sessionResultImplementors = []string{"SessionResult"}
+
+func (ec *executionContext) _SessionResult(ctx context.Context, sel ast.SelectionSet, obj *model.SessionResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sessionResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SessionResult")
+		case "session":
+			out.Values[i] = ec._SessionResult_session(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._SessionResult_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -5957,13 +6401,13 @@ func (ec *executionContext) marshalNCents2int64(ctx context.Context, sel ast.Sel
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
-	res, err := graphql.UnmarshalInt(v)
+	res, err := scalar.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalInt(v)
+	res := scalar.MarshalInt(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -6259,7 +6703,7 @@ func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*i
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalInt(v)
+	res, err := scalar.UnmarshalInt(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -6269,7 +6713,7 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalInt(*v)
+	res := scalar.MarshalInt(*v)
 	return res
 }
 
@@ -6278,6 +6722,13 @@ func (ec *executionContext) marshalOMoneyTransferResult2ᚖgithubᚗcomᚋopenba
 		return graphql.Null
 	}
 	return ec._MoneyTransferResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSessionResult2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐSessionResult(ctx context.Context, sel ast.SelectionSet, v *model.SessionResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SessionResult(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -87,6 +87,13 @@ type Mutation struct {
 type Query struct {
 }
 
+// A new session, or why there is none.
+type SessionResult struct {
+	// Send as 'Authorization: Bearer <session>'.
+	Session *string `json:"session,omitempty"`
+	Reason  *string `json:"reason,omitempty"`
+}
+
 type Subscription struct {
 }
 

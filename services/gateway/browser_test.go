@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/topology/iban"
 )
 
 // chromium finds the browser `make tools` installs (or $CHROMIUM).
@@ -34,6 +35,7 @@ func TestGraphiQLSubscriptionInABrowser(t *testing.T) {
 	browser := chromium(t)
 	s := startStack(t, nil)
 	ann := s.signUp(t, "ann-"+suffix(), "pw")
+	s.openCompanyAccount(t)
 
 	artifacts, _ := filepath.Abs("../../test-artifacts")
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
@@ -57,7 +59,11 @@ func TestGraphiQLSubscriptionInABrowser(t *testing.T) {
 		t.Fatalf("GraphiQL: %q; stderr: %s", lines.Text(), stderr.String())
 	}
 	waitFor(t, "GraphiQL's subscription", func() bool { return s.gw.Subscribers() == 1 })
-	s.transfer(t, schemas.NewID().String(), ann.Username, ann.Token, 4_200, "cash", ann.IBAN, "seen in GraphiQL")
+	// GraphiQL follows the company account, whose feed is public: ann pays
+	// it.
+	if r := s.transfer(t, schemas.NewID().String(), ann.Username, ann.Token, 4_200, ann.IBAN, iban.Company, "seen in GraphiQL"); r.Success == nil || !*r.Success {
+		t.Fatalf("transfer: %+v %s", r, deref(r.Reason))
+	}
 
 	var result struct {
 		Data struct {
@@ -71,7 +77,7 @@ func TestGraphiQLSubscriptionInABrowser(t *testing.T) {
 	if err := json.Unmarshal(lines.Bytes(), &result); err != nil {
 		t.Fatalf("GraphiQL showed %q: %v", lines.Text(), err)
 	}
-	if got := describe(result.Data.Tx); got != ann.IBAN+" €42,00 CREDIT seen in GraphiQL" {
+	if got := describe(result.Data.Tx); got != iban.Company+" €42,00 CREDIT seen in GraphiQL" {
 		t.Errorf("GraphiQL showed %q", got)
 	}
 	if err := cmd.Wait(); err != nil {

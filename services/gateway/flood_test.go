@@ -11,19 +11,18 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/openbank/bank/graph"
-	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/gateway"
-	"github.com/openbank/bank/services/gateway/feed"
+	"github.com/openbank/bank/topology/iban"
 )
 
 // floodServer is a gateway's GraphQL server over a live feed, with the
 // websocket limits set low.
-func floodServer(t *testing.T) (*httptest.Server, *feed.Hub[*model.Transaction]) {
+func floodServer(t *testing.T) (*httptest.Server, gateway.LiveFeed) {
 	t.Helper()
-	live := feed.New[*model.Transaction](graph.SubscriberBuffer)
+	live := gateway.NewLiveFeed()
 	cfg := gateway.Config{MaxDepth: 10, MaxComplexity: 1000, KeepAlive: time.Minute, MaxSubscriptions: 3, MaxMessagesPerSecond: 20}
-	srv := httptest.NewServer(gateway.NewServer(&graph.Resolver{Live: live, Admit: gateway.AdmitSubscriptions(cfg.MaxSubscriptions)}, cfg))
+	srv := httptest.NewServer(gateway.NewServer(&graph.Resolver{Live: live, Admit: gateway.AdmitSubscriptions(cfg.MaxSubscriptions)}, cfg, nil, nil))
 	t.Cleanup(srv.Close)
 	return srv, live
 }
@@ -36,7 +35,7 @@ func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 	}
 	c.expect(t, "connection_ack")
 	sub := func(id string) {
-		c.send(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": `subscription { stream_transactions { id } }`}})
+		c.send(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": `subscription { stream_transactions(iban: "NL66OPEN0000000000") { id } }`}})
 	}
 	for i := range 3 {
 		sub(fmt.Sprint(i))
@@ -57,7 +56,7 @@ func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other.subscribe(t, `subscription { stream_transactions { id } }`, nil)
+	other.subscribe(t, `subscription { stream_transactions(iban: "NL66OPEN0000000000") { id } }`, nil)
 	waitFor(t, "the other connection's", func() bool { return live.Len() == 4 })
 }
 
@@ -67,7 +66,7 @@ func TestAWebsocketFloodIsDisconnected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calm.subscribe(t, `subscription { stream_transactions { id } }`, nil)
+	calm.subscribe(t, `subscription { stream_transactions(iban: "NL66OPEN0000000000") { id } }`, nil)
 	flood, err := dialWS(t, srv.URL, "graphql-transport-ws", nil, "")
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +88,7 @@ func TestAWebsocketFloodIsDisconnected(t *testing.T) {
 	}
 	// The calm one goes on.
 	waitFor(t, "the calm subscriber", func() bool { return live.Len() == 1 })
-	live.Publish(graph.Transaction(&schemas.TransactionHappenedEvent{TransactionID: 7, IBAN: "NL00", ChangedBy: 10, Description: "calm"}))
+	live.Publish(graph.Transaction(&schemas.TransactionHappenedEvent{TransactionID: 7, IBAN: iban.Company, ChangedBy: 10, Description: "calm"}))
 	if m := calm.expect(t, "next"); !strings.Contains(fmt.Sprint(m["payload"]), "7") {
 		t.Fatalf("calm subscriber got %v", m)
 	}

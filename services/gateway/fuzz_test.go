@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/openbank/bank/graph"
-	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/gateway"
-	"github.com/openbank/bank/services/gateway/feed"
 	"github.com/openbank/bank/services/gateway/session"
 	"github.com/openbank/bank/topology/iban"
 )
@@ -57,9 +55,9 @@ func FuzzGraphQL(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	resolver := &graph.Resolver{Bus: refusingBus{}, Live: feed.New[*model.Transaction](graph.SubscriberBuffer), Sessions: keeper,
+	resolver := &graph.Resolver{Bus: refusingBus{}, Live: gateway.NewLiveFeed(), Sessions: keeper,
 		Timeout: 100 * time.Millisecond, HashCost: 4, NewIBAN: iban.New, EmployeePassword: "staff"}
-	srv := gateway.NewServer(resolver, gateway.Config{MaxDepth: 10, MaxComplexity: 20_000, KeepAlive: time.Minute, MaxBodyBytes: 64 << 10})
+	srv := gateway.NewServer(resolver, gateway.Config{MaxDepth: 10, MaxComplexity: 20_000, KeepAlive: time.Minute, MaxBodyBytes: 64 << 10}, nil, nil)
 	f.Fuzz(func(t *testing.T, query, vars string) {
 		body := map[string]any{"query": query}
 		if json.Valid([]byte(vars)) {

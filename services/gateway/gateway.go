@@ -30,6 +30,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph"
 	"github.com/openbank/bank/graph/generated"
 	"github.com/openbank/bank/graph/model"
@@ -83,7 +84,20 @@ type Config struct {
 	// client may send, twice that at once (default 100): a faster one is
 	// disconnected.
 	MaxSubscriptions, MaxMessagesPerSecond int
-	Log                                    *slog.Logger
+	// SignUpsPerClient bounds sign-ups (and get_account calls) a minute
+	// from one client address (default 10); DepositsPerClient cash
+	// deposits (default 30).
+	SignUpsPerClient, DepositsPerClient int
+	// LoginPace is how far apart the log-ins of a username under attack
+	// run, one at a time, once its free attempts are used (default 1s).
+	LoginPace time.Duration
+	// Limits bound transfer amounts, as the command handler's do
+	// (contract defaults when zero).
+	Limits contract.AmountLimits
+	// OpenReads lets anyone read any account, as the original did (for
+	// its frontend against a demo bank; never in production).
+	OpenReads bool
+	Log       *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -126,6 +140,21 @@ func (c *Config) defaults() error {
 	if c.MaxMessagesPerSecond <= 0 {
 		c.MaxMessagesPerSecond = 100
 	}
+	if c.SignUpsPerClient <= 0 {
+		c.SignUpsPerClient = 10
+	}
+	if c.DepositsPerClient <= 0 {
+		c.DepositsPerClient = 30
+	}
+	if c.LoginPace <= 0 {
+		c.LoginPace = time.Second
+	}
+	if c.Limits == (contract.AmountLimits{}) {
+		c.Limits = contract.DefaultAmountLimits()
+	}
+	if err := c.Limits.Validate(); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -138,9 +167,13 @@ type Gateway struct {
 	bus     *bus.Bus
 	client  sarama.Client // the live transactions' consumer
 	tail    *kafka.Tail
-	live    *feed.Hub[*model.Transaction]
-	alerts  *feed.Hub[*model.Alert]
+	live    LiveFeed
+	alerts  *feed.Hub[*model.Alert, string]
 	handler http.Handler
+
+	revocations *session.Revocations
+	revoked     *kafka.Tail // session_events
+	sessions    *liveSessions
 }
 
 // New connects a gateway to Kafka. Close releases it.
@@ -152,8 +185,10 @@ func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, erro
 	if err != nil {
 		return nil, fmt.Errorf("gateway bus: %w", err)
 	}
-	g := &Gateway{cfg: cfg, bus: b, live: feed.New[*model.Transaction](graph.SubscriberBuffer),
-		alerts: feed.New[*model.Alert](graph.SubscriberBuffer)}
+	g := &Gateway{cfg: cfg, bus: b, revocations: session.NewRevocations(),
+		live:   NewLiveFeed(),
+		alerts: feed.New[*model.Alert, string](graph.SubscriberBuffer, func(a *model.Alert) string { return a.Username })}
+	g.sessions = newLiveSessions(g.revocations)
 	g.client, err = kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig(cfg.ClientID+"-live"), cfg.Log)
 	if err != nil {
 		b.Close()
@@ -166,6 +201,12 @@ func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, erro
 		g.client.Close()
 		b.Close()
 		return nil, fmt.Errorf("gateway live transactions: %w", err)
+	}
+	if g.revoked, err = g.followRevocations(ctx, codec); err != nil {
+		g.tail.Stop()
+		g.client.Close()
+		b.Close()
+		return nil, fmt.Errorf("gateway revoked sessions: %w", err)
 	}
 	g.handler = g.routes()
 	return g, nil
@@ -198,13 +239,32 @@ var subscribers = promauto.NewGauge(prometheus.GaugeOpts{
 	Help: "Live stream_transactions subscriptions.",
 })
 
-// countedFeed counts the subscriptions of a feed.
-type countedFeed struct{ *feed.Hub[*model.Transaction] }
+// LiveFeed fans the live transactions out, routed by IBAN: a transaction
+// is matched only against its account's filters and those of employees
+// following every account. It counts the subscriptions.
+type LiveFeed struct {
+	*feed.Hub[*model.Transaction, graph.Filter]
+}
 
-func (c countedFeed) Subscribe(ctx context.Context, match func(*model.Transaction) bool, slow func()) <-chan *model.Transaction {
+// NewLiveFeed returns an empty live feed.
+func NewLiveFeed() LiveFeed {
+	return LiveFeed{feed.New[*model.Transaction, graph.Filter](graph.SubscriberBuffer, func(t *model.Transaction) string { return *t.Iban })}
+}
+
+// Subscribe implements graph.Transactions.
+func (l LiveFeed) Subscribe(ctx context.Context, f graph.Filter, slow func()) <-chan *model.Transaction {
 	subscribers.Inc()
 	context.AfterFunc(ctx, subscribers.Dec)
-	return c.Hub.Subscribe(ctx, match, slow)
+	return l.Hub.Subscribe(ctx, f.IBAN, f, f.Match, slow)
+}
+
+// alertFeed subscribes to a user's alerts.
+type alertFeed struct {
+	*feed.Hub[*model.Alert, string]
+}
+
+func (a alertFeed) Subscribe(ctx context.Context, username string, slow func()) <-chan *model.Alert {
+	return a.Hub.Subscribe(ctx, username, username, nil, slow)
 }
 
 // Handler serves /graphql (POST, GET, websockets), the original's /api and
@@ -224,17 +284,20 @@ func (g *Gateway) Ready() error {
 
 // Close stops the consumers and closes the connections.
 func (g *Gateway) Close() {
+	g.revoked.Stop()
 	g.tail.Stop()
 	g.client.Close()
 	g.bus.Close()
 }
 
 func (g *Gateway) routes() http.Handler {
-	resolver := &graph.Resolver{Bus: g.bus, Live: countedFeed{g.live}, Alerts: g.alerts, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
-		HashCost: g.cfg.HashCost, NewIBAN: iban.New, EmployeePassword: g.cfg.EmployeePassword,
-		UserLogins: ratelimit.New(g.cfg.LoginFailuresPerUser), ClientLogins: ratelimit.New(g.cfg.LoginFailuresPerClient),
+	resolver := &graph.Resolver{Bus: g.bus, Live: g.live, Alerts: alertFeed{g.alerts}, Sessions: g.cfg.Sessions,
+		Revoke: g.revocations.Revoke, Timeout: g.cfg.Timeout, HashCost: g.cfg.HashCost, NewIBAN: iban.New,
+		EmployeePassword: g.cfg.EmployeePassword, Limits: g.cfg.Limits, OpenReads: g.cfg.OpenReads,
+		Logins:  ratelimit.NewLogins(g.cfg.LoginFailuresPerClient, g.cfg.LoginFailuresPerUser, g.cfg.LoginPace),
+		SignUps: ratelimit.New(g.cfg.SignUpsPerClient), Deposits: ratelimit.New(g.cfg.DepositsPerClient),
 		Admit: AdmitSubscriptions(g.cfg.MaxSubscriptions)}
-	api := g.cors(g.checkOrigin(g.authenticate(g.identifyClient(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes)))))
+	api := g.cors(g.checkOrigin(g.authenticate(g.identifyClient(holdWebsockets(http.MaxBytesHandler(NewServer(resolver, g.cfg, g.revocations, g.sessions), g.cfg.MaxBodyBytes))))))
 	mux := http.NewServeMux()
 	for _, path := range []string{"/graphql", "/api", "/ws"} {
 		mux.Handle(path, api)
@@ -251,8 +314,10 @@ func (g *Gateway) routes() http.Handler {
 }
 
 // NewServer returns the GraphQL server for a resolver, with the limits and
-// websocket settings of cfg.
-func NewServer(resolver *graph.Resolver, cfg Config) *handler.Server {
+// websocket settings of cfg. Websocket sessions are checked against
+// revoked and tracked in live, which closes them when revoked or expired
+// (nil, neither).
+func NewServer(resolver *graph.Resolver, cfg Config, revoked *session.Revocations, live *liveSessions) *handler.Server {
 	complexity := generated.ComplexityRoot{}
 	complexity.Query.TransactionsByIban = func(child int, _ string, maxItems int) int { return child * max(maxItems, 1) }
 	// Nothing bounds the number of accounts; count on a thousand.
@@ -261,7 +326,7 @@ func NewServer(resolver *graph.Resolver, cfg Config) *handler.Server {
 	readLimit := cfg.MaxBodyBytes
 	srv.AddTransport(transport.Websocket{
 		Implementation: newGorillaWebsocket(10*time.Second, cfg.MaxMessagesPerSecond),
-		InitFunc:       websocketInit(cfg.Sessions),
+		InitFunc:       websocketInit(cfg.Sessions, revoked, live),
 		InitTimeout:    10 * time.Second,
 		// Pings: the legacy protocol's "ka" messages, and
 		// graphql-transport-ws pings whose missing pongs drop dead peers.
@@ -278,6 +343,7 @@ func NewServer(resolver *graph.Resolver, cfg Config) *handler.Server {
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	srv.Use(depthLimit{max: cfg.MaxDepth})
 	srv.Use(websocketOnly{})
+	srv.Use(oneLogIn{})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		cfg.Log.Error("gateway: resolver panic", "panic", p, "operation", operationName(ctx))
 		return errors.New("internal error")
@@ -301,7 +367,7 @@ func (g *Gateway) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx, err := checkBearer(r.Context(), g.cfg.Sessions, h)
+		ctx, _, err := checkBearer(r.Context(), g.cfg.Sessions, g.revocations, h)
 		if err != nil {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
@@ -313,37 +379,43 @@ func (g *Gateway) authenticate(next http.Handler) http.Handler {
 }
 
 // checkBearer returns ctx for the user or employee of an Authorization
-// header's session.
-func checkBearer(ctx context.Context, k *session.Keeper, h string) (context.Context, error) {
+// header's session, unless it is invalid, expired or revoked.
+func checkBearer(ctx context.Context, k *session.Keeper, revoked *session.Revocations, h string) (context.Context, session.Subject, error) {
 	scheme, s, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ctx, errors.New("authorization: want 'Bearer <session>'")
+		return ctx, session.Subject{}, errors.New("authorization: want 'Bearer <session>'")
 	}
 	who, err := k.Check(strings.TrimSpace(s))
 	switch {
 	case err != nil:
-		return ctx, err
+		return ctx, who, err
+	case revoked != nil && revoked.Revoked(who):
+		return ctx, who, session.ErrInvalid
 	case who.Employee:
-		return graph.WithEmployee(ctx), nil
+		return graph.WithEmployee(ctx), who, nil
 	}
-	return graph.WithUser(ctx, who.Username), nil
+	return graph.WithUser(ctx, who.Username), who, nil
 }
 
 // websocketInit reads a session from the connection_init payload, as
 // {"Authorization": "Bearer <session>"} (or nested in "headers", as
 // GraphiQL sends its headers). A bad one closes the connection with 4401,
-// on which graphql-ws clients stop retrying.
-func websocketInit(k *session.Keeper) transport.WebsocketInitFunc {
+// on which graphql-ws clients stop retrying; so does the session's
+// revocation or expiry later.
+func websocketInit(k *session.Keeper, revoked *session.Revocations, live *liveSessions) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		ctx = overWebsocket(ctx)
 		h := authorization(p)
 		if h == "" {
 			return ctx, nil, nil
 		}
-		authed, err := checkBearer(ctx, k, h)
+		authed, who, err := checkBearer(ctx, k, revoked, h)
 		if err != nil {
 			ctx = transport.WithWebsocketCloseCode(ctx, 4401)
 			return transport.AppendCloseReason(ctx, "unauthorized"), nil, err
+		}
+		if holder := holderOf(ctx); holder != nil && live != nil {
+			live.add(ctx, holder, who)
 		}
 		return authed, nil, nil
 	}

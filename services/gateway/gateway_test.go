@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/services/gateway"
@@ -81,7 +82,10 @@ func gatewayConfig(t testing.TB, env *kafkatest.Env, configure func(*gateway.Con
 	}
 	cfg := gateway.Config{Brokers: env.Brokers, Sessions: keeper, HashCost: bcrypt.MinCost, Timeout: 20 * time.Second,
 		KeepAlive: time.Second, Log: kafkatest.Log(t), CORSOrigins: []string{"https://frontend.example"},
-		EmployeePassword: employeePassword}
+		EmployeePassword: employeePassword,
+		// Every test client is 127.0.0.1: the per-address limits of sign-ups
+		// and deposits are tested on their own.
+		SignUpsPerClient: 10_000, DepositsPerClient: 10_000}
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -156,6 +160,10 @@ type transferResult struct {
 
 const getAccount = `mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason session username } }`
 
+const logIn = `mutation($u: String!, $p: String!) { log_in(username: $u, password: $p) { iban token reason session username } }`
+
+const signUp = `mutation($u: String!, $p: String!) { sign_up(username: $u, password: $p) { iban token reason session username } }`
+
 const moneyTransfer = `mutation($uuid: String!, $user: String!, $token: String!, $amount: Int!, $from: String!, $to: String!, $descr: String!) {
   money_transfer(uuid: $uuid, username: $user, token: $token, amount: $amount, from: $from, to: $to, descr: $descr) { uuid success reason status }
 }`
@@ -167,6 +175,33 @@ func (s *stack) signUp(t testing.TB, name, password string) account {
 		t.Fatalf("get_account %s: %+v", name, a)
 	}
 	return a
+}
+
+// openCompanyAccount opens the company account, as a command handler does
+// at its start (the bank's bootstrap, which this stack does not run).
+func (s *stack) openCompanyAccount(t testing.TB) {
+	t.Helper()
+	requests, err := bus.New(t.Context(), s.env.Brokers, s.env.Codec(), "test-bootstrap", kafkatest.Log(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer requests.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := commandhandler.OpenCompanyAccount(ctx, requests, 100_000, kafkatest.Log(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// employee logs an employee in and returns the session.
+func (s *stack) employee(t testing.TB) string {
+	t.Helper()
+	e := field[struct{ Session string }](t, do(t, s.srv.URL+"/graphql", "", `mutation($pw: String!) { employee_login(password: $pw) { session reason } }`,
+		map[string]any{"pw": employeePassword}), "employee_login")
+	if e.Session == "" {
+		t.Fatal("no employee session")
+	}
+	return e.Session
 }
 
 func (s *stack) transfer(t testing.TB, uuid, user, token string, amount int, from, to, descr string) transferResult {
@@ -208,8 +243,22 @@ func TestBankingOverHTTP(t *testing.T) {
 			t.Errorf("log in answered %+v, want the account from sign up %+v", again, ann)
 		}
 		wrong := field[account](t, do(t, s.srv.URL+"/graphql", "", getAccount, map[string]any{"u": ann.Username, "p": "guess"}), "get_account")
-		if wrong.Reason == nil || *wrong.Reason != "invalid password" || wrong.Token != "" || wrong.Session != "" {
+		if wrong.Reason == nil || *wrong.Reason != "invalid username or password" || wrong.Token != "" || wrong.Session != "" {
 			t.Errorf("wrong password answered %+v", wrong)
+		}
+		// log_in never signs up: a typo of the username is refused, not a
+		// new account, and says what a wrong password says.
+		typo := field[account](t, do(t, s.srv.URL+"/graphql", "", logIn, map[string]any{"u": ann.Username + "x", "p": "ann's secret"}), "log_in")
+		if typo.Reason == nil || *typo.Reason != "invalid username or password" || typo.IBAN != "" {
+			t.Errorf("log_in of a mistyped username answered %+v", typo)
+		}
+		upper := field[account](t, do(t, s.srv.URL+"/graphql", "", logIn, map[string]any{"u": " " + strings.ToUpper(ann.Username), "p": "ann's secret"}), "log_in")
+		if upper.IBAN != ann.IBAN || upper.Username != ann.Username {
+			t.Errorf("log_in in upper case answered %+v, want ann", upper)
+		}
+		taken := field[account](t, do(t, s.srv.URL+"/graphql", "", signUp, map[string]any{"u": ann.Username, "p": "other"}), "sign_up")
+		if taken.Reason == nil || *taken.Reason != "username is taken" {
+			t.Errorf("sign_up of a taken name answered %+v", taken)
 		}
 	})
 
@@ -219,7 +268,7 @@ func TestBankingOverHTTP(t *testing.T) {
 			return field[account](t, do(t, s.srv.URL+"/graphql", "", getAccount, map[string]any{"u": carl.Username, "p": pw}), "get_account")
 		}
 		for i := range 5 { // the default: 5 a minute per username
-			if got := logIn("guess"); got.Reason == nil || *got.Reason != "invalid password" {
+			if got := logIn("guess"); got.Reason == nil || *got.Reason != "invalid username or password" {
 				t.Fatalf("wrong password %d answered %+v", i+1, got)
 			}
 		}
@@ -245,9 +294,13 @@ func TestBankingOverHTTP(t *testing.T) {
 		{name: "deposit from cash", user: ann, amount: 10_000, from: "cash", to: ann.IBAN, ann: 10_000},
 		{name: "transfer between two accounts", user: ann, amount: 2_500, from: ann.IBAN, to: bob.IBAN, ann: 7_500, bob: 2_500},
 		{name: "wrong token", user: ann, token: "12345678901234567890", amount: 100, from: ann.IBAN, to: bob.IBAN,
-			reason: "token is not valid", ann: 7_500, bob: 2_500},
+			reason: "username or token is not valid for this account", ann: 7_500, bob: 2_500},
 		{name: "insufficient funds", user: bob, amount: 60_000, from: bob.IBAN, to: ann.IBAN,
-			reason: "insufficient funds would be below the limit of €500,00", ann: 7_500, bob: 2_500},
+			reason: "insufficient funds would be below the limit of -€500,00", ann: 7_500, bob: 2_500},
+		{name: "anonymous cash", user: account{}, token: "x", amount: 100, from: "cash", to: ann.IBAN,
+			reason: "cash can be deposited only by an owner of the account (username and token) or by an employee", ann: 7_500, bob: 2_500},
+		{name: "MaxInt32 out of the bank", user: ann, amount: 1<<31 - 1, from: ann.IBAN, to: outside,
+			reason: "amount may be at most €1.000.000,00 per transfer", ann: 7_500, bob: 2_500},
 		{name: "to an outside IBAN", user: ann, amount: 1_000, from: ann.IBAN, to: outside, ann: 6_500, bob: 2_500},
 		{name: "negative amount", user: ann, amount: -5, from: ann.IBAN, to: bob.IBAN,
 			reason: "amount should be positive", ann: 6_500, bob: 2_500},
@@ -283,21 +336,24 @@ func TestBankingOverHTTP(t *testing.T) {
 	t.Run("transfer by uuid", func(t *testing.T) {
 		id := schemas.NewID().String()
 		s.transfer(t, id, bob.Username, bob.Token, 100, bob.IBAN, ann.IBAN, "lunch")
-		tr := field[map[string]any](t, do(t, s.srv.URL+"/graphql", "", `query($id: String!) { transfer(uuid: $id) { uuid from to amount amount_cents descr status reason } }`,
+		tr := field[map[string]any](t, do(t, s.srv.URL+"/graphql", ann.Session, `query($id: String!) { transfer(uuid: $id) { uuid from to amount amount_cents descr status reason } }`,
 			map[string]any{"id": id}), "transfer")
 		want := map[string]any{"uuid": id, "from": bob.IBAN, "to": ann.IBAN, "amount": "€1,00", "amount_cents": 100.0,
 			"descr": "lunch", "status": "COMPLETED", "reason": nil}
 		if fmt.Sprint(tr) != fmt.Sprint(want) {
 			t.Errorf("transfer = %v, want %v", tr, want)
 		}
-		unknown := do(t, s.srv.URL+"/graphql", "", `{ transfer(uuid: "`+schemas.NewID().String()+`") { status } }`, nil)
+		unknown := do(t, s.srv.URL+"/graphql", ann.Session, `{ transfer(uuid: "`+schemas.NewID().String()+`") { status } }`, nil)
 		if len(unknown.Errors) > 0 || string(unknown.Data["transfer"]) != "null" {
 			t.Errorf("unknown transfer: %s %s", unknown.Data["transfer"], unknown.errs())
+		}
+		if r := do(t, s.srv.URL+"/graphql", "", `query($id: String!) { transfer(uuid: $id) { status } }`, map[string]any{"id": id}); r.errs() != "not your account" {
+			t.Errorf("a transfer without a session: %q", r.errs())
 		}
 	})
 
 	t.Run("history", func(t *testing.T) {
-		txs := field[[]map[string]any](t, do(t, s.srv.URL+"/api", "", `query($iban: String!) { transactions_by_iban(iban: $iban, max_items: 3) { id iban new_balance changed_by from_to descr direction changed_by_cents } }`,
+		txs := field[[]map[string]any](t, do(t, s.srv.URL+"/api", ann.Session, `query($iban: String!) { transactions_by_iban(iban: $iban, max_items: 3) { id iban new_balance changed_by from_to descr direction changed_by_cents } }`,
 			map[string]any{"iban": ann.IBAN}), "transactions_by_iban")
 		if len(txs) != 3 {
 			t.Fatalf("%d transactions, want 3: %v", len(txs), txs)
@@ -311,13 +367,19 @@ func TestBankingOverHTTP(t *testing.T) {
 		if txs[1]["changed_by"] != "-€10,00" || txs[1]["direction"] != "DEBIT" || txs[1]["from_to"] != outside {
 			t.Errorf("payment out: %v", txs[1])
 		}
-		byID := field[map[string]any](t, do(t, s.srv.URL+"/graphql", "", `query($id: Int!) { transaction_by_id(id: $id) { id iban descr } }`,
+		byID := field[map[string]any](t, do(t, s.srv.URL+"/graphql", ann.Session, `query($id: Int!) { transaction_by_id(id: $id) { id iban descr } }`,
 			map[string]any{"id": newest["id"]}), "transaction_by_id")
 		if byID["id"] != newest["id"] || byID["descr"] != "lunch" {
 			t.Errorf("transaction_by_id: %v", byID)
 		}
-		r := do(t, s.srv.URL+"/graphql", "", `{ transactions_by_iban(iban: "NL91ABNA0417164300", max_items: 5) { id } }`, nil)
-		if r.errs() != "account not found" {
+		for name, session := range map[string]string{"anonymous": "", "another user": bob.Session} {
+			r := do(t, s.srv.URL+"/graphql", session, `query($iban: String!) { transactions_by_iban(iban: $iban, max_items: 5) { id } }`, map[string]any{"iban": ann.IBAN})
+			if r.errs() != "not your account" {
+				t.Errorf("ann's history read by %s: %q", name, r.errs())
+			}
+		}
+		r := do(t, s.srv.URL+"/graphql", ann.Session, `{ transactions_by_iban(iban: "NL91ABNA0417164300", max_items: 5) { id } }`, nil)
+		if r.errs() != "not your account" {
 			t.Errorf("unknown IBAN: %q", r.errs())
 		}
 	})
@@ -371,7 +433,7 @@ func TestBankingOverHTTP(t *testing.T) {
 		}
 		notOwner := field[map[string]any](t, do(t, s.srv.URL+"/graphql", bob.Session, `mutation($iban: String!) { leave_account(iban: $iban) { success reason } }`,
 			map[string]any{"iban": second.IBAN}), "leave_account")
-		if notOwner["success"] != false || notOwner["reason"] != "user is not an owner of the account" {
+		if notOwner["success"] != false || notOwner["reason"] != "not your account" {
 			t.Errorf("leaving twice: %v", notOwner)
 		}
 		if r := do(t, s.srv.URL+"/graphql", "", `mutation { open_account { iban } }`, nil); !strings.HasPrefix(r.errs(), "not logged in") {
@@ -398,7 +460,7 @@ func TestATimedOutTransferTellsItsOutcomeLater(t *testing.T) {
 	if r.Status != "COMPLETED" || r.Success == nil || !*r.Success {
 		t.Fatalf("the retry: %+v", r)
 	}
-	st := field[map[string]any](t, do(t, s.srv.URL+"/graphql", "", `query($id: String!) { transfer(uuid: $id) { status } }`, map[string]any{"id": id}), "transfer")
+	st := field[map[string]any](t, do(t, s.srv.URL+"/graphql", ann.Session, `query($id: String!) { transfer(uuid: $id) { status } }`, map[string]any{"id": id}), "transfer")
 	if st["status"] != "COMPLETED" {
 		t.Errorf("transfer(uuid) = %v", st)
 	}
@@ -531,19 +593,42 @@ func TestSubscribersGetExactlyTheirTransactions(t *testing.T) {
 	ann := s.signUp(t, "ann-"+sfx, "pw")
 	bob := s.signUp(t, "bob-"+sfx, "pw")
 
-	// Three subscribers, one per protocol client.
-	modern, err := dialWS(t, s.srv.URL+"/graphql", "graphql-transport-ws", nil, "")
+	// Three subscribers, one per protocol client: ann and bob follow their
+	// own accounts, an employee every account.
+	modern, err := dialWS(t, s.srv.URL+"/graphql", "graphql-transport-ws", nil, "Bearer "+ann.Session)
 	if err != nil {
 		t.Fatal(err)
 	}
 	modern.subscribe(t, streamTransactions, map[string]any{"iban": ann.IBAN, "dir": "CREDIT", "min": 1000})
-	legacy, err := dialWS(t, s.srv.URL+"/ws", "graphql-ws", nil, "")
+	legacy, err := dialWS(t, s.srv.URL+"/ws", "graphql-ws", nil, "Bearer "+s.employee(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	legacy.subscribe(t, streamTransactions, map[string]any{"descr": "rent-" + sfx})
-	node := startNodeSubscriber(t, s.srv.URL+"/graphql", streamTransactions, map[string]any{"iban": bob.IBAN, "max": 2500}, 2)
+	node := startNodeSubscriber(t, s.srv.URL+"/graphql", streamTransactions, map[string]any{"iban": bob.IBAN, "max": 2500}, 2, "Bearer "+bob.Session)
 	waitFor(t, "three subscribers", func() bool { return s.gw.Subscribers() == 3 })
+
+	// Without a session, or with another's, no account's stream but the
+	// company's; without an iban, only an employee's.
+	for name, sub := range map[string]struct {
+		auth string
+		vars map[string]any
+	}{
+		"anonymous, ann's account": {"", map[string]any{"iban": ann.IBAN}},
+		"bob, ann's account":       {"Bearer " + bob.Session, map[string]any{"iban": ann.IBAN}},
+		"ann, every account":       {"Bearer " + ann.Session, nil},
+	} {
+		c, err := dialWS(t, s.srv.URL+"/graphql", "graphql-transport-ws", nil, sub.auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.subscribe(t, streamTransactions, sub.vars)
+		if m := <-c.msgs; !strings.Contains(fmt.Sprint(m["payload"]), "not your account") &&
+			!strings.Contains(fmt.Sprint(m["payload"]), "employees only") {
+			t.Errorf("%s: %v", name, m)
+		}
+		c.conn.Close()
+	}
 
 	for _, tr := range []struct {
 		from      account
@@ -601,14 +686,14 @@ type nodeSubscriber struct {
 
 // startNodeSubscriber runs web/test/subscribe.mjs: the graphql-ws npm
 // client, installed by `make web`.
-func startNodeSubscriber(t *testing.T, url, query string, vars map[string]any, n int) *nodeSubscriber {
+func startNodeSubscriber(t *testing.T, url, query string, vars map[string]any, n int, auth string) *nodeSubscriber {
 	t.Helper()
 	script, _ := filepath.Abs("../../web/test/subscribe.mjs")
 	if _, err := os.Stat("../../web/node_modules/graphql-ws"); err != nil {
 		t.Fatalf("the graphql-ws npm client is not installed: run `make web` (%v)", err)
 	}
 	v, _ := json.Marshal(vars)
-	cmd := exec.CommandContext(t.Context(), "node", script, strings.Replace(url, "http", "ws", 1), query, string(v), fmt.Sprint(n))
+	cmd := exec.CommandContext(t.Context(), "node", script, strings.Replace(url, "http", "ws", 1), query, string(v), fmt.Sprint(n), auth)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -664,7 +749,7 @@ func deref(s *string) string {
 func TestPoisonTransactionEventsAreParked(t *testing.T) {
 	s := startStack(t, nil)
 	ann := s.signUp(t, "ann-"+suffix(), "pw")
-	sub, err := dialWS(t, s.srv.URL+"/graphql", "graphql-transport-ws", nil, "")
+	sub, err := dialWS(t, s.srv.URL+"/graphql", "graphql-transport-ws", nil, "Bearer "+ann.Session)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/openbank/bank/graph"
 	"github.com/openbank/bank/services/gateway"
+	"github.com/openbank/bank/topology/iban"
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
@@ -110,7 +111,7 @@ func TestLimits(t *testing.T) {
 	})
 	t.Run("depth", func(t *testing.T) {
 		// The schema nests three deep at most; a limit of 2 shows the check.
-		shallow := httptest.NewServer(gateway.NewServer(&graph.Resolver{}, gateway.Config{MaxDepth: 2, MaxComplexity: 1000}))
+		shallow := httptest.NewServer(gateway.NewServer(&graph.Resolver{}, gateway.Config{MaxDepth: 2, MaxComplexity: 1000}, nil, nil))
 		defer shallow.Close()
 		r := do(t, shallow.URL, "", `query { me { accounts { iban } } }`, nil)
 		if r.errs() != "query is nested more than 2 levels deep" {
@@ -177,7 +178,7 @@ func TestWebsocketChecks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.subscribe(t, streamTransactions, nil)
+		c.subscribe(t, streamTransactions, map[string]any{"iban": iban.Company})
 		waitFor(t, "the subscription", func() bool { return s.gw.Subscribers() == 1 })
 		// Pings every second; no pong for two and the gateway hangs up.
 		closeOf(t, c)

@@ -113,3 +113,56 @@ func selectionDepth(set ast.SelectionSet, depth, limit int) int {
 	}
 	return deepest
 }
+
+// oneLogIn refuses an operation with more than one field that checks or
+// hashes a password: bcrypt is slow on purpose, and aliases would
+// otherwise let one request run it hundreds of times.
+type oneLogIn struct{}
+
+var (
+	_ graphql.HandlerExtension        = oneLogIn{}
+	_ graphql.OperationContextMutator = oneLogIn{}
+)
+
+// passwordFields are the fields that run bcrypt.
+var passwordFields = map[string]bool{"log_in": true, "sign_up": true, "get_account": true, "change_password": true}
+
+func (oneLogIn) ExtensionName() string                   { return "OneLogInPerRequest" }
+func (oneLogIn) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (oneLogIn) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil || oc.Operation.Operation != ast.Mutation {
+		return nil
+	}
+	if n := countFields(oc.Operation.SelectionSet, passwordFields, 0); n > 1 {
+		err := gqlerror.Errorf("at most one log_in, sign_up, get_account or change_password per request (this one has %d)", n)
+		err.Extensions = map[string]any{"code": "ONE_LOG_IN_PER_REQUEST"}
+		return err
+	}
+	return nil
+}
+
+// countFields counts the top-level fields of a selection set named in
+// names, through fragments (depth bounds fragment cycles, which validation
+// refuses anyway).
+func countFields(set ast.SelectionSet, names map[string]bool, depth int) int {
+	if depth > 10 {
+		return 0
+	}
+	n := 0
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if names[s.Name] {
+				n++
+			}
+		case *ast.InlineFragment:
+			n += countFields(s.SelectionSet, names, depth+1)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				n += countFields(s.Definition.SelectionSet, names, depth+1)
+			}
+		}
+	}
+	return n
+}

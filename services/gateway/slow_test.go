@@ -8,29 +8,28 @@ import (
 	"time"
 
 	"github.com/openbank/bank/graph"
-	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/gateway"
-	"github.com/openbank/bank/services/gateway/feed"
+	"github.com/openbank/bank/topology/iban"
 )
 
 // A subscriber that stops reading is dropped with a clear error, and a
 // subscriber that reads gets everything meanwhile.
 func TestASlowSubscriberIsDroppedWithAnError(t *testing.T) {
-	live := feed.New[*model.Transaction](graph.SubscriberBuffer)
-	srv := httptest.NewServer(gateway.NewServer(&graph.Resolver{Live: live}, gateway.Config{MaxDepth: 10, MaxComplexity: 1000, KeepAlive: time.Minute}))
+	live := gateway.NewLiveFeed()
+	srv := httptest.NewServer(gateway.NewServer(&graph.Resolver{Live: live}, gateway.Config{MaxDepth: 10, MaxComplexity: 1000, KeepAlive: time.Minute}, nil, nil))
 	defer srv.Close()
 
 	slow, err := dialWS(t, srv.URL, "graphql-transport-ws", nil, "", func(c *wsClient) { c.paused = make(chan struct{}) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow.subscribe(t, `subscription { stream_transactions { id descr } }`, nil)
+	slow.subscribe(t, `subscription { stream_transactions(iban: "NL66OPEN0000000000") { id descr } }`, nil)
 	fast, err := dialWS(t, srv.URL, "graphql-transport-ws", nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast.subscribe(t, `subscription { stream_transactions(min_amount: 5) { id descr } }`, nil)
+	fast.subscribe(t, `subscription { stream_transactions(iban: "NL66OPEN0000000000", min_amount: 5) { id descr } }`, nil)
 	waitFor(t, "two subscribers", func() bool { return live.Len() == 2 })
 
 	// The slow client reads nothing: its socket's buffers fill, then its
@@ -54,7 +53,7 @@ func TestASlowSubscriberIsDroppedWithAnError(t *testing.T) {
 			time.Sleep(100 * time.Microsecond)
 		}
 		published++
-		live.Publish(graph.Transaction(&schemas.TransactionHappenedEvent{TransactionID: published, IBAN: "NL00", ChangedBy: 10, Description: descr}))
+		live.Publish(graph.Transaction(&schemas.TransactionHappenedEvent{TransactionID: published, IBAN: iban.Company, ChangedBy: 10, Description: descr}))
 	}
 	t.Logf("slow subscriber dropped after %d transactions", published)
 	waitFor(t, "the reading subscriber to get everything", func() bool { return read.Load() == published })

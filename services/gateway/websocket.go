@@ -43,8 +43,12 @@ func (g gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts tr
 		return nil, err // Upgrade has answered the client
 	}
 	burst := 2 * float64(g.perSecond)
-	return &gorillaConn{conn: conn, writeTimeout: g.writeTimeout, perSecond: float64(g.perSecond), burst: burst,
-		allowance: burst, last: time.Now()}, nil
+	c := &gorillaConn{conn: conn, writeTimeout: g.writeTimeout, perSecond: float64(g.perSecond), burst: burst,
+		allowance: burst, last: time.Now()}
+	if h := holderOf(r.Context()); h != nil {
+		h.set(c) // so a revoked session can close it
+	}
+	return c, nil
 }
 
 type gorillaConn struct {
@@ -113,6 +117,8 @@ func (c *gorillaConn) WriteJSON(v any) error {
 	return c.conn.WriteJSON(v)
 }
 
+// WriteClose may run beside a writer: gorilla allows WriteControl
+// concurrently with the other methods.
 func (c *gorillaConn) WriteClose(code int, message string) error {
 	return c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, message), time.Now().Add(c.writeTimeout))
 }

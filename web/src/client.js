@@ -12,7 +12,9 @@ import { uuid4 } from './uuid.js';
 const SESSION = 'openbank.session';
 const SELECTED = 'openbank.iban';
 
-const GET_ACCOUNT = `mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason username session } }`;
+const LOG_IN = `mutation($u: String!, $p: String!) { log_in(username: $u, password: $p) { iban token reason username session } }`;
+const SIGN_UP = `mutation($u: String!, $p: String!) { sign_up(username: $u, password: $p) { iban token reason username session } }`;
+const LOG_OUT = `mutation { log_out { success reason } }`;
 const ME = `{ me { username accounts { iban balance balance_cents owners token } } }`;
 const OPEN_ACCOUNT = `mutation { open_account { iban token reason } }`;
 const TRANSFER = `mutation($uuid: String!, $user: String!, $token: String!, $amount: Int!, $from: String!, $to: String!, $descr: String!) {
@@ -26,36 +28,53 @@ export function client(root, ctx) {
     stop();
     root.replaceChildren();
     const session = sessionStorage.getItem(SESSION);
+    ctx.live.setSession(session);
     stop = session ? bankPage(root, ctx, session, logout) : loginPage(root, show);
   };
-  const logout = () => {
+  // logout ends the session here; everywhere (log_out) when asked to.
+  const logout = async ({ everywhere = false } = {}) => {
+    const session = sessionStorage.getItem(SESSION);
+    if (everywhere && session) {
+      try {
+        await gql(LOG_OUT, {}, session);
+      } catch {
+        // The session ends here anyway; the bank ends it when it expires.
+      }
+    }
     sessionStorage.removeItem(SESSION);
     sessionStorage.removeItem(SELECTED);
     show();
   };
+  const ended = () => logout();
+  window.addEventListener('openbank:session-ended', ended);
   show();
-  return () => stop();
+  return () => {
+    window.removeEventListener('openbank:session-ended', ended);
+    stop();
+  };
 }
 
 function loginPage(root, done) {
   const user = field({ label: 'Username', name: 'username', autocomplete: 'username', required: true, maxlength: 64 });
   const pass = field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true, maxlength: 72,
-    hint: 'A new username signs you up with this password and opens your first account.' });
+    hint: 'New here? Choose a username and password, then Create an account.' });
   const msg = notice();
-  const button = h('button', { type: 'submit' }, 'Log in or sign up');
+  const logIn = h('button', { type: 'submit' }, 'Log in');
+  const signUp = h('button', { type: 'button', class: 'secondary' }, 'Create an account');
   const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'login-h' },
-    h('h1', { id: 'login-h' }, 'Your bank account'), user.wrap, pass.wrap, button, msg.el);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+    h('h1', { id: 'login-h' }, 'Your bank account'), user.wrap, pass.wrap, h('div', { class: 'actions' }, logIn, signUp), msg.el);
+  // go logs in (log_in) or signs up (sign_up): two actions, so a mistyped
+  // username never opens an account by mistake.
+  const go = async (mutation, name) => {
     const username = user.input.value.trim();
     user.setError(username ? '' : 'Enter a username.');
     pass.setError(pass.input.value ? '' : 'Enter a password.');
     if (!username) return user.input.focus();
     if (!pass.input.value) return pass.input.focus();
-    button.disabled = true;
+    logIn.disabled = signUp.disabled = true;
     msg.show('info', 'Checking…');
     try {
-      const { get_account: r } = await gql(GET_ACCOUNT, { u: username, p: pass.input.value });
+      const { [name]: r } = await gql(mutation, { u: username, p: pass.input.value });
       if (r.reason) {
         msg.show('error', explain(r.reason));
         return;
@@ -66,9 +85,14 @@ function loginPage(root, done) {
     } catch (err) {
       msg.show('error', err.message);
     } finally {
-      button.disabled = false;
+      logIn.disabled = signUp.disabled = false;
     }
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    go(LOG_IN, 'log_in');
   });
+  signUp.addEventListener('click', () => go(SIGN_UP, 'sign_up'));
   root.append(form);
   user.input.focus();
   return () => {};
@@ -107,7 +131,7 @@ function bankPage(root, { live }, session, logout) {
 
   function renderAccounts() {
     who.replaceChildren('Logged in as ', h('strong', {}, me.username), ' ',
-      h('button', { type: 'button', class: 'link', onclick: logout }, 'Log out'));
+      h('button', { type: 'button', class: 'link', onclick: () => logout({ everywhere: true }) }, 'Log out'));
     const sel = selected();
     accountsList.replaceChildren(...me.accounts.map((a) => {
       const id = `acct-${a.iban}`;
@@ -156,7 +180,7 @@ function bankPage(root, { live }, session, logout) {
           const b = accountsList.querySelector(`[data-iban="${acct.iban}"]`);
           if (b) b.textContent = fresh.new_balance;
         }
-      }, (e) => msg.show('error', `Live transactions: ${e.message}`));
+      }, (e) => msg.show('error', `Live transactions: ${e.message}`), session);
     }
   }
 
@@ -190,8 +214,8 @@ function bankPage(root, { live }, session, logout) {
       h('section', { class: 'card', 'aria-labelledby': 'accounts-h' },
         h('h2', { id: 'accounts-h' }, 'Accounts'), accountsList, openButton, current),
       h('div', {},
-        transferForm({ selected, onDone: load, fail, meName: () => me?.username }),
-        depositForm({ selected, onDone: load, fail, meName: () => me?.username }))),
+        transferForm({ selected, onDone: load, fail, meName: () => me?.username, session }),
+        depositForm({ selected, onDone: load, fail, meName: () => me?.username, session }))),
     h('section', { 'aria-labelledby': 'tx-h' },
       h('div', { class: 'section-head' }, h('h2', { id: 'tx-h' }, 'Transactions'),
         h('div', { class: 'inline' }, h('label', { for: 'tx-count' }, 'Show'), showSelect)),
@@ -217,7 +241,7 @@ function amountField(label) {
 
 // send runs money_transfer and waits for the saga's outcome. A lost answer
 // is retried with the same uuid, so a transfer never happens twice.
-async function send(vars, progress) {
+async function send(vars, progress, session) {
   for (let attempt = 0; ; attempt++) {
     let r;
     try {
@@ -232,14 +256,14 @@ async function send(vars, progress) {
     progress('The bank is still working on it…');
     for (let i = 0; i < 30; i++) {
       await new Promise((ok) => setTimeout(ok, 1000));
-      const { transfer: t } = await gql(TRANSFER_STATUS, { uuid: vars.uuid });
+      const { transfer: t } = await gql(TRANSFER_STATUS, { uuid: vars.uuid }, session);
       if (t && t.status !== 'STARTED') return { success: t.status === 'COMPLETED', reason: t.reason, status: t.status };
     }
     return r;
   }
 }
 
-function transferForm({ selected, onDone, fail, meName }) {
+function transferForm({ selected, onDone, fail, meName, session }) {
   const to = field({ label: 'To (IBAN)', name: 'to', autocomplete: 'off', required: true, spellcheck: 'false', placeholder: 'e.g. NL91ABNA0417164300' });
   const amount = amountField('Amount');
   const descr = field({ label: 'Description', name: 'descr', autocomplete: 'off', maxlength: 140 });
@@ -266,7 +290,7 @@ function transferForm({ selected, onDone, fail, meName }) {
     button.disabled = true;
     msg.show('info', 'Sending…');
     try {
-      const r = await send({ ...vars, uuid: last.uuid }, (m) => msg.show('info', m));
+      const r = await send({ ...vars, uuid: last.uuid }, (m) => msg.show('info', m), session);
       if (r.status === 'PENDING') {
         msg.show('info', 'No outcome yet: the transfer may still happen. Press Send money again to ask; it will not send twice.');
         return;
@@ -290,7 +314,7 @@ function transferForm({ selected, onDone, fail, meName }) {
   return form;
 }
 
-function depositForm({ selected, onDone, fail, meName }) {
+function depositForm({ selected, onDone, fail, meName, session }) {
   const amount = amountField('Cash to deposit');
   const msg = notice();
   const button = h('button', { type: 'submit', class: 'secondary' }, 'Deposit');
@@ -309,7 +333,7 @@ function depositForm({ selected, onDone, fail, meName }) {
     if (last.key !== key) last = { key, uuid: uuid4() };
     button.disabled = true;
     try {
-      const r = await send({ ...vars, uuid: last.uuid }, (m) => msg.show('info', m));
+      const r = await send({ ...vars, uuid: last.uuid }, (m) => msg.show('info', m), session);
       if (r.status === 'PENDING') return msg.show('info', 'No outcome yet. Press Deposit again to ask; it will not deposit twice.');
       last = { key: '', uuid: '' };
       if (r.success) {

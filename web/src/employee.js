@@ -18,14 +18,19 @@ export function employee(root, ctx) {
     stop();
     root.replaceChildren();
     const session = sessionStorage.getItem(SESSION);
+    ctx.live.setSession(session);
     stop = session ? overview(root, ctx, session, logout) : login(root, show);
   };
   const logout = () => {
     sessionStorage.removeItem(SESSION);
     show();
   };
+  window.addEventListener('openbank:session-ended', logout);
   show();
-  return () => stop();
+  return () => {
+    window.removeEventListener('openbank:session-ended', logout);
+    stop();
+  };
 }
 
 function login(root, done) {
@@ -79,7 +84,7 @@ function overview(root, { live }, session, logout) {
         recent.set(iban, list);
         if (fresh) updateRow(fresh);
         renderFeed(fresh);
-      }, (e) => msg.show('error', `Live transactions: ${e.message}`)));
+      }, (e) => msg.show('error', `Live transactions: ${e.message}`), session));
     } else if (!on && feeds.has(iban)) {
       feeds.get(iban)();
       feeds.delete(iban);

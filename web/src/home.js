@@ -6,11 +6,12 @@ import { groupIBAN } from './iban.js';
 const COMPANY = 'NL66OPEN0000000000';
 
 export function home(root, { live }) {
+  // The company account's feed is public: no session needed.
   const table = txTable('Latest transactions of the company account');
   const msg = notice();
   root.append(
     h('h1', {}, 'Open Bank'),
-    h('p', { class: 'lead' }, 'An open-source, event-sourced bank: every command goes through Kafka, every balance is built from events, and every transaction arrives here live.'),
+    h('p', { class: 'lead' }, 'An open-source, event-sourced bank: every command goes through Kafka, every balance is built from events, and the company account\'s transactions arrive here live.'),
     h('ul', { class: 'cards' },
       h('li', {}, h('a', { href: '#/client' }, 'Open an account or log in'), h('p', {}, 'Sign up with a username and password, move money, watch your transactions live.')),
       h('li', {}, h('a', { href: '#/employee' }, 'Employees'), h('p', {}, 'The last transaction of every account, and accounts followed live.')),
@@ -20,7 +21,7 @@ export function home(root, { live }) {
       h('p', {}, 'Transactions of ', h('code', { class: 'iban' }, groupIBAN(COMPANY)), ' as they happen.'),
       msg.el, table.el));
   return follow(live, COMPANY, 10, (list) => { msg.clear(); table.render(list); },
-    (e) => (e.reason === 'account not found'
+    (e) => (e.reason === 'account not found' || e.reason === 'not your account'
       ? msg.show('info', 'The company account is not open yet: its transactions will appear here as they happen.')
       : msg.show('error', `Transactions unavailable: ${e.message}`)));
 }

@@ -11,15 +11,22 @@ const HISTORY = `query($iban: String!, $n: Int!) {
   transactions_by_iban(iban: $iban, max_items: $n) { id iban new_balance changed_by from_to descr direction new_balance_cents changed_by_cents }
 }`;
 
+// The session the live connection carries (in connection_init): an
+// account's stream is for its owners, every account's for employees.
+let liveSession = '';
+
 // connect opens the page's connection; status({state, retryIn}) hears of
-// it: 'connecting', 'live', or 'reconnecting' in retryIn ms.
-export function connect(status) {
+// it: 'connecting', 'live', or 'reconnecting' in retryIn ms. unauthorized()
+// runs when the gateway closes it with 4401: the session was revoked or
+// expired.
+export function connect(status, unauthorized = () => {}) {
   let connectedOnce = false;
   let connected = false;
   const listeners = new Set();
   const client = createClient({
     url: wsURL,
     lazy: true,
+    connectionParams: () => (liveSession ? { Authorization: `Bearer ${liveSession}` } : {}),
     keepAlive: 10_000,
     retryAttempts: Number.MAX_SAFE_INTEGER,
     shouldRetry: () => true,
@@ -37,15 +44,26 @@ export function connect(status) {
         connectedOnce = connected = true;
         for (const l of listeners) l();
       },
-      closed: () => {
+      closed: (event) => {
         connected = false;
         status({ state: 'reconnecting', retryIn: 0 });
+        if (event?.code === 4401) {
+          liveSession = '';
+          unauthorized();
+        }
       },
     },
   });
   return {
     client,
     isConnected: () => connected,
+    // setSession makes the connection carry session from now on: it
+    // reconnects (its subscriptions with it) when the session changes.
+    setSession(session) {
+      if ((session || '') === liveSession) return;
+      liveSession = session || '';
+      client.terminate();
+    },
     // onConnected runs f after every (re)connection; returns its removal.
     onConnected(f) {
       listeners.add(f);
@@ -58,7 +76,7 @@ export function connect(status) {
 // render(list, latest) whenever they change (newest first). It fills from
 // history after every (re)connection, so whatever happened while the
 // connection was down shows up once; the transaction id deduplicates.
-export function follow(live, iban, max, render, onError) {
+export function follow(live, iban, max, render, onError, session = '') {
   const byId = new Map();
   let stopped = false;
   const emit = (fresh) => {
@@ -79,7 +97,7 @@ export function follow(live, iban, max, render, onError) {
   };
   const fill = async () => {
     try {
-      const data = await gql(HISTORY, { iban, n: max });
+      const data = await gql(HISTORY, { iban, n: max }, session);
       if (!stopped) add(data.transactions_by_iban, null);
     } catch (e) {
       if (!stopped) onError?.(e);

@@ -18,7 +18,7 @@ const live = connect(({ state, retryIn }) => {
   liveStatus.textContent = state === 'live' ? 'Live'
     : state === 'reconnecting' && retryIn > 0 ? `Offline: reconnecting in ${Math.ceil(retryIn / 1000)} s…`
       : state === 'reconnecting' ? 'Offline: reconnecting…' : 'Connecting…';
-});
+}, () => window.dispatchEvent(new Event('openbank:session-ended')));
 
 const nav = h('nav', { 'aria-label': 'Pages' }, h('ul', {},
   ...Object.entries(pages).map(([hash, p]) => h('li', {}, h('a', { href: hash }, p.title)))));

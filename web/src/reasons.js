@@ -2,7 +2,15 @@
 // reasons are the keys (services/commandhandler/domain, graph/bank.go,
 // services/projector); anything else is shown as the API words it.
 const exact = {
-  'invalid password': 'Wrong password for this username.',
+  'invalid password': 'Wrong password.',
+  'invalid username or password': 'Wrong username or password. New here? Use Create an account.',
+  'username is taken': 'This username is taken: log in with its password, or choose another.',
+  'not your account': 'That account is not one of yours.',
+  'username or token is not valid for this account': 'This account does not accept your token: log out and in again.',
+  'cash can be deposited only by an owner of the account (username and token) or by an employee': 'Only the account\'s owners (or an employee) can deposit cash on it.',
+  'description must be at most 140 characters of text': 'Keep the description to one line of at most 140 characters.',
+  'the balance would exceed what an account can hold': 'That would put more money on the account than it can hold.',
+  'the transfer has already ended': 'This transfer has already ended.',
   'username must be 1 to 64 printable characters': 'Choose a username of 1 to 64 characters (letters, digits, punctuation).',
   'password must be 1 to 72 bytes': 'Choose a password of 1 to 72 characters.',
   'user already exists': 'This username is taken: log in with its password, or choose another.',
@@ -33,6 +41,20 @@ export function explain(reason) {
   if (reason.startsWith('insufficient funds')) {
     const limit = reason.match(/limit of (.+)$/);
     return `Not enough money in the account${limit ? ` (it may not go below ${limit[1]})` : ''}.`;
+  }
+  if (reason.startsWith('amount may be at most')) {
+    const most = reason.match(/at most (.+) per transfer/);
+    return `That is more than one transfer may move${most ? ` (at most ${most[1]})` : ''}.`;
+  }
+  if (reason.startsWith('a cash deposit may be at most')) {
+    return `That is more cash than one deposit may bring (${reason.replace('a cash deposit may be at most ', 'at most ')}).`;
+  }
+  if (reason.startsWith('cash deposits on an account may total at most')) {
+    return `That would take today's cash deposits on this account over the daily limit (${reason.replace('cash deposits on an account may total ', '')}).`;
+  }
+  if (reason.startsWith('too many sign-ups') || reason.startsWith('too many cash deposits')) {
+    const wait = reason.match(/in (\d+)s$/);
+    return `Too many tries from your address: wait ${wait ? `${wait[1]} seconds` : 'a minute'} and try again.`;
   }
   if (reason.startsWith('too many failed log-ins')) {
     const wait = reason.match(/try again in (\d+)s$/);

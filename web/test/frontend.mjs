@@ -45,11 +45,11 @@ async function newPage(viewport) {
   return page;
 }
 
-async function signUp(page, username) {
+async function signUp(page, username, action = 'Create an account') {
   await page.goto(`${base}/#/client`);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill('secret pw');
-  await page.getByRole('button', { name: 'Log in or sign up' }).click();
+  await page.getByRole('button', { name: action }).click();
   const iban = page.getByLabel('Account number (IBAN)');
   await iban.waitFor(T);
   await page.getByText('Live', { exact: true }).waitFor(T);
@@ -95,6 +95,12 @@ try {
   // Two clients: ann on a desktop, bob on a phone-sized screen.
   const ann = await newPage({ width: 1280, height: 900 });
   const bob = await newPage({ width: 390, height: 844 });
+  // Log in with a username no one has: refused, no account opened.
+  await ann.goto(`${base}/#/client`);
+  await ann.getByLabel('Username').fill(`ann-${suffix}`);
+  await ann.getByLabel('Password').fill('secret pw');
+  await ann.getByRole('button', { name: 'Log in', exact: true }).click();
+  await ann.getByText('Wrong username or password. New here? Use Create an account.').waitFor(T);
   const annIBAN = await signUp(ann, `ann-${suffix}`);
   const bobIBAN = await signUp(bob, `bob-${suffix}`);
   check(/^NL\d{2}OPEN\d{10}$/.test(annIBAN) && annIBAN !== bobIBAN, `IBANs ${annIBAN} ${bobIBAN}`);
@@ -192,6 +198,12 @@ try {
   const ids = after.map((r) => r.id);
   check(new Set(ids).size === ids.length, `duplicate transactions after reconnecting: ${ids}`);
   check(after.length === before + 2, `${after.length} rows after the restart, want ${before + 2}: ${JSON.stringify(after)}`);
+
+  // Log out ends the session everywhere; logging in again (the username
+  // in capitals) finds the same account.
+  await ann.getByRole('button', { name: 'Log out' }).click();
+  await ann.getByRole('button', { name: 'Log in', exact: true }).waitFor(T);
+  check(await signUp(ann, `ANN-${suffix}`, 'Log in') === annIBAN, 'logging in again shows the first account');
 
   check(offsite.length === 0, `asked for off-site ${offsite.join(', ')}`);
   check(errors.length === 0, `errors on the pages: ${errors.join('; ')}`);

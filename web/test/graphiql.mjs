@@ -24,7 +24,7 @@ try {
   });
   await page.goto(`${base}/graphiql`);
   await page.waitForSelector('.graphiql-container', { timeout: 20000 });
-  const query = 'subscription {\n  stream_transactions(descr_includes: "graphiql") {\n    id iban new_balance changed_by from_to descr direction\n  }\n}';
+  const query = 'subscription {\n  stream_transactions(iban: "NL66OPEN0000000000", descr_includes: "graphiql") {\n    id iban new_balance changed_by from_to descr direction\n  }\n}';
   await page.evaluate((q) => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(q), query);
   // GraphiQL parses the edited query after a short debounce; run before
   // that, it cannot tell a subscription and would send it over HTTP.

@@ -2,6 +2,12 @@
 // its own filter and a bounded buffer. Publishing never blocks: a subscriber
 // that falls a whole buffer behind is dropped (told why, then its channel
 // closes), so one slow reader cannot hold up the others.
+//
+// Subscribers are grouped by route (the account a value belongs to, say)
+// and by filter: a value is offered only to the groups of its route and
+// those of every route, and each distinct filter is evaluated once per
+// value, however many subscribers share it. Ten thousand subscribers to
+// one account's credits cost one filter check per transaction.
 package feed
 
 import (
@@ -9,65 +15,115 @@ import (
 	"sync"
 )
 
-// Hub is a fan-out point. The gateway has one for the live transactions.
-type Hub[T any] struct {
+// Hub is a fan-out point for values of type T whose subscribers filter
+// with keys of type K (a comparable description of the filter).
+type Hub[T any, K comparable] struct {
 	buffer int
+	route  func(T) string
 
-	mu   sync.RWMutex
-	subs map[*sub[T]]struct{}
+	mu     sync.RWMutex
+	routes map[string]map[K]*group[T] // "" holds the groups of every route
+	n      int
+}
+
+type group[T any] struct {
+	match func(T) bool
+	subs  map[*sub[T]]struct{}
 }
 
 type sub[T any] struct {
 	ch    chan T
-	match func(T) bool
 	slow  func()
+	route string
 }
 
-// New returns a hub whose subscribers each buffer up to buffer values.
-func New[T any](buffer int) *Hub[T] {
-	return &Hub[T]{buffer: max(buffer, 1), subs: map[*sub[T]]struct{}{}}
+// New returns a hub whose subscribers each buffer up to buffer values;
+// route names the route of a value (nil: every value has route "").
+func New[T any, K comparable](buffer int, route func(T) string) *Hub[T, K] {
+	if route == nil {
+		route = func(T) string { return "" }
+	}
+	return &Hub[T, K]{buffer: max(buffer, 1), route: route, routes: map[string]map[K]*group[T]{}}
 }
 
-// Subscribe returns the values published from now on that match (all when
-// match is nil). The channel closes when ctx ends, or after slow was called
-// because the subscriber fell a full buffer behind. Values are shared
-// between subscribers: treat them as read-only.
-func (h *Hub[T]) Subscribe(ctx context.Context, match func(T) bool, slow func()) <-chan T {
-	s := &sub[T]{ch: make(chan T, h.buffer), match: match, slow: slow}
+// Subscribe returns the values published from now on whose route is route
+// (any, for "") and that match (all, when match is nil). Subscribers with
+// the same route and key share one evaluation of match: equal keys must
+// mean equal filters. The channel closes when ctx ends, or after slow was
+// called because the subscriber fell a full buffer behind. Values are
+// shared between subscribers: treat them as read-only.
+func (h *Hub[T, K]) Subscribe(ctx context.Context, route string, key K, match func(T) bool, slow func()) <-chan T {
+	s := &sub[T]{ch: make(chan T, h.buffer), slow: slow, route: route}
 	h.mu.Lock()
-	h.subs[s] = struct{}{}
+	groups := h.routes[route]
+	if groups == nil {
+		groups = map[K]*group[T]{}
+		h.routes[route] = groups
+	}
+	g := groups[key]
+	if g == nil {
+		g = &group[T]{match: match, subs: map[*sub[T]]struct{}{}}
+		groups[key] = g
+	}
+	g.subs[s] = struct{}{}
+	h.n++
 	h.mu.Unlock()
 	// No goroutine per subscriber: unsubscribing runs when ctx ends.
-	context.AfterFunc(ctx, func() { h.remove(s, nil) })
+	context.AfterFunc(ctx, func() { h.remove(s, key, nil) })
 	return s.ch
 }
 
 // Publish hands v to every subscriber it matches, without waiting.
-func (h *Hub[T]) Publish(v T) {
-	var behind []*sub[T]
+func (h *Hub[T, K]) Publish(v T) {
+	type behind struct {
+		s   *sub[T]
+		key K
+	}
+	var late []behind
+	route := h.route(v)
 	h.mu.RLock()
-	for s := range h.subs {
-		if s.match != nil && !s.match(v) {
-			continue
+	for _, r := range []string{route, ""} {
+		for key, g := range h.routes[r] {
+			if g.match != nil && !g.match(v) {
+				continue
+			}
+			for s := range g.subs {
+				select {
+				case s.ch <- v:
+				default:
+					late = append(late, behind{s, key})
+				}
+			}
 		}
-		select {
-		case s.ch <- v:
-		default:
-			behind = append(behind, s)
+		if route == "" {
+			break
 		}
 	}
 	h.mu.RUnlock()
-	for _, s := range behind {
-		h.remove(s, s.slow)
+	for _, b := range late {
+		h.remove(b.s, b.key, b.s.slow)
 	}
 }
 
 // remove unsubscribes s, calls before (if s was still subscribed) and closes
 // its channel, so the subscriber learns why before it sees the close.
-func (h *Hub[T]) remove(s *sub[T], before func()) {
+func (h *Hub[T, K]) remove(s *sub[T], key K, before func()) {
 	h.mu.Lock()
-	_, ok := h.subs[s]
-	delete(h.subs, s)
+	g := h.routes[s.route][key]
+	ok := false
+	if g != nil {
+		_, ok = g.subs[s]
+	}
+	if ok {
+		delete(g.subs, s)
+		h.n--
+		if len(g.subs) == 0 {
+			delete(h.routes[s.route], key)
+			if len(h.routes[s.route]) == 0 {
+				delete(h.routes, s.route)
+			}
+		}
+	}
 	h.mu.Unlock()
 	if !ok {
 		return
@@ -80,8 +136,20 @@ func (h *Hub[T]) remove(s *sub[T], before func()) {
 }
 
 // Len returns the number of subscribers.
-func (h *Hub[T]) Len() int {
+func (h *Hub[T, K]) Len() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.subs)
+	return h.n
+}
+
+// Groups returns the number of distinct (route, filter) groups: what a
+// value published to every route may cost.
+func (h *Hub[T, K]) Groups() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for _, gs := range h.routes {
+		n += len(gs)
+	}
+	return n
 }

@@ -10,10 +10,10 @@ import (
 )
 
 func TestSubscribersGetWhatMatches(t *testing.T) {
-	h := New[int](16)
+	h := New[int, string](16, nil)
 	ctx := t.Context()
-	even := h.Subscribe(ctx, func(v int) bool { return v%2 == 0 }, nil)
-	all := h.Subscribe(ctx, nil, nil)
+	even := h.Subscribe(ctx, "", "even", func(v int) bool { return v%2 == 0 }, nil)
+	all := h.Subscribe(ctx, "", "all", nil, nil)
 	for i := range 6 {
 		h.Publish(i)
 	}
@@ -26,10 +26,10 @@ func TestSubscribersGetWhatMatches(t *testing.T) {
 }
 
 func TestASlowSubscriberIsDroppedAndTheOthersGoOn(t *testing.T) {
-	h := New[int](4)
+	h := New[int, string](4, nil)
 	var told bool
-	slow := h.Subscribe(t.Context(), nil, func() { told = true })
-	fast := h.Subscribe(t.Context(), nil, nil)
+	slow := h.Subscribe(t.Context(), "", "slow", nil, func() { told = true })
+	fast := h.Subscribe(t.Context(), "", "fast", nil, nil)
 	var got []int
 	for i := range 100 {
 		h.Publish(i) // never blocks, though slow reads nothing
@@ -50,14 +50,14 @@ func TestASlowSubscriberIsDroppedAndTheOthersGoOn(t *testing.T) {
 }
 
 func TestCancelUnsubscribesWithoutLeaks(t *testing.T) {
-	h := New[int](4)
+	h := New[int, string](4, nil)
 	before := runtime.NumGoroutine()
 	var cancels []context.CancelFunc
 	var chans []<-chan int
 	for range 1000 {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancels = append(cancels, cancel)
-		chans = append(chans, h.Subscribe(ctx, nil, nil))
+		chans = append(chans, h.Subscribe(ctx, "", "all", nil, nil))
 	}
 	if n := runtime.NumGoroutine(); n > before+10 {
 		t.Errorf("1000 subscribers run %d goroutines", n-before)
@@ -81,11 +81,11 @@ func TestCancelUnsubscribesWithoutLeaks(t *testing.T) {
 }
 
 func TestPublishAndCancelRace(t *testing.T) {
-	h := New[int](1)
+	h := New[int, string](1, nil)
 	var wg sync.WaitGroup
 	for range 50 {
 		ctx, cancel := context.WithCancel(t.Context())
-		ch := h.Subscribe(ctx, nil, func() {})
+		ch := h.Subscribe(ctx, "", "all", nil, func() {})
 		wg.Go(func() {
 			for range ch {
 			}
@@ -96,6 +96,44 @@ func TestPublishAndCancelRace(t *testing.T) {
 		h.Publish(i)
 	}
 	wg.Wait()
+}
+
+// A value is matched once per distinct filter, and offered only to its
+// route's subscribers and those of every route.
+func TestFiltersRunOncePerValueAndRoute(t *testing.T) {
+	h := New[int, string](8, func(v int) string { return string(rune('a' + v%3)) })
+	calls := map[string]int{}
+	var mu sync.Mutex
+	counted := func(name string, f func(int) bool) func(int) bool {
+		return func(v int) bool { mu.Lock(); calls[name]++; mu.Unlock(); return f(v) }
+	}
+	ctx := t.Context()
+	var onA []<-chan int
+	for range 1000 { // a thousand subscribers to route a, one filter
+		onA = append(onA, h.Subscribe(ctx, "a", "big", counted("a/big", func(v int) bool { return v >= 3 }), nil))
+	}
+	onB := h.Subscribe(ctx, "b", "big", counted("b/big", func(v int) bool { return v >= 3 }), nil)
+	everywhere := h.Subscribe(ctx, "", "odd", counted("any/odd", func(v int) bool { return v%2 == 1 }), nil)
+	for v := range 7 { // routes a b c a b c a
+		h.Publish(v)
+	}
+	if calls["a/big"] != 3 || calls["b/big"] != 2 || calls["any/odd"] != 7 {
+		t.Fatalf("filter evaluations %v, want a/big 3, b/big 2, any/odd 7", calls)
+	}
+	for _, ch := range onA {
+		if got := drain(ch, 2); !slices.Equal(got, []int{3, 6}) {
+			t.Fatalf("route a got %v", got)
+		}
+	}
+	if got := drain(onB, 1); !slices.Equal(got, []int{4}) {
+		t.Fatalf("route b got %v", got)
+	}
+	if got := drain(everywhere, 3); !slices.Equal(got, []int{1, 3, 5}) {
+		t.Fatalf("every route got %v", got)
+	}
+	if h.Groups() != 3 {
+		t.Fatalf("%d groups, want 3", h.Groups())
+	}
 }
 
 func drain(ch <-chan int, max int) []int {

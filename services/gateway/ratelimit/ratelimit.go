@@ -56,12 +56,41 @@ func (l *Limiter) Wait(key string) time.Duration {
 	return time.Duration((1 - left) * float64(l.every))
 }
 
+// Take takes a try from key before the work it guards starts, so tries in
+// flight count: it returns 0 when key had one, else how long until it has
+// (and takes nothing). Give it back if the work succeeds and should not
+// count.
+func (l *Limiter) Take(key string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	left := l.tries(key, now)
+	if left < 1 {
+		return time.Duration((1 - left) * float64(l.every))
+	}
+	l.set(key, left-1, now)
+	return 0
+}
+
+// Give returns a try Take took.
+func (l *Limiter) Give(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.set(key, min(l.burst, l.tries(key, now)+1), now)
+}
+
 // Fail takes a try from key.
 func (l *Limiter) Fail(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	l.buckets[key] = bucket{tries: max(l.tries(key, now)-1, 0), at: now}
+	l.set(key, max(l.tries(key, now)-1, 0), now)
+}
+
+// set stores key's tries; l.mu is held.
+func (l *Limiter) set(key string, tries float64, now time.Time) {
+	l.buckets[key] = bucket{tries: tries, at: now}
 	// A full bucket is the same as none: forget those, so memory follows
 	// the failures of the last minute, not every key ever seen. Sweeping
 	// when the map has doubled keeps the cost per failure constant.

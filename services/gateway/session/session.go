@@ -1,6 +1,8 @@
 // Package session issues and checks the gateway's login sessions: a
-// username and an expiry signed with HMAC-SHA256, so any gateway sharing
-// the key can check them without a store.
+// username, the time it was issued and an expiry, signed with HMAC-SHA256,
+// so any gateway sharing the key can check them without a store. Sessions
+// end early when their user logs out or changes the password: Revocations
+// holds, per user, the time before which every session has ended.
 package session
 
 import (
@@ -42,17 +44,29 @@ func New(key []byte, ttl time.Duration) (*Keeper, error) {
 type Subject struct {
 	Username string // "" for an employee
 	Employee bool
+	// IssuedAt is when the session was issued, in Unix milliseconds; a
+	// revocation at or after it ends the session.
+	IssuedAt int64
+	// Expires is when the session ends by itself.
+	Expires time.Time
 }
 
 // Issue returns a session for a user.
-func (k *Keeper) Issue(username string) string { return k.issue("u", username) }
+func (k *Keeper) Issue(username string) string { return k.issue("u", username, k.now().UnixMilli()) }
+
+// IssueAfter returns a session for a user issued after the revocation at
+// revokedAt (Unix ms), which it outlives: the session a password change
+// answers, issued in the same millisecond as the revocation it makes.
+func (k *Keeper) IssueAfter(username string, revokedAt int64) string {
+	return k.issue("u", username, max(k.now().UnixMilli(), revokedAt+1))
+}
 
 // IssueEmployee returns an employee's session.
-func (k *Keeper) IssueEmployee() string { return k.issue("e", "") }
+func (k *Keeper) IssueEmployee() string { return k.issue("e", "", k.now().UnixMilli()) }
 
-func (k *Keeper) issue(role, name string) string {
+func (k *Keeper) issue(role, name string, issuedAt int64) string {
 	payload := role + "." + base64.RawURLEncoding.EncodeToString([]byte(name)) + "." +
-		strconv.FormatInt(k.now().Add(k.ttl).Unix(), 10)
+		strconv.FormatInt(k.now().Add(k.ttl).Unix(), 10) + "." + strconv.FormatInt(issuedAt, 10)
 	return payload + "." + k.sign(payload)
 }
 
@@ -67,18 +81,22 @@ func (k *Keeper) Check(session string) (Subject, error) {
 		return Subject{}, ErrInvalid
 	}
 	parts := strings.Split(payload, ".")
-	if len(parts) != 3 || parts[0] != "u" && parts[0] != "e" {
+	if len(parts) != 4 || parts[0] != "u" && parts[0] != "e" {
 		return Subject{}, ErrInvalid
 	}
 	exp, err := strconv.ParseInt(parts[2], 10, 64)
 	if err != nil || k.now().Unix() >= exp {
 		return Subject{}, ErrInvalid
 	}
+	iat, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil {
+		return Subject{}, ErrInvalid
+	}
 	name, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
 		return Subject{}, ErrInvalid
 	}
-	return Subject{Username: string(name), Employee: parts[0] == "e"}, nil
+	return Subject{Username: string(name), Employee: parts[0] == "e", IssuedAt: iat, Expires: time.Unix(exp, 0)}, nil
 }
 
 func (k *Keeper) sign(payload string) string {

@@ -1,0 +1,88 @@
+package graph
+
+import (
+	"context"
+	"math"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/openbank/bank/graph/model"
+)
+
+// Filter is what stream_transactions selects on. It is comparable, so
+// subscribers with the same filter share one evaluation per transaction.
+type Filter struct {
+	IBAN      string // "" for every account
+	MinAmount int64  // cents, compared with the size of the change
+	MaxAmount int64
+	Direction model.Dtype // "" for both
+	// DescrIncludes is lower-cased: the match ignores case.
+	DescrIncludes string
+}
+
+// NewFilter builds a filter from stream_transactions' arguments.
+func NewFilter(iban *string, minAmount, maxAmount *int, direction *model.Dtype, descrIncludes *string) Filter {
+	f := Filter{MaxAmount: math.MaxInt64}
+	if iban != nil {
+		f.IBAN = *iban
+	}
+	if minAmount != nil {
+		f.MinAmount = int64(*minAmount)
+	}
+	if maxAmount != nil {
+		f.MaxAmount = int64(*maxAmount)
+	}
+	if direction != nil {
+		f.Direction = *direction
+	}
+	if descrIncludes != nil {
+		f.DescrIncludes = strings.ToLower(*descrIncludes)
+	}
+	return f
+}
+
+// Match reports whether a transaction passes the filter.
+func (f Filter) Match(t *model.Transaction) bool {
+	size := *t.ChangedByCents
+	if size < 0 {
+		size = -size
+	}
+	switch {
+	case f.IBAN != "" && f.IBAN != *t.Iban,
+		size < f.MinAmount || size > f.MaxAmount,
+		f.Direction != "" && f.Direction != *t.Direction,
+		f.DescrIncludes != "" && !strings.Contains(strings.ToLower(*t.Descr), f.DescrIncludes):
+		return false
+	}
+	return true
+}
+
+// streamTransactions streams the transactions of an account the session's
+// user owns (or of the company account); only employees may stream every
+// account's.
+func (r *Resolver) streamTransactions(ctx context.Context, f Filter) (<-chan *model.Transaction, error) {
+	if f.IBAN == "" && !isEmployee(ctx) && !r.OpenReads {
+		return nil, gqlerror.Errorf("every account's transactions are for employees only: give the iban of an account of yours")
+	}
+	if f.IBAN != "" {
+		ok, err := r.mayRead(ctx, f.IBAN)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errNotYourAccount()
+		}
+	}
+	if r.Admit != nil {
+		release, err := r.Admit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		context.AfterFunc(ctx, release)
+	}
+	return r.Live.Subscribe(ctx, f, func() {
+		transport.AddSubscriptionError(ctx, gqlerror.Errorf("subscriber too slow: it fell %d transactions behind and was dropped; subscribe again", SubscriberBuffer))
+	}), nil
+}

@@ -1,0 +1,124 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/contract"
+	"github.com/openbank/bank/graph/model"
+	"github.com/openbank/bank/money"
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/commandhandler/domain"
+	"github.com/openbank/bank/services/projector"
+	"github.com/openbank/bank/services/projector/projection"
+)
+
+// ReasonTooManyDeposits starts the reason of a cash deposit not sent
+// because of the deposits before it from the same address.
+const ReasonTooManyDeposits = "too many cash deposits from this address"
+
+// moneyTransfer starts a transfer and waits for its saga to end. Without an
+// answer in time the result says PENDING: the same call again (same uuid)
+// answers the real outcome once there is one, and never moves money twice.
+// What the command handler would refuse at once (an amount outside the
+// limits, a description too long) is refused here without sending it; the
+// handler checks again when it decides.
+func (r *Resolver) moneyTransfer(ctx context.Context, uuid, username, token string, amount int, from, to, descr string) (*model.MoneyTransferResult, error) {
+	res := &model.MoneyTransferResult{UUID: &uuid}
+	fail := func(reason string) (*model.MoneyTransferResult, error) {
+		res.Success, res.Reason, res.Status = ptr(false), &reason, ptr(model.TransferStatusFailed)
+		return res, nil
+	}
+	id, err := schemas.ParseID(uuid)
+	if err != nil {
+		return fail(ReasonUUID)
+	}
+	if reason := r.limits().CheckAmount(int64(amount)); reason != "" {
+		return fail(reason)
+	}
+	if reason := contract.CheckDescription(descr); reason != "" {
+		return fail(reason)
+	}
+	cmd := &schemas.MoneyTransferCommand{ID: id, Token: token, Amount: int64(amount), From: from, To: to,
+		Description: descr, Username: contract.NormalizeUsername(username)}
+	if from == domain.Cash {
+		// A teller (an employee session) deposits on any account.
+		cmd.Teller = isEmployee(ctx)
+		if wait := r.takeDeposit(ctx); wait > 0 {
+			res.Status = ptr(model.TransferStatusPending)
+			res.Reason = ptr(fmt.Sprintf("%s: not sent now; send the same money_transfer again (same uuid) in %ds", ReasonTooManyDeposits, int(wait/time.Second)+1))
+			return res, nil
+		}
+	}
+	_, err = r.ask(ctx, cmd)
+	switch {
+	case err == nil:
+		res.Success, res.Status = ptr(true), ptr(model.TransferStatusCompleted)
+	case errors.Is(err, bus.ErrTimeout):
+		res.Status = ptr(model.TransferStatusPending)
+		res.Reason = ptr(fmt.Sprintf("no outcome within %s; the transfer may still happen: send the same money_transfer again (same uuid) for its outcome, or ask transfer(uuid)", r.Timeout))
+	case errors.Is(err, bus.ErrUnavailable):
+		res.Status = ptr(model.TransferStatusPending)
+		res.Reason = ptr(fmt.Sprintf("%s; the transfer was probably not sent: send the same money_transfer again (same uuid) when it is back", err))
+	default:
+		reason, err := reasonOf(err)
+		if err != nil {
+			return nil, err
+		}
+		return fail(*reason)
+	}
+	return res, nil
+}
+
+func (r *Resolver) takeDeposit(ctx context.Context) time.Duration {
+	if r.Deposits == nil {
+		return 0
+	}
+	return r.Deposits.Take(ClientOf(ctx))
+}
+
+// transfer looks a transfer up, for the owners of its accounts; nil when
+// the read model has not seen it.
+func (r *Resolver) transfer(ctx context.Context, uuid string) (*model.Transfer, error) {
+	id, err := schemas.ParseID(uuid)
+	if err != nil {
+		return nil, errors.New(ReasonUUID)
+	}
+	if !r.OpenReads && !isEmployee(ctx) {
+		if _, err := userOf(ctx); err != nil {
+			return nil, errNotYourAccount()
+		}
+	}
+	var t projection.Transfer
+	err = r.query(ctx, &schemas.TransferByIdQuery{ID: schemas.NewID(), TransferID: id}, &t)
+	var f failure
+	if errors.As(err, &f) && f.reason == projector.ReasonTransferNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	mayFrom, err := r.mayRead(ctx, t.From)
+	if err != nil {
+		return nil, err
+	}
+	if !mayFrom {
+		mayTo, err := r.mayRead(ctx, t.To)
+		if err != nil {
+			return nil, err
+		}
+		if !mayTo {
+			return nil, errNotYourAccount()
+		}
+	}
+	out := &model.Transfer{UUID: t.ID, From: t.From, To: t.To, Amount: money.Euro(t.Amount), AmountCents: t.Amount,
+		Descr: t.Description, Status: model.TransferStatus(strings.ToUpper(t.Status))}
+	if t.Reason != "" {
+		out.Reason = &t.Reason
+	}
+	return out, nil
+}

@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/gorilla/websocket"
+
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/gateway/session"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
+)
+
+// SessionConsumer names the gateway's reading of session_events on dead
+// letters.
+const SessionConsumer = "gateway-sessions"
+
+// followRevocations reads session_events from the oldest revocation (the
+// topic keeps them longer than any session lives), so this gateway honours
+// every log-out and password change, whichever gateway took it.
+func (g *Gateway) followRevocations(ctx context.Context, codec *topology.Codec) (*kafka.Tail, error) {
+	return kafka.NewTailFrom(ctx, g.client, []string{topology.SessionEvents}, sarama.OffsetOldest, g.cfg.Log, func(m *sarama.ConsumerMessage) {
+		rec, err := codec.Decode(ctx, m.Topic, m.Value)
+		if err != nil {
+			g.bus.Park(m, SessionConsumer, fmt.Errorf("undecodable %s record: %w", m.Topic, err))
+			return
+		}
+		e, ok := rec.(*schemas.SessionsRevokedEvent)
+		if !ok {
+			g.bus.Park(m, SessionConsumer, fmt.Errorf("%s is not a record of %s", rec.AvroName(), m.Topic))
+			return
+		}
+		g.revocations.Revoke(e.Username, e.RevokedAt)
+	})
+}
+
+// liveSessions keeps the websocket connections opened with a user's
+// session, to close them with 4401 when the session is revoked or expires:
+// a connection outliving its session would go on streaming.
+type liveSessions struct {
+	mu    sync.Mutex
+	conns map[string]map[*wsHolder]session.Subject // by username
+}
+
+func newLiveSessions(r *session.Revocations) *liveSessions {
+	l := &liveSessions{conns: map[string]map[*wsHolder]session.Subject{}}
+	r.Listen(l.revoked)
+	return l
+}
+
+// add tracks a connection's session until ctx (the connection's) ends, and
+// closes it when the session expires.
+func (l *liveSessions) add(ctx context.Context, h *wsHolder, s session.Subject) {
+	if s.Employee {
+		return
+	}
+	l.mu.Lock()
+	if l.conns[s.Username] == nil {
+		l.conns[s.Username] = map[*wsHolder]session.Subject{}
+	}
+	l.conns[s.Username][h] = s
+	l.mu.Unlock()
+	expiry := time.AfterFunc(time.Until(s.Expires), func() { h.close("session expired") })
+	context.AfterFunc(ctx, func() {
+		expiry.Stop()
+		l.mu.Lock()
+		delete(l.conns[s.Username], h)
+		if len(l.conns[s.Username]) == 0 {
+			delete(l.conns, s.Username)
+		}
+		l.mu.Unlock()
+	})
+}
+
+// revoked closes username's connections whose session was issued at or
+// before at.
+func (l *liveSessions) revoked(username string, at int64) {
+	l.mu.Lock()
+	var closing []*wsHolder
+	for h, s := range l.conns[username] {
+		if s.IssuedAt <= at {
+			closing = append(closing, h)
+		}
+	}
+	l.mu.Unlock()
+	for _, h := range closing {
+		h.close("session revoked")
+	}
+}
+
+// wsHolder carries a websocket connection from the upgrade (Accept) to the
+// connection's init (where its session is known), through the request's
+// context.
+type wsHolder struct {
+	mu   sync.Mutex
+	conn *gorillaConn
+}
+
+type wsHolderKey struct{}
+
+// holdWebsockets gives each websocket upgrade request a holder.
+func holdWebsockets(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if websocket.IsWebSocketUpgrade(r) {
+			r = r.WithContext(context.WithValue(r.Context(), wsHolderKey{}, &wsHolder{}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func holderOf(ctx context.Context) *wsHolder {
+	h, _ := ctx.Value(wsHolderKey{}).(*wsHolder)
+	return h
+}
+
+func (h *wsHolder) set(c *gorillaConn) {
+	h.mu.Lock()
+	h.conn = c
+	h.mu.Unlock()
+}
+
+// close ends the connection with 4401, on which graphql-ws clients stop
+// retrying with the same session.
+func (h *wsHolder) close(reason string) {
+	h.mu.Lock()
+	c := h.conn
+	h.mu.Unlock()
+	if c == nil {
+		return
+	}
+	_ = c.WriteClose(4401, reason)
+	_ = c.Close()
+}
