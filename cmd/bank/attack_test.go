@@ -319,8 +319,8 @@ func TestAttacks(t *testing.T) {
 
 // attacker is a GraphQL client from one address.
 type attacker struct {
-	t                           *testing.T
-	url, addr                   string
+	t                          *testing.T
+	url, addr                  string
 	user, iban, token, session string
 }
 
