@@ -62,7 +62,7 @@ func startBackbone(fl backboneFlags, log *slog.Logger) (*backbone, error) {
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
 	b.registryURL = "http://" + ln.Addr().String()
-	b.registrySrv = &http.Server{Handler: b.registry.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	b.registrySrv = &http.Server{Handler: b.registry.Handler(), ReadTimeout: 30 * time.Second, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := b.registrySrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("schema registry stopped", "err", err)

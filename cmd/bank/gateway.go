@@ -117,7 +117,7 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 	s := &site{api: gw.Handler(), profiles: *f.profiles, checks: []check{{"kafka", func(context.Context) error { return gw.Ready() }}}}
 	log.Info("serving /metrics, /healthz, /readyz, /graphql", "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "gateway: GraphQL at %sgraphql, GraphiQL at %sgraphiql\n", browserURL(ln.Addr()), browserURL(ln.Addr()))
-	return serve(ctx, ln, s.handler(), log)
+	return serve(ctx, ln, s.handler(), f.serverTimeouts(), log)
 }
 
 // sessionKeyFile is where the embedded bank keeps its session key.
@@ -144,8 +144,8 @@ func employeePassword(dataDir string) (string, string, error) {
 
 // serve serves HTTP until ctx ends, then shuts down, giving requests in
 // flight 10 s.
-func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+func serve(ctx context.Context, ln net.Listener, h http.Handler, t serverTimeouts, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadTimeout: t.read, ReadHeaderTimeout: t.readHeader, IdleTimeout: t.idle, MaxHeaderBytes: 64 << 10}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
@@ -178,7 +178,7 @@ func runService(ctx context.Context, name string, args []string, getenv func(str
 		return err
 	}
 	bs := splitList(*brokers)
-	return serveService(ctx, *httpAddr, *f.profiles, bs, log, func(ctx context.Context, ready func()) error {
+	return serveService(ctx, *httpAddr, *f.profiles, f.serverTimeouts(), bs, log, func(ctx context.Context, ready func()) error {
 		return run(ctx, bs, *registry, log, ready)
 	})
 }
@@ -186,7 +186,7 @@ func runService(ctx context.Context, name string, args []string, getenv func(str
 // serveService runs a service (run, which calls ready once it serves) with
 // an HTTP server beside it for /metrics, /healthz and /readyz: ready once
 // the service is and Kafka answers. It returns when the service does.
-func serveService(ctx context.Context, addr string, profiles bool, brokers []string, log *slog.Logger, run func(ctx context.Context, ready func()) error) error {
+func serveService(ctx context.Context, addr string, profiles bool, timeouts serverTimeouts, brokers []string, log *slog.Logger, run func(ctx context.Context, ready func()) error) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve HTTP (--http-addr): %w", err)
@@ -206,7 +206,7 @@ func serveService(ctx context.Context, addr string, profiles bool, brokers []str
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, s.handler(), log) }()
+	go func() { served <- serve(ctx, ln, s.handler(), timeouts, log) }()
 	err = run(ctx, func() { ready.Store(true) })
 	cancel()
 	if serr := <-served; err == nil {

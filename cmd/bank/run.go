@@ -128,7 +128,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	url := browserURL(ln.Addr())
 	fmt.Fprintf(stdout, "Open Bank is running: open %s (GraphiQL at %sgraphiql, GraphQL at %sgraphql; Kafka at %s, Schema Registry at %s, data in %s; started in %s; Ctrl-C stops)\n",
 		url, url, url, b.broker.Addr(), b.registryURL, *fl.dataDir, time.Since(started).Round(time.Millisecond))
-	err = serve(ctx, ln, s.handler(), log)
+	err = serve(ctx, ln, s.handler(), f.serverTimeouts(), log)
 	log.Info("stopping")
 	if cause := context.Cause(ctx); err == nil && !errors.Is(cause, context.Canceled) {
 		err = cause // the service that stopped the bank
