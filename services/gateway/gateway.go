@@ -247,7 +247,7 @@ func (g *Gateway) routes() http.Handler {
 			g.cfg.Log.Warn("gateway: "+path+" unavailable", "err", err)
 		}
 	}
-	return mux
+	return SecurityHeaders(mux)
 }
 
 // NewServer returns the GraphQL server for a resolver, with the limits and
