@@ -92,6 +92,7 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 	brokers, registry := f.cluster()
 	gf := f.gatewayFlags("")
 	httpAddr := f.httpAddr()
+	adminAddr := f.adminAddr()
 	log, err := f.parse(args)
 	if err != nil {
 		return err
@@ -105,6 +106,14 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("serve HTTP: %w", err)
 	}
 	defer ln.Close()
+	adminLn, err := listenAdmin(*adminAddr)
+	if err != nil {
+		return err
+	}
+	if adminLn != nil {
+		defer adminLn.Close()
+		log.Info("serving the admin address: /metrics, health and readiness, --pprof's profiles", "admin_addr", adminLn.Addr().String())
+	}
 	reg, err := sr.NewClient(sr.URLs(*registry))
 	if err != nil {
 		return fmt.Errorf("schema registry client: %w", err)
@@ -115,9 +124,9 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer gw.Close()
 	s := &site{api: gw.Handler(), profiles: *f.profiles, checks: []check{{"kafka", func(context.Context) error { return gw.Ready() }}}}
-	log.Info("serving /metrics, /healthz, /readyz, /graphql", "addr", ln.Addr().String())
-	fmt.Fprintf(stdout, "gateway: GraphQL at %sgraphql, GraphiQL at %sgraphiql\n", browserURL(ln.Addr()), browserURL(ln.Addr()))
-	return serve(ctx, ln, s.handler(), f.serverTimeouts(), log)
+	log.Info("serving /graphql, /healthz, /readyz", "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "gateway: GraphQL at %sgraphql, GraphiQL at %sgraphiql; metrics at %s\n", browserURL(ln.Addr()), browserURL(ln.Addr()), adminURL(adminLn))
+	return serveSite(ctx, ln, adminLn, s, f.serverTimeouts(), log)
 }
 
 // sessionKeyFile is where the embedded bank keeps its session key.

@@ -147,7 +147,7 @@ func (f *flags) duration(name, env string, def time.Duration, help string) *time
 // the HTTP servers' timeouts.
 func (f *flags) httpAddr() *string {
 	f.timeouts = f.httpTimeouts()
-	f.profiles = f.bool("pprof", "BANK_PPROF", "serve Go's runtime profiles at /debug/pprof/ on the HTTP server, to profile a benchmark (off by default: they expose internals)")
+	f.profiles = f.bool("pprof", "BANK_PPROF", "serve Go's runtime profiles at /debug/pprof/ (on the admin address where there is one: bank, bank gateway), to profile a benchmark (off by default: they expose internals)")
 	return f.string("http-addr", "BANK_HTTP_ADDR", ":8888", "listen address of the HTTP server")
 }
 
