@@ -40,12 +40,15 @@ type gatewayFlags struct {
 	clientHdr  *string
 	wsSubs     *int
 	wsMsgs     *int
+	abuse      abuseFlags
 }
 
 // gatewayFlags adds the gateway's flags; keyFile is where the session key
-// is kept by default ("" for none).
-func (f *flags) gatewayFlags(keyFile string) gatewayFlags {
+// is kept by default ("" for none), introspection whether the schema is
+// served by default.
+func (f *flags) gatewayFlags(keyFile string, introspection bool) gatewayFlags {
 	return gatewayFlags{
+		abuse:      f.abuseFlags(introspection),
 		employee:   f.string("employee-password", "EMPLOYEE_PASSWORD", "", "the employees' credential for employee_login and the employee page (bank keeps a generated one in <data-dir>/gateway/employee.password; empty in bank gateway: no employee can log in)"),
 		timeout:    f.duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "how long the gateway waits for an answer from Kafka; a transfer without an answer in time answers PENDING"),
 		secret:     f.string("session-secret", "SESSION_SECRET", "", "hex key signing login sessions; gateways sharing it accept each other's sessions (default: kept in --session-key-file)"),
@@ -54,7 +57,7 @@ func (f *flags) gatewayFlags(keyFile string) gatewayFlags {
 		cors:       f.string("cors-origins", "CORS_ORIGINS", "", "origins allowed to call the API from a browser besides the gateway's own, comma separated; * for any"),
 		hashCost:   f.int("bcrypt-cost", "BCRYPT_COST", 10, "bcrypt cost of password hashes (4 to 31; each step doubles the work)"),
 		maxBody:    f.int("max-body-bytes", "MAX_BODY_BYTES", 64<<10, "largest request body or websocket message"),
-		maxDepth:   f.int("max-query-depth", "MAX_QUERY_DEPTH", 10, "deepest nesting of fields in an operation"),
+		maxDepth:   f.int("max-query-depth", "MAX_QUERY_DEPTH", 15, "deepest nesting of fields in an operation, introspection included (GraphiQL's nests 14 deep)"),
 		complexity: f.int("max-query-complexity", "MAX_QUERY_COMPLEXITY", 20_000, "highest cost of an operation (a field costs 1, lists their items times their fields)"),
 		userFails:  f.int("login-failures-per-user", "LOGIN_FAILURES_PER_USER", 5, "wrong passwords a minute a username may get before its log-ins are refused for a while"),
 		clientFail: f.int("login-failures-per-client", "LOGIN_FAILURES_PER_CLIENT", 30, "wrong passwords a minute one client address may send before its log-ins are refused for a while"),
@@ -80,17 +83,19 @@ func (gf gatewayFlags) config(brokers []string, log *slog.Logger) (gateway.Confi
 	if *gf.hashCost < 4 || *gf.hashCost > 31 {
 		return gateway.Config{}, fmt.Errorf("--bcrypt-cost %d: want 4 to 31", *gf.hashCost)
 	}
-	return gateway.Config{Brokers: brokers, Timeout: *gf.timeout, HashCost: *gf.hashCost, Sessions: keeper,
+	cfg := gateway.Config{Brokers: brokers, Timeout: *gf.timeout, HashCost: *gf.hashCost, Sessions: keeper,
 		CORSOrigins: splitList(*gf.cors), MaxBodyBytes: int64(*gf.maxBody), MaxDepth: *gf.maxDepth,
 		MaxComplexity: *gf.complexity, EmployeePassword: *gf.employee, LoginFailuresPerUser: *gf.userFails,
 		LoginFailuresPerClient: *gf.clientFail, ClientAddressHeader: *gf.clientHdr, MaxSubscriptions: *gf.wsSubs,
-		MaxMessagesPerSecond: *gf.wsMsgs, Log: log}, nil
+		MaxMessagesPerSecond: *gf.wsMsgs, Log: log}
+	gf.abuse.apply(&cfg)
+	return cfg, nil
 }
 
 func runGateway(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("gateway", getenv, stderr)
 	brokers, registry := f.cluster()
-	gf := f.gatewayFlags("")
+	gf := f.gatewayFlags("", false)
 	httpAddr := f.httpAddr()
 	adminAddr := f.adminAddr()
 	log, err := f.parse(args)

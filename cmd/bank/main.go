@@ -152,11 +152,18 @@ func (f *flags) httpAddr() *string {
 }
 
 func (f *flags) bool(name, env string, help string) *bool {
-	v := false
+	return f.boolDefault(name, env, false, help)
+}
+
+// boolDefault is bool with a default of def.
+func (f *flags) boolDefault(name, env string, def bool, help string) *bool {
+	v := def
 	switch strings.ToLower(f.getenv(env)) {
 	case "1", "true", "yes", "on":
 		v = true
-	case "", "0", "false", "no", "off":
+	case "0", "false", "no", "off":
+		v = false
+	case "":
 	default:
 		f.errs = append(f.errs, fmt.Errorf("%s=%q: not a boolean", env, f.getenv(env)))
 	}

@@ -30,7 +30,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	cf := f.commands()
 	pf := f.projectorFlags()
 	af := f.alertsFlags()
-	gf := f.gatewayFlags("")
+	gf := f.gatewayFlags("", true) // GraphiQL for developers
 	httpAddr := f.httpAddr()
 	adminAddr := f.adminAddr()
 	log, err := f.parse(args)

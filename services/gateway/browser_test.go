@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/gateway"
 )
 
 // chromium finds the browser `make tools` installs (or $CHROMIUM).
@@ -32,7 +33,7 @@ func chromium(t *testing.T) string {
 // subscription receives a transaction made meanwhile.
 func TestGraphiQLSubscriptionInABrowser(t *testing.T) {
 	browser := chromium(t)
-	s := startStack(t, nil)
+	s := startStack(t, func(c *gateway.Config) { c.Introspection = true }) // as bank serves GraphiQL
 	ann := s.signUp(t, "ann-"+suffix(), "pw")
 
 	artifacts, _ := filepath.Abs("../../test-artifacts")

@@ -59,7 +59,7 @@ func FuzzGraphQL(f *testing.F) {
 	}
 	resolver := &graph.Resolver{Bus: refusingBus{}, Live: feed.New[*model.Transaction](graph.SubscriberBuffer), Sessions: keeper,
 		Timeout: 100 * time.Millisecond, HashCost: 4, NewIBAN: iban.New, EmployeePassword: "staff"}
-	srv := gateway.NewServer(resolver, gateway.Config{MaxDepth: 10, MaxComplexity: 20_000, KeepAlive: time.Minute, MaxBodyBytes: 64 << 10})
+	srv := gateway.NewServer(resolver, gateway.Config{MaxDepth: 15, MaxComplexity: 20_000, KeepAlive: time.Minute, MaxBodyBytes: 64 << 10, Introspection: true})
 	f.Fuzz(func(t *testing.T, query, vars string) {
 		body := map[string]any{"query": query}
 		if json.Valid([]byte(vars)) {

@@ -60,7 +60,9 @@ type Config struct {
 	// MaxBodyBytes bounds a request body and a websocket message (default
 	// 64 KiB).
 	MaxBodyBytes int64
-	// MaxDepth bounds how deep an operation nests (default 10).
+	// MaxDepth bounds how deep an operation nests, introspection included
+	// (default 15: GraphiQL's introspection query nests 14 deep; the
+	// bank's own types 3).
 	MaxDepth int
 	// MaxComplexity bounds an operation's cost: a field costs 1, a list
 	// costs its items times their fields (default 20,000).
@@ -83,7 +85,16 @@ type Config struct {
 	// client may send, twice that at once (default 100): a faster one is
 	// disconnected.
 	MaxSubscriptions, MaxMessagesPerSecond int
-	Log                                    *slog.Logger
+	// Introspection serves the schema (__schema, __type), which GraphiQL
+	// uses for completion and docs; off, only __typename is answered.
+	Introspection bool
+	// MaxAliases bounds the aliased fields of an operation, counted
+	// through fragments (default 30).
+	MaxAliases int
+	// MaxResponseBytes bounds one answer: a query's, a mutation's, or one
+	// event of a subscription (default 2 MiB).
+	MaxResponseBytes int
+	Log              *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -106,7 +117,7 @@ func (c *Config) defaults() error {
 		c.MaxBodyBytes = 64 << 10
 	}
 	if c.MaxDepth <= 0 {
-		c.MaxDepth = 10
+		c.MaxDepth = 15
 	}
 	if c.MaxComplexity <= 0 {
 		c.MaxComplexity = 20_000
@@ -129,6 +140,7 @@ func (c *Config) defaults() error {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	c.abuseDefaults()
 	return nil
 }
 
@@ -273,11 +285,18 @@ func NewServer(resolver *graph.Resolver, cfg Config) *handler.Server {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
+	cfg.abuseDefaults()
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	// Before the complexity and depth limits, which would walk an
+	// operation of nested fragments for ever.
+	srv.Use(shapeLimit{maxAliases: cfg.MaxAliases, maxFields: cfg.MaxComplexity})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	srv.Use(depthLimit{max: cfg.MaxDepth})
 	srv.Use(websocketOnly{})
+	limitResponseSize(srv, int64(cfg.MaxResponseBytes))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		cfg.Log.Error("gateway: resolver panic", "panic", p, "operation", operationName(ctx))
 		return errors.New("internal error")

@@ -9,8 +9,10 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// depthLimit refuses operations nested deeper than max fields. Introspection
-// (__schema, __type) is not counted: GraphiQL's own query nests deep.
+// depthLimit refuses operations nested deeper than max fields,
+// introspection (__schema, __type) included: the bank's own types nest 3
+// deep, so the schema's types, which refer to each other, are all that can
+// nest deeper.
 type depthLimit struct{ max int }
 
 var (
@@ -95,9 +97,6 @@ func selectionDepth(set ast.SelectionSet, depth, limit int) int {
 		var d int
 		switch s := sel.(type) {
 		case *ast.Field:
-			if s.Name == "__schema" || s.Name == "__type" {
-				continue
-			}
 			d = depth + 1
 			if len(s.SelectionSet) > 0 {
 				d = selectionDepth(s.SelectionSet, depth+1, limit)
