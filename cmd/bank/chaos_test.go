@@ -73,7 +73,7 @@ func TestChaos(t *testing.T) {
 	for _, v := range victims {
 		launch(v)
 	}
-	gw := start(t, append(env, "REQUEST_TIMEOUT=2s", "LOGIN_FAILURES_PER_CLIENT=1000", "LOG_LEVEL=debug"), "gateway")
+	gw := start(t, append(env, "REQUEST_TIMEOUT=2s", "LOAD_TEST=1", "LOG_LEVEL=debug"), "gateway")
 	base := "http://" + httpAddrOf(t, gw)
 	waitReady(t, base+"/readyz", gw)
 	for _, v := range victims {

@@ -88,7 +88,7 @@ func (gf gatewayFlags) config(brokers []string, log *slog.Logger) (gateway.Confi
 		MaxComplexity: *gf.complexity, EmployeePassword: *gf.employee, LoginFailuresPerUser: *gf.userFails,
 		LoginFailuresPerClient: *gf.clientFail, ClientAddressHeader: *gf.clientHdr, MaxSubscriptions: *gf.wsSubs,
 		MaxMessagesPerSecond: *gf.wsMsgs, Log: log}
-	gf.abuse.apply(&cfg)
+	gf.abuse.apply(&cfg, log)
 	return cfg, nil
 }
 

@@ -3,8 +3,13 @@
 // transfers at a fixed rate (open loop: requests leave on schedule whether
 // or not earlier ones were answered, so back-pressure cannot hide latency)
 // while websocket subscribers listen, and reports throughput, latencies,
-// errors and the services' CPU and memory. `bankbench fill` writes a long
-// history of events for the replay scenario. See docs/benchmarks.md.
+// errors and the services' CPU and memory (from the gateway's /metrics on
+// its admin address). `bankbench fill` writes a long history of events for
+// the replay scenario. See docs/benchmarks.md.
+//
+// bankbench is one client address with the load of many: run the bank
+// under test with --load-test (LOAD_TEST=1), which lifts the gateway's
+// limits per client address, or its sign-ups and websockets are refused.
 package main
 
 import (

@@ -24,7 +24,7 @@ func TestSmokeRun(t *testing.T) {
 		t.Fatalf("build bank: %v\n%s", err, out)
 	}
 	bank := exec.Command(bin, "--data-dir", filepath.Join(dir, "data"), "--kafka-port", "0", "--registry-addr", "127.0.0.1:0",
-		"--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--bcrypt-cost", "4")
+		"--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--bcrypt-cost", "4", "--load-test")
 	var stderr bytes.Buffer
 	bank.Stderr = &stderr
 	stdout, _ := bank.StdoutPipe()

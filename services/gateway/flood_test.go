@@ -23,7 +23,7 @@ func floodServer(t *testing.T) (*httptest.Server, *feed.Hub[*model.Transaction])
 	t.Helper()
 	live := feed.New[*model.Transaction](graph.SubscriberBuffer)
 	cfg := gateway.Config{MaxDepth: 10, MaxComplexity: 1000, KeepAlive: time.Minute, MaxSubscriptions: 3, MaxMessagesPerSecond: 20}
-	srv := httptest.NewServer(gateway.NewServer(&graph.Resolver{Live: live, Admit: gateway.AdmitSubscriptions(cfg.MaxSubscriptions)}, cfg))
+	srv := httptest.NewServer(gateway.NewServer(&graph.Resolver{Live: live, Admit: gateway.AdmitSubscriptions(cfg.MaxSubscriptions, nil)}, cfg))
 	t.Cleanup(srv.Close)
 	return srv, live
 }

@@ -94,7 +94,18 @@ type Config struct {
 	// MaxResponseBytes bounds one answer: a query's, a mutation's, or one
 	// event of a subscription (default 2 MiB).
 	MaxResponseBytes int
-	Log              *slog.Logger
+	// MaxConnectionsPerClient and MaxSubscriptionsPerClient bound the
+	// websocket connections and running subscriptions of one client
+	// address (defaults 20 and 200); MaxConnections and
+	// MaxSubscriptionsTotal those of the whole gateway (defaults 20,000 and
+	// 50,000).
+	MaxConnectionsPerClient, MaxSubscriptionsPerClient int
+	MaxConnections, MaxSubscriptionsTotal              int
+	// LoadTest lifts the limits per client address (connections,
+	// subscriptions, failed log-ins) for load generators, which are one
+	// client with the load of many. Never in production.
+	LoadTest bool
+	Log      *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -141,6 +152,7 @@ func (c *Config) defaults() error {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	c.abuseDefaults()
+	c.clientLimitDefaults()
 	return nil
 }
 
@@ -152,6 +164,7 @@ type Gateway struct {
 	tail    *kafka.Tail
 	live    *feed.Hub[*model.Transaction]
 	alerts  *feed.Hub[*model.Alert]
+	clients *Clients
 	handler http.Handler
 }
 
@@ -165,7 +178,7 @@ func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, erro
 		return nil, fmt.Errorf("gateway bus: %w", err)
 	}
 	g := &Gateway{cfg: cfg, bus: b, live: feed.New[*model.Transaction](graph.SubscriberBuffer),
-		alerts: feed.New[*model.Alert](graph.SubscriberBuffer)}
+		alerts: feed.New[*model.Alert](graph.SubscriberBuffer), clients: NewClients(cfg.clientLimits())}
 	g.client, err = kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig(cfg.ClientID+"-live"), cfg.Log)
 	if err != nil {
 		b.Close()
@@ -245,8 +258,11 @@ func (g *Gateway) routes() http.Handler {
 	resolver := &graph.Resolver{Bus: g.bus, Live: countedFeed{g.live}, Alerts: g.alerts, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
 		HashCost: g.cfg.HashCost, NewIBAN: iban.New, EmployeePassword: g.cfg.EmployeePassword,
 		UserLogins: ratelimit.New(g.cfg.LoginFailuresPerUser), ClientLogins: ratelimit.New(g.cfg.LoginFailuresPerClient),
-		Admit: AdmitSubscriptions(g.cfg.MaxSubscriptions)}
-	api := g.cors(g.checkOrigin(g.authenticate(g.identifyClient(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes)))))
+		Admit: AdmitSubscriptions(g.cfg.MaxSubscriptions, g.clients)}
+	if g.cfg.LoadTest {
+		resolver.ClientLogins = nil
+	}
+	api := g.cors(g.checkOrigin(g.authenticate(g.identifyClient(g.admitWebsockets(http.MaxBytesHandler(NewServer(resolver, g.cfg), g.cfg.MaxBodyBytes))))))
 	mux := http.NewServeMux()
 	for _, path := range []string{"/graphql", "/api", "/ws"} {
 		mux.Handle(path, api)
@@ -405,7 +421,8 @@ func (c Config) listed(origin string) bool {
 	return slices.Contains(c.CORSOrigins, "*") || slices.Contains(c.CORSOrigins, origin)
 }
 
-// identifyClient names the request's client for the log-in limits.
+// identifyClient names the request's client for the log-in limits and
+// the websocket limits: the one place that decides who a client is.
 func (g *Gateway) identifyClient(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr := ""
@@ -420,7 +437,7 @@ func (g *Gateway) identifyClient(next http.Handler) http.Handler {
 				addr = host
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(graph.WithClient(r.Context(), addr)))
+		next.ServeHTTP(w, r.WithContext(graph.WithClient(withClientAddress(r.Context(), addr), addr)))
 	})
 }
 
