@@ -11,6 +11,7 @@ import (
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
+	alertrule "github.com/openbank/bank/services/alerts/rule"
 	"github.com/openbank/bank/services/projector/projection"
 )
 
@@ -46,6 +47,11 @@ func (r *Resolver) createAlert(ctx context.Context, iban string, kind model.Aler
 		rule.Webhook = *webhook
 	}
 	user, token, err := r.tokenFor(ctx, iban)
+	if err == nil && rule.Webhook != "" {
+		if werr := alertrule.CheckWebhookTarget(rule.Webhook, r.AllowPrivateWebhooks); werr != nil {
+			err = failure{werr.Error()}
+		}
+	}
 	if err == nil {
 		rule.Username = user
 		id, _ := schemas.ParseID(rule.ID)

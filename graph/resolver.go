@@ -61,6 +61,9 @@ type Resolver struct {
 	// Admit decides whether a live subscription may start: an error
 	// refuses it; release is called when it ends. Nil admits all.
 	Admit func(ctx context.Context) (release func(), err error)
+	// AllowPrivateWebhooks lets alert rules post to loopback, private and
+	// link-local addresses (see rule.CheckWebhookTarget).
+	AllowPrivateWebhooks bool
 }
 
 type userKey struct{}

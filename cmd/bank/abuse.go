@@ -17,6 +17,7 @@ type abuseFlags struct {
 	conns          *int
 	subs           *int
 	loadTest       *bool
+	allowPrivate   *bool
 }
 
 // abuseFlags adds them; introspection is its flag's default.
@@ -29,6 +30,7 @@ func (f *flags) abuseFlags(introspection bool) abuseFlags {
 		subsPerClient:  f.int("ws-max-subscriptions-per-client", "WS_MAX_SUBSCRIPTIONS_PER_CLIENT", 200, "running subscriptions one client address may hold, over all its connections"),
 		conns:          f.int("ws-max-connections", "WS_MAX_CONNECTIONS", 20_000, "websocket connections the gateway holds at most"),
 		subs:           f.int("ws-max-subscriptions-total", "WS_MAX_SUBSCRIPTIONS_TOTAL", 50_000, "running subscriptions the gateway holds at most"),
+		allowPrivate:   f.webhooksAllowPrivate(),
 		loadTest:       f.bool("load-test", "LOAD_TEST", "test profile for load generators and test drivers, one client with the load of many: lifts the limits per client address (websockets, subscriptions, failed log-ins). Never in production"),
 	}
 }
@@ -41,7 +43,18 @@ func (af abuseFlags) apply(cfg *gateway.Config, log *slog.Logger) {
 	cfg.MaxConnectionsPerClient, cfg.MaxSubscriptionsPerClient = *af.connsPerClient, *af.subsPerClient
 	cfg.MaxConnections, cfg.MaxSubscriptionsTotal = *af.conns, *af.subs
 	cfg.LoadTest = *af.loadTest
+	cfg.AllowPrivateWebhooks = *af.allowPrivate
 	if cfg.LoadTest {
 		log.Warn("gateway: --load-test: no limits per client address (websockets, subscriptions, failed log-ins); a test profile, never for production")
 	}
+}
+
+// webhooksAllowPrivate adds --webhooks-allow-private once per command (the
+// gateway checks rules' webhooks as they are set, the alerts service every
+// address it posts to).
+func (f *flags) webhooksAllowPrivate() *bool {
+	if f.allowPrivate == nil {
+		f.allowPrivate = f.bool("webhooks-allow-private", "WEBHOOKS_ALLOW_PRIVATE", "let alert webhooks reach loopback, private and link-local addresses (tests, on-premises receivers); by default they go to public addresses only")
+	}
+	return f.allowPrivate
 }

@@ -59,3 +59,27 @@ func TestGatewayLimitFlags(t *testing.T) {
 		t.Errorf("--load-test without a warning: %q", logs)
 	}
 }
+
+// bank's one --webhooks-allow-private serves both its alerts service and
+// its gateway; it is off unless set.
+func TestWebhooksAllowPrivateFlag(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want bool
+	}{{nil, nil, false}, {map[string]string{"WEBHOOKS_ALLOW_PRIVATE": "1"}, nil, true}, {nil, []string{"--webhooks-allow-private"}, true}} {
+		f := newFlags("run", func(k string) string { return tc.env[k] }, io.Discard)
+		af := f.alertsFlags()
+		gf := f.gatewayFlags("", true)
+		if _, err := f.parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := gf.config([]string{"kafka:9092"}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *af.allowPrivate != tc.want || cfg.AllowPrivateWebhooks != tc.want {
+			t.Errorf("%v %v: alerts %v, gateway %v, want %v", tc.env, tc.args, *af.allowPrivate, cfg.AllowPrivateWebhooks, tc.want)
+		}
+	}
+}

@@ -97,6 +97,9 @@ type flags struct {
 	// timeouts, set by httpAddr.
 	profiles *bool
 	timeouts timeoutFlags
+	// allowPrivate is --webhooks-allow-private, shared by the alerts
+	// service and the gateway of one command.
+	allowPrivate *bool
 }
 
 // newFlags returns a command's flag set, with the logging flags every

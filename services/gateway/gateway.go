@@ -105,7 +105,10 @@ type Config struct {
 	// subscriptions, failed log-ins) for load generators, which are one
 	// client with the load of many. Never in production.
 	LoadTest bool
-	Log      *slog.Logger
+	// AllowPrivateWebhooks lets alert rules' webhooks name loopback,
+	// private and link-local addresses (tests, on-premises receivers).
+	AllowPrivateWebhooks bool
+	Log                  *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -258,7 +261,7 @@ func (g *Gateway) routes() http.Handler {
 	resolver := &graph.Resolver{Bus: g.bus, Live: countedFeed{g.live}, Alerts: g.alerts, Sessions: g.cfg.Sessions, Timeout: g.cfg.Timeout,
 		HashCost: g.cfg.HashCost, NewIBAN: iban.New, EmployeePassword: g.cfg.EmployeePassword,
 		UserLogins: ratelimit.New(g.cfg.LoginFailuresPerUser), ClientLogins: ratelimit.New(g.cfg.LoginFailuresPerClient),
-		Admit: AdmitSubscriptions(g.cfg.MaxSubscriptions, g.clients)}
+		Admit: AdmitSubscriptions(g.cfg.MaxSubscriptions, g.clients), AllowPrivateWebhooks: g.cfg.AllowPrivateWebhooks}
 	if g.cfg.LoadTest {
 		resolver.ClientLogins = nil
 	}
