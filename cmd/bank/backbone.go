@@ -45,6 +45,9 @@ func startBackbone(fl backboneFlags, log *slog.Logger) (*backbone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	if err := prepareDataDir(dir, log); err != nil {
+		return nil, err
+	}
 	b := &backbone{log: log}
 	b.broker, err = broker.Start(broker.Config{Port: *fl.kafkaPort, DataDir: dir, SyncWrites: *fl.syncWrites, Log: log})
 	if err != nil {
