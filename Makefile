@@ -49,7 +49,10 @@ test-web: web ## the frontend's unit tests (its browser tests run with the Go te
 test-embedded: web tools ## all tests, integration ones on the embedded broker (kfake)
 	$(GO) test -race -count=1 ./...
 
-fuzz: ## each fuzz target briefly: Avro decoding, IBANs, GraphQL operations
+fuzz: ## each fuzz target briefly: command sequences against the domain, money arithmetic, usernames, Avro decoding, IBANs, GraphQL operations
+	$(GO) test -run '^$$' -fuzz '^FuzzCommandSequences$$' -fuzztime $(FUZZTIME) ./services/commandhandler/domain/
+	$(GO) test -run '^$$' -fuzz '^FuzzAddSub$$' -fuzztime 5s ./money/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeUsername$$' -fuzztime 5s ./contract/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./topology/
 	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./topology/iban/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraphQL$$' -fuzztime $(FUZZTIME) ./services/gateway/

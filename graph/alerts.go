@@ -11,6 +11,7 @@ import (
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
+	alertrule "github.com/openbank/bank/services/alerts/rule"
 	"github.com/openbank/bank/services/projector/projection"
 )
 
@@ -48,6 +49,11 @@ func (r *Resolver) createAlert(ctx context.Context, iban string, kind model.Aler
 		rule.Webhook = *webhook
 	}
 	user, token, err := r.tokenFor(ctx, iban)
+	if err == nil && rule.Webhook != "" {
+		if werr := alertrule.CheckWebhookTarget(rule.Webhook, r.AllowPrivateWebhooks); werr != nil {
+			err = failure{werr.Error()}
+		}
+	}
 	if err == nil {
 		rule.Username = user
 		id, _ := schemas.ParseID(rule.ID)
@@ -101,12 +107,8 @@ func (r *Resolver) alerts(ctx context.Context) (<-chan *model.Alert, error) {
 	if r.Alerts == nil {
 		return nil, errors.New("this gateway serves no alerts")
 	}
-	if r.Admit != nil {
-		release, err := r.Admit(ctx)
-		if err != nil {
-			return nil, err
-		}
-		context.AfterFunc(ctx, release)
+	if err := r.admit(ctx); err != nil {
+		return nil, err
 	}
 	return r.Alerts.Subscribe(ctx, user, func() {
 		transport.AddSubscriptionError(ctx, gqlerror.Errorf("subscriber too slow: it fell %d alerts behind and was dropped; subscribe again", SubscriberBuffer))

@@ -75,14 +75,24 @@ func (r *Resolver) streamTransactions(ctx context.Context, f Filter) (<-chan *mo
 			return nil, errNotYourAccount()
 		}
 	}
-	if r.Admit != nil {
-		release, err := r.Admit(ctx)
-		if err != nil {
-			return nil, err
-		}
-		context.AfterFunc(ctx, release)
+	if err := r.admit(ctx); err != nil {
+		return nil, err
 	}
 	return r.Live.Subscribe(ctx, f, func() {
 		transport.AddSubscriptionError(ctx, gqlerror.Errorf("subscriber too slow: it fell %d transactions behind and was dropped; subscribe again", SubscriberBuffer))
 	}), nil
+}
+
+// admit lets a subscription start within the gateway's limits, releasing
+// its place when ctx ends.
+func (r *Resolver) admit(ctx context.Context) error {
+	if r.Admit == nil {
+		return nil
+	}
+	release, err := r.Admit(ctx)
+	if err != nil {
+		return err
+	}
+	context.AfterFunc(ctx, release)
+	return nil
 }

@@ -50,10 +50,13 @@ type CreateUserAccountCommand struct {
 
 // CreditMoneyCommand: Saga step: put money on an account of this bank; id is the transfer id.
 type CreditMoneyCommand struct {
-	ID      ID     `avro:"id"`
-	IBAN    string `avro:"iban"`
-	Amount  int64  `avro:"amount"`
-	Deposit bool   `avro:"deposit"`
+	ID       ID     `avro:"id"`
+	IBAN     string `avro:"iban"`
+	Amount   int64  `avro:"amount"`
+	Deposit  bool   `avro:"deposit"`
+	Teller   bool   `avro:"teller"`
+	Username string `avro:"username"`
+	Token    string `avro:"token"`
 }
 
 // DebitMoneyCommand: Saga step: take money from an account of this bank; id is the transfer id.

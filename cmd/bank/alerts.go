@@ -15,11 +15,15 @@ func runAlerts(ctx context.Context, args []string, getenv func(string) string, _
 	return runService(ctx, "alerts", args, getenv, stderr, func(f *flags) service { return f.alertsFlags().run })
 }
 
-type alertsFlags struct{ instanceID *string }
+type alertsFlags struct {
+	instanceID   *string
+	allowPrivate *bool
+}
 
 func (f *flags) alertsFlags() alertsFlags {
 	return alertsFlags{
-		instanceID: f.string("alerts-id", "ALERTS_ID", hostname(), "name of this alerts instance: unique among running ones, the same across its restarts"),
+		instanceID:   f.string("alerts-id", "ALERTS_ID", hostname(), "name of this alerts instance: unique among running ones, the same across its restarts"),
+		allowPrivate: f.webhooksAllowPrivate(),
 	}
 }
 
@@ -29,5 +33,6 @@ func (af alertsFlags) run(ctx context.Context, brokers []string, registryURL str
 	if err != nil {
 		return fmt.Errorf("schema registry client: %w", err)
 	}
-	return alerts.Run(ctx, alerts.Config{Brokers: brokers, Registry: reg, InstanceID: *af.instanceID, Log: log, OnReady: ready})
+	return alerts.Run(ctx, alerts.Config{Brokers: brokers, Registry: reg, InstanceID: *af.instanceID, Log: log, OnReady: ready,
+		AllowPrivateWebhooks: *af.allowPrivate})
 }

@@ -29,7 +29,7 @@ func TestAlertsSurviveSIGKILL(t *testing.T) {
 	env := c.env
 	services := []*proc{start(t, append(env, "INSTANCE_ID=c1"), "commands"), start(t, append(env, "PROJECTOR_ID=p1"), "projector")}
 	alertsProc := func() *proc {
-		p := start(t, append(env, "ALERTS_ID=a1"), "alerts")
+		p := start(t, append(env, "ALERTS_ID=a1", "WEBHOOKS_ALLOW_PRIVATE=1"), "alerts") // the receiver is on 127.0.0.1
 		waitReady(t, "http://"+httpAddrOf(t, p)+"/readyz", p)
 		return p
 	}

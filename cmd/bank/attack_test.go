@@ -236,6 +236,17 @@ func TestAttacks(t *testing.T) {
 		}
 	})
 
+	t.Run("webhooks into the bank's own network", func(t *testing.T) {
+		for _, hook := range []string{"http://127.0.0.1:8889/metrics", "http://169.254.169.254/latest/meta-data/",
+			"http://localhost/", "http://[::1]/", "http://10.0.0.1/", "http://metadata.google.internal/"} {
+			r := ann.do(t, `mutation($i: String!, $w: String!) { create_alert(iban: $i, kind: INCOMING_ABOVE, amount_cents: 1, webhook: $w) { rule { id } reason } }`,
+				map[string]any{"i": ann.iban, "w": hook})
+			if strings.Contains(string(r.Data["create_alert"]), `"id"`) || !strings.Contains(string(r.Data["create_alert"]), "reason") {
+				t.Errorf("a webhook to %s: %s %s", hook, r.Data, r.errs())
+			}
+		}
+	})
+
 	t.Run("a teller deposits, a customer does not become one", func(t *testing.T) {
 		emp := &attacker{t: t, url: gql, addr: "10.2.2.2", session: employeeSession(t, gql, dir)}
 		before := bob.balance(t)

@@ -45,6 +45,9 @@ func startBackbone(fl backboneFlags, log *slog.Logger) (*backbone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	if err := prepareDataDir(dir, log); err != nil {
+		return nil, err
+	}
 	b := &backbone{log: log}
 	b.broker, err = broker.Start(broker.Config{Port: *fl.kafkaPort, DataDir: dir, SyncWrites: *fl.syncWrites, Log: log})
 	if err != nil {
@@ -62,7 +65,7 @@ func startBackbone(fl backboneFlags, log *slog.Logger) (*backbone, error) {
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
 	b.registryURL = "http://" + ln.Addr().String()
-	b.registrySrv = &http.Server{Handler: b.registry.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	b.registrySrv = &http.Server{Handler: b.registry.Handler(), ReadTimeout: 30 * time.Second, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := b.registrySrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("schema registry stopped", "err", err)

@@ -73,9 +73,8 @@ func TestChaos(t *testing.T) {
 	for _, v := range victims {
 		launch(v)
 	}
-	gw := start(t, append(env, "REQUEST_TIMEOUT=2s", "LOGIN_FAILURES_PER_CLIENT=1000", "DEPOSITS_PER_CLIENT=100000", "LOG_LEVEL=debug"), "gateway")
-	gwAddr := regexp.MustCompile(`"addr":"([^"]+)"|addr=(\S+)`).FindStringSubmatch(gw.logLine(t, "serving /metrics"))
-	base := "http://" + gwAddr[1] + gwAddr[2]
+	gw := start(t, append(env, "REQUEST_TIMEOUT=2s", "LOAD_TEST=1", "LOG_LEVEL=debug"), "gateway")
+	base := "http://" + httpAddrOf(t, gw)
 	waitReady(t, base+"/readyz", gw)
 	for _, v := range victims {
 		waitReady(t, "http://"+httpAddrOf(t, v.p)+"/readyz", v.p)
@@ -327,10 +326,18 @@ func checkLedger(t *testing.T, kenv *kafkatest.Env, ibans []string, want map[str
 	}
 }
 
-// httpAddrOf returns the address a service serves /readyz on.
+// httpAddrOf returns the address a service (or a gateway) serves /readyz
+// on.
 func httpAddrOf(t *testing.T, p *proc) string {
 	t.Helper()
-	m := regexp.MustCompile(`addr=(\S+)|"addr":"([^"]+)"`).FindStringSubmatch(p.logLine(t, "serving /metrics"))
+	m := regexp.MustCompile(` addr=(\S+)|"addr":"([^"]+)"`).FindStringSubmatch(p.logLine(t, "/healthz, /readyz"))
+	return m[1] + m[2]
+}
+
+// adminAddrOf returns the admin address of a gateway.
+func adminAddrOf(t *testing.T, p *proc) string {
+	t.Helper()
+	m := regexp.MustCompile(`admin_addr=(\S+)|"admin_addr":"([^"]+)"`).FindStringSubmatch(p.logLine(t, "serving the admin address"))
 	return m[1] + m[2]
 }
 

@@ -71,6 +71,21 @@ func TestComposeFileIsValid(t *testing.T) {
 		if r := p.Services["commands"].Deploy; r == nil || r.Replicas == nil || *r.Replicas != 2 {
 			t.Errorf("commands: want 2 replicas")
 		}
+		// The gateway's admin address (metrics) is reachable inside the
+		// compose network only; introspection is set, not left to a default.
+		gw := p.Services["gateway"]
+		admin := gw.Environment["ADMIN_ADDR"]
+		if admin == nil || !strings.HasSuffix(*admin, ":8889") || !slices.Contains(gw.Expose, "8889") {
+			t.Errorf("gateway: ADMIN_ADDR %v, expose %v; want :8889, exposed to the network", admin, gw.Expose)
+		}
+		for _, port := range gw.Ports {
+			if port.Target == 8889 || port.Published == "8889" {
+				t.Errorf("gateway: the admin port is published on the host: %+v", port)
+			}
+		}
+		if v := gw.Environment["INTROSPECTION"]; v == nil || *v == "" {
+			t.Errorf("gateway: INTROSPECTION not set")
+		}
 	}
 }
 
@@ -86,7 +101,7 @@ func TestComposeServices(t *testing.T) {
 	}
 	b := start(t, []string{"BANK_DATA_DIR=" + t.TempDir(), "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
 	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
-	addresses := map[string]string{"KAFKA_BROKERS": m[1], "SCHEMA_REGISTRY_URL": m[2], "BANK_HTTP_ADDR": "127.0.0.1:0"}
+	addresses := map[string]string{"KAFKA_BROKERS": m[1], "SCHEMA_REGISTRY_URL": m[2], "BANK_HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0"}
 	run := func(service string, replica int) *proc {
 		s := p.Services[service]
 		env := []string{fmt.Sprintf("INSTANCE_ID=%s-%d", service, replica), fmt.Sprintf("PROJECTOR_ID=%s-%d", service, replica)} // the host name in a container
@@ -110,9 +125,9 @@ func TestComposeServices(t *testing.T) {
 	for _, name := range []string{"commands", "commands", "projector", "gateway"} {
 		proc := run(name, len(services)+1)
 		services = append(services, proc)
-		addr := regexp.MustCompile(`"addr":"([^"]+)"`).FindStringSubmatch(proc.logLine(t, "serving /metrics"))[1]
-		urls = append(urls, "http://"+addr)
+		urls = append(urls, "http://"+httpAddrOf(t, proc))
 	}
+	gatewayAdmin := "http://" + adminAddrOf(t, services[3])
 	for i, u := range urls {
 		waitReady(t, u+"/readyz", services[i])
 	}
@@ -170,12 +185,19 @@ func TestComposeServices(t *testing.T) {
 		}
 	}
 	for u, want := range map[string]string{
-		urls[2]: `openbank_queries_total{outcome="failed",query="FindUserQuery"} 1`, // a new user
-		urls[3]: `openbank_bus_request_seconds_count{outcome="answered",request="MoneyTransferCommand"}`,
+		urls[2]:      `openbank_queries_total{outcome="failed",query="FindUserQuery"} 1`, // a new user
+		gatewayAdmin: `openbank_bus_request_seconds_count{outcome="answered",request="MoneyTransferCommand"}`,
 	} {
 		if !strings.Contains(metrics(u), want) {
 			t.Errorf("%s/metrics lacks %s", u, want)
 		}
+	}
+
+	// The gateway's public address serves no metrics.
+	if res, err := http.Get(urls[3] + "/metrics"); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Errorf("the gateway's public /metrics: %v %v", res, err)
+	} else {
+		res.Body.Close()
 	}
 
 	// SIGTERM, as docker stop sends: every service ends cleanly.

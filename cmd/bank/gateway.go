@@ -44,13 +44,16 @@ type gatewayFlags struct {
 	deposits   *int
 	openReads  *bool
 	limits     limitsFlags
+	abuse      abuseFlags
 }
 
 // gatewayFlags adds the gateway's flags; keyFile is where the session key
-// is kept by default ("" for none); limits are shared with the command
-// handler in the all-in-one bank.
-func (f *flags) gatewayFlags(keyFile string, limits limitsFlags) gatewayFlags {
+// is kept by default ("" for none), introspection whether the schema is
+// served by default; limits are shared with the command handler in the
+// all-in-one bank.
+func (f *flags) gatewayFlags(keyFile string, introspection bool, limits limitsFlags) gatewayFlags {
 	return gatewayFlags{
+		abuse:      f.abuseFlags(introspection),
 		limits:     limits,
 		signUps:    f.int("sign-ups-per-client", "SIGN_UPS_PER_CLIENT", 10, "sign-ups (and get_account calls, which may sign up) a minute from one client address"),
 		deposits:   f.int("deposits-per-client", "DEPOSITS_PER_CLIENT", 30, "cash deposits a minute from one client address"),
@@ -63,7 +66,7 @@ func (f *flags) gatewayFlags(keyFile string, limits limitsFlags) gatewayFlags {
 		cors:       f.string("cors-origins", "CORS_ORIGINS", "", "origins allowed to call the API from a browser besides the gateway's own, comma separated; * for any"),
 		hashCost:   f.int("bcrypt-cost", "BCRYPT_COST", 10, "bcrypt cost of password hashes (4 to 31; each step doubles the work)"),
 		maxBody:    f.int("max-body-bytes", "MAX_BODY_BYTES", 64<<10, "largest request body or websocket message"),
-		maxDepth:   f.int("max-query-depth", "MAX_QUERY_DEPTH", 10, "deepest nesting of fields in an operation"),
+		maxDepth:   f.int("max-query-depth", "MAX_QUERY_DEPTH", 15, "deepest nesting of fields in an operation, introspection included (GraphiQL's nests 14 deep)"),
 		complexity: f.int("max-query-complexity", "MAX_QUERY_COMPLEXITY", 20_000, "highest cost of an operation (a field costs 1, lists their items times their fields)"),
 		userFails:  f.int("login-failures-per-user", "LOGIN_FAILURES_PER_USER", 5, "wrong passwords a minute a username may get before its log-ins are refused for a while"),
 		clientFail: f.int("login-failures-per-client", "LOGIN_FAILURES_PER_CLIENT", 30, "wrong passwords a minute one client address may send before its log-ins are refused for a while"),
@@ -99,19 +102,22 @@ func (gf gatewayFlags) config(brokers []string, log *slog.Logger) (gateway.Confi
 	if *gf.openReads {
 		log.Warn("gateway: --open-reads: anyone can read any account's transactions; for the original's frontend against a demo bank only")
 	}
-	return gateway.Config{Brokers: brokers, Timeout: *gf.timeout, HashCost: *gf.hashCost, Sessions: keeper,
+	cfg := gateway.Config{Brokers: brokers, Timeout: *gf.timeout, HashCost: *gf.hashCost, Sessions: keeper,
 		CORSOrigins: splitList(*gf.cors), MaxBodyBytes: int64(*gf.maxBody), MaxDepth: *gf.maxDepth,
 		MaxComplexity: *gf.complexity, EmployeePassword: *gf.employee, LoginFailuresPerUser: *gf.userFails,
 		LoginFailuresPerClient: *gf.clientFail, ClientAddressHeader: *gf.clientHdr, MaxSubscriptions: *gf.wsSubs,
 		MaxMessagesPerSecond: *gf.wsMsgs, SignUpsPerClient: *gf.signUps, DepositsPerClient: *gf.deposits,
-		Limits: limits, OpenReads: *gf.openReads, Log: log}, nil
+		Limits: limits, OpenReads: *gf.openReads, Log: log}
+	gf.abuse.apply(&cfg, log)
+	return cfg, nil
 }
 
 func runGateway(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("gateway", getenv, stderr)
 	brokers, registry := f.cluster()
-	gf := f.gatewayFlags("", f.limits())
+	gf := f.gatewayFlags("", false, f.limits())
 	httpAddr := f.httpAddr()
+	adminAddr := f.adminAddr()
 	log, err := f.parse(args)
 	if err != nil {
 		return err
@@ -125,6 +131,14 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("serve HTTP: %w", err)
 	}
 	defer ln.Close()
+	adminLn, err := listenAdmin(*adminAddr)
+	if err != nil {
+		return err
+	}
+	if adminLn != nil {
+		defer adminLn.Close()
+		log.Info("serving the admin address: /metrics, health and readiness, --pprof's profiles", "admin_addr", adminLn.Addr().String())
+	}
 	reg, err := sr.NewClient(sr.URLs(*registry))
 	if err != nil {
 		return fmt.Errorf("schema registry client: %w", err)
@@ -135,9 +149,9 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer gw.Close()
 	s := &site{api: gw.Handler(), profiles: *f.profiles, checks: []check{{"kafka", func(context.Context) error { return gw.Ready() }}}}
-	log.Info("serving /metrics, /healthz, /readyz, /graphql", "addr", ln.Addr().String())
-	fmt.Fprintf(stdout, "gateway: GraphQL at %sgraphql, GraphiQL at %sgraphiql\n", browserURL(ln.Addr()), browserURL(ln.Addr()))
-	return serve(ctx, ln, s.handler(), log)
+	log.Info("serving /graphql, /healthz, /readyz", "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "gateway: GraphQL at %sgraphql, GraphiQL at %sgraphiql; metrics at %s\n", browserURL(ln.Addr()), browserURL(ln.Addr()), adminURL(adminLn))
+	return serveSite(ctx, ln, adminLn, s, f.serverTimeouts(), log)
 }
 
 // sessionKeyFile is where the embedded bank keeps its session key.
@@ -164,8 +178,8 @@ func employeePassword(dataDir string) (string, string, error) {
 
 // serve serves HTTP until ctx ends, then shuts down, giving requests in
 // flight 10 s.
-func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+func serve(ctx context.Context, ln net.Listener, h http.Handler, t serverTimeouts, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadTimeout: t.read, ReadHeaderTimeout: t.readHeader, IdleTimeout: t.idle, MaxHeaderBytes: 64 << 10}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
@@ -198,7 +212,7 @@ func runService(ctx context.Context, name string, args []string, getenv func(str
 		return err
 	}
 	bs := splitList(*brokers)
-	return serveService(ctx, *httpAddr, *f.profiles, bs, log, func(ctx context.Context, ready func()) error {
+	return serveService(ctx, *httpAddr, *f.profiles, f.serverTimeouts(), bs, log, func(ctx context.Context, ready func()) error {
 		return run(ctx, bs, *registry, log, ready)
 	})
 }
@@ -206,7 +220,7 @@ func runService(ctx context.Context, name string, args []string, getenv func(str
 // serveService runs a service (run, which calls ready once it serves) with
 // an HTTP server beside it for /metrics, /healthz and /readyz: ready once
 // the service is and Kafka answers. It returns when the service does.
-func serveService(ctx context.Context, addr string, profiles bool, brokers []string, log *slog.Logger, run func(ctx context.Context, ready func()) error) error {
+func serveService(ctx context.Context, addr string, profiles bool, timeouts serverTimeouts, brokers []string, log *slog.Logger, run func(ctx context.Context, ready func()) error) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve HTTP (--http-addr): %w", err)
@@ -226,7 +240,7 @@ func serveService(ctx context.Context, addr string, profiles bool, brokers []str
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, s.handler(), log) }()
+	go func() { served <- serve(ctx, ln, s.handler(), timeouts, log) }()
 	err = run(ctx, func() { ready.Store(true) })
 	cancel()
 	if serr := <-served; err == nil {

@@ -93,8 +93,13 @@ type flags struct {
 	getenv func(string) string
 	errs   []error
 	logger func() (*slog.Logger, error)
-	// profiles is the --pprof flag, set by httpAddr.
+	// profiles is the --pprof flag and timeouts the HTTP servers'
+	// timeouts, set by httpAddr.
 	profiles *bool
+	timeouts timeoutFlags
+	// allowPrivate is --webhooks-allow-private, shared by the alerts
+	// service and the gateway of one command.
+	allowPrivate *bool
 }
 
 // newFlags returns a command's flag set, with the logging flags every
@@ -141,18 +146,27 @@ func (f *flags) duration(name, env string, def time.Duration, help string) *time
 }
 
 // httpAddr adds the flag of the HTTP listen address.
-// It also adds --pprof, which serves Go's profiles on that server.
+// It also adds --pprof, which serves Go's profiles on that server, and
+// the HTTP servers' timeouts.
 func (f *flags) httpAddr() *string {
-	f.profiles = f.bool("pprof", "BANK_PPROF", "serve Go's runtime profiles at /debug/pprof/ on the HTTP server, to profile a benchmark (off by default: they expose internals)")
+	f.timeouts = f.httpTimeouts()
+	f.profiles = f.bool("pprof", "BANK_PPROF", "serve Go's runtime profiles at /debug/pprof/ (on the admin address where there is one: bank, bank gateway), to profile a benchmark (off by default: they expose internals)")
 	return f.string("http-addr", "BANK_HTTP_ADDR", ":8888", "listen address of the HTTP server")
 }
 
 func (f *flags) bool(name, env string, help string) *bool {
-	v := false
+	return f.boolDefault(name, env, false, help)
+}
+
+// boolDefault is bool with a default of def.
+func (f *flags) boolDefault(name, env string, def bool, help string) *bool {
+	v := def
 	switch strings.ToLower(f.getenv(env)) {
 	case "1", "true", "yes", "on":
 		v = true
-	case "", "0", "false", "no", "off":
+	case "0", "false", "no", "off":
+		v = false
+	case "":
 	default:
 		f.errs = append(f.errs, fmt.Errorf("%s=%q: not a boolean", env, f.getenv(env)))
 	}
@@ -204,6 +218,11 @@ func (f *flags) parse(args []string) (*slog.Logger, error) {
 	}
 	if err := errors.Join(f.errs...); err != nil {
 		return nil, err
+	}
+	if f.timeouts.read != nil {
+		if _, err := f.timeouts.values(); err != nil {
+			return nil, err
+		}
 	}
 	return f.logger()
 }

@@ -82,7 +82,8 @@ func (p *proc) logs() string {
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bankBin, args...), lines: make(chan string, 100), done: make(chan error, 1)}
-	p.cmd.Env = append(os.Environ(), env...)
+	// No test may take the default admin address: tests run side by side.
+	p.cmd.Env = append(append(os.Environ(), "ADMIN_ADDR=127.0.0.1:0"), env...)
 	p.cmd.Stderr = p
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -207,7 +208,7 @@ func (p *proc) wait(t *testing.T) (error, string) {
 	}
 }
 
-var running = regexp.MustCompile(`^Open Bank is running: open (http://\S+) \(GraphiQL at \S+, GraphQL at (\S+); Kafka at (\S+), Schema Registry at (\S+), data in`)
+var running = regexp.MustCompile(`^Open Bank is running: open (http://\S+) \(GraphiQL at \S+, GraphQL at (\S+); Kafka at (\S+), Schema Registry at (\S+), metrics and status at (http://\S+), data in`)
 
 func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	skipOnRealKafka(t)
@@ -215,7 +216,7 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	args := []string{"--data-dir", dir, "--kafka-port", "0", "--registry-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
 	p := start(t, nil, args...)
 	m := p.line(t, running)
-	web, graphql, brokers, registry := m[1], m[2], []string{m[3]}, m[4]
+	web, graphql, brokers, registry, admin := m[1], m[2], []string{m[3]}, m[4], m[5]
 
 	// Ready once the command handler consumes and the company account is
 	// open.
@@ -237,7 +238,20 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 		} `json:"topics"`
 		Subjects []string `json:"subjects"`
 	}
-	getJSON(t, web+"status", &status)
+	// /status and /metrics are on the admin address only.
+	for _, path := range []string{"status", "metrics"} {
+		if res, err := http.Get(web + path); err != nil || res.StatusCode != http.StatusNotFound {
+			t.Errorf("/%s on the public address: %v %v", path, res, err)
+		} else {
+			res.Body.Close()
+		}
+	}
+	if res, err := http.Get(admin + "metrics"); err != nil || res.StatusCode != http.StatusOK {
+		t.Errorf("/metrics on the admin address: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	getJSON(t, admin+"status", &status)
 	if len(status.Topics) != len(topology.Topics) {
 		t.Fatalf("status lists %d topics", len(status.Topics))
 	}

@@ -31,8 +31,9 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	cf := f.commands(lf)
 	pf := f.projectorFlags()
 	af := f.alertsFlags()
-	gf := f.gatewayFlags("", lf)
+	gf := f.gatewayFlags("", true, lf) // GraphiQL for developers
 	httpAddr := f.httpAddr()
+	adminAddr := f.adminAddr()
 	log, err := f.parse(args)
 	if err != nil {
 		return err
@@ -43,6 +44,13 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("serve HTTP (is another bank running? --http-addr picks another address): %w", err)
 	}
 	defer ln.Close()
+	adminLn, err := listenAdmin(*adminAddr)
+	if err != nil {
+		return err
+	}
+	if adminLn != nil {
+		defer adminLn.Close()
+	}
 
 	b, err := startBackbone(fl, log)
 	if err != nil {
@@ -127,9 +135,9 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 		{"alerts", func(context.Context) error { return starting(&alertsReady, "the alerts service is still starting") }},
 	}}
 	url := browserURL(ln.Addr())
-	fmt.Fprintf(stdout, "Open Bank is running: open %s (GraphiQL at %sgraphiql, GraphQL at %sgraphql; Kafka at %s, Schema Registry at %s, data in %s; started in %s; Ctrl-C stops)\n",
-		url, url, url, b.broker.Addr(), b.registryURL, *fl.dataDir, time.Since(started).Round(time.Millisecond))
-	err = serve(ctx, ln, s.handler(), log)
+	fmt.Fprintf(stdout, "Open Bank is running: open %s (GraphiQL at %sgraphiql, GraphQL at %sgraphql; Kafka at %s, Schema Registry at %s, metrics and status at %s, data in %s; started in %s; Ctrl-C stops)\n",
+		url, url, url, b.broker.Addr(), b.registryURL, adminURL(adminLn), *fl.dataDir, time.Since(started).Round(time.Millisecond))
+	err = serveSite(ctx, ln, adminLn, s, f.serverTimeouts(), log)
 	log.Info("stopping")
 	if cause := context.Cause(ctx); err == nil && !errors.Is(cause, context.Canceled) {
 		err = cause // the service that stopped the bank
@@ -172,12 +180,29 @@ type check struct {
 	fn   func(context.Context) error
 }
 
+// handler serves everything on one address: what a service without a
+// public side (command handler, projector, alerts) serves. A gateway
+// serves public and admin (admin.go) on two.
 func (s *site) handler() http.Handler {
 	mux := http.NewServeMux()
+	s.health(mux)
+	s.operations(mux)
+	if s.api != nil {
+		mux.Handle("/", s.api)
+	}
+	return mux
+}
+
+// health serves /healthz and /readyz.
+func (s *site) health(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
+}
+
+// operations serves /metrics, /status and the profiles, for operators.
+func (s *site) operations(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", promhttp.Handler())
 	if s.status != nil {
 		mux.HandleFunc("GET /status", s.status)
@@ -189,10 +214,6 @@ func (s *site) handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	if s.api != nil {
-		mux.Handle("/", s.api)
-	}
-	return mux
 }
 
 // ready reports whether every check passes now.

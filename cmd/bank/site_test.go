@@ -23,3 +23,37 @@ func TestProfilesOnlyWhenAskedFor(t *testing.T) {
 		}
 	}
 }
+
+// A gateway's public address serves no metrics, status or profiles: they
+// are on the admin address only.
+func TestOperationsOnlyOnTheAdminAddress(t *testing.T) {
+	s := &site{api: http.NotFoundHandler(), profiles: true,
+		status: func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"brokers": "x"})
+		}}
+	public, admin := httptest.NewServer(s.public()), httptest.NewServer(s.admin())
+	defer public.Close()
+	defer admin.Close()
+	status := func(srv *httptest.Server, path string) *http.Response {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	for _, path := range []string{"/metrics", "/status", "/debug/pprof/", "/debug/pprof/goroutine?debug=1"} {
+		if res := status(public, path); res.StatusCode != http.StatusNotFound {
+			t.Errorf("public %s: %s, want 404", path, res.Status)
+		}
+		if res := status(admin, path); res.StatusCode != http.StatusOK {
+			t.Errorf("admin %s: %s, want 200", path, res.Status)
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		res := status(public, path)
+		if res.StatusCode != http.StatusOK || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("public %s: %s %v", path, res.Status, res.Header)
+		}
+	}
+}

@@ -3,8 +3,13 @@
 // transfers at a fixed rate (open loop: requests leave on schedule whether
 // or not earlier ones were answered, so back-pressure cannot hide latency)
 // while websocket subscribers listen, and reports throughput, latencies,
-// errors and the services' CPU and memory. `bankbench fill` writes a long
-// history of events for the replay scenario. See docs/benchmarks.md.
+// errors and the services' CPU and memory (from the gateway's /metrics on
+// its admin address). `bankbench fill` writes a long history of events for
+// the replay scenario. See docs/benchmarks.md.
+//
+// bankbench is one client address with the load of many: run the bank
+// under test with --load-test (LOAD_TEST=1), which lifts the gateway's
+// limits per client address, or its sign-ups and websockets are refused.
 package main
 
 import (
@@ -56,7 +61,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.maxInFlight, "max-in-flight", 20_000, "transfers waiting for an answer at most; beyond, a scheduled transfer is counted as not sent")
 	fs.StringVar(&c.out, "out", "", "write the results as JSON to this file")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "HTTP timeout of one request")
-	metrics := fs.String("metrics", "", "services to sample CPU and memory of, as name=URL of its /metrics, comma separated (default: gateway=<url>/metrics)")
+	admin := fs.String("admin-url", "http://127.0.0.1:8889", "the gateway's admin address (bank's --admin-addr), where its /metrics is")
+	metrics := fs.String("metrics", "", "services to sample CPU and memory of, as name=URL of its /metrics, comma separated (default: gateway=<admin-url>/metrics)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -66,7 +72,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	c.url = strings.TrimRight(c.url, "/")
 	c.metrics = map[string]string{}
 	if *metrics == "" {
-		*metrics = "gateway=" + c.url + "/metrics"
+		*metrics = "gateway=" + strings.TrimRight(*admin, "/") + "/metrics"
 	}
 	for _, kv := range strings.Split(*metrics, ",") {
 		name, u, ok := strings.Cut(strings.TrimSpace(kv), "=")

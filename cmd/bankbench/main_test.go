@@ -24,7 +24,7 @@ func TestSmokeRun(t *testing.T) {
 		t.Fatalf("build bank: %v\n%s", err, out)
 	}
 	bank := exec.Command(bin, "--data-dir", filepath.Join(dir, "data"), "--kafka-port", "0", "--registry-addr", "127.0.0.1:0",
-		"--http-addr", "127.0.0.1:0", "--bcrypt-cost", "4")
+		"--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--bcrypt-cost", "4", "--load-test")
 	var stderr bytes.Buffer
 	bank.Stderr = &stderr
 	stdout, _ := bank.StdoutPipe()
@@ -39,7 +39,7 @@ func TestSmokeRun(t *testing.T) {
 	if !lines.Scan() {
 		t.Fatalf("bank printed nothing: %s", stderr.String())
 	}
-	url := regexp.MustCompile(`open (http://\S+)/ `).FindStringSubmatch(lines.Text())
+	url := regexp.MustCompile(`open (http://\S+)/ .* metrics and status at (http://\S+)/,`).FindStringSubmatch(lines.Text())
 	if url == nil {
 		t.Fatalf("bank printed %q", lines.Text())
 	}
@@ -47,7 +47,7 @@ func TestSmokeRun(t *testing.T) {
 
 	out := filepath.Join(dir, "results.json")
 	var table bytes.Buffer
-	err := run(context.Background(), []string{"--url", url[1], "--accounts", "10", "--rate", "50", "--duration", "3s",
+	err := run(context.Background(), []string{"--url", url[1], "--admin-url", url[2], "--accounts", "10", "--rate", "50", "--duration", "3s",
 		"--subscribers", "5", "--out", out}, &table, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)

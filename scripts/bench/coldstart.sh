@@ -18,13 +18,14 @@ cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -r
 trap cleanup EXIT
 go build -o "$dir/bank" ./cmd/bank
 
-# start DATA: runs bank until it prints its running line; sets pid, url,
-# took (seconds from exec) and own (bank's "started in").
+# start DATA: runs bank until it prints its running line; sets pid, admin
+# (its metrics address), took (seconds from exec) and own (bank's "started
+# in").
 start() {
   local t0 line
   : >"$dir/out"
   t0=$(date +%s.%N)
-  "$dir/bank" --data-dir "$1" --kafka-port 0 --registry-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 >"$dir/out" 2>"$dir/err" &
+  "$dir/bank" --data-dir "$1" --kafka-port 0 --registry-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 >"$dir/out" 2>"$dir/err" &
   pid=$!
   for _ in $(seq 1 300); do
     line=$(grep -m1 '^Open Bank is running' "$dir/out" || true)
@@ -33,7 +34,7 @@ start() {
   done
   [ -n "$line" ] || { echo "coldstart: bank did not start:" >&2; cat "$dir/err" >&2; exit 1; }
   took=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f", e - s }')
-  url=$(sed -nE 's/^Open Bank is running: open (http[^ ]+) .*/\1/p' <<<"$line")
+  admin=$(sed -nE 's/.* metrics and status at (http[^ ]+), .*/\1/p' <<<"$line")
   own=$(sed -nE 's/.*started in ([^;]+);.*/\1/p' <<<"$line")
 }
 
@@ -45,7 +46,7 @@ for i in $(seq 1 "$RUNS"); do
   start "$data"; cold="$took s ($own)"; stop
   start "$data"; warm="$took s ($own)"
   sleep "$IDLE"
-  rss=$(curl -fsS "${url%/}/metrics" | awk '/^process_resident_memory_bytes/ { printf "%.0f MiB", $2 / 1048576 }')
+  rss=$(curl -fsS "${admin%/}/metrics" | awk '/^process_resident_memory_bytes/ { printf "%.0f MiB", $2 / 1048576 }')
   stop
   printf '%-4s %-22s %-22s %s\n' "$i" "$cold" "$warm" "$rss"
 done

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -38,7 +39,7 @@ var (
 		Name: "openbank_alerts_raised_total", Help: "AlertTriggeredEvents committed.",
 	})
 	webhookDeliveries = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "openbank_alert_webhook_deliveries_total", Help: "Webhook posts by outcome (delivered, failed: will retry, given_up).",
+		Name: "openbank_alert_webhook_deliveries_total", Help: "Webhook posts by outcome (delivered, failed: will retry, given_up, refused: not a public address).",
 	}, []string{"outcome"})
 )
 
@@ -50,8 +51,15 @@ type Config struct {
 	// across its restarts.
 	InstanceID string
 	Log        *slog.Logger
-	// Webhooks posts alerts (default: a client with a 10 s timeout).
+	// Webhooks posts alerts (default: a client that connects to public
+	// addresses only, unless AllowPrivateWebhooks, follows no redirect and
+	// gives up after WebhookTimeout; see webhookClient).
 	Webhooks *http.Client
+	// AllowPrivateWebhooks lets webhooks reach loopback, private and
+	// link-local addresses: for tests and on-premises receivers.
+	AllowPrivateWebhooks bool
+	// Resolve, if set, replaces DNS for webhooks' host names (for tests).
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	// RetryAfter is the first wait after a failed webhook post; each
 	// further one doubles it, up to a minute (default 1 s).
 	RetryAfter time.Duration
@@ -69,7 +77,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return errors.New("alerts: no instance id")
 	}
 	if cfg.Webhooks == nil {
-		cfg.Webhooks = &http.Client{Timeout: 10 * time.Second}
+		cfg.Webhooks = webhookClient(cfg.AllowPrivateWebhooks, cfg.Resolve)
 	}
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = time.Second

@@ -55,7 +55,7 @@ func bank(t *testing.T, env *kafkatest.Env) func(schemas.Record) string {
 func startAlerts(t *testing.T, env *kafkatest.Env, instance string) *kafkatest.Service {
 	return kafkatest.Run(t, "alerts "+instance, func(ctx context.Context, ready func()) error {
 		return alerts.Run(ctx, alerts.Config{Brokers: env.Brokers, Registry: env.Registry, InstanceID: instance,
-			Log: kafkatest.Log(t), RetryAfter: 50 * time.Millisecond, OnReady: ready})
+			Log: kafkatest.Log(t), RetryAfter: 50 * time.Millisecond, OnReady: ready, AllowPrivateWebhooks: true}) // receivers on 127.0.0.1
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/alerts/rule"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/kafka"
 )
@@ -90,6 +91,11 @@ func (d *deliverer) handle(ctx context.Context, m *sarama.ConsumerMessage) bool 
 		if ctx.Err() != nil {
 			return false
 		}
+		if errors.Is(err, rule.ErrNotPublic) {
+			// Trying again would not change where it leads.
+			webhookDeliveries.WithLabelValues("refused").Inc()
+			return d.park(m, fmt.Errorf("webhook %s refused: %w", a.Webhook, err))
+		}
 		if attempt == s.cfg.Attempts {
 			webhookDeliveries.WithLabelValues("given_up").Inc()
 			return d.park(m, fmt.Errorf("webhook %s: %d attempts, the last: %w", a.Webhook, attempt, err))
@@ -122,10 +128,13 @@ func (d *deliverer) post(ctx context.Context, a *schemas.AlertTriggeredEvent) er
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	if res.StatusCode/100 != 2 {
-		return errors.New(res.Status)
+	switch res.StatusCode / 100 {
+	case 2:
+		return nil
+	case 3:
+		return fmt.Errorf("%s: the receiver redirects (to %q), and webhooks follow no redirect", res.Status, res.Header.Get("Location"))
 	}
-	return nil
+	return errors.New(res.Status)
 }
 
 // park puts an alert that cannot be delivered on dead_letters; it returns

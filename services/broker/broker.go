@@ -54,7 +54,7 @@ func Start(cfg Config) (*Broker, error) {
 	b := &Broker{}
 	if cfg.DataDir != "" {
 		dir := filepath.Join(cfg.DataDir, "kafka")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil { // the bank's events: this user's only
 			return nil, fmt.Errorf("broker data dir: %w", err)
 		}
 		lock, err := lockDir(dir)
@@ -125,7 +125,7 @@ func (b *Broker) unlock() {
 // lockDir takes an exclusive lock on dir, held until the process exits or
 // the lock file is closed; the kernel releases it even after a SIGKILL.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock broker data dir: %w", err)
 	}

@@ -13,14 +13,16 @@ import (
 
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/alerts"
+	"github.com/openbank/bank/services/gateway"
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
-// startAlerts runs the alerts service.
+// startAlerts runs the alerts service, which may post to the tests'
+// receivers on 127.0.0.1.
 func startAlerts(t testing.TB, env *kafkatest.Env) {
 	kafkatest.Run(t, "alerts", func(ctx context.Context, ready func()) error {
 		return alerts.Run(ctx, alerts.Config{Brokers: env.Brokers, Registry: env.Registry, InstanceID: "a",
-			Log: kafkatest.Log(t), OnReady: ready})
+			Log: kafkatest.Log(t), OnReady: ready, AllowPrivateWebhooks: true})
 	})
 }
 
@@ -28,7 +30,7 @@ func startAlerts(t testing.TB, env *kafkatest.Env) {
 // reaches them on the alerts subscription and on the rule's webhook, and
 // no one else's subscription.
 func TestAlertsOverGraphQL(t *testing.T) {
-	s := startStack(t, nil)
+	s := startStack(t, func(c *gateway.Config) { c.AllowPrivateWebhooks = true }) // the receiver is on 127.0.0.1
 	startAlerts(t, s.env)
 	var mu sync.Mutex
 	var posted []alerts.Webhook

@@ -49,7 +49,8 @@ func graphiql(mux *http.ServeMux, prefix, endpoint string) (err error) {
 			sri["react.production.min.js"], sri["react-dom.production.min.js"]),
 		playground.WithStoragePrefix("openbank:"),
 	)
-	mux.Handle("GET "+prefix, page)
+	scripts, styles := inlineHashes(page)
+	mux.Handle("GET "+prefix, withPagePolicy(page, scripts, styles))
 	mux.Handle("GET "+prefix+"/assets/", http.StripPrefix(prefix+"/assets/", http.FileServerFS(assets)))
 	return nil
 }
@@ -67,6 +68,6 @@ func frontend(mux *http.ServeMux) error {
 		})
 		return fmt.Errorf("frontend not built: %w", err)
 	}
-	mux.Handle("/", http.FileServerFS(app))
+	mux.Handle("/", withPagePolicy(http.FileServerFS(app), nil, nil))
 	return nil
 }

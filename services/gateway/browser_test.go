@@ -12,6 +12,7 @@ import (
 
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/topology/iban"
+	"github.com/openbank/bank/services/gateway"
 )
 
 // chromium finds the browser `make tools` installs (or $CHROMIUM).
@@ -33,7 +34,7 @@ func chromium(t *testing.T) string {
 // subscription receives a transaction made meanwhile.
 func TestGraphiQLSubscriptionInABrowser(t *testing.T) {
 	browser := chromium(t)
-	s := startStack(t, nil)
+	s := startStack(t, func(c *gateway.Config) { c.Introspection = true }) // as bank serves GraphiQL
 	ann := s.signUp(t, "ann-"+suffix(), "pw")
 	s.openCompanyAccount(t)
 

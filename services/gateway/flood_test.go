@@ -22,7 +22,7 @@ func floodServer(t *testing.T) (*httptest.Server, gateway.LiveFeed) {
 	t.Helper()
 	live := gateway.NewLiveFeed()
 	cfg := gateway.Config{MaxDepth: 10, MaxComplexity: 1000, KeepAlive: time.Minute, MaxSubscriptions: 3, MaxMessagesPerSecond: 20}
-	srv := httptest.NewServer(gateway.NewServer(&graph.Resolver{Live: live, Admit: gateway.AdmitSubscriptions(cfg.MaxSubscriptions)}, cfg, nil, nil))
+	srv := httptest.NewServer(gateway.NewServer(&graph.Resolver{Live: live, Admit: gateway.AdmitSubscriptions(cfg.MaxSubscriptions, nil)}, cfg, nil, nil))
 	t.Cleanup(srv.Close)
 	return srv, live
 }

@@ -57,7 +57,7 @@ func FuzzGraphQL(f *testing.F) {
 	}
 	resolver := &graph.Resolver{Bus: refusingBus{}, Live: gateway.NewLiveFeed(), Sessions: keeper,
 		Timeout: 100 * time.Millisecond, HashCost: 4, NewIBAN: iban.New, EmployeePassword: "staff"}
-	srv := gateway.NewServer(resolver, gateway.Config{MaxDepth: 10, MaxComplexity: 20_000, KeepAlive: time.Minute, MaxBodyBytes: 64 << 10}, nil, nil)
+	srv := gateway.NewServer(resolver, gateway.Config{MaxDepth: 15, MaxComplexity: 20_000, KeepAlive: time.Minute, MaxBodyBytes: 64 << 10, Introspection: true}, nil, nil)
 	f.Fuzz(func(t *testing.T, query, vars string) {
 		body := map[string]any{"query": query}
 		if json.Valid([]byte(vars)) {

@@ -61,7 +61,9 @@ type Config struct {
 	// MaxBodyBytes bounds a request body and a websocket message (default
 	// 64 KiB).
 	MaxBodyBytes int64
-	// MaxDepth bounds how deep an operation nests (default 10).
+	// MaxDepth bounds how deep an operation nests, introspection included
+	// (default 15: GraphiQL's introspection query nests 14 deep; the
+	// bank's own types 3).
 	MaxDepth int
 	// MaxComplexity bounds an operation's cost: a field costs 1, a list
 	// costs its items times their fields (default 20,000).
@@ -97,7 +99,30 @@ type Config struct {
 	// OpenReads lets anyone read any account, as the original did (for
 	// its frontend against a demo bank; never in production).
 	OpenReads bool
-	Log       *slog.Logger
+	// Introspection serves the schema (__schema, __type), which GraphiQL
+	// uses for completion and docs; off, only __typename is answered.
+	Introspection bool
+	// MaxAliases bounds the aliased fields of an operation, counted
+	// through fragments (default 30).
+	MaxAliases int
+	// MaxResponseBytes bounds one answer: a query's, a mutation's, or one
+	// event of a subscription (default 2 MiB).
+	MaxResponseBytes int
+	// MaxConnectionsPerClient and MaxSubscriptionsPerClient bound the
+	// websocket connections and running subscriptions of one client
+	// address (defaults 20 and 200); MaxConnections and
+	// MaxSubscriptionsTotal those of the whole gateway (defaults 20,000 and
+	// 50,000).
+	MaxConnectionsPerClient, MaxSubscriptionsPerClient int
+	MaxConnections, MaxSubscriptionsTotal              int
+	// LoadTest lifts the limits per client address (connections,
+	// subscriptions, failed log-ins) for load generators, which are one
+	// client with the load of many. Never in production.
+	LoadTest bool
+	// AllowPrivateWebhooks lets alert rules' webhooks name loopback,
+	// private and link-local addresses (tests, on-premises receivers).
+	AllowPrivateWebhooks bool
+	Log                  *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -120,7 +145,7 @@ func (c *Config) defaults() error {
 		c.MaxBodyBytes = 64 << 10
 	}
 	if c.MaxDepth <= 0 {
-		c.MaxDepth = 10
+		c.MaxDepth = 15
 	}
 	if c.MaxComplexity <= 0 {
 		c.MaxComplexity = 20_000
@@ -158,6 +183,8 @@ func (c *Config) defaults() error {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	c.abuseDefaults()
+	c.clientLimitDefaults()
 	return nil
 }
 
@@ -169,6 +196,7 @@ type Gateway struct {
 	tail    *kafka.Tail
 	live    LiveFeed
 	alerts  *feed.Hub[*model.Alert, string]
+	clients *Clients
 	handler http.Handler
 
 	revocations *session.Revocations
@@ -185,7 +213,7 @@ func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, erro
 	if err != nil {
 		return nil, fmt.Errorf("gateway bus: %w", err)
 	}
-	g := &Gateway{cfg: cfg, bus: b, revocations: session.NewRevocations(),
+	g := &Gateway{cfg: cfg, bus: b, revocations: session.NewRevocations(), clients: NewClients(cfg.clientLimits()),
 		live:   NewLiveFeed(),
 		alerts: feed.New[*model.Alert, string](graph.SubscriberBuffer, func(a *model.Alert) string { return a.Username })}
 	g.sessions = newLiveSessions(g.revocations)
@@ -291,13 +319,20 @@ func (g *Gateway) Close() {
 }
 
 func (g *Gateway) routes() http.Handler {
+	perClient := func(n int) int {
+		if g.cfg.LoadTest {
+			return 1 << 30 // a load generator is one client with the load of many
+		}
+		return n
+	}
 	resolver := &graph.Resolver{Bus: g.bus, Live: g.live, Alerts: alertFeed{g.alerts}, Sessions: g.cfg.Sessions,
 		Revoke: g.revocations.Revoke, Timeout: g.cfg.Timeout, HashCost: g.cfg.HashCost, NewIBAN: iban.New,
 		EmployeePassword: g.cfg.EmployeePassword, Limits: g.cfg.Limits, OpenReads: g.cfg.OpenReads,
-		Logins:  ratelimit.NewLogins(g.cfg.LoginFailuresPerClient, g.cfg.LoginFailuresPerUser, g.cfg.LoginPace),
-		SignUps: ratelimit.New(g.cfg.SignUpsPerClient), Deposits: ratelimit.New(g.cfg.DepositsPerClient),
-		Admit: AdmitSubscriptions(g.cfg.MaxSubscriptions)}
-	api := g.cors(g.checkOrigin(g.authenticate(g.identifyClient(holdWebsockets(http.MaxBytesHandler(NewServer(resolver, g.cfg, g.revocations, g.sessions), g.cfg.MaxBodyBytes))))))
+		Logins:  ratelimit.NewLogins(perClient(g.cfg.LoginFailuresPerClient), g.cfg.LoginFailuresPerUser, g.cfg.LoginPace),
+		SignUps: ratelimit.New(perClient(g.cfg.SignUpsPerClient)), Deposits: ratelimit.New(perClient(g.cfg.DepositsPerClient)),
+		Admit: AdmitSubscriptions(g.cfg.MaxSubscriptions, g.clients), AllowPrivateWebhooks: g.cfg.AllowPrivateWebhooks}
+	api := g.cors(g.checkOrigin(g.authenticate(g.identifyClient(g.admitWebsockets(holdWebsockets(
+		http.MaxBytesHandler(NewServer(resolver, g.cfg, g.revocations, g.sessions), g.cfg.MaxBodyBytes)))))))
 	mux := http.NewServeMux()
 	for _, path := range []string{"/graphql", "/api", "/ws"} {
 		mux.Handle(path, api)
@@ -310,7 +345,7 @@ func (g *Gateway) routes() http.Handler {
 			g.cfg.Log.Warn("gateway: "+path+" unavailable", "err", err)
 		}
 	}
-	return mux
+	return SecurityHeaders(mux)
 }
 
 // NewServer returns the GraphQL server for a resolver, with the limits and
@@ -338,12 +373,19 @@ func NewServer(resolver *graph.Resolver, cfg Config, revoked *session.Revocation
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
+	cfg.abuseDefaults()
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	// Before the complexity and depth limits, which would walk an
+	// operation of nested fragments for ever.
+	srv.Use(shapeLimit{maxAliases: cfg.MaxAliases, maxFields: cfg.MaxComplexity})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	srv.Use(depthLimit{max: cfg.MaxDepth})
 	srv.Use(websocketOnly{})
 	srv.Use(oneLogIn{})
+	limitResponseSize(srv, int64(cfg.MaxResponseBytes))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		cfg.Log.Error("gateway: resolver panic", "panic", p, "operation", operationName(ctx))
 		return errors.New("internal error")
@@ -458,7 +500,8 @@ func (c Config) listed(origin string) bool {
 	return slices.Contains(c.CORSOrigins, "*") || slices.Contains(c.CORSOrigins, origin)
 }
 
-// identifyClient names the request's client for the log-in limits.
+// identifyClient names the request's client for the log-in limits and
+// the websocket limits: the one place that decides who a client is.
 func (g *Gateway) identifyClient(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr := ""
@@ -473,7 +516,7 @@ func (g *Gateway) identifyClient(next http.Handler) http.Handler {
 				addr = host
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(graph.WithClient(r.Context(), addr)))
+		next.ServeHTTP(w, r.WithContext(graph.WithClient(withClientAddress(r.Context(), addr), addr)))
 	})
 }
 

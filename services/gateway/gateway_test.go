@@ -782,3 +782,52 @@ func TestPoisonTransactionEventsAreParked(t *testing.T) {
 		t.Fatalf("the garbage was parked %d times, want once", parked)
 	}
 }
+
+// A log-out on one gateway ends the session on every gateway: each reads
+// the revocation from session_events, refuses the session over HTTP and
+// closes its websockets with 4401.
+func TestALogOutEndsSessionsOnEveryGateway(t *testing.T) {
+	s := startStack(t, nil)
+	_, other := startGateway(t, s.env, nil)
+	ann := s.signUp(t, "ann-"+suffix(), "pw")
+	me := func(url, session string) int {
+		body, _ := json.Marshal(map[string]any{"query": `{ me { username } }`})
+		req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+session)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := me(other.URL, ann.Session); code != http.StatusOK {
+		t.Fatalf("the other gateway refused a live session: %d", code)
+	}
+	ws, err := dialWS(t, other.URL+"/graphql", "graphql-transport-ws", nil, "Bearer "+ann.Session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.subscribe(t, streamTransactions, map[string]any{"iban": ann.IBAN})
+
+	start := time.Now()
+	out := field[map[string]any](t, do(t, s.srv.URL+"/graphql", ann.Session, `mutation { log_out { success reason } }`, nil), "log_out")
+	if out["success"] != true {
+		t.Fatalf("log_out: %v", out)
+	}
+	if code := me(s.srv.URL, ann.Session); code != http.StatusUnauthorized {
+		t.Errorf("the gateway that logged out still takes the session: %d", code)
+	}
+	waitFor(t, "the other gateway to refuse the session", func() bool { return me(other.URL, ann.Session) == http.StatusUnauthorized })
+	honoured := time.Since(start)
+	if err := closeOf(t, ws); !websocket.IsCloseError(err, 4401) {
+		t.Errorf("the other gateway's websocket closed with %v, want 4401", err)
+	}
+	t.Logf("the other gateway honoured the log-out after %s", honoured.Round(time.Millisecond))
+	// A new log-in works on both.
+	again := field[account](t, do(t, other.URL+"/graphql", "", logIn, map[string]any{"u": ann.Username, "p": "pw"}), "log_in")
+	if again.Session == "" || me(s.srv.URL, again.Session) != http.StatusOK {
+		t.Errorf("logging in again: %+v", again)
+	}
+}

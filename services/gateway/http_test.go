@@ -62,7 +62,7 @@ func TestGraphiQLIsServedWithItsAssets(t *testing.T) {
 }
 
 func TestQueriesOverGET(t *testing.T) {
-	_, srv := startGateway(t, kafkatest.Synced(t), nil)
+	_, srv := startGateway(t, kafkatest.Synced(t), func(c *gateway.Config) { c.Introspection = true })
 	res, body := get(t, srv.URL+"/graphql?query="+strings.ReplaceAll(`{ __type(name: "Transaction") { name } }`, " ", "%20"), nil)
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"Transaction"`) {
 		t.Errorf("GET query: %s %s", res.Status, body)

@@ -9,8 +9,10 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// depthLimit refuses operations nested deeper than max fields. Introspection
-// (__schema, __type) is not counted: GraphiQL's own query nests deep.
+// depthLimit refuses operations nested deeper than max fields,
+// introspection (__schema, __type) included: the bank's own types nest 3
+// deep, so the schema's types, which refer to each other, are all that can
+// nest deeper.
 type depthLimit struct{ max int }
 
 var (
@@ -56,9 +58,11 @@ func overWebsocket(ctx context.Context) context.Context {
 }
 
 // AdmitSubscriptions returns graph.Resolver.Admit allowing max running
-// subscriptions per websocket connection: each holds a goroutine and a
-// buffer, so one connection must not open them without end.
-func AdmitSubscriptions(max int) func(ctx context.Context) (func(), error) {
+// subscriptions per websocket connection and, with clients (which may be
+// nil), within the limits per client address and in all: each holds a
+// goroutine and a buffer, so no connection or client may open them
+// without end.
+func AdmitSubscriptions(max int, clients *Clients) func(ctx context.Context) (func(), error) {
 	return func(ctx context.Context) (func(), error) {
 		c, ok := ctx.Value(connectionKey{}).(*connection)
 		if !ok {
@@ -68,7 +72,15 @@ func AdmitSubscriptions(max int) func(ctx context.Context) (func(), error) {
 			c.subscriptions.Add(-1)
 			return nil, gqlerror.Errorf("too many subscriptions on this connection: at most %d; end one, or open another connection", max)
 		}
-		return func() { c.subscriptions.Add(-1) }, nil
+		if clients == nil {
+			return func() { c.subscriptions.Add(-1) }, nil
+		}
+		release, err := clients.subscribe(clientAddress(ctx))
+		if err != nil {
+			c.subscriptions.Add(-1)
+			return nil, err
+		}
+		return func() { release(); c.subscriptions.Add(-1) }, nil
 	}
 }
 
@@ -95,9 +107,6 @@ func selectionDepth(set ast.SelectionSet, depth, limit int) int {
 		var d int
 		switch s := sel.(type) {
 		case *ast.Field:
-			if s.Name == "__schema" || s.Name == "__type" {
-				continue
-			}
 			d = depth + 1
 			if len(s.SelectionSet) > 0 {
 				d = selectionDepth(s.SelectionSet, depth+1, limit)

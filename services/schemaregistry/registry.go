@@ -50,10 +50,10 @@ func Open(dataDir string) (*Registry, error) {
 	r := &Registry{fake: srfake.NewRegistry(), latest: map[string]sr.SubjectSchema{}, ids: map[int]sr.Schema{}}
 	if dataDir != "" {
 		dir := filepath.Join(dataDir, "schema-registry")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("schema registry data dir: %w", err)
 		}
-		f, err := os.OpenFile(filepath.Join(dir, "schemas.jsonl"), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(filepath.Join(dir, "schemas.jsonl"), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("open schema log: %w", err)
 		}

@@ -22,6 +22,12 @@ try {
     }
     return route.continue();
   });
+  // Whatever the Content-Security-Policy blocks shows as a console error.
+  const blocked = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) blocked.push(m.text());
+  });
+  page.on('pageerror', (e) => blocked.push(e.message));
   await page.goto(`${base}/graphiql`);
   await page.waitForSelector('.graphiql-container', { timeout: 20000 });
   const query = 'subscription {\n  stream_transactions(iban: "NL66OPEN0000000000", descr_includes: "graphiql") {\n    id iban new_balance changed_by from_to descr direction\n  }\n}';
@@ -37,6 +43,7 @@ try {
   const result = await page.evaluate(() => document.querySelector('.result-window .CodeMirror').CodeMirror.getValue());
   await page.screenshot({ path: screenshot });
   if (offsite.length > 0) throw new Error(`GraphiQL asked for ${offsite.join(', ')}`);
+  if (blocked.length > 0) throw new Error(`errors on the page: ${blocked.join('; ')}`);
   console.log(JSON.stringify(JSON.parse(result)));
 } catch (err) {
   console.error('graphiql:', err.message);

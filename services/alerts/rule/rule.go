@@ -67,7 +67,10 @@ func (r Rule) Validate() error {
 	}
 	if r.Webhook != "" {
 		u, err := url.Parse(r.Webhook)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		switch {
+		case len(r.Webhook) > MaxWebhookLength:
+			errs = append(errs, fmt.Errorf("webhook may be at most %d bytes", MaxWebhookLength))
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			errs = append(errs, errors.New("webhook must be an http or https URL"))
 		}
 	}

@@ -62,6 +62,8 @@ func TestValidate(t *testing.T) {
 		{"unknown kind", Rule{IBAN: ann, Kind: "SOMETHING"}, `kind "SOMETHING" is not one of`},
 		{"webhook not http", Rule{IBAN: ann, Kind: BalanceBelow, Webhook: "ftp://example.org"}, "webhook must be an http or https URL"},
 		{"webhook without host", Rule{IBAN: ann, Kind: BalanceBelow, Webhook: "https:///x"}, "webhook must be an http or https URL"},
+		{"webhook at the length limit", Rule{IBAN: ann, Kind: BalanceBelow, Webhook: "https://example.org/" + strings.Repeat("x", MaxWebhookLength-20)}, ""},
+		{"webhook too long", Rule{IBAN: ann, Kind: BalanceBelow, Webhook: "https://example.org/" + strings.Repeat("x", MaxWebhookLength-19)}, "webhook may be at most 2048 bytes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -37,18 +37,23 @@ func FuzzCommandSequences(f *testing.F) {
 	// A MaxInt64 payment out after a first euro (the overflow a reviewer found).
 	f.Add([]byte{0, 0, 1, 0, 2, 4, 0, 3, 0, 3, 0, 3, 0, 2, 2, 1, 4, 3, 0, 3, 0, 3, 0, 2, 3, 1, 1, 0, 3, 0, 3, 0})
 	f.Fuzz(func(t *testing.T, script []byte) {
-		script = script[:min(len(script), 4096)] // long enough for any story; bounded for speed
-		b := newSimBank(t)
-		r := &script
-		for len(*r) > 0 {
-			b.step(r)
-			b.check()
-		}
-		b.drain()
-		b.check()
-		b.checkEnded()
-		b.checkReplay()
+		play(t, script[:min(len(script), 4096)]) // long enough for any story; bounded for speed
 	})
+}
+
+// play runs a script against a fresh bank, checking the invariants after
+// every step and at the end.
+func play(t *testing.T, script []byte) {
+	b := newSimBank(t)
+	r := &script
+	for len(*r) > 0 {
+		b.step(r)
+		b.check()
+	}
+	b.drain()
+	b.check()
+	b.checkEnded()
+	b.checkReplay()
 }
 
 // TestMoneyIsConservedOverLongRandomSequences runs the fuzzer's checks
@@ -64,18 +69,7 @@ func TestMoneyIsConservedOverLongRandomSequences(t *testing.T) {
 			x ^= x << 17
 			script[i] = byte(x)
 		}
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			b := newSimBank(t)
-			r := &script
-			for len(*r) > 0 {
-				b.step(r)
-				b.check()
-			}
-			b.drain()
-			b.check()
-			b.checkEnded()
-			b.checkReplay()
-		})
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { play(t, script) })
 	}
 }
 

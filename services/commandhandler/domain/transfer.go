@@ -140,10 +140,11 @@ func (s *State) MoneyTransfer(c *schemas.MoneyTransferCommand, env Env) Decision
 		d.Commands = append(d.Commands, &schemas.CreditMoneyCommand{ID: c.ID, IBAN: c.To, Amount: c.Amount})
 	case cash && c.Amount > limits.MaxDeposit:
 		return fail(DepositTooLarge(limits.MaxDeposit))
-	case cash && !c.Teller && !s.owns(c.To, c.Username, c.Token):
-		return fail(ReasonCashNeedsOwner)
 	case cash:
-		d.Commands = append(d.Commands, &schemas.CreditMoneyCommand{ID: c.ID, IBAN: c.To, Amount: c.Amount, Deposit: true})
+		// Who may deposit is checked by the credit, on the instance that
+		// owns the account: this one may not have read its opening yet.
+		d.Commands = append(d.Commands, &schemas.CreditMoneyCommand{ID: c.ID, IBAN: c.To, Amount: c.Amount, Deposit: true,
+			Teller: c.Teller, Username: c.Username, Token: c.Token})
 	default:
 		d.Commands = append(d.Commands, &schemas.DebitMoneyCommand{ID: c.ID, IBAN: c.From, Amount: c.Amount, Token: c.Token, Username: c.Username})
 	}
@@ -160,12 +161,6 @@ func tooLong(c *schemas.MoneyTransferCommand) string {
 		return ReasonFieldTooLong
 	}
 	return ""
-}
-
-// owns reports whether username owns the account with this token.
-func (s *State) owns(ibanCode, username, token string) bool {
-	_, reason := s.authorize(ibanCode, username, token)
-	return reason == ""
 }
 
 // outcome is the MoneyTransferCommand's feedback for an ended saga, none
@@ -313,8 +308,10 @@ func (s *State) DebitMoney(c *schemas.DebitMoneyCommand, env Env) Decision {
 }
 
 // CreditMoney decides on putting money on an account for a transfer. A
-// cash deposit also counts toward the account's daily cash limit, checked
-// here, where one instance decides every credit of the account in turn.
+// cash deposit is taken from an owner of the account (its username and
+// token) or a teller, and counts toward the account's daily cash limit:
+// both checked here, where one instance decides every credit of the
+// account in turn, with its state up to date.
 func (s *State) CreditMoney(c *schemas.CreditMoneyCommand, env Env) Decision {
 	if done, d := s.stepDone(c.ID, creditMoney, MovedCredit, ""); done {
 		return d
@@ -322,15 +319,14 @@ func (s *State) CreditMoney(c *schemas.CreditMoneyCommand, env Env) Decision {
 	if s.Moved[c.ID]&MovedReturn != 0 {
 		return failed(c.ID, creditMoney, ReasonTransferEnded)
 	}
-	a := s.Accounts[c.IBAN]
-	switch {
-	case a == nil:
-		return failed(c.ID, creditMoney, ReasonUnknownAccount)
-	case c.Amount < contract.MinAmount:
-		return failed(c.ID, creditMoney, ReasonAmountNotPositive)
+	if c.Deposit && !c.Teller {
+		if _, reason := s.authorize(c.IBAN, c.Username, c.Token); reason != "" {
+			return failed(c.ID, creditMoney, ReasonCashNeedsOwner) // the same for an account that does not exist
+		}
 	}
-	if _, ok := money.Add(a.Balance, c.Amount); !ok {
-		return failed(c.ID, creditMoney, ReasonBalanceTooLarge)
+	a, reason := s.receivable(c.IBAN, c.Amount)
+	if reason != "" {
+		return failed(c.ID, creditMoney, reason)
 	}
 	event := &schemas.MoneyCreditedEvent{ID: c.ID, IBAN: c.IBAN, Amount: c.Amount}
 	if c.Deposit {
@@ -357,23 +353,33 @@ func (s *State) ReturnMoney(c *schemas.ReturnMoneyCommand) Decision {
 	if done, d := s.stepDone(c.ID, returnMoney, MovedReturn, c.Reason); done {
 		return d
 	}
-	a := s.Accounts[c.IBAN]
-	switch {
-	case s.Moved[c.ID]&MovedCredit != 0:
+	if s.Moved[c.ID]&MovedCredit != 0 {
 		return failed(c.ID, returnMoney, ReasonNothingToReturn)
-	case a == nil:
-		return failed(c.ID, returnMoney, ReasonUnknownAccount)
-	case c.Amount < contract.MinAmount:
-		return failed(c.ID, returnMoney, ReasonAmountNotPositive)
 	}
-	if _, ok := money.Add(a.Balance, c.Amount); !ok {
-		return failed(c.ID, returnMoney, ReasonBalanceTooLarge)
+	if _, reason := s.receivable(c.IBAN, c.Amount); reason != "" {
+		return failed(c.ID, returnMoney, reason)
 	}
 	return Decision{
 		Events: []schemas.Record{&schemas.MoneyReturnedEvent{ID: c.ID, IBAN: c.IBAN, Amount: c.Amount, Reason: c.Reason}},
 		// The saga ends the transfer with this reason.
 		Feedback: []schemas.Record{succeeded(c.ID, returnMoney, c.Reason)},
 	}
+}
+
+// receivable checks that amount may be put on the account: it exists, the
+// amount is at least a cent, and the balance cannot wrap around.
+func (s *State) receivable(ibanCode string, amount int64) (*Account, string) {
+	a := s.Accounts[ibanCode]
+	switch {
+	case a == nil:
+		return nil, ReasonUnknownAccount
+	case amount < contract.MinAmount:
+		return nil, ReasonAmountNotPositive
+	}
+	if _, ok := money.Add(a.Balance, amount); !ok {
+		return nil, ReasonBalanceTooLarge
+	}
+	return a, ""
 }
 
 // stepDone answers a money step that was decided before: the first
