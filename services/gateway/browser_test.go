@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/topology/iban"
 	"github.com/openbank/bank/services/gateway"
+	"github.com/openbank/bank/topology/iban"
 )
 
 // chromium finds the browser `make tools` installs (or $CHROMIUM).
