@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/openbank/bank/eventlog"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/alerts/rule"
 	"github.com/openbank/bank/topology"
@@ -98,11 +99,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer s.lookups.Close()
-	consumer, err := sarama.NewConsumer(cfg.Brokers, kafka.ConsumerConfig("openbank-alerts-rules-"+cfg.InstanceID))
+	rules, err := kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig("openbank-alerts-rules-"+cfg.InstanceID), log)
 	if err != nil {
-		return fmt.Errorf("rule consumer: %w", err)
+		return err
 	}
-	defer consumer.Close()
+	defer rules.Close()
+	if s.events, err = eventlog.Open(ctx, rules, s.lookups, []string{topology.BankEvents}, "alert rules", log); err != nil {
+		return err
+	}
+	defer s.events.Close()
 	if s.txn, err = kafka.NewTxnProducer(cfg.Brokers, RaiseGroup+"-"+cfg.InstanceID, log); err != nil {
 		return err
 	}
@@ -118,11 +123,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel(nil)
-	pc, err := kafka.ConsumePartition(ctx, consumer, topology.BankEvents, 0, sarama.OffsetOldest)
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", topology.BankEvents, err)
-	}
-	wg.Go(func() { s.followRules(ctx, pc) })
+	wg.Go(func() { s.followRules(ctx) })
 	start := time.Now()
 	if err := s.caughtUp(ctx); err != nil {
 		return err
@@ -160,23 +161,21 @@ type service struct {
 	parking sarama.SyncProducer
 	txnMu   sync.Mutex // one transaction at a time on txn
 
+	events *eventlog.Log // bank_events, for the rules
+
 	mu   sync.Mutex
 	book *rule.Book
-	next int64 // offset after the last bank event read
 }
 
 // followRules applies the alert rule events of bank_events to the book.
-func (s *service) followRules(ctx context.Context, pc sarama.PartitionConsumer) {
-	defer pc.AsyncClose()
+func (s *service) followRules(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case err := <-pc.Errors():
-			// sarama goes on retrying (a broker away, a leader moving).
-			s.log.Warn("reading rules", "err", err)
-		case m := <-pc.Messages():
+		case m := <-s.events.Messages():
 			s.applyEvent(ctx, m)
+			s.events.Applied(m)
 		}
 	}
 }
@@ -193,7 +192,6 @@ func (s *service) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.next = m.Offset + 1
 	if err != nil {
 		// Only the command handler writes events, and the projector parks
 		// what no one can read: skip it.
@@ -209,38 +207,15 @@ func (s *service) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) {
 	}
 }
 
-// nextOffset returns the offset after the last bank event read.
-func (s *service) nextOffset() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.next
-}
-
-// caughtUp waits until the book holds every rule event written before the
-// call, so a transaction checked after it sees every rule set before the
-// transfer that made it.
+// caughtUp waits until the book holds every rule event committed before
+// the call, so a transaction checked after it sees every rule set before
+// the transfer that made it.
 func (s *service) caughtUp(ctx context.Context) error {
-	end, err := s.lookups.GetOffset(topology.BankEvents, 0, sarama.OffsetNewest)
+	ends, err := s.events.Ends()
 	if err != nil {
-		return fmt.Errorf("end of %s: %w", topology.BankEvents, err)
+		return err
 	}
-	// Every event is written in a transaction, so the last offset is a
-	// commit marker, which is never delivered.
-	target := end - 1
-	last, since := s.nextOffset(), time.Now()
-	for last < target {
-		if !kafka.Sleep(ctx, 10*time.Millisecond) {
-			return context.Cause(ctx)
-		}
-		if n := s.nextOffset(); n != last {
-			last, since = n, time.Now()
-		} else if time.Since(since) > 500*time.Millisecond {
-			// No progress: what is left are aborted transactions' records
-			// and markers, which are never delivered either.
-			return nil
-		}
-	}
-	return nil
+	return s.events.WaitCaughtUp(ctx, ends)
 }
 
 func (s *service) ruleCount() int {

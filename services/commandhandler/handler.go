@@ -30,6 +30,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/openbank/bank/contract"
+	"github.com/openbank/bank/eventlog"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology"
@@ -99,11 +100,11 @@ func Run(ctx context.Context, cfg Config) error {
 	e := &engine{
 		cfg: cfg, log: log, codec: codec, client: client,
 		state: domain.NewState(), env: domain.Env{NewToken: cfg.NewToken, Limits: cfg.Limits},
-		next: map[string]int64{}, own: map[string]map[int64]bool{}, lastWrite: map[string]int64{},
+		own: map[string]map[int64]bool{}, lastWrite: map[string]int64{},
 		work: make(chan item, 1024),
 	}
 	for _, t := range eventTopics {
-		e.next[t], e.lastWrite[t] = 0, -1
+		e.lastWrite[t] = -1
 		e.own[t] = map[int64]bool{}
 	}
 	if e.producer, err = kafka.NewTxnProducer(cfg.Brokers, "openbank-commands-"+cfg.InstanceID, log); err != nil {
@@ -111,11 +112,18 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer e.producer.Close()
 
-	events, err := e.followEvents(ctx)
+	// The event reader gets its own connection: a broker answers one
+	// connection's requests in order, so the offset lookups of e.client
+	// would wait behind its long-poll fetches.
+	eventsClient, err := kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig("openbank-commands-events-"+cfg.InstanceID), log)
 	if err != nil {
 		return err
 	}
-	defer events.Close()
+	defer eventsClient.Close()
+	if e.events, err = eventlog.Open(ctx, eventsClient, client, eventTopics, "command handler events", log); err != nil {
+		return err
+	}
+	defer e.events.Close()
 	if err := e.rebuild(ctx); err != nil {
 		return err
 	}
@@ -185,10 +193,8 @@ type engine struct {
 	state    *domain.State
 	env      domain.Env
 
-	eventMsgs map[string]<-chan *sarama.ConsumerMessage
-	eventErrs map[string]<-chan *sarama.ConsumerError
-	// next is, per event topic, the offset after the last event read.
-	next map[string]int64
+	// events follows user_events and bank_events: the state.
+	events *eventlog.Log
 	// own holds offsets of events this instance wrote and already applied.
 	own map[string]map[int64]bool
 	// lastWrite is, per event topic, the newest event offset the state
@@ -200,67 +206,45 @@ type engine struct {
 	current *session
 }
 
-type closer interface{ Close() error }
-
-func (e *engine) followEvents(ctx context.Context) (closer, error) {
-	// The consumer gets its own connection: a broker answers one
-	// connection's requests in order, so the offset lookups and fetches
-	// of e.client would wait behind its long-poll fetches.
-	consumer, err := sarama.NewConsumer(e.cfg.Brokers, kafka.ConsumerConfig("openbank-commands-events-"+e.cfg.InstanceID))
-	if err != nil {
-		return nil, fmt.Errorf("event consumer: %w", err)
-	}
-	e.eventMsgs = map[string]<-chan *sarama.ConsumerMessage{}
-	e.eventErrs = map[string]<-chan *sarama.ConsumerError{}
-	for _, t := range eventTopics {
-		pc, err := kafka.ConsumePartition(ctx, consumer, t, 0, sarama.OffsetOldest)
-		if err != nil {
-			consumer.Close()
-			return nil, fmt.Errorf("consume %s: %w", t, err)
-		}
-		e.eventMsgs[t], e.eventErrs[t] = pc.Messages(), pc.Errors()
-	}
-	return consumer, nil
-}
-
-// rebuild reads the event topics up to where they ended at start, showing
-// progress, so the instance starts with the state of the whole bank.
+// rebuild reads the event topics up to where they stood at start, showing
+// progress, so the instance starts with the state of the whole bank. It is
+// done once every record committed before the start is applied, by the
+// one caught-up rule (eventlog): neither a quiet moment nor a marker that
+// may never come is waited for, so it ends under steady traffic and on a
+// log that ends in an aborted transaction alike.
 func (e *engine) rebuild(ctx context.Context) error {
 	start := time.Now()
-	target := map[string]int64{}
-	total := int64(0)
-	for _, t := range eventTopics {
-		end, err := e.client.GetOffset(t, 0, sarama.OffsetNewest)
-		if err != nil {
-			return fmt.Errorf("end of %s: %w", t, err)
-		}
-		target[t] = end
-		total += end
+	ends, err := e.events.Ends()
+	if err != nil {
+		return err
 	}
-	e.log.Info("rebuilding state from events", "events", total)
+	e.log.Info("rebuilding state from events", "offsets", ends.Total())
 	replayed := kafka.EventsReplayed.WithLabelValues("commands")
 	applied, lastLog := 0, time.Now()
-	for !e.reached(target) {
-		err := e.readEvent(ctx, 300*time.Millisecond)
-		if errors.Is(err, errEventsUnreadable) {
-			continue // sarama retries; so do we
+	check := time.NewTicker(50 * time.Millisecond)
+	defer check.Stop()
+	for caught := false; !caught; {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case m := <-e.events.Messages():
+			if err := e.applyEvent(ctx, m); err != nil {
+				return err
+			}
+			applied++
+			replayed.Inc()
+			if time.Since(lastLog) >= time.Second {
+				lastLog = time.Now()
+				e.log.Info("rebuilding state", "applied", applied, "behind", e.events.Behind(ends),
+					"events_per_s", int(float64(applied)/time.Since(start).Seconds()))
+			}
+			continue
+		case <-check.C:
 		}
-		if errors.Is(err, errNoEvent) {
-			// What is left are transaction markers or aborted events,
-			// which take offsets but are never delivered. (Correctness
-			// does not rest on this: each session waits for the events
-			// its partitions depend on.)
-			break
-		}
-		if err != nil {
-			return err
-		}
-		applied++
-		replayed.Inc()
-		if time.Since(lastLog) >= time.Second {
-			lastLog = time.Now()
-			e.log.Info("rebuilding state", "applied", applied, "of_about", total,
-				"events_per_s", int(float64(applied)/time.Since(start).Seconds()))
+		// Between messages now and then: a broker that cannot answer is
+		// asked again at the next tick.
+		if caught, err = e.events.CaughtUp(ctx, ends); err != nil {
+			e.log.Warn("rebuilding state: cannot tell how far the events go yet", "err", err)
 		}
 	}
 	took := time.Since(start)
@@ -270,53 +254,10 @@ func (e *engine) rebuild(ctx context.Context) error {
 	return nil
 }
 
-func (e *engine) reached(target map[string]int64) bool {
-	for _, t := range eventTopics {
-		if e.next[t] < target[t] {
-			return false
-		}
-	}
-	return true
-}
-
-var (
-	errNoEvent          = errors.New("no event")
-	errEventsUnreadable = errors.New("events unreadable for now")
-)
-
-// readEvent applies the next event, waiting up to wait for one.
-func (e *engine) readEvent(ctx context.Context, wait time.Duration) error {
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case m := <-e.eventMsgs[topology.UserEvents]:
-		return e.applyEvent(ctx, m)
-	case m := <-e.eventMsgs[topology.BankEvents]:
-		return e.applyEvent(ctx, m)
-	case err := <-e.eventErrs[topology.UserEvents]:
-		e.eventsUnreadable(err)
-		return errEventsUnreadable
-	case err := <-e.eventErrs[topology.BankEvents]:
-		e.eventsUnreadable(err)
-		return errEventsUnreadable
-	case <-t.C:
-		return errNoEvent
-	}
-}
-
-// eventsUnreadable logs an error of an event topic's consumer. sarama's
-// partition consumer reports it and goes on retrying (a broker away, a
-// leader moving), so this instance waits with it rather than exit.
-func (e *engine) eventsUnreadable(err error) {
-	e.log.Warn("reading events", "err", err)
-}
-
 // applyEvent applies one event read from the log, unless this instance
 // wrote it and applied it when its transaction committed.
 func (e *engine) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) error {
-	e.next[m.Topic] = m.Offset + 1
+	defer e.events.Applied(m)
 	if e.own[m.Topic][m.Offset] {
 		delete(e.own[m.Topic], m.Offset)
 		return nil
@@ -349,18 +290,10 @@ func (e *engine) loop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case m := <-e.eventMsgs[topology.UserEvents]:
+		case m := <-e.events.Messages():
 			if err := e.applyEvent(ctx, m); err != nil {
 				return err
 			}
-		case m := <-e.eventMsgs[topology.BankEvents]:
-			if err := e.applyEvent(ctx, m); err != nil {
-				return err
-			}
-		case err := <-e.eventErrs[topology.UserEvents]:
-			e.eventsUnreadable(err)
-		case err := <-e.eventErrs[topology.BankEvents]:
-			e.eventsUnreadable(err)
 		case it := <-e.work:
 			e.pending = append(e.pending, it)
 			// Take whatever else is waiting, for a bigger transaction.
@@ -381,7 +314,7 @@ func (e *engine) loop(ctx context.Context) error {
 // barrier names.
 func (e *engine) caughtUp(s *session) bool {
 	for t, off := range s.barrier {
-		if e.next[t] <= off {
+		if e.events.Next(t, 0) <= off {
 			return false
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -449,4 +450,68 @@ func TestMoneyIsConservedWithTwoInstancesAndARestart(t *testing.T) {
 	if n := len(outcomes); n != transfers {
 		t.Errorf("%d of %d transfers answered", n, transfers)
 	}
+}
+
+// A new instance rebuilds its state and starts consuming however the event
+// log ends: after an aborted transaction (whose records and marker are
+// never delivered), and while another instance keeps writing events.
+func TestRebuildEndsOnAnAbortedTailAndUnderSteadyLoad(t *testing.T) {
+	env := kafkatest.Synced(t)
+	start(t, env, "a")
+	c := client{t, newBus(t, env)}
+	c.user("ann")
+	ann, tok := c.account("ann")
+	if ok, reason := c.transfer(schemas.NewID(), domain.Cash, ann, tok, "ann", 100_000); !ok {
+		t.Fatal(reason)
+	}
+
+	// The log now ends in an aborted transaction.
+	producer, err := sarama.NewSyncProducer(env.Brokers, kafka.TransactionalConfig("test-aborter", "test-aborter-"+schemas.NewID().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	if err := producer.BeginTxn(); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := kafka.Message(t.Context(), env.Codec(), topology.BankEvents, &schemas.MoneyCreditedEvent{ID: schemas.NewID(), IBAN: ann, Amount: 1 << 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := producer.SendMessage(msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := producer.AbortTxn(); err != nil {
+		t.Fatal(err)
+	}
+	b := start(t, env, "b") // kafkatest.Run fails the test if it is not ready within a minute
+	b.Stop(t)
+	state, _ := replay(t, env)
+	if got := state.Accounts[ann].Balance; got != 100_000 {
+		t.Fatalf("the aborted credit counted: ann has %d", got)
+	}
+
+	// Steady traffic through instance a while b starts again.
+	ctx, stop := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			c.transfer(schemas.NewID(), ann, "NL91ABNA0417164300", tok, "ann", 1)
+			sent.Add(1)
+		}
+	})
+	for sent.Load() < 20 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	begun := time.Now()
+	start(t, env, "b")
+	rebuilt := time.Since(begun)
+	before := sent.Load()
+	for sent.Load() < before+20 { // the traffic went on while b rebuilt
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	t.Logf("b rebuilt and consumed after %s under traffic (%d transfers in all)", rebuilt.Round(time.Millisecond), sent.Load())
 }

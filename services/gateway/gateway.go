@@ -200,7 +200,7 @@ type Gateway struct {
 	handler http.Handler
 
 	revocations *session.Revocations
-	revoked     *kafka.Tail // session_events
+	revoked     *revocationReader // session_events
 	sessions    *liveSessions
 }
 
@@ -312,7 +312,7 @@ func (g *Gateway) Ready() error {
 
 // Close stops the consumers and closes the connections.
 func (g *Gateway) Close() {
-	g.revoked.Stop()
+	g.revoked.Close()
 	g.tail.Stop()
 	g.client.Close()
 	g.bus.Close()

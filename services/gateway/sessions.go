@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/gorilla/websocket"
 
+	"github.com/openbank/bank/eventlog"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/gateway/session"
 	"github.com/openbank/bank/topology"
@@ -20,23 +21,75 @@ import (
 // letters.
 const SessionConsumer = "gateway-sessions"
 
-// followRevocations reads session_events from the oldest revocation (the
+// revocationReader follows session_events from the oldest revocation (the
 // topic keeps them longer than any session lives), so this gateway honours
 // every log-out and password change, whichever gateway took it.
-func (g *Gateway) followRevocations(ctx context.Context, codec *topology.Codec) (*kafka.Tail, error) {
-	return kafka.NewTailFrom(ctx, g.client, []string{topology.SessionEvents}, sarama.OffsetOldest, g.cfg.Log, func(m *sarama.ConsumerMessage) {
-		rec, err := codec.Decode(ctx, m.Topic, m.Value)
-		if err != nil {
-			g.bus.Park(m, SessionConsumer, fmt.Errorf("undecodable %s record: %w", m.Topic, err))
-			return
+type revocationReader struct {
+	lookups sarama.Client
+	events  *eventlog.Log
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+// followRevocations starts reading revocations and returns once every one
+// committed before the start is applied: a gateway that serves sooner
+// could take a session that was revoked.
+func (g *Gateway) followRevocations(ctx context.Context, codec *topology.Codec) (*revocationReader, error) {
+	lookups, err := kafka.Connect(ctx, g.cfg.Brokers, kafka.NewConfig(g.cfg.ClientID+"-session-lookups"), g.cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	events, err := eventlog.Open(ctx, g.client, lookups, []string{topology.SessionEvents}, "revoked sessions", g.cfg.Log)
+	if err != nil {
+		lookups.Close()
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	r := &revocationReader{lookups: lookups, events: events, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case m := <-events.Messages():
+				g.revoke(runCtx, codec, m)
+				events.Applied(m)
+			}
 		}
-		e, ok := rec.(*schemas.SessionsRevokedEvent)
-		if !ok {
-			g.bus.Park(m, SessionConsumer, fmt.Errorf("%s is not a record of %s", rec.AvroName(), m.Topic))
-			return
-		}
-		g.revocations.Revoke(e.Username, e.RevokedAt)
-	})
+	}()
+	ends, err := events.Ends()
+	if err == nil {
+		err = events.WaitCaughtUp(ctx, ends)
+	}
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("read the revoked sessions: %w", err)
+	}
+	return r, nil
+}
+
+// revoke applies one revocation; what it cannot read is parked.
+func (g *Gateway) revoke(ctx context.Context, codec *topology.Codec, m *sarama.ConsumerMessage) {
+	rec, err := codec.Decode(ctx, m.Topic, m.Value)
+	if err != nil {
+		g.bus.Park(m, SessionConsumer, fmt.Errorf("undecodable %s record: %w", m.Topic, err))
+		return
+	}
+	e, ok := rec.(*schemas.SessionsRevokedEvent)
+	if !ok {
+		g.bus.Park(m, SessionConsumer, fmt.Errorf("%s is not a record of %s", rec.AvroName(), m.Topic))
+		return
+	}
+	g.revocations.Revoke(e.Username, e.RevokedAt)
+}
+
+// Close stops reading revocations.
+func (r *revocationReader) Close() {
+	r.stop()
+	<-r.done
+	r.events.Close()
+	r.lookups.Close()
 }
 
 // liveSessions keeps the websocket connections opened with a user's

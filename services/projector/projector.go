@@ -23,6 +23,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/openbank/bank/eventlog"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/projector/projection"
 	"github.com/openbank/bank/topology"
@@ -88,30 +89,21 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer p.txn.Close()
 
-	consumer, err := sarama.NewConsumerFromClient(p.client)
-	if err != nil {
-		return fmt.Errorf("event consumer: %w", err)
+	if p.events, err = eventlog.Open(ctx, p.client, p.lookups, eventTopics, "projector events", log); err != nil {
+		return err
 	}
-	defer consumer.Close()
+	defer p.events.Close()
 	// Every goroutine below stops when ctx ends; on return ctx ends first,
 	// then they are waited for, then what they used is closed.
 	ctx, cancel := context.WithCancelCause(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel(nil)
-	for _, t := range eventTopics {
-		pc, err := kafka.ConsumePartition(ctx, consumer, t, 0, sarama.OffsetOldest)
-		if err != nil {
-			return fmt.Errorf("consume %s: %w", t, err)
+	wg.Go(func() {
+		if err := p.follow(ctx); err != nil {
+			cancel(err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := p.follow(ctx, pc); err != nil {
-				cancel(err)
-			}
-		}()
-	}
+	})
 	if err := p.rebuild(ctx); err != nil {
 		return err
 	}
@@ -154,78 +146,72 @@ type projector struct {
 	client  sarama.Client // for the event consumers
 	lookups sarama.Client // for offset lookups
 	store   *store
+	events  *eventlog.Log // user_events and bank_events
 	replies sarama.SyncProducer
 	txn     *kafka.TxnProducer
 }
 
-// follow applies one event topic to the read model.
-func (p *projector) follow(ctx context.Context, pc sarama.PartitionConsumer) error {
-	defer pc.AsyncClose()
+// follow applies the events to the read model, in log order per topic.
+func (p *projector) follow(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err, ok := <-pc.Errors():
-			// sarama reports the error and goes on retrying (a broker
-			// away, a leader moving): wait with it rather than exit.
-			if ok {
-				p.log.Warn("reading events", "err", err)
+		case m := <-p.events.Messages():
+			if err := p.applyEvent(ctx, m); err != nil {
+				return err
 			}
-		case m, ok := <-pc.Messages():
-			if !ok {
-				return nil
-			}
-			rec, err := p.codec.Decode(ctx, m.Topic, m.Value)
-			if err != nil {
-				if !topology.IsPoison(err) {
-					return fmt.Errorf("decode %s/%d: %w", m.Topic, m.Offset, err)
-				}
-				// Only the command handler writes events: a bug or
-				// tampering. The model cannot include it either way.
-				p.log.Error("undecodable event skipped", "topic", m.Topic, "offset", m.Offset, "err", err)
-				p.store.skip(m.Topic, m.Offset, err)
-				continue
-			}
-			if err := p.store.apply(m.Topic, m.Offset, rec, m.Timestamp); errors.Is(err, projection.ErrDuplicate) {
-				kafka.DuplicateEvents.WithLabelValues("projector").Inc()
-				p.log.Error("duplicate event in the log not applied", "topic", m.Topic, "offset", m.Offset, "err", err)
-			} else if err != nil {
-				p.log.Error("event does not apply", "topic", m.Topic, "offset", m.Offset, "err", err)
-			}
+			p.events.Applied(m)
 		}
 	}
 }
 
-// rebuild waits for the read model to reach the end of the event topics as
-// they were at start, logging progress, before any query is answered.
+// applyEvent applies one event; what no one can read is skipped (and
+// parked by the emitter).
+func (p *projector) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) error {
+	rec, err := p.codec.Decode(ctx, m.Topic, m.Value)
+	if err != nil {
+		if !topology.IsPoison(err) {
+			return fmt.Errorf("decode %s/%d: %w", m.Topic, m.Offset, err)
+		}
+		// Only the command handler writes events: a bug or tampering. The
+		// model cannot include it either way.
+		p.log.Error("undecodable event skipped", "topic", m.Topic, "offset", m.Offset, "err", err)
+		p.store.skip(m.Topic, m.Offset, err)
+		return nil
+	}
+	if err := p.store.apply(m.Topic, m.Offset, rec, m.Timestamp); errors.Is(err, projection.ErrDuplicate) {
+		kafka.DuplicateEvents.WithLabelValues("projector").Inc()
+		p.log.Error("duplicate event in the log not applied", "topic", m.Topic, "offset", m.Offset, "err", err)
+	} else if err != nil {
+		p.log.Error("event does not apply", "topic", m.Topic, "offset", m.Offset, "err", err)
+	}
+	return nil
+}
+
+// rebuild waits for the read model to hold every event committed before
+// the start, logging progress, before any query is answered.
 func (p *projector) rebuild(ctx context.Context) error {
 	start := time.Now()
-	ends, err := p.ends()
+	ends, err := p.events.Ends()
 	if err != nil {
 		return err
 	}
-	total := ends[topology.UserEvents] + ends[topology.BankEvents]
+	total := ends.Total()
 	p.log.Info("rebuilding read model from events", "offsets", total)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	for {
-		wait, stop := context.WithTimeout(ctx, 300*time.Millisecond)
-		err := p.store.waitFor(wait, caughtUp(ends))
+		wait, stop := context.WithTimeout(ctx, time.Second)
+		err := p.events.WaitCaughtUp(wait, ends)
 		stop()
-		if err == nil || ctx.Err() != nil {
+		if err == nil {
 			break
 		}
-		select {
-		case <-tick.C:
-			behind := p.store.behind(ends)
-			done := total - behind
-			p.log.Info("rebuilding read model", "position", done, "end", total,
-				"offsets_per_s", int(float64(done)/time.Since(start).Seconds()))
-		default:
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-	}
-	if err := ctx.Err(); err != nil {
-		return err
+		done := total - p.events.Behind(ends)
+		p.log.Info("rebuilding read model", "position", done, "end", total,
+			"offsets_per_s", int(float64(done)/time.Since(start).Seconds()))
 	}
 	took := time.Since(start)
 	kafka.EventsReplayed.WithLabelValues("projector").Add(float64(total))
@@ -234,30 +220,6 @@ func (p *projector) rebuild(ctx context.Context) error {
 	p.log.Info("read model rebuilt", "offsets", total, "transactions", txs, "took", took.Round(time.Millisecond),
 		"offsets_per_s", int(float64(total)/max(took.Seconds(), 1e-3)))
 	return nil
-}
-
-// ends returns where the event topics end now.
-func (p *projector) ends() (map[string]int64, error) {
-	ends := map[string]int64{}
-	for _, t := range eventTopics {
-		end, err := p.lookups.GetOffset(t, 0, sarama.OffsetNewest)
-		if err != nil {
-			return nil, fmt.Errorf("end of %s: %w", t, err)
-		}
-		ends[t] = end
-	}
-	return ends, nil
-}
-
-// caughtUp turns end offsets into what the model must have read: all but
-// the last offset, which after a committed transaction is its marker (every
-// event is written in a transaction) and is never delivered.
-func caughtUp(ends map[string]int64) map[string]int64 {
-	out := make(map[string]int64, len(ends))
-	for t, end := range ends {
-		out[t] = max(0, end-1)
-	}
-	return out
 }
 
 // emitter derives TransactionHappenedEvents for the bank_events offsets it

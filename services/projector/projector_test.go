@@ -322,3 +322,48 @@ func TestUndecodableEventsAreParked(t *testing.T) {
 		t.Fatalf("garbage parked %d times", parked)
 	}
 }
+
+// A query is answered when the event log ends in an aborted transaction:
+// its records and marker are never delivered, and waiting for them would
+// stall every query until the next commit.
+func TestQueriesAreAnsweredOnALogEndingInAnAbortedTransaction(t *testing.T) {
+	env := kafkatest.Synced(t)
+	startHandler(t, env)
+	startProjector(t, env)
+	c := newClient(t, env)
+	target := iban.New()
+	c.must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: target, Username: "ann"})
+	for _, topic := range []string{topology.BankEvents, topology.UserEvents} {
+		producer, err := sarama.NewSyncProducer(env.Brokers, kafka.TransactionalConfig("test-aborter", "test-aborter-"+schemas.NewID().String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := producer.BeginTxn(); err != nil {
+			t.Fatal(err)
+		}
+		var rec schemas.Record = &schemas.MoneyCreditedEvent{ID: schemas.NewID(), IBAN: target, Amount: 1 << 40}
+		if topic == topology.UserEvents {
+			rec = &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "ghost-" + schemas.NewID().String()[:6], Password: "x"}
+		}
+		msg, err := kafka.Message(t.Context(), env.Codec(), topic, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := producer.SendMessage(msg); err != nil {
+			t.Fatal(err)
+		}
+		if err := producer.AbortTxn(); err != nil {
+			t.Fatal(err)
+		}
+		producer.Close()
+	}
+	var acct projection.Account
+	if err := json.Unmarshal([]byte(c.must(&schemas.FindBankAccountQuery{ID: schemas.NewID(), IBAN: target})), &acct); err != nil {
+		t.Fatal(err)
+	}
+	if acct.Balance != 0 {
+		t.Fatalf("the aborted credit shows: %+v", acct)
+	}
+	// A projector started now rebuilds past the aborted tail, too.
+	startProjector(t, env)
+}

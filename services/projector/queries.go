@@ -36,14 +36,14 @@ type AccountAsOf struct {
 // before the query arrived: a JSON result, or the reason it has none. A
 // model too far behind says so rather than answer from old data.
 func (p *projector) query(ctx context.Context, rec schemas.Record) (result, reason string) {
-	ends, err := p.ends()
+	ends, err := p.events.Ends()
 	if err != nil {
 		return "", "the read model cannot tell how far the events go: " + err.Error()
 	}
 	wait, cancel := context.WithTimeout(ctx, p.cfg.CatchUpWait)
 	defer cancel()
-	if err := p.store.waitFor(wait, caughtUp(ends)); err != nil {
-		return "", fmt.Sprintf("the read model is %d events behind; try again shortly", p.store.behind(caughtUp(ends)))
+	if err := p.events.WaitCaughtUp(wait, ends); err != nil {
+		return "", fmt.Sprintf("the read model is %d events behind; try again shortly", p.events.Behind(ends))
 	}
 	var answer any
 	p.store.read(func(m *projection.Model) { answer, reason = Answer(m, rec) })

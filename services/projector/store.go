@@ -88,17 +88,6 @@ func (s *store) waitFor(ctx context.Context, until map[string]int64) error {
 	}
 }
 
-// behind says how many offsets the model lags behind the given ends.
-func (s *store) behind(ends map[string]int64) int64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var n int64
-	for t, end := range ends {
-		n += max(0, end-s.next[t])
-	}
-	return n
-}
-
 // transactionsIn returns the transactions made by bank_events offsets in
 // [from, to], in order.
 func (s *store) transactionsIn(from, to int64) []projection.Transaction {

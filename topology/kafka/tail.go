@@ -25,12 +25,6 @@ type Tail struct {
 // NewTail starts following the topics from their newest offsets. The
 // client must use ConsumerConfig (read committed) and stays the caller's.
 func NewTail(ctx context.Context, client sarama.Client, topics []string, log *slog.Logger, handle func(*sarama.ConsumerMessage)) (*Tail, error) {
-	return NewTailFrom(ctx, client, topics, sarama.OffsetNewest, log, handle)
-}
-
-// NewTailFrom is NewTail starting at offset: sarama.OffsetOldest for a
-// topic every instance must read whole (the revoked sessions).
-func NewTailFrom(ctx context.Context, client sarama.Client, topics []string, offset int64, log *slog.Logger, handle func(*sarama.ConsumerMessage)) (*Tail, error) {
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
 		return nil, fmt.Errorf("consumer: %w", err)
@@ -43,7 +37,7 @@ func NewTailFrom(ctx context.Context, client sarama.Client, topics []string, off
 			return nil, fmt.Errorf("partitions of %s: %w", topic, err)
 		}
 		for _, p := range parts {
-			pc, err := ConsumePartition(ctx, consumer, topic, p, offset)
+			pc, err := ConsumePartition(ctx, consumer, topic, p, sarama.OffsetNewest)
 			if err != nil {
 				t.Stop()
 				return nil, fmt.Errorf("consume %s/%d: %w", topic, p, err)

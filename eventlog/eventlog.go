@@ -1,0 +1,279 @@
+// Package eventlog follows Kafka topics from their oldest offsets, for the
+// services that build state from events: the command handler, the
+// projector, the alerts service and the gateway's revoked sessions. It is
+// the one place that knows when such a reader has caught up.
+//
+// A Log reads every partition of its topics (read_committed) and hands the
+// messages over on one channel; whoever applies them calls Applied. Ends
+// takes the partitions' last stable offsets — every record below one is
+// decided, committed or aborted — and CaughtUp tells whether every record
+// below them that a reader will ever get has been applied. It does not
+// wait for traffic to pause, nor for a marker that may never come: the last
+// offsets of a log are often transaction markers or aborted records, which
+// a read_committed consumer never delivers, and whether anything
+// deliverable is left is asked of the broker directly (kafka.Deliverable).
+package eventlog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/openbank/bank/topology/kafka"
+)
+
+// Partition names one partition of a topic.
+type Partition struct {
+	Topic     string
+	Partition int32
+}
+
+func (p Partition) String() string { return fmt.Sprintf("%s/%d", p.Topic, p.Partition) }
+
+// Ends are, per partition, the offsets a reader must have caught up with.
+type Ends map[Partition]int64
+
+// Log follows topics from their oldest offsets.
+type Log struct {
+	name     string
+	lookups  sarama.Client
+	consumer sarama.Consumer
+	log      *slog.Logger
+	msgs     chan *sarama.ConsumerMessage
+	parts    []Partition
+
+	mu      sync.Mutex
+	next    map[Partition]int64 // offset after the last record applied
+	checked map[Partition][2]int64
+	changed chan struct{} // closed (and replaced) when next advances
+	outage  outage
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// outage counts a broker outage's errors, to log one line when it starts
+// and one when it ends, not one per partition per retry.
+type outage struct {
+	errors int
+	since  time.Time
+}
+
+// Open starts following every partition of topics from its oldest offset.
+// client reads (it must use kafka.ConsumerConfig: read committed); lookups
+// answers the offset questions on a connection of its own, so they never
+// wait behind a long-poll fetch. Both stay the caller's. name names the
+// reader in logs.
+func Open(ctx context.Context, client, lookups sarama.Client, topics []string, name string, log *slog.Logger) (*Log, error) {
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		return nil, fmt.Errorf("%s: consumer: %w", name, err)
+	}
+	l := &Log{name: name, lookups: lookups, consumer: consumer, log: log, msgs: make(chan *sarama.ConsumerMessage, 256),
+		next: map[Partition]int64{}, checked: map[Partition][2]int64{}, changed: make(chan struct{}), stop: make(chan struct{})}
+	for _, topic := range topics {
+		parts, err := client.Partitions(topic)
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("%s: partitions of %s: %w", name, topic, err)
+		}
+		for _, p := range parts {
+			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, sarama.OffsetOldest)
+			if err != nil {
+				l.Close()
+				return nil, fmt.Errorf("%s: consume %s/%d: %w", name, topic, p, err)
+			}
+			l.parts = append(l.parts, Partition{topic, p})
+			l.wg.Go(func() { l.forward(pc) })
+		}
+	}
+	return l, nil
+}
+
+// forward hands one partition's messages over, logging outages once.
+func (l *Log) forward(pc sarama.PartitionConsumer) {
+	defer pc.AsyncClose()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case err, ok := <-pc.Errors():
+			if ok {
+				l.failed(err)
+			}
+		case m, ok := <-pc.Messages():
+			if !ok {
+				return
+			}
+			l.recovered()
+			select {
+			case l.msgs <- m:
+			case <-l.stop:
+				return
+			}
+		}
+	}
+}
+
+// failed counts a consumer error. sarama goes on retrying (a broker away,
+// a leader moving), so the reader waits with it.
+func (l *Log) failed(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.outage.errors == 0 {
+		l.outage.since = time.Now()
+		l.log.Warn("reading events: the broker does not answer; waiting for it", "reader", l.name, "err", err)
+	}
+	l.outage.errors++
+}
+
+func (l *Log) recovered() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.outage.errors > 0 {
+		l.log.Info("reading events again", "reader", l.name, "errors", l.outage.errors,
+			"after", time.Since(l.outage.since).Round(time.Millisecond))
+		l.outage = outage{}
+	}
+}
+
+// Messages delivers the records of every partition, in order within one.
+func (l *Log) Messages() <-chan *sarama.ConsumerMessage { return l.msgs }
+
+// Applied records that m has been applied (or skipped for good): the
+// reader's position moves past it.
+func (l *Log) Applied(m *sarama.ConsumerMessage) {
+	p := Partition{m.Topic, m.Partition}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if m.Offset+1 > l.next[p] {
+		l.next[p] = m.Offset + 1
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
+}
+
+// Next returns the offset after the last record of a partition applied.
+func (l *Log) Next(topic string, partition int32) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.next[Partition{topic, partition}]
+}
+
+// Ends returns the last stable offset of every partition now: a reader
+// caught up with them has applied every record committed before the call.
+func (l *Log) Ends() (Ends, error) {
+	ends := Ends{}
+	for _, p := range l.parts {
+		end, err := kafka.LastStable(l.lookups, p.Topic, p.Partition)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", l.name, err)
+		}
+		ends[p] = end
+	}
+	return ends, nil
+}
+
+// CaughtUp reports whether every record below ends that the reader will
+// ever be handed has been applied. Where the position is short of an end,
+// it asks the broker whether anything deliverable lies between (the answer
+// is kept while neither moves).
+func (l *Log) CaughtUp(ctx context.Context, ends Ends) (bool, error) {
+	for p, end := range ends {
+		l.mu.Lock()
+		next, checked := l.next[p], l.checked[p]
+		l.mu.Unlock()
+		if next >= end || checked == [2]int64{next, end} {
+			continue
+		}
+		deliverable, err := kafka.Deliverable(ctx, l.lookups, p.Topic, p.Partition, next, end)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", l.name, err)
+		}
+		if deliverable {
+			return false, nil
+		}
+		l.mu.Lock()
+		l.checked[p] = [2]int64{next, end}
+		l.mu.Unlock()
+	}
+	return true, nil
+}
+
+// WaitCaughtUp waits until CaughtUp(ends), for a reader whose messages
+// another goroutine applies. A failed check (the broker away) is tried
+// again a moment later.
+func (l *Log) WaitCaughtUp(ctx context.Context, ends Ends) error {
+	for {
+		l.mu.Lock()
+		changed := l.changed
+		l.mu.Unlock()
+		caught, err := l.CaughtUp(ctx, ends)
+		if caught {
+			return nil
+		}
+		retry := time.Duration(0)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			retry = 100 * time.Millisecond
+		}
+		if err := l.waitChange(ctx, changed, retry); err != nil {
+			return err
+		}
+	}
+}
+
+// waitChange waits for the position to move, or for retry (0: no retry).
+func (l *Log) waitChange(ctx context.Context, changed chan struct{}, retry time.Duration) error {
+	var tick <-chan time.Time
+	if retry > 0 {
+		t := time.NewTimer(retry)
+		defer t.Stop()
+		tick = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-changed:
+	case <-tick:
+	}
+	return nil
+}
+
+// Behind returns how many offsets the position lags behind ends (markers
+// and aborted records included: an upper bound of what is left to read).
+func (l *Log) Behind(ends Ends) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n int64
+	for p, end := range ends {
+		n += max(0, end-l.next[p])
+	}
+	return n
+}
+
+// Total sums ends: the offsets of the whole log, for progress lines.
+func (e Ends) Total() int64 {
+	var n int64
+	for _, end := range e {
+		n += end
+	}
+	return n
+}
+
+// Close stops following. The clients stay the caller's.
+func (l *Log) Close() {
+	select {
+	case <-l.stop:
+	default:
+		close(l.stop)
+	}
+	l.wg.Wait()
+	l.consumer.Close()
+}

@@ -1,0 +1,155 @@
+package kafka
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/IBM/sarama"
+)
+
+// When has a read_committed consumer read a partition to its end? Not when
+// its last offset reaches the high water mark: the last offsets are often
+// transaction markers or aborted records, which it never delivers, so it
+// would wait for the next write; nor after a quiet moment, which never
+// comes under steady traffic. The rule here: take the partition's last
+// stable offset (every offset below it is decided, committed or aborted),
+// and the consumer is caught up with it once it has delivered every record
+// below it that it ever will — once its next offset reaches it, or once
+// nothing deliverable lies between the two. The second is asked of the
+// broker directly, with a read_committed fetch that sees the control
+// batches and the aborted transactions a consumer silently skips.
+
+// LastStable returns the partition's last stable offset: every record
+// below it is decided, so a read_committed consumer will deliver nothing
+// below it that it cannot deliver now.
+func LastStable(client sarama.Client, topic string, partition int32) (int64, error) {
+	broker, err := client.Leader(topic, partition)
+	if err != nil {
+		return 0, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
+	}
+	req := sarama.NewOffsetRequest(client.Config().Version)
+	req.IsolationLevel = sarama.ReadCommitted
+	req.AddBlock(topic, partition, sarama.OffsetNewest, 1)
+	res, err := broker.GetAvailableOffsets(req)
+	if err != nil {
+		return 0, fmt.Errorf("last stable offset of %s/%d: %w", topic, partition, err)
+	}
+	block := res.GetBlock(topic, partition)
+	switch {
+	case block == nil:
+		return 0, fmt.Errorf("last stable offset of %s/%d: %w", topic, partition, sarama.ErrIncompleteResponse)
+	case !errors.Is(block.Err, sarama.ErrNoError):
+		return 0, fmt.Errorf("last stable offset of %s/%d: %w", topic, partition, block.Err)
+	case len(block.Offsets) != 1:
+		return 0, fmt.Errorf("last stable offset of %s/%d: %d offsets answered", topic, partition, len(block.Offsets))
+	}
+	return block.Offsets[0], nil
+}
+
+// CaughtUp reports whether a read_committed consumer whose next offset is
+// next has delivered every record below end that it ever will: end must be
+// at most the partition's last stable offset (LastStable) when it was
+// taken.
+func CaughtUp(ctx context.Context, client sarama.Client, topic string, partition int32, next, end int64) (bool, error) {
+	if next >= end {
+		return true, nil
+	}
+	deliverable, err := Deliverable(ctx, client, topic, partition, next, end)
+	return !deliverable, err
+}
+
+// fetchBytes bounds one fetch of Deliverable: enough for many batches of
+// markers, and one large record is returned whole by the broker anyway.
+const fetchBytes = 256 << 10
+
+// Deliverable reports whether the partition holds, in [from, to), a record
+// a read_committed consumer delivers: one that is neither a transaction
+// marker nor part of an aborted transaction.
+func Deliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (bool, error) {
+	for from < to {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		broker, err := client.Leader(topic, partition)
+		if err != nil {
+			return false, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
+		}
+		// Version 4 is the first with the isolation level and the aborted
+		// transactions; every broker we speak to (Kafka 4, kfake) has it.
+		req := &sarama.FetchRequest{Version: 4, MaxWaitTime: 0, MinBytes: 0, MaxBytes: fetchBytes, Isolation: sarama.ReadCommitted}
+		req.AddBlock(topic, partition, from, fetchBytes, -1)
+		res, err := broker.Fetch(req)
+		if err != nil {
+			return false, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, err)
+		}
+		block := res.GetBlock(topic, partition)
+		if block == nil {
+			return false, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, sarama.ErrIncompleteResponse)
+		}
+		if !errors.Is(block.Err, sarama.ErrNoError) {
+			return false, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, block.Err)
+		}
+		found, next := deliverableIn(block, from, to)
+		if found {
+			return true, nil
+		}
+		if next <= from {
+			// Nothing came back: past the records the broker will give a
+			// read_committed consumer now (its last stable offset).
+			return false, nil
+		}
+		from = next
+	}
+	return false, nil
+}
+
+// deliverableIn walks one fetch answer as a read_committed consumer does
+// (sarama's partitionConsumer.parseResponse): it reports whether a record
+// in [from, to) would be delivered, and the offset after the last batch
+// seen.
+func deliverableIn(block *sarama.FetchResponseBlock, from, to int64) (bool, int64) {
+	aborted := map[int64]bool{} // producers whose open transaction is aborted
+	pendingAborts := slices.SortedFunc(slices.Values(block.AbortedTransactions), func(a, b *sarama.AbortedTransaction) int {
+		return cmp.Compare(a.FirstOffset, b.FirstOffset)
+	})
+	next := from
+	for _, records := range block.RecordsSet {
+		b := records.RecordBatch
+		if b == nil { // a legacy message set: never written here
+			continue
+		}
+		last := b.FirstOffset + int64(b.LastOffsetDelta)
+		for len(pendingAborts) > 0 && pendingAborts[0].FirstOffset <= last {
+			aborted[pendingAborts[0].ProducerID] = true
+			pendingAborts = pendingAborts[1:]
+		}
+		switch {
+		case b.Control:
+			if isAbortMarker(b) {
+				delete(aborted, b.ProducerID)
+			}
+		case b.IsTransactional && aborted[b.ProducerID]:
+		default:
+			for _, r := range b.Records {
+				if off := b.FirstOffset + r.OffsetDelta; off >= from && off < to {
+					return true, next
+				}
+			}
+		}
+		next = max(next, last+1)
+		if next >= to {
+			break
+		}
+	}
+	return false, next
+}
+
+// isAbortMarker reports whether a control batch is an ABORT marker: its
+// record's key is a version and a type, 0 for abort.
+func isAbortMarker(b *sarama.RecordBatch) bool {
+	return len(b.Records) > 0 && len(b.Records[0].Key) >= 4 && binary.BigEndian.Uint16(b.Records[0].Key[2:4]) == 0
+}
