@@ -345,7 +345,12 @@ func adminAddrOf(t *testing.T, p *proc) string {
 const chaosPassword = "correct horse battery staple"
 
 // chaosClient speaks GraphQL to the gateway.
-type chaosClient struct{ url string }
+type chaosClient struct {
+	url string
+	// employeePasswordFile holds the credential employeePost logs in
+	// with; employee is its session once logged in.
+	employeePasswordFile, employee string
+}
 
 type transferOutcome struct {
 	Success bool
@@ -354,12 +359,20 @@ type transferOutcome struct {
 }
 
 func (c *chaosClient) post(ctx context.Context, query string, vars map[string]any, field string, out any) error {
+	return c.postAs(ctx, "", query, vars, field, out)
+}
+
+// postAs posts with a session (none when empty).
+func (c *chaosClient) postAs(ctx context.Context, session, query string, vars map[string]any, field string, out any) error {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if session != "" {
+		req.Header.Set("Authorization", "Bearer "+session)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
