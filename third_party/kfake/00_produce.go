@@ -209,6 +209,12 @@ func (c *Cluster) handleProduce(creq *clientReq) (kmsg.Response, error) {
 				if txnal && req.Version >= 12 {
 					implicit = pd
 				}
+				// A transaction whose end is being written takes
+				// nothing more (durable.go).
+				if pi := c.pids.ids[b.ProducerID]; txnal && pi != nil && pi.ending {
+					donep(rt, rp, kerr.ConcurrentTransactions.Code, "")
+					continue
+				}
 				pidinf, window := c.pids.get(b.ProducerID, rt.Topic, rp.Partition, implicit)
 
 				// For non-transactional idempotent produce with no

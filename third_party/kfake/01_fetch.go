@@ -445,6 +445,9 @@ full:
 				if readCommitted && m.firstOffset >= pd.lastStableOffset {
 					break segments
 				}
+				if readCommitted && m.orphan {
+					continue // no marker will ever end it (recovery.go)
+				}
 				if nbytes += int(m.nbytes); nbytes > int(req.MaxBytes) && batchesAdded > 0 {
 					break full
 				}

@@ -79,6 +79,14 @@ type (
 		pidsLogSize        int64
 		needsGroupsCompact bool
 
+		// syncer fsyncs writes and sends the answers waiting for
+		// them; nil without a DataDir or with AsyncWrites.
+		syncer *syncer
+		// logSeq orders entries across groups.log and pids.log, so
+		// recovery can tell whether a group offset was written after
+		// a transaction's commit record.
+		logSeq int64
+
 		die  chan struct{}
 		dead atomic.Bool
 	}
@@ -194,6 +202,11 @@ func NewCluster(opts ...Opt) (*Cluster, error) {
 		c.fs = newMemFS()
 		c.storageDir = "/kfake"
 	}
+	if c.persist() && !cfg.asyncWrites {
+		c.syncer = newSyncer(c, c.fs)
+		c.fs = trackingFS{fs: c.fs, s: c.syncer, root: c.cfg.dataDir}
+		go c.syncer.run()
+	}
 	for k, v := range cfg.brokerConfigs {
 		if v == "" {
 			c.bcfgs[k] = nil
@@ -215,6 +228,7 @@ func NewCluster(opts ...Opt) (*Cluster, error) {
 	c.pids.ids = make(map[int64]*pidinfo)
 	c.pids.byTxid = make(map[string]*pidinfo)
 	c.pids.txs = make(map[*pidinfo]struct{})
+	c.pids.ending = make(map[*pidinfo]struct{})
 	c.pids.txTimer = time.NewTimer(0)
 	<-c.pids.txTimer.C
 	var err error
@@ -360,6 +374,7 @@ func (c *Cluster) Close() {
 		done := make(chan struct{})
 		c.adminCh <- func() {
 			c.drainReqChForShutdown()
+			c.finishEndingTxns()
 			if err := c.saveToDisk(); err != nil {
 				c.cfg.logger.Logf(LogLevelError, "persist to disk: %v", err)
 			}
@@ -367,6 +382,9 @@ func (c *Cluster) Close() {
 				c.cfg.logger.Logf(LogLevelError, "save session state: %v", err)
 			}
 			c.closeOpenFiles()
+			if err := c.flushNow(); err != nil {
+				c.cfg.logger.Logf(LogLevelError, "fsync at shutdown: %v", err)
+			}
 			// Close c.die inside the admin function so run()
 			// exits immediately - prevents processing requests
 			// after saveToDisk which would create state not
@@ -395,7 +413,12 @@ func (c *Cluster) drainReqChForShutdown() {
 		select {
 		case creq := <-c.reqCh:
 			if _, ok := creq.kreq.(*kmsg.OffsetCommitRequest); ok {
-				creq.reply(c.groups.handleOffsetCommit(creq))
+				kresp := c.groups.handleOffsetCommit(creq)
+				if c.syncer != nil {
+					c.replyWhenDurable(creq, kresp) // the shutdown's last flush sends it
+				} else {
+					creq.reply(kresp)
+				}
 			}
 		default:
 			return
@@ -470,11 +493,16 @@ outer:
 			kresp   kmsg.Response
 			err     error
 			handled bool
+			gen     = c.writeGen()
 		)
 
 		select {
 		case <-c.die:
 			return
+
+		case <-c.loopWorkCh():
+			c.runLoopWork()
+			continue
 
 		case <-c.pids.txTimer.C:
 			c.pids.handleTimeout()
@@ -552,6 +580,9 @@ outer:
 					continue inner
 				case fn := <-c.groupWorkCh:
 					fn()
+					continue inner
+				case <-c.loopWorkCh():
+					c.runLoopWork()
 					continue inner
 				case <-c.compactTickerC():
 					c.compactAll()
@@ -778,6 +809,12 @@ outer:
 			continue
 		}
 
+		// A request that wrote is answered once its writes are durable.
+		if c.syncer != nil && err == nil && (c.syncer.generation() != gen || needsBarrier(creq.kreq)) {
+			c.replyWhenDurable(creq, kresp)
+			continue
+		}
+
 		select {
 		case creq.cc.respCh <- clientResp{kresp: kresp, corr: creq.corr, err: err}:
 		case <-creq.cc.done:
@@ -956,6 +993,9 @@ func (c *Cluster) tryControlKey(key int16, creq *clientReq) (kmsg.Response, erro
 				continue
 			case fn := <-c.groupWorkCh:
 				fn()
+				continue
+			case <-c.loopWorkCh():
+				c.runLoopWork()
 				continue
 			case <-c.compactTickerC():
 				c.compactAll()

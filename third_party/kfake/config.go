@@ -51,8 +51,8 @@ type cfg struct {
 	seedACLs      []acl
 	brokerConfigs map[string]string
 
-	dataDir    string
-	syncWrites bool
+	dataDir     string
+	asyncWrites bool
 
 	// injectFS, if non-nil, overrides the filesystem used for
 	// persistence. This allows tests to share a memFS across
@@ -283,14 +283,20 @@ func DataDir(dir string) Opt {
 	return opt{func(cfg *cfg) { cfg.dataDir = dir }}
 }
 
-// SyncWrites enables per-batch fsync for segment and index files.
-// Without this, writes rely on the OS page cache and are only explicitly
-// synced on segment roll and shutdown, matching real Kafka's default
-// (log.flush.interval.messages=MAX_VALUE). This is much faster but
-// in-flight batches can be lost on a crash. With SyncWrites, every
-// produce is durable immediately at the cost of throughput.
+// SyncWrites is the default with a DataDir, kept for compatibility: a
+// request that writes (a produce with acks, an EndTxn, an offset commit...)
+// is answered only once what it wrote is fsynced, files and directories.
+// Writes that arrive while an fsync runs are batched into the next one.
 func SyncWrites() Opt {
-	return opt{func(c *cfg) { c.syncWrites = true }}
+	return opt{func(c *cfg) { c.asyncWrites = false }}
+}
+
+// AsyncWrites answers requests as soon as their writes reach the OS, with
+// no fsync: acknowledged data survives a crash of the process but not of
+// the machine (power loss). For tests and benchmarks, not for data that
+// matters.
+func AsyncWrites() Opt {
+	return opt{func(c *cfg) { c.asyncWrites = true }}
 }
 
 // withFS injects a custom filesystem implementation, allowing tests to

@@ -100,6 +100,10 @@ type (
 		epoch               int32
 		numRecords          int32
 		inTx                bool // in an uncommitted transaction
+		// orphan marks a batch of a transaction that was never ended:
+		// a later epoch of its producer followed with no marker, in a
+		// log written by an older kfake. read_committed skips it.
+		orphan bool
 	}
 
 	partData struct {
@@ -140,6 +144,10 @@ type (
 		activeSegFile file          // open handle for active segment
 		activeIdxFile file          // open handle for active index
 		segments      []segmentInfo // all segments, sorted by base offset
+
+		// Set while loading from disk, for crash recovery (recovery.go).
+		loadOpen map[int64]*openTxn
+		loadSeqs []seqRec
 	}
 
 	followers []int32
@@ -578,7 +586,7 @@ outer:
 	// If all segments were trimmed, close active handles
 	// so the next produce creates fresh files.
 	if len(pd.segments) == 0 {
-		pd.closeActiveFiles(false)
+		pd.closeActiveFiles()
 		pd.rolledAt = time.Now()
 	}
 	pd.rebuildMaxTimestampMeta()
@@ -619,18 +627,14 @@ func (pd *partData) legacyOffsetsBefore(ts int64, maxNum int32) []int64 {
 	return offsets
 }
 
-func (pd *partData) closeActiveFiles(doSync bool) {
+// closeActiveFiles closes the active write handles; with durable writes a
+// handle with unsynced writes is closed once the syncer has synced it.
+func (pd *partData) closeActiveFiles() {
 	if pd.activeSegFile != nil {
-		if doSync {
-			pd.activeSegFile.Sync()
-		}
 		pd.activeSegFile.Close()
 		pd.activeSegFile = nil
 	}
 	if pd.activeIdxFile != nil {
-		if doSync {
-			pd.activeIdxFile.Sync()
-		}
 		pd.activeIdxFile.Close()
 		pd.activeIdxFile = nil
 	}
@@ -638,8 +642,8 @@ func (pd *partData) closeActiveFiles(doSync bool) {
 
 // closeAllFiles closes active write handles and all cached read handles.
 // Used on shutdown and topic deletion.
-func (pd *partData) closeAllFiles(doSync bool) {
-	pd.closeActiveFiles(doSync)
+func (pd *partData) closeAllFiles() {
+	pd.closeActiveFiles()
 	for i := range pd.segments {
 		if pd.segments[i].readFile != nil {
 			pd.segments[i].readFile.Close()

@@ -1,7 +1,6 @@
 package kfake
 
 import (
-	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -65,8 +64,8 @@ const currentPersistVersion = 1
 const entryHeaderSize = 10 // 4 (length) + 4 (CRC) + 2 (version)
 
 // writeEntry frames data with length+CRC+version and writes it to f
-// in a single write call, then optionally fsyncs.
-func writeEntry(f file, data []byte, syncW bool) error {
+// in a single write call. Durability is the syncer's business (durable.go).
+func writeEntry(f file, data []byte) error {
 	bp := batchPool.Get().(*[]byte)
 	buf := slices.Grow((*bp)[:0], entryHeaderSize+len(data))[:entryHeaderSize+len(data)]
 	copy(buf[entryHeaderSize:], data)
@@ -81,13 +80,7 @@ func writeEntry(f file, data []byte, syncW bool) error {
 	_, err := f.Write(buf)
 	*bp = buf[:0]
 	batchPool.Put(bp)
-	if err != nil {
-		return err
-	}
-	if syncW {
-		return f.Sync()
-	}
-	return nil
+	return err
 }
 
 // readEntries reads all valid framed entries from raw bytes.
@@ -121,6 +114,65 @@ func readEntries(raw []byte) (entries []entryData, validBytes int) {
 		pos += 4 + 4 + int(length)
 	}
 	return entries, pos
+}
+
+// findEntry returns the position of the first whole, checksummed entry at
+// or after from, or -1.
+func findEntry(raw []byte, from int) int {
+	for q := from; q+entryHeaderSize <= len(raw); q++ {
+		length := int(binary.LittleEndian.Uint32(raw[q : q+4]))
+		if length < 2 || length > len(raw)-q-8 {
+			continue
+		}
+		if crc32.Checksum(raw[q+8:q+8+length], crc32c) == binary.LittleEndian.Uint32(raw[q+4:q+8]) {
+			return q
+		}
+	}
+	return -1
+}
+
+// readLogFile reads the entries of an append log. A torn tail, what a crash
+// in the middle of an append leaves, is cut off with a warning, so the next
+// append does not land after garbage. Damage followed by a valid entry is
+// not a torn write and stops the start: silently dropping the entries
+// after it would lose acknowledged state.
+func (c *Cluster) readLogFile(fsys fs, path string) ([]entryData, int64, error) {
+	raw, err := fsys.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, 0, nil
+		}
+		return nil, 0, fmt.Errorf("reading %s: %w", path, err)
+	}
+	entries, valid := readEntries(raw)
+	if valid == len(raw) {
+		return entries, int64(valid), nil
+	}
+	if q := findEntry(raw, valid+1); q >= 0 {
+		return nil, 0, fmt.Errorf("%s is damaged at byte %d (of %d) and holds a valid entry after it, at byte %d: "+
+			"refusing to start, since a crash in the middle of an append leaves damage only at the end; "+
+			"restore the file, or cut it at byte %d by hand to drop what follows the damage", path, valid, len(raw), q, valid)
+	}
+	c.cfg.logger.Logf(LogLevelWarn, "%s: truncating a torn tail of %d bytes at byte %d (an append cut short by a crash)", path, len(raw)-valid, valid)
+	if err := truncateFile(fsys, path, int64(valid)); err != nil {
+		return nil, 0, err
+	}
+	return entries, int64(valid), nil
+}
+
+func truncateFile(fsys fs, path string, size int64) error {
+	f, err := fsys.OpenFile(path, os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("truncating %s: %w", path, err)
+	}
+	err = f.Truncate(size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("truncating %s: %w", path, err)
+	}
+	return nil
 }
 
 type (
@@ -228,16 +280,19 @@ type (
 	}
 
 	persistPartSnapshot struct {
-		Version          int                  `json:"version"`
-		HighWatermark    int64                `json:"high_watermark"`
-		LastStableOffset int64                `json:"last_stable_offset"`
-		LogStartOffset   int64                `json:"log_start_offset"`
-		Epoch            int32                `json:"epoch"`
-		LeaderNode       int32                `json:"leader_node,omitempty"`
-		MaxTimestamp     int64                `json:"max_timestamp"`
-		CreatedAt        time.Time            `json:"created_at"`
-		AbortedTxns      []persistAbortedTxn  `json:"aborted_txns,omitempty"`
-		Segments         []persistSegmentInfo `json:"segments"`
+		Version          int       `json:"version"`
+		HighWatermark    int64     `json:"high_watermark"`
+		LastStableOffset int64     `json:"last_stable_offset"`
+		LogStartOffset   int64     `json:"log_start_offset"`
+		Epoch            int32     `json:"epoch"`
+		LeaderNode       int32     `json:"leader_node,omitempty"`
+		MaxTimestamp     int64     `json:"max_timestamp"`
+		CreatedAt        time.Time `json:"created_at"`
+		// AbortedTxns is no longer written nor read: the index of
+		// aborted transactions is rebuilt from the ABORT markers at
+		// load, so an entry never outlives its marker.
+		AbortedTxns []persistAbortedTxn  `json:"aborted_txns,omitempty"`
+		Segments    []persistSegmentInfo `json:"segments"`
 	}
 
 	persistAbortedTxn struct {
@@ -432,15 +487,47 @@ type (
 		// For static member entries
 		InstanceID string `json:"instance,omitempty"`
 		MemberID   string `json:"member,omitempty"`
+
+		// For commit entries written by a transaction's commit: which
+		// transaction, so recovery knows the offsets were applied.
+		Txn *txnTag `json:"tx,omitempty"`
+	}
+
+	txnTag struct {
+		PID   int64 `json:"pid"`
+		Epoch int16 `json:"epoch"`
 	}
 
 	pidLogEntry struct {
-		Type    string `json:"type"` // init, endtx, timeout
+		Type    string `json:"type"` // init, prepare, endtx, timeout
 		PID     int64  `json:"pid"`
 		Epoch   int16  `json:"epoch"`
 		TxID    string `json:"txid,omitempty"`
 		Timeout int32  `json:"timeout,omitempty"`
 		Commit  *bool  `json:"commit,omitempty"`
+
+		// For prepare entries, the end of a transaction, logged before
+		// its markers: where the markers go, the group offsets a commit
+		// applies, and whether the producer epoch is bumped after
+		// (EndTxn v5+). Recovery finishes a prepared transaction with no
+		// endtx entry after it.
+		Parts   []persistTxnPart   `json:"parts,omitempty"`
+		Offsets []persistTxnOffset `json:"offsets,omitempty"`
+		Bump    bool               `json:"bump,omitempty"`
+	}
+
+	persistTxnPart struct {
+		Topic string `json:"t"`
+		Part  int32  `json:"p"`
+	}
+
+	persistTxnOffset struct {
+		Group       string  `json:"g"`
+		Topic       string  `json:"t"`
+		Part        int32   `json:"p"`
+		Offset      int64   `json:"o"`
+		LeaderEpoch int32   `json:"e,omitempty"`
+		Metadata    *string `json:"m,omitempty"`
 	}
 )
 
@@ -456,6 +543,12 @@ type (
 		metas   map[string][]byte
 		commits map[glCommitKey][]byte
 		statics map[glStaticKey][]byte
+		// txnApplied holds the offsets each transaction's commit wrote.
+		txnApplied map[glTxnKey]struct{}
+	}
+	glTxnKey struct {
+		txn txnTag
+		key glCommitKey
 	}
 )
 
@@ -463,9 +556,10 @@ type (
 // Used by both loadGroupsLog (startup) and compactGroupsLog (live).
 func replayGroupsLog(entries []entryData) glReplay {
 	r := glReplay{
-		metas:   make(map[string][]byte),
-		commits: make(map[glCommitKey][]byte),
-		statics: make(map[glStaticKey][]byte),
+		metas:      make(map[string][]byte),
+		commits:    make(map[glCommitKey][]byte),
+		statics:    make(map[glStaticKey][]byte),
+		txnApplied: make(map[glTxnKey]struct{}),
 	}
 	for _, e := range entries {
 		var entry groupLogEntry
@@ -475,6 +569,9 @@ func replayGroupsLog(entries []entryData) glReplay {
 		switch entry.Type {
 		case "commit":
 			r.commits[glCommitKey{entry.Group, entry.Topic, entry.Part}] = e.data
+			if entry.Txn != nil {
+				r.txnApplied[glTxnKey{*entry.Txn, glCommitKey{entry.Group, entry.Topic, entry.Part}}] = struct{}{}
+			}
 		case "delete":
 			delete(r.commits, glCommitKey{entry.Group, entry.Topic, entry.Part})
 		case "meta", "meta848":
@@ -535,12 +632,12 @@ func readJSONFile(fsys fs, path string, v any) (bool, error) {
 
 // appendLogEntry encodes v as JSON and appends it as a framed entry.
 // Returns the total bytes written (header + data).
-func appendLogEntry(f file, v any, syncW bool) (int, error) {
+func appendLogEntry(f file, v any) (int, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return 0, err
 	}
-	return entryHeaderSize + len(data), writeEntry(f, data, syncW)
+	return entryHeaderSize + len(data), writeEntry(f, data)
 }
 
 // partDir returns the partition directory path, URL-escaping for fs safety.
@@ -748,7 +845,7 @@ func (c *Cluster) savePartition(fsys fs, dir, topic string, part int32, pd *part
 		return err
 	}
 
-	pd.closeAllFiles(c.cfg.syncWrites)
+	pd.closeAllFiles()
 
 	// Build snapshot segment metadata from pd.segments.
 	// Segment files are already on disk (written by persistBatchToSegment
@@ -772,15 +869,6 @@ func (c *Cluster) savePartition(fsys fs, dir, topic string, part int32, pd *part
 		snapSegments = append(snapSegments, psi)
 	}
 
-	// Write partition snapshot
-	var abortedTxns []persistAbortedTxn
-	for _, a := range pd.abortedTxns {
-		abortedTxns = append(abortedTxns, persistAbortedTxn{
-			ProducerID:  a.producerID,
-			FirstOffset: a.firstOffset,
-			LastOffset:  a.lastOffset,
-		})
-	}
 	snap := persistPartSnapshot{
 		Version:          currentPersistVersion,
 		HighWatermark:    pd.highWatermark,
@@ -790,7 +878,6 @@ func (c *Cluster) savePartition(fsys fs, dir, topic string, part int32, pd *part
 		LeaderNode:       pd.leader.node,
 		MaxTimestamp:     pd.maxTimestampSeen,
 		CreatedAt:        pd.createdAt,
-		AbortedTxns:      abortedTxns,
 		Segments:         snapSegments,
 	}
 	return writeJSONFile(fsys, filepath.Join(pdir, "snapshot.json"), snap)
@@ -802,7 +889,7 @@ func (c *Cluster) savePartition(fsys fs, dir, topic string, part int32, pd *part
 func (c *Cluster) rebuildSegments(pd *partData, batches []*partBatch) {
 	pdir := partDir(c.storageDir, pd.t, pd.p)
 
-	pd.closeAllFiles(false)
+	pd.closeAllFiles()
 
 	// Delete old segment + index files
 	for _, seg := range pd.segments {
@@ -900,9 +987,12 @@ func (c *Cluster) saveGroupsLog(fsys fs, dir string) error {
 	}
 	defer f.Close()
 	for _, e := range allEntries {
-		if _, err := appendLogEntry(f, e, c.cfg.syncWrites); err != nil {
+		if _, err := appendLogEntry(f, e); err != nil {
 			return err
 		}
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", tmpPath, err)
 	}
 	if c.groupsLogFile != nil {
 		c.groupsLogFile.Close()
@@ -945,6 +1035,12 @@ func (c *Cluster) savePIDsLog(fsys fs, dir string) error {
 		c.pidsLogFile = nil
 	}
 
+	// The rewritten log drops the records of ended transactions: their
+	// markers and offsets must be durable before it replaces the old one.
+	if err := c.flushNow(); err != nil {
+		return err
+	}
+
 	path := filepath.Join(dir, "pids.log")
 	tmpPath := path + ".tmp"
 	f, err := fsys.OpenFile(tmpPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
@@ -965,9 +1061,19 @@ func (c *Cluster) savePIDsLog(fsys fs, dir string) error {
 			entry.Timeout = pidinf.txTimeout
 			entry.Commit = &pidinf.lastWasCommit
 		}
-		if _, err := appendLogEntry(f, entry, c.cfg.syncWrites); err != nil {
+		if _, err := appendLogEntry(f, entry); err != nil {
 			return err
 		}
+		// A transaction whose end is logged but whose markers wait
+		// for that record to be durable keeps its record.
+		if pidinf.prepared != nil {
+			if _, err := appendLogEntry(f, *pidinf.prepared); err != nil {
+				return err
+			}
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", tmpPath, err)
 	}
 	return fsys.Rename(tmpPath, path)
 }
@@ -1035,76 +1141,6 @@ func cleanupTmpFiles(fsys fs, dir string) {
 	}
 }
 
-// loadFromDisk loads persisted state into the cluster.
-// Returns true if persisted state was found and loaded, false if no data dir exists.
-func (c *Cluster) loadFromDisk() (bool, error) {
-	fsys := c.fs
-	dir := c.cfg.dataDir
-
-	// Check if meta.json exists
-	metaBytes, err := fsys.ReadFile(filepath.Join(dir, "meta.json"))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("reading meta.json: %w", err)
-	}
-
-	var meta persistMeta
-	if err := json.Unmarshal(metaBytes, &meta); err != nil {
-		return false, fmt.Errorf("parsing meta.json: %w", err)
-	}
-	if meta.Version > currentPersistVersion {
-		return false, fmt.Errorf("meta.json version %d is newer than supported %d", meta.Version, currentPersistVersion)
-	}
-	c.cfg.clusterID = meta.ClusterID
-
-	// Clean up orphaned .tmp files from interrupted writeJSONFile calls
-	cleanupTmpFiles(fsys, dir)
-
-	// Load broker configs first (segment configs needed by topics),
-	// then topics (needed by partitions), then partitions (may
-	// detect crash-aborted PIDs).
-	var (
-		crashAbortedMu   sync.Mutex
-		crashAbortedPIDs = make(map[int64]struct{})
-	)
-	if err := errors.Join(
-		c.loadBrokerConfigs(fsys, dir),
-		c.loadTopics(fsys, dir),
-		c.loadPartitions(fsys, dir, &crashAbortedMu, crashAbortedPIDs),
-	); err != nil {
-		return false, err
-	}
-
-	// Load PIDs, then bump epoch for PIDs that had in-flight
-	// transactions at crash time.
-	if err := c.loadPIDsLog(fsys, dir); err != nil {
-		return false, err
-	}
-	for pid := range crashAbortedPIDs {
-		if pidinf, ok := c.pids.ids[pid]; ok {
-			pidinf.epoch++
-		}
-	}
-
-	if err := errors.Join(
-		c.loadGroupsLog(fsys, dir),
-		c.loadACLs(fsys, dir),
-		c.loadSASL(fsys, dir),
-		c.loadQuotas(fsys, dir),
-		c.loadSeqWindows(fsys, dir),
-	); err != nil {
-		return false, err
-	}
-
-	if err := c.loadSessionState(); err != nil {
-		c.cfg.logger.Logf(LogLevelWarn, "load session state: %v", err)
-	}
-
-	return true, nil
-}
-
 func (c *Cluster) loadBrokerConfigs(fsys fs, dir string) error {
 	var pbc persistBrokerConfigs
 	if found, err := readJSONFile(fsys, filepath.Join(dir, "broker_configs.json"), &pbc); err != nil || !found {
@@ -1153,532 +1189,6 @@ func (c *Cluster) loadTopics(fsys fs, dir string) error {
 			pd.t = t.Name
 		}
 	}
-	return nil
-}
-
-func (c *Cluster) loadPartitions(fsys fs, dir string, crashAbortedMu *sync.Mutex, crashAbortedPIDs map[int64]struct{}) error {
-	return c.forEachPartition(func(topic string, part int32, pd *partData) error {
-		return c.loadPartition(fsys, dir, topic, part, pd, crashAbortedMu, crashAbortedPIDs)
-	})
-}
-
-func (c *Cluster) loadPartition(fsys fs, dir, topic string, part int32, pd *partData, crashAbortedMu *sync.Mutex, crashAbortedPIDs map[int64]struct{}) error {
-	pdir := partDir(dir, topic, part)
-
-	// Try snapshot first
-	snapData, err := fsys.ReadFile(filepath.Join(pdir, "snapshot.json"))
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-
-	// Find segment files
-	entries, err := fsys.ReadDir(pdir)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil // no data yet
-		}
-		return err
-	}
-
-	var segFiles []int64
-	for _, e := range entries {
-		name := e.Name()
-		if len(name) > 4 && name[len(name)-4:] == ".dat" {
-			base, err := strconv.ParseInt(name[:len(name)-4], 10, 64)
-			if err == nil {
-				segFiles = append(segFiles, base)
-			}
-		}
-	}
-	slices.Sort(segFiles)
-
-	// Try using snapshot for fast startup
-	if snapData != nil && len(segFiles) > 0 {
-		var snap persistPartSnapshot
-		if err := json.Unmarshal(snapData, &snap); err == nil && snap.Version <= currentPersistVersion {
-			if snapshotMatchesSegments(snap, segFiles, fsys, pdir) {
-				return c.loadPartitionFromSnapshot(pd, snap, segFiles, fsys, pdir)
-			}
-		}
-	}
-
-	// Full replay - scan all segments
-	return c.loadPartitionFullReplay(pd, segFiles, fsys, pdir, crashAbortedMu, crashAbortedPIDs)
-}
-
-func snapshotMatchesSegments(snap persistPartSnapshot, segFiles []int64, fsys fs, pdir string) bool {
-	if len(snap.Segments) != len(segFiles) {
-		return false
-	}
-	for i, ss := range snap.Segments {
-		if ss.BaseOffset != segFiles[i] {
-			return false
-		}
-		info, err := fsys.Stat(filepath.Join(pdir, segmentFileName(ss.BaseOffset)))
-		if err != nil || info.Size() != ss.Size {
-			return false
-		}
-	}
-	return true
-}
-
-func (c *Cluster) loadPartitionFromSnapshot(pd *partData, snap persistPartSnapshot, segFiles []int64, fsys fs, pdir string) error {
-	pd.highWatermark = snap.HighWatermark
-	pd.lastStableOffset = snap.LastStableOffset
-	pd.logStartOffset = snap.LogStartOffset
-	pd.epoch = snap.Epoch
-	if snap.LeaderNode >= 0 && int(snap.LeaderNode) < len(c.bs) {
-		pd.leader = c.bs[snap.LeaderNode]
-	}
-	pd.createdAt = snap.CreatedAt
-	pd.rolledAt = snap.CreatedAt
-	for i, base := range segFiles {
-		ss := snap.Segments[i]
-		pd.segments = append(pd.segments, segmentInfo{
-			base:     base,
-			size:     ss.Size,
-			minEpoch: ss.MinEpoch,
-			maxEpoch: ss.MaxEpoch,
-		})
-		if _, err := c.loadSegmentBatches(pd, fsys, pdir, base); err != nil {
-			return err
-		}
-	}
-
-	for _, a := range snap.AbortedTxns {
-		pd.abortedTxns = append(pd.abortedTxns, abortedTxnEntry{
-			producerID:  a.ProducerID,
-			firstOffset: a.FirstOffset,
-			lastOffset:  a.LastOffset,
-		})
-	}
-	pd.pruneEmptySegments()
-
-	// Accumulate nbytes from batchMeta, skipping entries before
-	// logStartOffset (partially-trimmed segments may have stale entries).
-	pd.eachBatchMeta(func(_, _ int, m *batchMeta) bool {
-		finRec := m.firstOffset + int64(m.lastOffsetDelta)
-		if finRec >= pd.logStartOffset {
-			pd.nbytes += int64(m.nbytes)
-		}
-		return true
-	})
-
-	pd.rebuildMaxTimestampMeta()
-
-	// Validate HWM, LSO, and logStartOffset against actual loaded
-	// batches. A truncated segment could leave fewer batches than the
-	// snapshot expected.
-	if pd.hasBatches() {
-		lastSeg := &pd.segments[len(pd.segments)-1]
-		last := &lastSeg.index[len(lastSeg.index)-1]
-		maxHWM := last.firstOffset + int64(last.lastOffsetDelta) + 1
-		if pd.highWatermark > maxHWM {
-			pd.highWatermark = maxHWM
-		}
-		if pd.lastStableOffset > maxHWM {
-			pd.lastStableOffset = maxHWM
-		}
-	} else {
-		pd.highWatermark = pd.logStartOffset
-		pd.lastStableOffset = pd.logStartOffset
-	}
-	if pd.logStartOffset > pd.highWatermark {
-		pd.logStartOffset = pd.highWatermark
-	}
-
-	// Initialize active segment state so persistBatchToSegment
-	// appends to the last segment instead of segment 0.
-	c.initActiveSegment(pd, fsys, pdir)
-
-	return nil
-}
-
-func (c *Cluster) loadPartitionFullReplay(pd *partData, segFiles []int64, fsys fs, pdir string, crashAbortedMu *sync.Mutex, crashAbortedPIDs map[int64]struct{}) error {
-	// Load segments, getting full batches for crash recovery txn state.
-	var batches []*partBatch
-	for _, base := range segFiles {
-		pd.segments = append(pd.segments, segmentInfo{base: base})
-		loaded, err := c.loadSegmentBatches(pd, fsys, pdir, base)
-		if err != nil {
-			return err
-		}
-		batches = append(batches, loaded...)
-	}
-	pd.pruneEmptySegments()
-
-	// Reconstruct partition metadata from batchMeta
-	if pd.hasBatches() {
-		firstSeg := &pd.segments[0]
-		first := &firstSeg.index[0]
-		lastSeg := &pd.segments[len(pd.segments)-1]
-		last := &lastSeg.index[len(lastSeg.index)-1]
-		pd.highWatermark = last.firstOffset + int64(last.lastOffsetDelta) + 1
-
-		// logStartOffset: lossy reconstruction. The true value
-		// (set by DeleteRecords) is only in the snapshot. On full
-		// replay, the first batch's offset is a conservative lower
-		// bound - the true logStartOffset may point into the middle
-		// of this batch, so some "deleted" records may reappear.
-		// This matches Kafka unclean leader election behavior.
-		pd.logStartOffset = first.firstOffset
-
-		// epoch: use the last batch's epoch (highest seen).
-		pd.epoch = last.epoch
-	}
-
-	// Rebuild abortedTxns from control batches. On disk, data batches
-	// are written with inTx=true at produce time; endTx clears it in
-	// memory but not on disk. During full replay we identify completed
-	// transactions by their control batches.
-	activeTxns := make(map[int64]int64) // producerID -> firstOffset
-	for _, b := range batches {
-		isControl := b.Attributes&0x0020 != 0
-		if !isControl {
-			if b.inTx {
-				if _, ok := activeTxns[b.ProducerID]; !ok {
-					activeTxns[b.ProducerID] = b.FirstOffset
-				}
-			}
-			continue
-		}
-		// Control batch: decode the key to determine commit vs abort.
-		// Key is 4 bytes: version(2) + type(2). Type 0=ABORT, 1=COMMIT.
-		// If the control record is unreadable, treat as abort (fail-safe).
-		isAbort := true
-		if len(b.Records) >= 4 {
-			var rec kmsg.Record
-			if err := rec.ReadFrom(b.Records); err == nil && len(rec.Key) >= 4 {
-				controlType := int16(binary.BigEndian.Uint16(rec.Key[2:4]))
-				isAbort = controlType == 0
-			} else {
-				c.cfg.logger.Logf(LogLevelWarn, "partition %s-%d: malformed control batch at offset %d, treating as abort",
-					pd.t, pd.p, b.FirstOffset)
-			}
-		} else {
-			c.cfg.logger.Logf(LogLevelWarn, "partition %s-%d: empty control batch at offset %d, treating as abort",
-				pd.t, pd.p, b.FirstOffset)
-		}
-		firstOff, ok := activeTxns[b.ProducerID]
-		if isAbort && ok {
-			pd.abortedTxns = append(pd.abortedTxns, abortedTxnEntry{
-				producerID:  b.ProducerID,
-				firstOffset: firstOff,
-				lastOffset:  b.FirstOffset,
-			})
-		}
-		delete(activeTxns, b.ProducerID)
-	}
-
-	// Implicitly abort in-flight transactions. Any producer still in
-	// activeTxns had a transaction open when the crash happened. We
-	// treat these as aborted so the LSO is not stuck forever.
-	if len(activeTxns) > 0 {
-		crashAbortedMu.Lock()
-		for pid, firstOff := range activeTxns {
-			last := firstOff
-			for _, b := range batches {
-				if b.ProducerID == pid && b.inTx {
-					end := b.FirstOffset + int64(b.LastOffsetDelta)
-					if end > last {
-						last = end
-					}
-				}
-			}
-			pd.abortedTxns = append(pd.abortedTxns, abortedTxnEntry{
-				producerID:  pid,
-				firstOffset: firstOff,
-				lastOffset:  last,
-			})
-			crashAbortedPIDs[pid] = struct{}{}
-		}
-		crashAbortedMu.Unlock()
-	}
-
-	// abortedTxns must be sorted by lastOffset for binary search in
-	// isBatchAborted and trimLeft. Implicit aborts (appended above) can
-	// have earlier lastOffset values than control-batch-derived entries,
-	// so we re-sort.
-	slices.SortFunc(pd.abortedTxns, func(a, b abortedTxnEntry) int {
-		return cmp.Compare(a.lastOffset, b.lastOffset)
-	})
-
-	// Rebuild LSO and other metadata
-	pd.recalculateLSO()
-
-	// Rebuild nbytes and the timestamp metadata from batchMeta
-	pd.eachBatchMeta(func(_, _ int, m *batchMeta) bool {
-		pd.nbytes += int64(m.nbytes)
-		return true
-	})
-	pd.rebuildMaxTimestampMeta()
-
-	// Restore createdAt from the first batch. newPartData sets createdAt
-	// to time.Now() but on full replay we want the original creation time.
-	if pd.hasBatches() {
-		pd.createdAt = time.UnixMilli(pd.segments[0].index[0].firstTimestamp)
-	}
-	pd.rolledAt = pd.createdAt
-
-	// Initialize active segment state so persistBatchToSegment
-	// appends to the last segment instead of segment 0.
-	c.initActiveSegment(pd, fsys, pdir)
-
-	return nil
-}
-
-// initActiveSegment sets the last segment's size so that persistBatchToSegment
-// appends to the right file and knows when to roll.
-func (c *Cluster) initActiveSegment(pd *partData, fsys fs, pdir string) {
-	if len(pd.segments) == 0 {
-		return
-	}
-	active := &pd.segments[len(pd.segments)-1]
-	if active.size > 0 {
-		return // already set from snapshot
-	}
-	path := filepath.Join(pdir, segmentFileName(active.base))
-	if info, err := fsys.Stat(path); err != nil {
-		c.cfg.logger.Logf(LogLevelWarn, "partition %s-%d: stat active segment %d: %v", pd.t, pd.p, active.base, err)
-	} else {
-		active.size = info.Size()
-	}
-}
-
-// loadSegmentBatches reads batches from a segment file (.dat) and metadata
-// from the parallel index file (.idx). Segment files contain pure RecordBatch
-// wire bytes; entry boundaries are found via RecordBatch Length (big-endian
-// int32 at byte 8). Index entries are fixed-size (15 bytes each).
-func (c *Cluster) loadSegmentBatches(pd *partData, fsys fs, pdir string, base int64) ([]*partBatch, error) {
-	segPath := filepath.Join(pdir, segmentFileName(base))
-	raw, err := fsys.ReadFile(segPath)
-	if err != nil {
-		return nil, err
-	}
-	idxRaw, _ := fsys.ReadFile(filepath.Join(pdir, indexFileName(base)))
-	var lastModified int64
-	if info, err := fsys.Stat(segPath); err == nil {
-		lastModified = info.ModTime().UnixMilli()
-	}
-
-	// Find the segmentInfo for this base to rebuild epoch ranges and index
-	// from the actual batch data. The snapshot stores segment metadata
-	// (base, size, epoch ranges), but on load we rebuild from the segment
-	// file contents for crash safety - the snapshot may be stale.
-	var seg *segmentInfo
-	for i := range pd.segments {
-		if pd.segments[i].base == base {
-			seg = &pd.segments[i]
-			seg.lastModified = lastModified
-			break
-		}
-	}
-
-	// Parse RecordBatch entries from segment file.
-	var result []*partBatch
-	pos := 0
-	batchIdx := 0
-	for {
-		// Need at least FirstOffset(8) + Length(4) = 12 bytes.
-		if pos+12 > len(raw) {
-			break
-		}
-		batchLength := int(binary.BigEndian.Uint32(raw[pos+8 : pos+12]))
-		if batchLength < 0 || batchLength > 1<<30 {
-			break
-		}
-		batchSize := 12 + batchLength
-		if pos+batchSize > len(raw) {
-			break
-		}
-		rb, err := decodeBatchRaw(raw[pos : pos+batchSize])
-		if err != nil {
-			break // corruption - truncate
-		}
-
-		// Read metadata from index file (if available). The stored
-		// maxEarlierTimestamp is not used: rebuildMaxTimestampMeta
-		// recomputes it once every segment is loaded.
-		var epoch int32
-		var inTx bool
-		idxOff := batchIdx * indexEntrySize
-		if idxOff+indexEntrySize <= len(idxRaw) {
-			epoch, _, inTx, _ = decodeIndexEntry(idxRaw[idxOff : idxOff+indexEntrySize])
-		}
-
-		batch := &partBatch{
-			RecordBatch: *rb,
-			nbytes:      batchSize,
-			epoch:       epoch,
-			inTx:        inTx,
-		}
-		result = append(result, batch)
-		if seg != nil {
-			meta := batch.meta(int64(pos))
-			seg.index = append(seg.index, meta)
-			seg.updateEpochRange(batch.epoch)
-			seg.updateMaxBatch(meta, pos == 0)
-		}
-		pos += batchSize
-		batchIdx++
-	}
-
-	if pos < len(raw) {
-		c.cfg.logger.Logf(LogLevelWarn, "partition %s-%d segment %d: truncating %d corrupt bytes",
-			pd.t, pd.p, base, len(raw)-pos)
-		path := filepath.Join(pdir, segmentFileName(base))
-		if f, err := fsys.OpenFile(path, os.O_WRONLY, 0o644); err != nil {
-			c.cfg.logger.Logf(LogLevelWarn, "partition %s-%d segment %d: open for truncate: %v", pd.t, pd.p, base, err)
-		} else {
-			defer f.Close()
-			if err := f.Truncate(int64(pos)); err != nil {
-				c.cfg.logger.Logf(LogLevelWarn, "partition %s-%d segment %d: truncate: %v", pd.t, pd.p, base, err)
-			}
-		}
-	}
-
-	// Truncate orphaned index entries that may remain from a prior
-	// crash where the index write succeeded but the segment did not.
-	expectedIdxBytes := int64(batchIdx * indexEntrySize)
-	if int64(len(idxRaw)) > expectedIdxBytes {
-		idxPath := filepath.Join(pdir, indexFileName(base))
-		if f, err := fsys.OpenFile(idxPath, os.O_WRONLY, 0o644); err == nil {
-			f.Truncate(expectedIdxBytes)
-			f.Close()
-		}
-	}
-
-	return result, nil
-}
-
-func (c *Cluster) loadPIDsLog(fsys fs, dir string) error {
-	raw, err := fsys.ReadFile(filepath.Join(dir, "pids.log"))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
-		return err
-	}
-	c.pidsLogSize = int64(len(raw))
-
-	entries, validBytes := readEntries(raw)
-	if validBytes < len(raw) {
-		c.cfg.logger.Logf(LogLevelWarn, "pids.log: discarding %d corrupt trailing bytes", len(raw)-validBytes)
-	}
-	for _, e := range entries {
-		var entry pidLogEntry
-		if err := json.Unmarshal(e.data, &entry); err != nil {
-			c.cfg.logger.Logf(LogLevelWarn, "pids.log: skipping corrupt entry: %v", err)
-			continue
-		}
-		switch entry.Type {
-		case "init":
-			pidinf := &pidinfo{
-				pids:       &c.pids,
-				id:         entry.PID,
-				epoch:      entry.Epoch,
-				txid:       entry.TxID,
-				txTimeout:  entry.Timeout,
-				lastActive: time.Now(),
-			}
-			if entry.Commit != nil {
-				pidinf.lastWasCommit = *entry.Commit
-			}
-			c.pids.ids[entry.PID] = pidinf
-			if entry.TxID != "" {
-				c.pids.byTxid[entry.TxID] = pidinf
-			}
-		case "endtx":
-			pidinf, ok := c.pids.ids[entry.PID]
-			if ok {
-				pidinf.epoch = entry.Epoch
-				pidinf.inTx = false
-				if entry.Commit != nil {
-					pidinf.lastWasCommit = *entry.Commit
-				}
-			}
-		case "timeout":
-			pidinf, ok := c.pids.ids[entry.PID]
-			if ok {
-				pidinf.epoch = entry.Epoch
-				pidinf.inTx = false
-			}
-		}
-	}
-	return nil
-}
-
-func (c *Cluster) loadGroupsLog(fsys fs, dir string) error {
-	raw, err := fsys.ReadFile(filepath.Join(dir, "groups.log"))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
-		return err
-	}
-	c.groupsLogSize = int64(len(raw))
-
-	entries, validBytes := readEntries(raw)
-	if validBytes < len(raw) {
-		c.cfg.logger.Logf(LogLevelWarn, "groups.log: discarding %d corrupt trailing bytes", len(raw)-validBytes)
-	}
-	r := replayGroupsLog(entries)
-
-	// Initialize groups from replayed state
-	for name, data := range r.metas {
-		var meta groupLogEntry
-		json.Unmarshal(data, &meta)
-		g := c.groups.newGroup(name)
-		switch meta.Type {
-		case "meta848":
-			g.typ = "consumer"
-			g.assignorName = meta.Assignor
-			g.groupEpoch = meta.GroupEpoch
-			g.consumerMembers = make(map[string]*consumerMember)
-			g.partitionEpochs = make(map[uuid]map[int32]partitionOwner)
-		default:
-			g.typ = meta.GroupType
-			g.protocolType = meta.ProtoType
-			g.protocol = meta.Protocol
-			g.generation = meta.Generation
-		}
-		c.groups.gs[name] = g
-	}
-
-	// Apply commits
-	for ck, data := range r.commits {
-		var entry groupLogEntry
-		json.Unmarshal(data, &entry)
-		g, ok := c.groups.gs[ck.group]
-		if !ok {
-			g = c.groups.newGroup(ck.group)
-			c.groups.gs[ck.group] = g
-		}
-		oc := offsetCommit{
-			offset:      entry.Offset,
-			leaderEpoch: entry.Epoch,
-			metadata:    entry.Metadata,
-		}
-		if entry.LastCommit != nil {
-			oc.lastCommit = time.UnixMilli(*entry.LastCommit)
-		}
-		g.commits.set(ck.topic, ck.part, oc)
-	}
-
-	// Apply static members
-	for sk, data := range r.statics {
-		var entry groupLogEntry
-		json.Unmarshal(data, &entry)
-		g, ok := c.groups.gs[sk.group]
-		if !ok {
-			continue
-		}
-		if g.staticMembers == nil {
-			g.staticMembers = make(map[string]string)
-		}
-		g.staticMembers[sk.instance] = entry.MemberID
-	}
-
 	return nil
 }
 
@@ -1846,7 +1356,7 @@ func (c *Cluster) persistBatchToSegment(pd *partData, b *partBatch) int64 {
 	active := &pd.segments[len(pd.segments)-1]
 	if active.size >= c.segmentBytes(pd.t) {
 		active.endOff = b.FirstOffset
-		pd.closeActiveFiles(c.cfg.syncWrites)
+		pd.closeActiveFiles()
 		pd.segments = append(pd.segments, segmentInfo{base: b.FirstOffset})
 		if err := c.openSegmentFiles(pd, pdir); err != nil {
 			c.cfg.logger.Logf(LogLevelWarn, "persist batch open %s-%d: %v", pd.t, pd.p, err)
@@ -1868,18 +1378,12 @@ func (c *Cluster) persistBatchToSegment(pd *partData, b *partBatch) int64 {
 	if segErr != nil {
 		c.cfg.logger.Logf(LogLevelWarn, "persist batch %s-%d: %v", pd.t, pd.p, segErr)
 		pd.activeSegFile.Truncate(active.size)
-		pd.closeActiveFiles(false)
+		pd.closeActiveFiles()
 		return -1
 	}
 
-	// With SyncWrites, fsync every batch for immediate durability.
-	// Without it, we rely on the OS page cache and sync only on
-	// segment roll and shutdown (like real Kafka's default).
-	if c.cfg.syncWrites {
-		pd.activeSegFile.Sync()
-		pd.activeIdxFile.Sync()
-	}
-
+	// The answer waits for the syncer to fsync this (durable.go);
+	// with AsyncWrites the bytes are only in the OS page cache.
 	active.size += batchSize
 	return segPos
 }
@@ -1899,7 +1403,7 @@ func (c *Cluster) persistGroupEntry(entry groupLogEntry) error {
 		}
 		c.groupsLogFile = f
 	}
-	n, err := appendLogEntry(c.groupsLogFile, entry, c.cfg.syncWrites)
+	n, err := appendLogEntry(c.groupsLogFile, entry)
 	if err != nil {
 		c.cfg.logger.Logf(LogLevelWarn, "persist group entry write: %v", err)
 		c.groupsLogFile.Close()
@@ -1928,7 +1432,7 @@ func (c *Cluster) persistPIDEntry(entry pidLogEntry) error {
 		}
 		c.pidsLogFile = f
 	}
-	n, err := appendLogEntry(c.pidsLogFile, entry, c.cfg.syncWrites)
+	n, err := appendLogEntry(c.pidsLogFile, entry)
 	if err != nil {
 		c.cfg.logger.Logf(LogLevelWarn, "persist pid entry write: %v", err)
 		c.pidsLogFile.Close()
@@ -1979,12 +1483,15 @@ func (c *Cluster) compactPIDsLog() {
 func (c *Cluster) compactGroupsLog() {
 	c.needsGroupsCompact = false
 
-	// Close the live append handle so any pending data is flushed
-	// before we read the file.
+	// Compaction drops superseded offsets, among them those a
+	// transaction's commit wrote; recovery must then not find that
+	// transaction's end pending, so the completion records written so
+	// far must be durable first.
+	if err := c.flushNow(); err != nil {
+		c.cfg.logger.Logf(LogLevelWarn, "compact groups.log: %v", err)
+		return
+	}
 	if c.groupsLogFile != nil {
-		if c.cfg.syncWrites {
-			c.groupsLogFile.Sync()
-		}
 		c.groupsLogFile.Close()
 		c.groupsLogFile = nil
 	}
@@ -2012,7 +1519,7 @@ func (c *Cluster) compactGroupsLog() {
 	var writeErr error
 	write := func(data []byte) {
 		if writeErr == nil {
-			writeErr = writeEntry(f, data, false)
+			writeErr = writeEntry(f, data)
 		}
 	}
 	for _, data := range r.metas {
@@ -2029,12 +1536,10 @@ func (c *Cluster) compactGroupsLog() {
 		c.fs.Remove(tmpPath)
 		return
 	}
-	if c.cfg.syncWrites {
-		if err := f.Sync(); err != nil {
-			c.cfg.logger.Logf(LogLevelWarn, "compact groups.log: sync: %v", err)
-			c.fs.Remove(tmpPath)
-			return
-		}
+	if err := f.Sync(); err != nil {
+		c.cfg.logger.Logf(LogLevelWarn, "compact groups.log: sync: %v", err)
+		c.fs.Remove(tmpPath)
+		return
 	}
 	if err := c.fs.Rename(tmpPath, path); err != nil {
 		c.cfg.logger.Logf(LogLevelWarn, "compact groups.log: rename: %v", err)
@@ -2622,7 +2127,7 @@ func (c *Cluster) loadSessionState() error {
 					pd.recalculateLSO()
 				}
 			}
-			pidinf.endTx(false)
+			c.abortTxn(pidinf)
 			continue
 		}
 
@@ -2756,22 +2261,17 @@ func (c *Cluster) loadSessionState() error {
 }
 
 // closeOpenFiles closes all open file handles for persistence.
+// A dirty file is closed once the syncer has synced it (durable.go).
 func (c *Cluster) closeOpenFiles() {
 	if c.groupsLogFile != nil {
-		if c.cfg.syncWrites {
-			c.groupsLogFile.Sync()
-		}
 		c.groupsLogFile.Close()
 		c.groupsLogFile = nil
 	}
 	if c.pidsLogFile != nil {
-		if c.cfg.syncWrites {
-			c.pidsLogFile.Sync()
-		}
 		c.pidsLogFile.Close()
 		c.pidsLogFile = nil
 	}
 	c.data.tps.each(func(_ string, _ int32, pd *partData) {
-		pd.closeAllFiles(c.cfg.syncWrites)
+		pd.closeAllFiles()
 	})
 }

@@ -20,6 +20,9 @@ type fs interface {
 	ReadDir(name string) ([]os.DirEntry, error)
 	ReadFile(name string) ([]byte, error)
 	Stat(name string) (os.FileInfo, error)
+	// SyncDir fsyncs a directory, making the entries created, renamed
+	// or removed in it durable.
+	SyncDir(dir string) error
 }
 
 // file wraps a writable, seekable file handle.
@@ -45,6 +48,7 @@ func (osFS) MkdirAll(path string, perm os.FileMode) error { return os.MkdirAll(p
 func (osFS) ReadDir(name string) ([]os.DirEntry, error)   { return os.ReadDir(name) }
 func (osFS) ReadFile(name string) ([]byte, error)         { return os.ReadFile(name) }
 func (osFS) Stat(name string) (os.FileInfo, error)        { return os.Stat(name) }
+func (osFS) SyncDir(dir string) error                     { return syncDir(dir) }
 
 // memFS is an in-memory filesystem for testing persistence without
 // touching the real disk. It supports fault injection via fail flags.
@@ -221,6 +225,18 @@ func (m *memFS) Stat(name string) (os.FileInfo, error) {
 		return memFileInfo{name: name, isDir: true}, nil
 	}
 	return nil, &os.PathError{Op: "stat", Path: name, Err: os.ErrNotExist}
+}
+
+// SyncDir is a no-op: memFS keeps no separate durable state (see
+// crashFS in the tests for one that does).
+func (m *memFS) SyncDir(dir string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.failNextSync; err != nil {
+		m.failNextSync = nil
+		return err
+	}
+	return nil
 }
 
 // memFile methods

@@ -111,7 +111,7 @@ func TestWriteReadEntryRoundTrip(t *testing.T) {
 
 	payloads := []string{"hello", "world", "", "a longer payload with more data"}
 	for _, p := range payloads {
-		if err := writeEntry(f, []byte(p), true); err != nil {
+		if err := writeEntry(f, []byte(p)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -22,11 +22,13 @@ import (
 // bumps the epoch on each commit/abort and returns the new epoch.
 // Produce v12+ implicitly adds partitions to the transaction.
 //
-// kfake completes transactions synchronously (no log writes), so
-// the PREPARE_COMMIT, PREPARE_ABORT, and pendingTransitionInProgress
-// states are not needed. Where a real broker returns
-// CONCURRENT_TRANSACTIONS for in-progress transitions, kfake simply
-// completes the operation immediately.
+// Fork (NOTICE.md): the end of a transaction is logged in pids.log (a
+// prepare record: commit or abort, partitions, group offsets) before any
+// marker is written, as Kafka's coordinator logs PrepareCommit/PrepareAbort
+// before sending markers. With durable writes the markers wait for that
+// record to be fsynced: the transaction is "ending" meanwhile, and requests
+// for its producer get CONCURRENT_TRANSACTIONS. Recovery at start finishes a
+// prepared transaction and aborts any other open one (recovery.go).
 //
 // State tracking: instead of the full transaction state machine
 // (Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit,
@@ -40,6 +42,7 @@ type (
 		ids     map[int64]*pidinfo
 		byTxid  map[string]*pidinfo   // txid -> pidinfo, for expiration
 		txs     map[*pidinfo]struct{} // active transactions being tracked for timeout
+		ending  map[*pidinfo]struct{} // transactions whose end is logged, markers pending
 		txTimer *time.Timer
 		c       *Cluster
 	}
@@ -77,6 +80,13 @@ type (
 		// completed, we return success only if the retry matches
 		// (commit after commit, abort after abort).
 		lastWasCommit bool
+
+		// ending: the end of the transaction is logged (prepared,
+		// the record in prepared) and its markers wait for that record
+		// to be durable; endCommit is the decision.
+		ending    bool
+		endCommit bool
+		prepared  *pidLogEntry
 	}
 
 	// Independent dup-detection entry: stores (firstSeq, nextSeq,
@@ -107,6 +117,11 @@ type (
 // RequireStable support in OffsetFetch.
 func (pids *pids) hasUnstableOffsets(group string) bool {
 	for pidinf := range pids.txs {
+		if _, hasGroup := pidinf.txOffsets[group]; hasGroup {
+			return true
+		}
+	}
+	for pidinf := range pids.ending {
 		if _, hasGroup := pidinf.txOffsets[group]; hasGroup {
 			return true
 		}
@@ -149,8 +164,7 @@ func (pids *pids) updateTimer() {
 			"txn timeout abort: txn_id=%s producer_id=%d epoch=%d timeout=%dms elapsed=%v",
 			minPid.txid, minPid.id, minPid.epoch, minPid.txTimeout, elapsed)
 		minPid = pids.bumpEpoch(minPid)
-		minPid.endTx(false)
-		pids.c.persistPIDEntry(pidLogEntry{Type: "timeout", PID: minPid.id, Epoch: minPid.epoch})
+		pids.c.abortTxn(minPid)
 	}
 
 	// Schedule timer for the next future expiry.
@@ -227,6 +241,10 @@ func (pids *pids) doInitProducerID(creq *clientReq) kmsg.Response {
 			resp.ErrorCode = kerr.InvalidProducerIDMapping.Code
 			return resp
 		}
+		if pidinf.ending {
+			resp.ErrorCode = kerr.ConcurrentTransactions.Code
+			return resp
+		}
 		// Accept current or stale epoch (recovery after timeout
 		// bump). Only reject epochs above the server's.
 		if req.ProducerEpoch > pidinf.epoch {
@@ -237,7 +255,7 @@ func (pids *pids) doInitProducerID(creq *clientReq) kmsg.Response {
 		// broker returns CONCURRENT_TRANSACTIONS and aborts async,
 		// but kfake is synchronous so we abort inline.
 		if pidinf.inTx {
-			pidinf.endTx(false)
+			pids.c.abortTxn(pidinf)
 		}
 		pidinf = pids.bumpEpoch(pidinf)
 		pidinf.lastActive = time.Now()
@@ -249,6 +267,10 @@ func (pids *pids) doInitProducerID(creq *clientReq) kmsg.Response {
 
 	// New transactional ID or first init. Check if an expired txid is
 	// being re-used - the create path handles this via byTxid.
+	if pidinf := pids.byTxid[*req.TransactionalID]; pidinf != nil && pidinf.ending {
+		resp.ErrorCode = kerr.ConcurrentTransactions.Code
+		return resp
+	}
 	id, epoch := pids.create(req.TransactionalID, req.TransactionTimeoutMillis)
 	resp.ProducerID = id
 	resp.ProducerEpoch = epoch
@@ -360,6 +382,10 @@ func (pids *pids) doAddPartitions(creq *clientReq) kmsg.Response {
 		doneall(kerr.InvalidProducerIDMapping.Code)
 		return resp
 	}
+	if pidinf.ending {
+		doneall(kerr.ConcurrentTransactions.Code)
+		return resp
+	}
 	if pidinf.epoch != req.ProducerEpoch {
 		doneall(kerr.ProducerFenced.Code)
 		return resp
@@ -392,13 +418,19 @@ func (pids *pids) doAddOffsets(creq *clientReq) kmsg.Response {
 		resp.ErrorCode = kerr.InvalidProducerIDMapping.Code
 		return resp
 	}
+	if pidinf.ending {
+		resp.ErrorCode = kerr.ConcurrentTransactions.Code
+		return resp
+	}
 	if pidinf.epoch != req.ProducerEpoch {
 		resp.ErrorCode = kerr.ProducerFenced.Code
 		return resp
 	}
 
 	pidinf.maybeStart()
-	pidinf.txGroups = append(pidinf.txGroups, req.Group)
+	if !slices.Contains(pidinf.txGroups, req.Group) {
+		pidinf.txGroups = append(pidinf.txGroups, req.Group)
+	}
 	return resp
 }
 
@@ -429,6 +461,10 @@ func (pids *pids) doTxnOffsetCommit(creq *clientReq) kmsg.Response {
 	pidinf := pids.getpid(req.ProducerID)
 	if pidinf == nil {
 		doneall(kerr.InvalidProducerIDMapping.Code)
+		return resp
+	}
+	if pidinf.ending {
+		doneall(kerr.ConcurrentTransactions.Code)
 		return resp
 	}
 	if pidinf.epoch != req.ProducerEpoch {
@@ -549,6 +585,10 @@ func (pids *pids) doEnd(creq *clientReq) kmsg.Response {
 		resp.ErrorCode = kerr.InvalidProducerIDMapping.Code
 		return resp
 	}
+	if pidinf.ending {
+		resp.ErrorCode = kerr.ConcurrentTransactions.Code
+		return resp
+	}
 	if pidinf.epoch != req.ProducerEpoch {
 		// KIP-890 retry detection: if the epoch is exactly one
 		// ahead and the producer is not in a transaction, the
@@ -585,26 +625,103 @@ func (pids *pids) doEnd(creq *clientReq) kmsg.Response {
 		return resp
 	}
 
-	nBatches, nGroups := pidinf.txBatchCount, len(pidinf.txGroups)
-	endTxStart := time.Now()
-	pidinf.endTx(req.Commit)
-	if elapsed := time.Since(endTxStart); elapsed > 5*time.Millisecond {
-		pids.c.cfg.logger.Logf(LogLevelWarn, "txn: EndTxn slow pid=%d epoch=%d elapsed=%dms batches=%d groups=%d",
-			req.ProducerID, req.ProducerEpoch, elapsed.Milliseconds(), nBatches, nGroups)
+	// KIP-890: for v5+ clients, the epoch is bumped and returned.
+	commit, bump := req.Commit, req.Version >= 5
+	c := pids.c
+	prepared := c.logTxnEnd(pidinf, commit, bump)
+	if !c.durable() {
+		pids.completeEnd(pidinf, commit, bump, resp)
+		return resp
 	}
 
-	commit := req.Commit
+	// No marker may reach the disk before the decision does: a power
+	// cut could keep a COMMIT marker on one partition and lose both the
+	// decision and the other partitions' markers. The markers are
+	// written once the syncer has made the record durable, on the run
+	// loop; the answer waits for them to be durable too.
+	pidinf.ending, pidinf.endCommit, pidinf.prepared = true, commit, &prepared
+	delete(pids.txs, pidinf)
+	pids.ending[pidinf] = struct{}{}
+	c.syncer.after(func(err error) {
+		c.syncer.onLoop(func() {
+			if err != nil {
+				// The decision may or may not be on disk: the
+				// next start finishes or aborts the transaction.
+				creq.fail(err)
+				return
+			}
+			pids.completeEnd(pidinf, commit, bump, resp)
+			c.replyWhenDurable(creq, resp)
+		})
+	})
+	return nil
+}
+
+// completeEnd writes the markers and group offsets of a transaction whose
+// end is logged, then the record saying it is complete.
+func (pids *pids) completeEnd(pidinf *pidinfo, commit, bump bool, resp *kmsg.EndTxnResponse) {
+	delete(pids.ending, pidinf)
+	pidinf.ending, pidinf.prepared = false, nil
+
+	nBatches, nGroups := pidinf.txBatchCount, len(pidinf.txGroups)
+	endTxStart := time.Now()
+	pidinf.endTx(commit)
+	if elapsed := time.Since(endTxStart); elapsed > 5*time.Millisecond {
+		pids.c.cfg.logger.Logf(LogLevelWarn, "txn: EndTxn slow pid=%d epoch=%d elapsed=%dms batches=%d groups=%d",
+			pidinf.id, pidinf.epoch, elapsed.Milliseconds(), nBatches, nGroups)
+	}
 	pids.c.persistPIDEntry(pidLogEntry{Type: "endtx", PID: pidinf.id, Epoch: pidinf.epoch, Commit: &commit})
 
-	// KIP-890: For v5+ clients, bump epoch and return new ID/epoch.
-	if req.Version >= 5 {
+	if bump {
 		pidinf = pids.bumpEpoch(pidinf)
 		resp.ProducerID = pidinf.id
 		resp.ProducerEpoch = pidinf.epoch
 		pids.c.persistPIDEntry(pidLogEntry{Type: "init", PID: pidinf.id, Epoch: pidinf.epoch, TxID: pidinf.txid, Timeout: pidinf.txTimeout})
 	}
+}
 
-	return resp
+// logTxnEnd appends the record deciding how pidinf's open transaction
+// ends, with what recovery needs to finish it: its partitions and, for a
+// commit, its staged group offsets.
+func (c *Cluster) logTxnEnd(pidinf *pidinfo, commit, bump bool) pidLogEntry {
+	e := pidLogEntry{Type: "prepare", PID: pidinf.id, Epoch: pidinf.epoch, TxID: pidinf.txid, Commit: &commit, Bump: bump}
+	pidinf.txParts.each(func(t string, p int32, _ *partData) {
+		e.Parts = append(e.Parts, persistTxnPart{Topic: t, Part: p})
+	})
+	if commit {
+		for _, g := range pidinf.txGroups {
+			offsets := pidinf.txOffsets[g]
+			offsets.each(func(t string, p int32, oc *offsetCommit) {
+				e.Offsets = append(e.Offsets, persistTxnOffset{Group: g, Topic: t, Part: p, Offset: oc.offset, LeaderEpoch: oc.leaderEpoch, Metadata: oc.metadata})
+			})
+		}
+	}
+	c.persistPIDEntry(e)
+	return e
+}
+
+// abortTxn aborts pidinf's open transaction at once (timeout, producer
+// re-initialized): the decision is logged, then the markers written. An
+// abort needs no wait between the two: if a power cut keeps only some of
+// the markers, recovery aborts the rest.
+func (c *Cluster) abortTxn(pidinf *pidinfo) {
+	c.logTxnEnd(pidinf, false, false)
+	pidinf.endTx(false)
+	abort := false
+	c.persistPIDEntry(pidLogEntry{Type: "endtx", PID: pidinf.id, Epoch: pidinf.epoch, Commit: &abort})
+}
+
+// finishEndingTxns writes the markers of every transaction whose end is
+// logged and waits for them to be durable; called at shutdown.
+func (c *Cluster) finishEndingTxns() {
+	if c.syncer == nil || len(c.pids.ending) == 0 {
+		return
+	}
+	if err := c.flushNow(); err != nil {
+		c.cfg.logger.Logf(LogLevelError, "fsync at shutdown: %v", err)
+		return
+	}
+	c.runLoopWork()
 }
 
 func (pids *pids) getpid(id int64) *pidinfo {
@@ -694,7 +811,7 @@ func (pids *pids) create(txidp *string, txTimeout int32) (int64, int16) {
 			// writes pending lets the next commit swallow them into
 			// its own range.
 			if pidinf.inTx {
-				pidinf.endTx(false)
+				pids.c.abortTxn(pidinf)
 			}
 			pidinf = pids.bumpEpoch(pidinf)
 			pidinf.lastActive = time.Now()
@@ -844,8 +961,9 @@ func (pidinf *pidinfo) endTx(commit bool) {
 				g = pidinf.pids.c.groups.newGroup(groupID)
 				pidinf.pids.c.groups.gs[groupID] = g
 			}
+			tag := txnTag{pidinf.id, pidinf.epoch}
 			groupOffsets.each(func(t string, p int32, oc *offsetCommit) {
-				g.commitAndPersist(t, p, *oc)
+				g.commitTxnAndPersist(t, p, *oc, tag)
 			})
 		}
 	}
@@ -864,7 +982,9 @@ func (pidinf *pidinfo) resetTx(wasCommit bool) {
 	pidinf.inTx = false
 	pidinf.lastWasCommit = wasCommit
 	pidinf.lastActive = time.Now()
+	pidinf.ending, pidinf.prepared = false, nil
 	delete(pidinf.pids.txs, pidinf)
+	delete(pidinf.pids.ending, pidinf)
 }
 
 // pushAndValidate checks the sequence number against the window and
@@ -959,7 +1079,7 @@ func (pids *pids) doDescribeTransactions(creq *clientReq) kmsg.Response {
 		st.TimeoutMillis = pidinf.txTimeout
 
 		if pidinf.inTx {
-			st.State = "Ongoing"
+			st.State = pidinf.txState()
 			st.StartTimestamp = pidinf.txStart.UnixMilli()
 			pidinf.txParts.each(func(topic string, partition int32, _ *partData) {
 				if e := pids.c.deny(creq, topic, kmsg.ACLResourceTypeTopic, kmsg.ACLOperationDescribe, faultKey{topic: topic}.part(partition)); e != nil {
@@ -1022,7 +1142,7 @@ func (pids *pids) doListTransactions(creq *clientReq) kmsg.Response {
 		}
 		state := "Empty"
 		if pidinf.inTx {
-			state = "Ongoing"
+			state = pidinf.txState()
 		}
 		if len(stateFilter) > 0 {
 			if _, ok := stateFilter[state]; !ok {
@@ -1143,6 +1263,17 @@ func (pids *pids) txnProducers(topic string, partition int32) []kmsg.DescribePro
 		producers = append(producers, ap)
 	}
 	return producers
+}
+
+// txState names an open transaction's state as Kafka does.
+func (pidinf *pidinfo) txState() string {
+	switch {
+	case pidinf.ending && pidinf.endCommit:
+		return "PrepareCommit"
+	case pidinf.ending:
+		return "PrepareAbort"
+	}
+	return "Ongoing"
 }
 
 // findTxnID finds a producer info by transactional ID.
