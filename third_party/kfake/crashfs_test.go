@@ -166,10 +166,20 @@ func tear(f *crashNode, rng *rand.Rand) []byte {
 		out = out[:common]
 	}
 	if extra := len(f.data) - len(out); extra > 0 {
-		out = append(out, f.data[len(out):len(out)+rng.Intn(extra+1)]...)
-	}
-	if rng.Intn(4) == 0 && len(out) < len(f.data)+64 {
-		out = append(out, make([]byte, rng.Intn(64))...)
+		// None of it, all of it (the page cache was written back just
+		// before the cut), or a random prefix.
+		switch rng.Intn(3) {
+		case 0:
+			extra = 0
+		case 1:
+		default:
+			extra = rng.Intn(extra + 1)
+		}
+		out = append(out, f.data[len(out):len(out)+extra]...)
+		// The new size reached the disk, not all of the data.
+		if rng.Intn(4) == 0 {
+			out = append(out, make([]byte, rng.Intn(len(f.data)-len(out)+1))...)
+		}
 	}
 	return out
 }

@@ -2928,16 +2928,6 @@ func (g *group) commitAndPersist(topic string, part int32, oc offsetCommit) {
 	g.c.persistGroupEntry(g.commitEntry(topic, part, oc))
 }
 
-// commitTxnAndPersist commits an offset staged by the transaction tag,
-// which the log entry names so that recovery knows it was applied.
-func (g *group) commitTxnAndPersist(topic string, part int32, oc offsetCommit, tag txnTag) {
-	oc.lastCommit = time.Now()
-	g.commits.set(topic, part, oc)
-	entry := g.commitEntry(topic, part, oc)
-	entry.Txn = &tag
-	g.c.persistGroupEntry(entry)
-}
-
 func (g *group) deleteCommitAndPersist(topic string, part int32) {
 	g.commits.delp(topic, part)
 	g.c.persistGroupEntry(groupLogEntry{

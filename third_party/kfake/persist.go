@@ -488,14 +488,11 @@ type (
 		InstanceID string `json:"instance,omitempty"`
 		MemberID   string `json:"member,omitempty"`
 
-		// For commit entries written by a transaction's commit: which
-		// transaction, so recovery knows the offsets were applied.
-		Txn *txnTag `json:"tx,omitempty"`
-	}
-
-	txnTag struct {
-		PID   int64 `json:"pid"`
-		Epoch int16 `json:"epoch"`
+		// Seq orders the entries of groups.log and pids.log together
+		// (Cluster.logSeq): recovery applies a commit's group offset
+		// only if groups.log holds nothing for it written after the
+		// commit's record.
+		Seq int64 `json:"s,omitempty"`
 	}
 
 	pidLogEntry struct {
@@ -514,11 +511,16 @@ type (
 		Parts   []persistTxnPart   `json:"parts,omitempty"`
 		Offsets []persistTxnOffset `json:"offsets,omitempty"`
 		Bump    bool               `json:"bump,omitempty"`
+		Seq     int64              `json:"s,omitempty"`
 	}
 
+	// persistTxnPart is a partition of a transaction and the offset of
+	// the transaction's first batch there (-1 if it has none): the
+	// replay finds an open transaction by producer id and that offset.
 	persistTxnPart struct {
 		Topic string `json:"t"`
 		Part  int32  `json:"p"`
+		First int64  `json:"f"`
 	}
 
 	persistTxnOffset struct {
@@ -543,12 +545,9 @@ type (
 		metas   map[string][]byte
 		commits map[glCommitKey][]byte
 		statics map[glStaticKey][]byte
-		// txnApplied holds the offsets each transaction's commit wrote.
-		txnApplied map[glTxnKey]struct{}
-	}
-	glTxnKey struct {
-		txn txnTag
-		key glCommitKey
+		// seqs holds the Seq of the last commit or delete of each key.
+		seqs   map[glCommitKey]int64
+		maxSeq int64
 	}
 )
 
@@ -556,24 +555,24 @@ type (
 // Used by both loadGroupsLog (startup) and compactGroupsLog (live).
 func replayGroupsLog(entries []entryData) glReplay {
 	r := glReplay{
-		metas:      make(map[string][]byte),
-		commits:    make(map[glCommitKey][]byte),
-		statics:    make(map[glStaticKey][]byte),
-		txnApplied: make(map[glTxnKey]struct{}),
+		metas:   make(map[string][]byte),
+		commits: make(map[glCommitKey][]byte),
+		statics: make(map[glStaticKey][]byte),
+		seqs:    make(map[glCommitKey]int64),
 	}
 	for _, e := range entries {
 		var entry groupLogEntry
 		if err := json.Unmarshal(e.data, &entry); err != nil {
 			continue
 		}
+		r.maxSeq = max(r.maxSeq, entry.Seq)
 		switch entry.Type {
 		case "commit":
 			r.commits[glCommitKey{entry.Group, entry.Topic, entry.Part}] = e.data
-			if entry.Txn != nil {
-				r.txnApplied[glTxnKey{*entry.Txn, glCommitKey{entry.Group, entry.Topic, entry.Part}}] = struct{}{}
-			}
+			r.seqs[glCommitKey{entry.Group, entry.Topic, entry.Part}] = entry.Seq
 		case "delete":
 			delete(r.commits, glCommitKey{entry.Group, entry.Topic, entry.Part})
+			r.seqs[glCommitKey{entry.Group, entry.Topic, entry.Part}] = entry.Seq
 		case "meta", "meta848":
 			r.metas[entry.Group] = e.data
 		case "static":
@@ -1394,6 +1393,8 @@ func (c *Cluster) persistGroupEntry(entry groupLogEntry) error {
 	if !c.persist() || c.dead.Load() {
 		return nil
 	}
+	c.logSeq++
+	entry.Seq = c.logSeq
 	if c.groupsLogFile == nil {
 		path := filepath.Join(c.cfg.dataDir, "groups.log")
 		f, err := c.fs.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -1423,6 +1424,8 @@ func (c *Cluster) persistPIDEntry(entry pidLogEntry) error {
 	if !c.persist() || c.dead.Load() {
 		return nil
 	}
+	c.logSeq++
+	entry.Seq = c.logSeq
 	if c.pidsLogFile == nil {
 		path := filepath.Join(c.cfg.dataDir, "pids.log")
 		f, err := c.fs.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -1483,14 +1486,8 @@ func (c *Cluster) compactPIDsLog() {
 func (c *Cluster) compactGroupsLog() {
 	c.needsGroupsCompact = false
 
-	// Compaction drops superseded offsets, among them those a
-	// transaction's commit wrote; recovery must then not find that
-	// transaction's end pending, so the completion records written so
-	// far must be durable first.
-	if err := c.flushNow(); err != nil {
-		c.cfg.logger.Logf(LogLevelWarn, "compact groups.log: %v", err)
-		return
-	}
+	// Compaction keeps the last entry of each key, and its Seq, which is
+	// all recovery looks at.
 	if c.groupsLogFile != nil {
 		c.groupsLogFile.Close()
 		c.groupsLogFile = nil

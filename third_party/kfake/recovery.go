@@ -95,11 +95,11 @@ func (c *Cluster) loadFromDisk() (bool, error) {
 	if err := c.loadPartitions(fsys, dir); err != nil {
 		return false, err
 	}
-	pending, err := c.loadPIDsLog(fsys, dir)
+	tl, err := c.loadPIDsLog(fsys, dir)
 	if err != nil {
 		return false, err
 	}
-	applied, err := c.loadGroupsLog(fsys, dir)
+	offsetSeqs, err := c.loadGroupsLog(fsys, dir)
 	if err != nil {
 		return false, err
 	}
@@ -114,7 +114,7 @@ func (c *Cluster) loadFromDisk() (bool, error) {
 	c.rebuildProducerWindows()
 
 	keep := c.sessionInProgressPIDs()
-	c.recoverTxns(pending, applied, keep)
+	c.recoverTxns(tl, offsetSeqs, keep)
 	if err := c.loadSessionState(); err != nil {
 		c.cfg.logger.Logf(LogLevelWarn, "load session state: %v", err)
 	}
@@ -436,22 +436,30 @@ func (c *Cluster) rebuildIndexes(pd *partData, fsys fs, pdir string) error {
 	return nil
 }
 
-// loadPIDsLog replays the transaction log. It returns, per producer id, the
-// prepare record of a transaction whose end was logged but not completed.
-func (c *Cluster) loadPIDsLog(fsys fs, dir string) (map[int64]pidLogEntry, error) {
+// txnLog is what recovery needs from pids.log.
+type txnLog struct {
+	prepares []pidLogEntry          // every prepare record, in log order
+	pending  map[int64]pidLogEntry  // a producer's last prepare, if no endtx followed it
+	last     map[int64]*pidLogEntry // each producer's last prepare
+}
+
+// loadPIDsLog replays the transaction log: producer ids and epochs, and the
+// prepare records of the transactions whose end it logged.
+func (c *Cluster) loadPIDsLog(fsys fs, dir string) (txnLog, error) {
+	tl := txnLog{pending: make(map[int64]pidLogEntry), last: make(map[int64]*pidLogEntry)}
 	path := filepath.Join(dir, "pids.log")
 	entries, size, err := c.readLogFile(fsys, path)
 	if err != nil {
-		return nil, err
+		return tl, err
 	}
 	c.pidsLogSize = size
-	pending := make(map[int64]pidLogEntry)
 	for _, e := range entries {
 		var entry pidLogEntry
 		if err := json.Unmarshal(e.data, &entry); err != nil {
 			c.cfg.logger.Logf(LogLevelWarn, "%s: skipping an unreadable entry: %v", path, err)
 			continue
 		}
+		c.logSeq = max(c.logSeq, entry.Seq)
 		switch entry.Type {
 		case "init":
 			pidinf := &pidinfo{
@@ -470,9 +478,10 @@ func (c *Cluster) loadPIDsLog(fsys fs, dir string) (map[int64]pidLogEntry, error
 				c.pids.byTxid[entry.TxID] = pidinf
 			}
 		case "prepare":
-			pending[entry.PID] = entry
+			tl.prepares = append(tl.prepares, entry)
+			tl.pending[entry.PID] = entry
 		case "endtx", "timeout":
-			delete(pending, entry.PID)
+			delete(tl.pending, entry.PID)
 			if pidinf, ok := c.pids.ids[entry.PID]; ok {
 				pidinf.epoch = entry.Epoch
 				pidinf.inTx = false
@@ -482,12 +491,15 @@ func (c *Cluster) loadPIDsLog(fsys fs, dir string) (map[int64]pidLogEntry, error
 			}
 		}
 	}
-	return pending, nil
+	for i := range tl.prepares {
+		tl.last[tl.prepares[i].PID] = &tl.prepares[i]
+	}
+	return tl, nil
 }
 
-// loadGroupsLog replays groups.log. It returns the offsets each
-// transaction's commit wrote.
-func (c *Cluster) loadGroupsLog(fsys fs, dir string) (map[glTxnKey]struct{}, error) {
+// loadGroupsLog replays groups.log. It returns the Seq of the last entry of
+// each committed offset.
+func (c *Cluster) loadGroupsLog(fsys fs, dir string) (map[glCommitKey]int64, error) {
 	path := filepath.Join(dir, "groups.log")
 	entries, size, err := c.readLogFile(fsys, path)
 	if err != nil {
@@ -495,6 +507,7 @@ func (c *Cluster) loadGroupsLog(fsys fs, dir string) (map[glTxnKey]struct{}, err
 	}
 	c.groupsLogSize = size
 	r := replayGroupsLog(entries)
+	c.logSeq = max(c.logSeq, r.maxSeq)
 
 	for name, data := range r.metas {
 		var meta groupLogEntry
@@ -545,7 +558,7 @@ func (c *Cluster) loadGroupsLog(fsys fs, dir string) (map[glTxnKey]struct{}, err
 		}
 		g.staticMembers[sk.instance] = entry.MemberID
 	}
-	return r.txnApplied, nil
+	return r.seqs, nil
 }
 
 // rebuildProducerWindows sets each idempotent producer's sequence window on
@@ -604,81 +617,111 @@ func (c *Cluster) sessionInProgressPIDs() map[int64]bool {
 }
 
 // recoverTxns ends every transaction a crash left unfinished, writing
-// real markers. A transaction whose end was logged (prepare) is finished
-// as decided: its missing markers are written and, for a commit, the group
-// offsets it staged that did not reach groups.log are applied. Every
-// other open transaction is aborted, and its producer's epoch bumped, so
-// the producer is fenced as after a transaction timeout.
-func (c *Cluster) recoverTxns(pending map[int64]pidLogEntry, applied map[glTxnKey]struct{}, keep map[int64]bool) {
-	preps := make([]pidLogEntry, 0, len(pending))
-	for _, e := range pending {
-		preps = append(preps, e)
+// real markers. A transaction open in a partition whose end was logged
+// (a prepare record naming the partition and the transaction's first
+// offset there) is ended as decided. A commit's group offsets that did not
+// reach groups.log (nothing there for the offset is newer than the commit's
+// record) are applied. Every other open transaction is aborted, and its
+// producer's epoch bumped, fencing the producer as a transaction timeout
+// does.
+//
+// None of this trusts an endtx record: a round of fsyncs can make an endtx
+// written after it started durable while a marker or an offset written
+// just before it is not.
+func (c *Cluster) recoverTxns(tl txnLog, offsetSeqs map[glCommitKey]int64, keep map[int64]bool) {
+	type decKey struct {
+		pid   int64
+		t     string
+		p     int32
+		first int64
 	}
-	slices.SortFunc(preps, func(a, b pidLogEntry) int { return cmp.Compare(a.PID, b.PID) })
-	for _, e := range preps {
-		commit := e.Commit != nil && *e.Commit
-		markers := 0
+	decided := make(map[decKey]*pidLogEntry)
+	for i := range tl.prepares {
+		e := &tl.prepares[i]
 		for _, tp := range e.Parts {
-			pd, ok := c.data.tps.getp(tp.Topic, tp.Part)
-			if !ok {
-				continue
-			}
-			if o := pd.loadOpen[e.PID]; o != nil && o.epoch <= e.Epoch {
-				delete(pd.loadOpen, e.PID)
-				if c.writeTxnMarker(pd, e.PID, e.Epoch, commit, 0) >= 0 {
-					markers++
-				}
+			if tp.First >= 0 {
+				decided[decKey{e.PID, tp.Topic, tp.Part, tp.First}] = e
 			}
 		}
-		offsets := 0
-		if commit {
-			tag := txnTag{e.PID, e.Epoch}
-			for _, o := range e.Offsets {
-				if _, ok := applied[glTxnKey{tag, glCommitKey{o.Group, o.Topic, o.Part}}]; ok {
-					continue
-				}
-				g := c.groups.gs[o.Group]
-				if g == nil {
-					g = c.groups.newGroup(o.Group)
-					c.groups.gs[o.Group] = g
-				}
-				g.commitTxnAndPersist(o.Topic, o.Part, offsetCommit{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: o.Metadata}, tag)
-				offsets++
-			}
-		}
-		c.persistPIDEntry(pidLogEntry{Type: "endtx", PID: e.PID, Epoch: e.Epoch, Commit: &commit})
-		if pidinf := c.pids.ids[e.PID]; pidinf != nil {
-			pidinf.epoch = max(pidinf.epoch, e.Epoch)
-			pidinf.lastWasCommit = commit
-			if e.Bump {
-				pidinf = c.pids.bumpEpoch(pidinf)
-				c.persistPIDEntry(pidLogEntry{Type: "init", PID: pidinf.id, Epoch: pidinf.epoch, TxID: pidinf.txid, Timeout: pidinf.txTimeout})
-			}
-		}
-		what := "abort"
-		if commit {
-			what = "commit"
-		}
-		c.cfg.logger.Logf(LogLevelWarn, "recovery: finished the %s of transaction %q (producer %d, epoch %d) logged before the crash: %d marker(s) and %d group offset(s) written",
-			what, e.TxID, e.PID, e.Epoch, markers, offsets)
 	}
 
-	open := make(map[int64][]*partData)
-	var pids []int64
-	c.data.tps.each(func(_ string, _ int32, pd *partData) {
-		for pid := range pd.loadOpen {
+	finished := make(map[*pidLogEntry]int)
+	undecided := make(map[int64][]*partData)
+	var undecidedPIDs []int64
+	c.data.tps.each(func(t string, p int32, pd *partData) {
+		for pid, o := range pd.loadOpen {
 			if keep[pid] {
 				continue
 			}
-			if open[pid] == nil {
-				pids = append(pids, pid)
+			if e := decided[decKey{pid, t, p, o.first}]; e != nil && o.epoch <= e.Epoch {
+				delete(pd.loadOpen, pid)
+				if c.writeTxnMarker(pd, pid, e.Epoch, *e.Commit, 0) >= 0 {
+					finished[e]++
+				}
+				continue
 			}
-			open[pid] = append(open[pid], pd)
+			if undecided[pid] == nil {
+				undecidedPIDs = append(undecidedPIDs, pid)
+			}
+			undecided[pid] = append(undecided[pid], pd)
 		}
 	})
-	slices.Sort(pids)
-	for _, pid := range pids {
-		pds := open[pid]
+
+	offsets := make(map[*pidLogEntry]int)
+	for i := range tl.prepares {
+		e := &tl.prepares[i]
+		if e.Commit == nil || !*e.Commit {
+			continue
+		}
+		for _, o := range e.Offsets {
+			k := glCommitKey{o.Group, o.Topic, o.Part}
+			if offsetSeqs[k] > e.Seq {
+				continue // written, or superseded, after the commit
+			}
+			g := c.groups.gs[o.Group]
+			if g == nil {
+				g = c.groups.newGroup(o.Group)
+				c.groups.gs[o.Group] = g
+			}
+			g.commitAndPersist(o.Topic, o.Part, offsetCommit{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: o.Metadata})
+			offsetSeqs[k] = c.logSeq
+			offsets[e]++
+		}
+	}
+
+	for i := range tl.prepares {
+		e := &tl.prepares[i]
+		if finished[e] > 0 || offsets[e] > 0 {
+			what := "abort"
+			if *e.Commit {
+				what = "commit"
+			}
+			c.cfg.logger.Logf(LogLevelWarn, "recovery: finished the %s of transaction %q (producer %d, epoch %d) logged before the crash: %d marker(s) and %d group offset(s) written",
+				what, e.TxID, e.PID, e.Epoch, finished[e], offsets[e])
+		}
+	}
+	for pid, e := range tl.pending {
+		c.persistPIDEntry(pidLogEntry{Type: "endtx", PID: pid, Epoch: e.Epoch, Commit: e.Commit})
+	}
+	for pid, e := range tl.last {
+		pidinf := c.pids.ids[pid]
+		if pidinf == nil {
+			continue
+		}
+		if _, ok := tl.pending[pid]; ok {
+			pidinf.epoch = max(pidinf.epoch, e.Epoch)
+			pidinf.lastWasCommit = *e.Commit
+		}
+		// The bump of an EndTxn v5+ may not have reached the log.
+		if e.Bump && pidinf.epoch == e.Epoch {
+			pidinf = c.pids.bumpEpoch(pidinf)
+			c.persistPIDEntry(pidLogEntry{Type: "init", PID: pidinf.id, Epoch: pidinf.epoch, TxID: pidinf.txid, Timeout: pidinf.txTimeout})
+		}
+	}
+
+	slices.Sort(undecidedPIDs)
+	for _, pid := range undecidedPIDs {
+		pds := undecided[pid]
 		var epoch int16
 		for _, pd := range pds {
 			epoch = max(epoch, pd.loadOpen[pid].epoch)
@@ -699,7 +742,7 @@ func (c *Cluster) recoverTxns(pending map[int64]pidLogEntry, applied map[glTxnKe
 		abort := false
 		prep := pidLogEntry{Type: "prepare", PID: pid, Epoch: epoch, TxID: txid, Commit: &abort}
 		for _, pd := range pds {
-			prep.Parts = append(prep.Parts, persistTxnPart{pd.t, pd.p})
+			prep.Parts = append(prep.Parts, persistTxnPart{Topic: pd.t, Part: pd.p, First: pd.loadOpen[pid].first})
 		}
 		c.persistPIDEntry(prep)
 		for _, pd := range pds {

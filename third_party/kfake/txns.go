@@ -628,7 +628,13 @@ func (pids *pids) doEnd(creq *clientReq) kmsg.Response {
 	// KIP-890: for v5+ clients, the epoch is bumped and returned.
 	commit, bump := req.Commit, req.Version >= 5
 	c := pids.c
-	prepared := c.logTxnEnd(pidinf, commit, bump)
+	prepared, err := c.logTxnEnd(pidinf, commit, bump)
+	if err != nil {
+		// Without its record no marker may be written; the
+		// transaction stays open, to be ended again or to time out.
+		resp.ErrorCode = kerr.KafkaStorageError.Code
+		return resp
+	}
 	if !c.durable() {
 		pids.completeEnd(pidinf, commit, bump, resp)
 		return resp
@@ -683,10 +689,14 @@ func (pids *pids) completeEnd(pidinf *pidinfo, commit, bump bool, resp *kmsg.End
 // logTxnEnd appends the record deciding how pidinf's open transaction
 // ends, with what recovery needs to finish it: its partitions and, for a
 // commit, its staged group offsets.
-func (c *Cluster) logTxnEnd(pidinf *pidinfo, commit, bump bool) pidLogEntry {
+func (c *Cluster) logTxnEnd(pidinf *pidinfo, commit, bump bool) (pidLogEntry, error) {
 	e := pidLogEntry{Type: "prepare", PID: pidinf.id, Epoch: pidinf.epoch, TxID: pidinf.txid, Commit: &commit, Bump: bump}
 	pidinf.txParts.each(func(t string, p int32, _ *partData) {
-		e.Parts = append(e.Parts, persistTxnPart{Topic: t, Part: p})
+		first := int64(-1)
+		if f, ok := pidinf.txPartFirstOffsets.getp(t, p); ok && f != nil {
+			first = *f
+		}
+		e.Parts = append(e.Parts, persistTxnPart{Topic: t, Part: p, First: first})
 	})
 	if commit {
 		for _, g := range pidinf.txGroups {
@@ -696,8 +706,9 @@ func (c *Cluster) logTxnEnd(pidinf *pidinfo, commit, bump bool) pidLogEntry {
 			})
 		}
 	}
-	c.persistPIDEntry(e)
-	return e
+	err := c.persistPIDEntry(e)
+	e.Seq = c.logSeq
+	return e, err
 }
 
 // abortTxn aborts pidinf's open transaction at once (timeout, producer
@@ -705,7 +716,7 @@ func (c *Cluster) logTxnEnd(pidinf *pidinfo, commit, bump bool) pidLogEntry {
 // abort needs no wait between the two: if a power cut keeps only some of
 // the markers, recovery aborts the rest.
 func (c *Cluster) abortTxn(pidinf *pidinfo) {
-	c.logTxnEnd(pidinf, false, false)
+	c.logTxnEnd(pidinf, false, false) //nolint:errcheck // logged by persistPIDEntry; recovery aborts what a lost record leaves open
 	pidinf.endTx(false)
 	abort := false
 	c.persistPIDEntry(pidLogEntry{Type: "endtx", PID: pidinf.id, Epoch: pidinf.epoch, Commit: &abort})
@@ -961,9 +972,8 @@ func (pidinf *pidinfo) endTx(commit bool) {
 				g = pidinf.pids.c.groups.newGroup(groupID)
 				pidinf.pids.c.groups.gs[groupID] = g
 			}
-			tag := txnTag{pidinf.id, pidinf.epoch}
 			groupOffsets.each(func(t string, p int32, oc *offsetCommit) {
-				g.commitTxnAndPersist(t, p, *oc, tag)
+				g.commitAndPersist(t, p, *oc)
 			})
 		}
 	}
