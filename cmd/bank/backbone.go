@@ -66,7 +66,7 @@ func startBackbone(fl backboneFlags, log *slog.Logger) (*backbone, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.registry, err = schemaregistry.Open(dir)
+	b.registry, err = schemaregistry.Open(dir, schemaregistry.WithLogger(log))
 	if err != nil {
 		b.broker.Close()
 		return nil, err
