@@ -30,8 +30,12 @@ type crashFS struct {
 	// budget is how many more bytes may be written before the power goes;
 	// negative means no limit. Once it is spent, every call fails.
 	budget int64
-	dead   bool
-	cut    chan struct{}
+	// syncBudget is how many more fsyncs (of files or directories) may
+	// run before the power goes, in the middle of a round; negative means
+	// no limit.
+	syncBudget int64
+	dead       bool
+	cut        chan struct{}
 
 	// onWrite, if set, is called (with mu held) after each write.
 	onWrite func(path string, b []byte)
@@ -51,12 +55,13 @@ var errPowerLost = errors.New("crashFS: the power is gone")
 // data dir), which is durable from the start.
 func newCrashFS(root string) *crashFS {
 	m := &crashFS{
-		nodes:    make(map[string]*crashNode),
-		dirs:     make(map[string]bool),
-		durNodes: make(map[string]*crashNode),
-		durDirs:  make(map[string]bool),
-		budget:   -1,
-		cut:      make(chan struct{}),
+		nodes:      make(map[string]*crashNode),
+		dirs:       make(map[string]bool),
+		durNodes:   make(map[string]*crashNode),
+		durDirs:    make(map[string]bool),
+		budget:     -1,
+		syncBudget: -1,
+		cut:        make(chan struct{}),
 	}
 	for d := root; ; d = filepath.Dir(d) {
 		m.dirs[d] = true
@@ -73,6 +78,33 @@ func (m *crashFS) powerCutAfter(n int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.budget = n
+}
+
+// powerCutAtSync makes the power go instead of the n+1th fsync from now.
+func (m *crashFS) powerCutAtSync(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.syncBudget = n
+}
+
+// syncPoint counts an fsync against syncBudget, cutting the power when it
+// is spent.
+func (m *crashFS) syncPoint() error {
+	if m.syncBudget == 0 {
+		m.dead = true
+		close(m.cut)
+		return errPowerLost
+	}
+	if m.syncBudget > 0 {
+		m.syncBudget--
+	}
+	return nil
+}
+
+func (m *crashFS) syncCount() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.syncs + m.dirSyncs
 }
 
 func (m *crashFS) isDead() bool {
@@ -298,6 +330,9 @@ func (m *crashFS) SyncDir(dir string) error {
 	if !m.dirs[dir] {
 		return &os.PathError{Op: "open", Path: dir, Err: os.ErrNotExist}
 	}
+	if err := m.syncPoint(); err != nil {
+		return err
+	}
 	m.dirSyncs++
 	for p := range m.durNodes {
 		if filepath.Dir(p) == dir {
@@ -491,6 +526,9 @@ func (f *crashFile) Sync() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.check(); err != nil {
+		return err
+	}
+	if err := m.syncPoint(); err != nil {
 		return err
 	}
 	m.syncs++

@@ -622,3 +622,56 @@ func TestTornTailIsTruncatedWithAWarning(t *testing.T) {
 func nextOffsetBytes(raw []byte) int64 {
 	return 12 + int64(binary.BigEndian.Uint32(raw[8:12]))
 }
+
+// A segment rolls only once the old one is fsynced: otherwise one round of
+// fsyncs could make the new segment durable and not the old one's tail,
+// and a power cut would leave damage followed by valid data, which stops
+// the start.
+func TestSegmentRollFsyncsTheOldSegment(t *testing.T) {
+	t.Parallel()
+	cfs := newCrashFS(crashDir)
+	c := mustStartOn(t, cfs, SeedTopics(1, "t"), BrokerConfigs(map[string]string{"log.segment.bytes": "1"}))
+	cl := rawClient(t, c)
+	ctx := ctx10s(t)
+	old := filepath.Join(partDir(crashDir, "t", 0), segmentFileName(0))
+	var unsynced []string
+	cfs.mu.Lock()
+	cfs.onWrite = func(path string, _ []byte) {
+		if path == filepath.Join(partDir(crashDir, "t", 0), segmentFileName(1)) {
+			if n := cfs.nodes[old]; !bytes.Equal(n.synced, n.data) {
+				unsynced = append(unsynced, path)
+			}
+		}
+	}
+	cfs.mu.Unlock()
+	// acks=0 is never waited for, so nothing fsyncs the first batch but
+	// the roll the second one causes.
+	noAcks, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.MaxVersions(kversion.V3_0_0()),
+		kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noAcks.Close()
+	if _, err := noAcks.Broker(0).Request(ctx, produceReq("t", 0, recordBatch(-1, -1, -1, false, "first"))); err != nil {
+		t.Fatal(err)
+	}
+	for c.PartitionInfo("t", 0).HighWatermark == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the acks=0 batch never arrived")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	resp, err := request[*kmsg.ProduceResponse](ctx, cl, produceReq("t", 0, recordBatch(-1, -1, -1, false, "second")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := produceErr(resp); err != nil {
+		t.Fatal(err)
+	}
+	if got := readCommitted(t, cl, "t", 0); !slices.Equal(got, []string{"first", "second"}) {
+		t.Fatalf("partition holds %q", got)
+	}
+	if len(unsynced) > 0 {
+		t.Fatalf("the new segment was written while the old one, %s, was not fsynced", old)
+	}
+}

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -23,11 +24,13 @@ import (
 // are batched into the next one (group commit), so the number of fsyncs a
 // second stays bounded whatever the request rate.
 //
-// A round syncs segment and other data files first, in the order they
-// became dirty (so a later segment of a partition is never durable before
-// the tail of the earlier one), then directories, then groups.log, then
-// pids.log. The transaction log is thus last: if a round made a commit
-// record durable, it made everything written before it durable too.
+// A round fsyncs everything dirty at its start, files and directories, in
+// parallel: nothing relies on an order within a round. Recovery (recovery.go)
+// does not trust one, and a partition's segment is fsynced when it rolls
+// (persistBatchToSegment), so a later segment is never durable before the
+// tail of the earlier one. Index files (.idx) are not fsynced: loading
+// reads every batch header from the segment anyway, and rewrites an index
+// whose size does not match its segment.
 
 // syncer fsyncs dirty files and directories in rounds on its own
 // goroutine.
@@ -37,14 +40,15 @@ type syncer struct {
 
 	mu       sync.Mutex
 	wake     chan struct{}
-	dirty    map[*trackedFile]uint64 // file -> when it first became dirty
+	dirty    map[*trackedFile]struct{}
 	dirs     map[string]struct{}
 	inflight map[*trackedFile]struct{}
-	order    uint64
 	gen      uint64 // bumped by every write, create, rename and remove
 	waiters  []func(error)
 	err      error // sticky: after a failed fsync nothing is acknowledged
 	done     chan struct{}
+
+	rounds, fsyncs atomic.Int64 // for SyncStats
 
 	loopMu sync.Mutex
 	loopQ  []func()
@@ -56,7 +60,7 @@ func newSyncer(c *Cluster, fsys fs) *syncer {
 		c:        c,
 		fs:       fsys,
 		wake:     make(chan struct{}, 1),
-		dirty:    make(map[*trackedFile]uint64),
+		dirty:    make(map[*trackedFile]struct{}),
 		dirs:     make(map[string]struct{}),
 		inflight: make(map[*trackedFile]struct{}),
 		done:     make(chan struct{}),
@@ -64,29 +68,9 @@ func newSyncer(c *Cluster, fsys fs) *syncer {
 	}
 }
 
-// Log file classes, synced in this order within a round.
-const (
-	classData = iota
-	classGroupsLog
-	classPIDsLog
-)
-
-func fileClass(name string) int {
-	switch filepath.Base(name) {
-	case "groups.log":
-		return classGroupsLog
-	case "pids.log":
-		return classPIDsLog
-	}
-	return classData
-}
-
 func (s *syncer) dirtied(f *trackedFile) {
 	s.mu.Lock()
-	if _, ok := s.dirty[f]; !ok {
-		s.order++
-		s.dirty[f] = s.order
-	}
+	s.dirty[f] = struct{}{}
 	s.gen++
 	s.mu.Unlock()
 }
@@ -171,12 +155,6 @@ func (s *syncer) run() {
 			files = append(files, f)
 			s.inflight[f] = struct{}{}
 		}
-		slices.SortFunc(files, func(a, b *trackedFile) int {
-			if a.class != b.class {
-				return a.class - b.class
-			}
-			return int(s.dirty[a]) - int(s.dirty[b])
-		})
 		clear(s.dirty)
 		dirs := make([]string, 0, len(s.dirs))
 		for d := range s.dirs {
@@ -188,6 +166,8 @@ func (s *syncer) run() {
 
 		if err == nil {
 			err = s.syncAll(files, dirs)
+			s.rounds.Add(1)
+			s.fsyncs.Add(int64(len(files) + len(dirs)))
 		}
 
 		s.mu.Lock()
@@ -209,26 +189,27 @@ func (s *syncer) run() {
 	}
 }
 
-// syncAll fsyncs data files, then directories, then the two state logs.
+// syncAll fsyncs files and directories in parallel: the disk and the
+// filesystem's journal batch concurrent fsyncs better than a sequence.
 func (s *syncer) syncAll(files []*trackedFile, dirs []string) error {
-	i := 0
-	for ; i < len(files) && files[i].class == classData; i++ {
-		if err := files[i].file.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", files[i].name, err)
-		}
+	errs := make([]error, len(files)+len(dirs))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		wg.Go(func() {
+			if err := f.file.Sync(); err != nil {
+				errs[i] = fmt.Errorf("fsync %s: %w", f.name, err)
+			}
+		})
 	}
-	slices.Sort(dirs)
-	for _, d := range dirs {
-		if err := s.fs.SyncDir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("fsync directory %s: %w", d, err)
-		}
+	for i, d := range dirs {
+		wg.Go(func() {
+			if err := s.fs.SyncDir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs[len(files)+i] = fmt.Errorf("fsync directory %s: %w", d, err)
+			}
+		})
 	}
-	for ; i < len(files); i++ {
-		if err := files[i].file.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", files[i].name, err)
-		}
-	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // release closes f now, or once the syncer has synced it.
@@ -268,7 +249,6 @@ type trackedFile struct {
 	file
 	s       *syncer
 	name    string
-	class   int
 	closing bool // closed by its user while dirty: the syncer closes it
 	closed  bool
 }
@@ -281,10 +261,10 @@ func (t trackingFS) OpenFile(name string, flag int, perm os.FileMode) (file, err
 	if flag&os.O_CREATE != 0 {
 		t.s.dirChanged(filepath.Dir(name))
 	}
-	if flag&(os.O_WRONLY|os.O_RDWR) == 0 {
+	if flag&(os.O_WRONLY|os.O_RDWR) == 0 || strings.HasSuffix(name, ".idx") {
 		return f, nil
 	}
-	tf := &trackedFile{file: f, s: t.s, name: name, class: fileClass(name)}
+	tf := &trackedFile{file: f, s: t.s, name: name}
 	if flag&os.O_TRUNC != 0 {
 		t.s.dirtied(tf)
 	}
@@ -342,6 +322,16 @@ func (f *trackedFile) Sync() error {
 }
 
 func (f *trackedFile) Close() error { return f.s.release(f) }
+
+// SyncStats returns how many rounds of fsyncs the cluster has run and how
+// many files and directories they synced (zero without durable writes).
+// Each round serves every request that wrote while the previous one ran.
+func (c *Cluster) SyncStats() (rounds, fsyncs int64) {
+	if c.syncer == nil {
+		return 0, 0
+	}
+	return c.syncer.rounds.Load(), c.syncer.fsyncs.Load()
+}
 
 // durable reports whether acknowledgements wait for fsync.
 func (c *Cluster) durable() bool { return c.syncer != nil }

@@ -1355,6 +1355,15 @@ func (c *Cluster) persistBatchToSegment(pd *partData, b *partBatch) int64 {
 	active := &pd.segments[len(pd.segments)-1]
 	if active.size >= c.segmentBytes(pd.t) {
 		active.endOff = b.FirstOffset
+		// The next segment must not become durable before this one's
+		// tail: a torn segment followed by a valid one stops the start.
+		// Rolls are rare (segment.bytes), so the run loop waits here.
+		if c.durable() {
+			if err := pd.activeSegFile.Sync(); err != nil {
+				c.cfg.logger.Logf(LogLevelWarn, "persist batch %s-%d: fsync on roll: %v", pd.t, pd.p, err)
+				return -1
+			}
+		}
 		pd.closeActiveFiles()
 		pd.segments = append(pd.segments, segmentInfo{base: b.FirstOffset})
 		if err := c.openSegmentFiles(pd, pdir); err != nil {

@@ -171,9 +171,9 @@ func TestPowerLossSimulation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := cfs.bytesWritten()
+	start, startSyncs := cfs.bytesWritten(), cfs.syncCount()
 	full := plWorkload(t, c, 0)
-	total := cfs.bytesWritten() - start
+	total, totalSyncs := cfs.bytesWritten()-start, cfs.syncCount()-startSyncs
 	c.Close()
 	var fullAcked int
 	for _, tx := range full.txns {
@@ -194,7 +194,7 @@ func TestPowerLossSimulation(t *testing.T) {
 			seed := int64(1000 + i)
 			t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 				t.Parallel()
-				acked, visible, gone, double := plCut(t, seed, total)
+				acked, visible, gone, double := plCut(t, seed, total, totalSyncs)
 				stats.Lock()
 				defer stats.Unlock()
 				stats.acked += acked
@@ -206,20 +206,25 @@ func TestPowerLossSimulation(t *testing.T) {
 			})
 		}
 	})
-	t.Logf("%d power cuts (%d during recovery), workload %d bytes: %d acknowledged commits checked; unacknowledged commits: %d kept, %d rolled back",
-		cuts, stats.doubleCuts, total, stats.acked, stats.unackedVisible, stats.unackedGone)
+	t.Logf("%d power cuts (%d during recovery), workload %d bytes and %d fsyncs: %d acknowledged commits checked; unacknowledged commits: %d kept, %d rolled back",
+		cuts, stats.doubleCuts, total, totalSyncs, stats.acked, stats.unackedVisible, stats.unackedGone)
 }
 
 // plCut runs the workload with the power going after a random number of
 // bytes, restarts on what is left and checks it.
-func plCut(t *testing.T, seed, total int64) (acked, unackedVisible, unackedGone int, double bool) {
+func plCut(t *testing.T, seed, total, totalSyncs int64) (acked, unackedVisible, unackedGone int, double bool) {
 	rng := rand.New(rand.NewSource(seed))
 	cfs := newCrashFS(crashDir)
 	c, err := plStart(cfs)
 	if err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
 	}
-	cfs.powerCutAfter(rng.Int63n(total * 11 / 10))
+	// The power goes in the middle of a write, or of a round of fsyncs.
+	if rng.Intn(2) == 0 {
+		cfs.powerCutAfter(rng.Int63n(total * 11 / 10))
+	} else {
+		cfs.powerCutAtSync(rng.Int63n(totalSyncs * 11 / 10))
+	}
 	r := plWorkload(t, c, seed)
 	after := cfs.afterPowerLoss(rng)
 	crash(c)
