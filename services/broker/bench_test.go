@@ -16,7 +16,7 @@ import (
 // transactional producers, as the bank's services use them, each
 // transaction one record and a group offset (send, then CommitTxn, which
 // sends AddOffsetsToTxn, TxnOffsetCommit and EndTxn), against the embedded
-// broker with a data dir, SyncWrites on and off, 1 and 8 producers. It
+// broker with a data dir, SyncWrites on and off, 1, 8 and 32 producers. It
 // reports transactions per second and the latency of the send (a Produce)
 // and of CommitTxn (mostly EndTxn: only it and the Produce wait for fsync).
 //
@@ -26,7 +26,7 @@ import (
 // cost what it does in production (tmpfs makes fsync free).
 func BenchmarkTransactions(b *testing.B) {
 	for _, sync := range []bool{true, false} {
-		for _, producers := range []int{1, 8} {
+		for _, producers := range []int{1, 8, 32} {
 			b.Run(fmt.Sprintf("sync=%v/producers=%d", sync, producers), func(b *testing.B) {
 				benchTransactions(b, sync, producers)
 			})
