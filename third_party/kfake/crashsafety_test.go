@@ -675,3 +675,41 @@ func TestSegmentRollFsyncsTheOldSegment(t *testing.T) {
 		t.Fatalf("the new segment was written while the old one, %s, was not fsynced", old)
 	}
 }
+
+// An older kfake could leave a transaction with no marker and its producer
+// then writing at a newer epoch: no marker can be placed behind the old
+// batches any more. A marker ends a transaction only of its own epoch or
+// older, so the newer epoch's COMMIT does not commit them; they are hidden
+// from read_committed fetches, with a warning.
+func TestLegacyOrphanFencedByANewerEpochIsHidden(t *testing.T) {
+	t.Parallel()
+	cfs := newCrashFS(crashDir)
+	c := mustStartOn(t, cfs, SeedTopics(1, "t"))
+	c.Close()
+
+	at := func(offset int64, raw []byte) []byte {
+		binary.BigEndian.PutUint64(raw[0:8], uint64(offset)) // not covered by the CRC
+		return raw
+	}
+	const pid = 7
+	commit, _ := txnMarkerBatch(pid, 1, true, 0)
+	commit.FirstOffset = 2
+	var seg []byte
+	seg = append(seg, at(0, recordBatch(pid, 0, 0, true, "orphan"))...)
+	seg = append(seg, at(1, recordBatch(pid, 1, 0, true, "good"))...)
+	seg = append(seg, commit.AppendTo(nil)...)
+	pdir := partDir(crashDir, "t", 0)
+	cfs.mu.Lock()
+	cfs.nodes[filepath.Join(pdir, segmentFileName(0))] = &crashNode{data: seg, synced: seg, modTime: time.Now()}
+	delete(cfs.nodes, filepath.Join(pdir, "snapshot.json"))
+	cfs.mu.Unlock()
+
+	logs := new(logCapture)
+	c = mustStartOn(t, cfs, WithLogger(logs))
+	if got := readCommitted(t, rawClient(t, c), "t", 0); !slices.Equal(got, []string{"good"}) {
+		t.Fatalf("read_committed sees %q, want only the newer epoch's committed [good]", got)
+	}
+	if !logs.has("producer 7 epoch 0", "hidden") {
+		t.Fatalf("no warning about the hidden transaction: %q", logs.lines)
+	}
+}
