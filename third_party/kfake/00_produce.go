@@ -201,6 +201,7 @@ func (c *Cluster) handleProduce(creq *clientReq) (kmsg.Response, error) {
 			var errCode int16
 			var dup bool
 			var baseOffset, lso int64
+			var windowBefore pidwindow
 
 			if b.ProducerID >= 0 {
 				// For KIP-890 (v12+), pass pd to implicitly add
@@ -274,6 +275,9 @@ func (c *Cluster) handleProduce(creq *clientReq) (kmsg.Response, error) {
 						fallthrough
 					default:
 						var seqOk bool
+						if window != nil {
+							windowBefore = *window
+						}
 						seqOk, dup, baseOffset = window.pushAndValidate(b.ProducerEpoch, b.FirstSequence, b.NumRecords, pd.highWatermark)
 						if !seqOk {
 							errCode = kerr.OutOfOrderSequenceNumber.Code
@@ -285,8 +289,17 @@ func (c *Cluster) handleProduce(creq *clientReq) (kmsg.Response, error) {
 					baseOffset = pd.highWatermark
 					lso = pd.logStartOffset
 
-					if txnal {
-						// Track per-partition first offset for AbortedTransactions index.
+					if c.pushBatch(pd, len(rp.Records), b, txnal) < 0 {
+						// Not written: a retry must not be taken
+						// for a duplicate of it (fork, NOTICE.md).
+						if window != nil {
+							*window = windowBefore
+						}
+						errCode = kerr.UnknownServerError.Code
+					} else if txnal {
+						// Track per-partition first offset for the
+						// AbortedTransactions index and for the prepare
+						// record, once the batch is written.
 						ptr := pidinf.txPartFirstOffsets.mkp(rt.Topic, rp.Partition, func() *int64 {
 							v := int64(-1)
 							return &v
@@ -294,11 +307,6 @@ func (c *Cluster) handleProduce(creq *clientReq) (kmsg.Response, error) {
 						if *ptr == -1 {
 							*ptr = baseOffset
 						}
-					}
-
-					if c.pushBatch(pd, len(rp.Records), b, txnal) < 0 {
-						errCode = kerr.UnknownServerError.Code
-					} else if txnal {
 						pidinf.txBatchCount++
 						// Track bytes for readCommitted watcher accounting at commit time
 						bytesPtr := pidinf.txPartBytes.mkp(rt.Topic, rp.Partition, func() *int { return new(int) })

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -711,5 +712,46 @@ func TestLegacyOrphanFencedByANewerEpochIsHidden(t *testing.T) {
 	}
 	if !logs.has("producer 7 epoch 0", "hidden") {
 		t.Fatalf("no warning about the hidden transaction: %q", logs.lines)
+	}
+}
+
+// A batch the disk refused is not written, so its retry must be written,
+// not answered as a duplicate of it (which would acknowledge a record that
+// is nowhere).
+func TestAFailedWriteIsNotADuplicateOnRetry(t *testing.T) {
+	t.Parallel()
+	mfs := newMemFS()
+	c, err := NewCluster(NumBrokers(1), DataDir("/d"), withFS(mfs), SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl := rawClient(t, c)
+	ctx := ctx10s(t)
+	init := kmsg.NewPtrInitProducerIDRequest()
+	init.ProducerID, init.ProducerEpoch = -1, -1
+	iresp, err := request[*kmsg.InitProducerIDResponse](ctx, cl, init)
+	if err != nil || iresp.ErrorCode != 0 {
+		t.Fatalf("InitProducerID: %v %v", err, codeErr(iresp.ErrorCode))
+	}
+	batch := recordBatch(iresp.ProducerID, iresp.ProducerEpoch, 0, false, "v")
+	mfs.mu.Lock()
+	mfs.failNextWrite = errors.New("no space left on device")
+	mfs.mu.Unlock()
+	resp, err := request[*kmsg.ProduceResponse](ctx, cl, produceReq("t", 0, batch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if produceErr(resp) == nil {
+		t.Fatal("a produce whose write failed was acknowledged")
+	}
+	if resp, err = request[*kmsg.ProduceResponse](ctx, cl, produceReq("t", 0, batch)); err != nil {
+		t.Fatal(err)
+	}
+	if err := produceErr(resp); err != nil {
+		t.Fatalf("the retry: %v", err)
+	}
+	if got := readCommitted(t, cl, "t", 0); !slices.Equal(got, []string{"v"}) {
+		t.Fatalf("after the retry the partition holds %q, want [v]", got)
 	}
 }
