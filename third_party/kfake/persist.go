@@ -621,10 +621,10 @@ func readJSONFile(fsys fs, path string, v any) (bool, error) {
 		if os.IsNotExist(err) {
 			return false, nil
 		}
-		return false, err
+		return false, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return false, fmt.Errorf("parsing %s: %w", filepath.Base(path), err)
+		return false, fmt.Errorf("parsing %s: %w", path, err)
 	}
 	return true, nil
 }
