@@ -46,8 +46,9 @@ check: $(VENV)/bin/hadolint ## formatting, vet, generated code matching its sche
 test-web: web ## the frontend's unit tests (its browser tests run with the Go tests)
 	cd web && node --test test/unit/
 
-test-embedded: web tools ## all tests, integration ones on the embedded broker (kfake)
+test-embedded: web tools ## all tests, integration ones on the embedded broker (kfake), and the kfake fork's own
 	$(GO) test -race -count=1 ./...
+	cd third_party/kfake && $(GO) test -race -count=1 ./...
 
 fuzz: ## each fuzz target briefly: command sequences against the domain, money arithmetic, usernames, Avro decoding, IBANs, GraphQL operations
 	$(GO) test -run '^$$' -fuzz '^FuzzCommandSequences$$' -fuzztime $(FUZZTIME) ./services/commandhandler/domain/

@@ -67,3 +67,7 @@ require (
 )
 
 tool github.com/99designs/gqlgen
+
+// kfake is maintained in-tree (third_party/kfake/NOTICE.md): crash-safe and
+// durable persistence for the embedded broker.
+replace github.com/twmb/franz-go/pkg/kfake => ./third_party/kfake

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/openbank/bank/services/broker"
@@ -36,8 +37,23 @@ func (f *flags) backbone() backboneFlags {
 		dataDir:      f.string("data-dir", "BANK_DATA_DIR", "./data", "where the embedded broker and registry keep their data"),
 		kafkaPort:    f.int("kafka-port", "KAFKA_PORT", 9092, "port of the embedded Kafka broker on 127.0.0.1 (0 picks a free one)"),
 		registryAddr: f.string("registry-addr", "SCHEMA_REGISTRY_ADDR", "127.0.0.1:8081", "listen address of the embedded Schema Registry"),
-		syncWrites:   f.bool("sync-writes", "KAFKA_SYNC_WRITES", "fsync every batch the embedded broker writes (survives power loss; slower)"),
+		syncWrites:   f.syncWrites(),
 	}
+}
+
+// syncWrites is --sync-writes, on unless the flag or KAFKA_SYNC_WRITES turns
+// it off (f.bool defaults to off).
+func (f *flags) syncWrites() *bool {
+	v := true
+	switch s := strings.ToLower(f.getenv("KAFKA_SYNC_WRITES")); s {
+	case "", "1", "true", "yes", "on":
+	case "0", "false", "no", "off":
+		v = false
+	default:
+		f.errs = append(f.errs, fmt.Errorf("KAFKA_SYNC_WRITES=%q: not a boolean", s))
+	}
+	return f.Bool("sync-writes", v, "acknowledge a write to the embedded broker only once it is fsynced (on by default); "+
+		"--sync-writes=false survives a crash of the process but not a power cut: unsafe for money, for tests and benchmarks (env KAFKA_SYNC_WRITES)")
 }
 
 func startBackbone(fl backboneFlags, log *slog.Logger) (*backbone, error) {
@@ -49,11 +65,11 @@ func startBackbone(fl backboneFlags, log *slog.Logger) (*backbone, error) {
 		return nil, err
 	}
 	b := &backbone{log: log}
-	b.broker, err = broker.Start(broker.Config{Port: *fl.kafkaPort, DataDir: dir, SyncWrites: *fl.syncWrites, Log: log})
+	b.broker, err = broker.Start(broker.Config{Port: *fl.kafkaPort, DataDir: dir, SyncWrites: fl.syncWrites, Log: log})
 	if err != nil {
 		return nil, err
 	}
-	b.registry, err = schemaregistry.Open(dir)
+	b.registry, err = schemaregistry.Open(dir, schemaregistry.WithLogger(log))
 	if err != nil {
 		b.broker.Close()
 		return nil, err

@@ -1,6 +1,9 @@
 // Package broker runs the embedded Kafka broker: franz-go's kfake, a Kafka
-// wire-protocol broker in Go, keeping topics and committed offsets under a
-// data directory so a restart loses nothing.
+// wire-protocol broker in Go (maintained in third_party/kfake), keeping
+// topics, messages, committed offsets and transactions under a data
+// directory. By default a write is acknowledged only once it is fsynced, and
+// a start after a crash or a power cut finishes or aborts every transaction
+// left open, so a restart loses nothing acknowledged.
 package broker
 
 import (
@@ -21,9 +24,13 @@ type Config struct {
 	Port int
 	// DataDir keeps the broker's state; empty keeps it in memory only.
 	DataDir string
-	// SyncWrites fsyncs every batch: survives a machine crash, not only a
-	// process crash, at a cost in throughput.
-	SyncWrites bool
+	// SyncWrites, true when nil, answers a produce, an EndTxn or an
+	// offset commit only once what it wrote is fsynced (group commit:
+	// writes arriving during an fsync share the next one). False answers
+	// once the bytes reach the OS: a crash of the process loses nothing,
+	// a power cut can lose acknowledged writes. Unsafe for money; for
+	// tests and benchmarks.
+	SyncWrites *bool
 	// RetentionInterval is how often expired messages are deleted
 	// (retention.ms, retention.bytes); kfake only does so when asked.
 	// Zero means every minute.
@@ -57,14 +64,18 @@ func Start(cfg Config) (*Broker, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil { // the bank's events: this user's only
 			return nil, fmt.Errorf("broker data dir: %w", err)
 		}
+		// The directory entry itself must survive a power cut.
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return nil, fmt.Errorf("broker data dir: %w", err)
+		}
 		lock, err := lockDir(dir)
 		if err != nil {
 			return nil, err
 		}
 		b.lock = lock
 		opts = append(opts, kfake.DataDir(dir))
-		if cfg.SyncWrites {
-			opts = append(opts, kfake.SyncWrites())
+		if cfg.SyncWrites != nil && !*cfg.SyncWrites {
+			opts = append(opts, kfake.AsyncWrites())
 		}
 	}
 	cluster, err := kfake.NewCluster(opts...)
@@ -103,6 +114,11 @@ func (b *Broker) applyRetention(every time.Duration) {
 	}
 }
 
+// SyncStats returns how many rounds of fsyncs the broker has run and how
+// many files and directories they synced: writes arriving during a round
+// share the next one, so rounds stay bounded whatever the request rate.
+func (b *Broker) SyncStats() (rounds, fsyncs int64) { return b.cluster.SyncStats() }
+
 // Addr is the host:port the broker listens on.
 func (b *Broker) Addr() string { return b.addr }
 
@@ -134,6 +150,18 @@ func lockDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("broker data dir %s is in use by another running broker", dir)
 	}
 	return f, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
 }
 
 // logger passes kfake's warnings and errors to slog; its info level logs

@@ -4,14 +4,21 @@
 // directory and seeded back at start, so schema ids stay stable across
 // restarts; registrations are checked for BACKWARD compatibility (srfake
 // itself accepts anything).
+//
+// The log is crash-safe: each entry is one line, written and fsynced before
+// the registration is answered (the directory too when the log is created).
+// A crash in the middle of an append leaves an incomplete last line, which
+// was never answered: it is dropped and cut off at the next start. Any other
+// damage stops the start with an error naming the file and the line.
 package schemaregistry
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,22 +51,47 @@ type entry struct {
 	Schema  sr.Schema `json:"schema"`
 }
 
+// Option configures Open.
+type Option func(*options)
+
+type options struct{ log *slog.Logger }
+
+// WithLogger sets where warnings go (slog's default logger otherwise).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// maxLine bounds one log line: a schema larger than this is not ours.
+const maxLine = 16 << 20
+
 // Open returns a registry persisted under dataDir (in memory only when
 // dataDir is empty), replaying what was registered before.
-func Open(dataDir string) (*Registry, error) {
+func Open(dataDir string, opts ...Option) (*Registry, error) {
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	r := &Registry{fake: srfake.NewRegistry(), latest: map[string]sr.SubjectSchema{}, ids: map[int]sr.Schema{}}
 	if dataDir != "" {
 		dir := filepath.Join(dataDir, "schema-registry")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("schema registry data dir: %w", err)
 		}
-		f, err := os.OpenFile(filepath.Join(dir, "schemas.jsonl"), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
+		path := filepath.Join(dir, "schemas.jsonl")
+		_, statErr := os.Stat(path)
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("open schema log: %w", err)
 		}
-		if err := r.replay(f); err != nil {
+		if errors.Is(statErr, os.ErrNotExist) {
+			// A new log, and perhaps a new directory: their entries
+			// must survive a power cut like the log's content.
+			if err := errors.Join(syncDir(dir), syncDir(dataDir)); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("create schema log %s: %w", path, err)
+			}
+		}
+		if err := r.replay(f, o.log); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("replay schema log %s: %w", f.Name(), err)
+			return nil, fmt.Errorf("replay schema log %s: %w", path, err)
 		}
 		r.log = f
 	}
@@ -86,7 +118,35 @@ func Open(dataDir string) (*Registry, error) {
 	return r, nil
 }
 
-func (r *Registry) replay(f *os.File) (err error) {
+// replay registers every entry of the log. The bytes after the last
+// newline are an append a crash cut short (each entry is written with its
+// newline, then fsynced, then answered): once the rest is known to be
+// sound, they are cut off with a warning. A log with any other damage is
+// left as it is, for someone to look at.
+func (r *Registry) replay(f *os.File, log *slog.Logger) error {
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	complete := bytes.LastIndexByte(data, '\n') + 1
+	if err := r.replayLines(data[:complete]); err != nil {
+		return err
+	}
+	if torn := data[complete:]; len(torn) > 0 {
+		log.Warn("schema registry: dropping an incomplete last line of the log, an append cut short by a crash (never acknowledged)",
+			"file", f.Name(), "line", bytes.Count(data[:complete], []byte("\n"))+1, "bytes", len(torn))
+		if err := f.Truncate(int64(complete)); err != nil {
+			return fmt.Errorf("cutting off the incomplete last line: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("cutting off the incomplete last line: %w", err)
+		}
+	}
+	return nil
+}
+
+// replayLines registers the entries of whole, newline-terminated lines.
+func (r *Registry) replayLines(data []byte) (err error) {
 	defer func() {
 		// SeedSchema panics on a duplicate or invalid entry: the log is
 		// corrupt, which must stop the start, not crash it.
@@ -94,16 +154,17 @@ func (r *Registry) replay(f *os.File) (err error) {
 			err = fmt.Errorf("corrupt entry: %v", p)
 		}
 	}()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+	lines := bytes.Split(data, []byte("\n"))
+	for i, text := range lines[:len(lines)-1] {
+		line := i + 1
+		if len(text) > maxLine {
+			return fmt.Errorf("line %d: too long (%d bytes)", line, len(text))
+		}
+		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
 		var e entry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+		if err := json.Unmarshal(text, &e); err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
 		if known, ok := r.ids[e.ID]; ok {
@@ -128,7 +189,19 @@ func (r *Registry) replay(f *os.File) (err error) {
 			r.latest[e.Subject] = sr.SubjectSchema{Subject: e.Subject, Version: e.Version, ID: e.ID, Schema: e.Schema}
 		}
 	}
-	return sc.Err()
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
 }
 
 // sameSchema says whether srfake takes a and b for one schema: it compares

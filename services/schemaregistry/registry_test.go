@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -816,7 +817,8 @@ func TestCorruptLogRefusedAtOpen(t *testing.T) {
 	}{
 		{"garbage line", a + "\nthis is not json\n", "line 2"},
 		{"garbage first line", "{{{\n" + a + "\n", "line 1"},
-		{"truncated last line", a + "\n" + `{"subject":"b","vers`, "line 2"},
+		{"damaged line before a valid one", a + "\n" + `{"subject":"b","vers` + "\n" + a + "\n", "line 2"},
+		{"damaged line before a torn one", a + "\n" + `{"subject":"b","vers` + "\n" + `{"subj`, "line 2"},
 		{"same id for two schemas", a + "\n" + line(entry{Subject: "b", Version: 1, ID: 1, Schema: orderV1}) + "\n", "id 1"},
 		{"same id for two schemas, same subject", a + "\n" + line(entry{Subject: "a", Version: 2, ID: 1, Schema: userV2}) + "\n", "id 1"},
 		{"same subject version twice", a + "\n" + line(entry{Subject: "a", Version: 1, ID: 2, Schema: userV2}) + "\n", "version 1"},
@@ -829,7 +831,6 @@ func TestCorruptLogRefusedAtOpen(t *testing.T) {
 		{"empty log", "", ""},
 		{"blank lines", "\n\n" + a + "\n\n  \n", ""},
 		{"duplicate identical line", a + "\n" + a + "\n", ""},
-		{"no trailing newline", a, ""},
 		{"shared id, other formatting", line(entry{Subject: "p", Version: 1, ID: 1, Schema: money}) + "\n" +
 			line(entry{Subject: "q", Version: 1, ID: 1, Schema: moneyReformatted}) + "\n", ""},
 	}
@@ -867,8 +868,8 @@ func TestCorruptLogRefusedAtOpen(t *testing.T) {
 				reg.Close()
 				t.Fatal("Open accepted a corrupt log")
 			}
-			if !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("error %q does not contain %q", err, tc.wantErr)
+			if !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), logPath(dir)) {
+				t.Errorf("error %q does not name the file %s and %q", err, logPath(dir), tc.wantErr)
 			}
 			// The log is left as it was for someone to look at.
 			b, rerr := os.ReadFile(logPath(dir))
@@ -877,6 +878,57 @@ func TestCorruptLogRefusedAtOpen(t *testing.T) {
 			}
 			if string(b) != tc.content {
 				t.Fatal("Open changed a corrupt log")
+			}
+		})
+	}
+}
+
+// A crash in the middle of an append leaves an incomplete last line, never
+// acknowledged: it is dropped with a warning naming the file, the file is
+// cut back to its whole lines, and the next registration starts a line of
+// its own.
+func TestTornLastLineIsDropped(t *testing.T) {
+	b, err := json.Marshal(entry{Subject: "a", Version: 1, ID: 1, Schema: userV1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := string(b) + "\n"
+	for name, torn := range map[string]string{
+		"cut in the middle":          `{"subject":"b","version":1,"id":2,"sch`,
+		"cut before the newline":     string(b),
+		"size written, data not yet": "\x00\x00\x00\x00\x00\x00",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Dir(logPath(dir)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(logPath(dir), []byte(whole+torn), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			reg, err := Open(dir, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			if err := reg.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(logs.String(), "incomplete last line") || !strings.Contains(logs.String(), logPath(dir)) {
+				t.Fatalf("no warning naming %s: %q", logPath(dir), logs.String())
+			}
+			if got, err := os.ReadFile(logPath(dir)); err != nil || string(got) != whole {
+				t.Fatalf("log after Open: %q, %v; want the whole line only", got, err)
+			}
+			tr := start(t, dir)
+			if s, err := tr.cl.SchemaByID(t.Context(), 1); err != nil || !sameSchema(s, userV1) {
+				t.Fatalf("schema 1 after the torn line: %v, %v", s, err)
+			}
+			if _, err := tr.cl.CreateSchema(t.Context(), "order", orderV1); err != nil {
+				t.Fatal(err)
+			}
+			if n := logLines(t, dir); n != 2 {
+				t.Fatalf("%d log entries after a new registration, want 2", n)
 			}
 		})
 	}
