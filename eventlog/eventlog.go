@@ -50,17 +50,10 @@ type Log struct {
 	next    map[Partition]int64 // offset after the last record applied
 	checked map[Partition][2]int64
 	changed chan struct{} // closed (and replaced) when next advances
-	outage  outage
+	outage  *kafka.Outage
 
 	stop chan struct{}
 	wg   sync.WaitGroup
-}
-
-// outage counts a broker outage's errors, to log one line when it starts
-// and one when it ends, not one per partition per retry.
-type outage struct {
-	errors int
-	since  time.Time
 }
 
 // Open starts following every partition of topics from its oldest offset.
@@ -74,7 +67,8 @@ func Open(ctx context.Context, client, lookups sarama.Client, topics []string, n
 		return nil, fmt.Errorf("%s: consumer: %w", name, err)
 	}
 	l := &Log{name: name, lookups: lookups, consumer: consumer, log: log, msgs: make(chan *sarama.ConsumerMessage, 256),
-		next: map[Partition]int64{}, checked: map[Partition][2]int64{}, changed: make(chan struct{}), stop: make(chan struct{})}
+		next: map[Partition]int64{}, checked: map[Partition][2]int64{}, changed: make(chan struct{}), stop: make(chan struct{}),
+		outage: kafka.NewOutage(name, log)}
 	for _, topic := range topics {
 		parts, err := client.Partitions(topic)
 		if err != nil {
@@ -103,41 +97,19 @@ func (l *Log) forward(pc sarama.PartitionConsumer) {
 			return
 		case err, ok := <-pc.Errors():
 			if ok {
-				l.failed(err)
+				l.outage.Failed(err) // sarama goes on retrying; the reader waits with it
 			}
 		case m, ok := <-pc.Messages():
 			if !ok {
 				return
 			}
-			l.recovered()
+			l.outage.Recovered()
 			select {
 			case l.msgs <- m:
 			case <-l.stop:
 				return
 			}
 		}
-	}
-}
-
-// failed counts a consumer error. sarama goes on retrying (a broker away,
-// a leader moving), so the reader waits with it.
-func (l *Log) failed(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.outage.errors == 0 {
-		l.outage.since = time.Now()
-		l.log.Warn("reading events: the broker does not answer; waiting for it", "reader", l.name, "err", err)
-	}
-	l.outage.errors++
-}
-
-func (l *Log) recovered() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.outage.errors > 0 {
-		l.log.Info("reading events again", "reader", l.name, "errors", l.outage.errors,
-			"after", time.Since(l.outage.since).Round(time.Millisecond))
-		l.outage = outage{}
 	}
 }
 

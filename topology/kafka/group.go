@@ -20,19 +20,20 @@ var JoinTimeout = 45 * time.Second
 // drops the group's connections and joins afresh; the member keeps its
 // static instance id (if cfg sets one), so it takes its own place back.
 func ConsumeGroup(ctx context.Context, brokers []string, group string, cfg *sarama.Config, topics []string, handler sarama.ConsumerGroupHandler, log *slog.Logger) {
+	outage := NewOutage("consumer group "+group, log)
 	for ctx.Err() == nil {
 		// Our own client: closing it is what ends a stuck join (the
 		// group's Close waits for the join to finish).
 		client, err := sarama.NewClient(brokers, cfg)
 		if err != nil {
-			log.Warn("consumer group", "group", group, "err", err)
+			outage.Failed(err)
 			Sleep(ctx, time.Second)
 			continue
 		}
 		cg, err := sarama.NewConsumerGroupFromClient(group, client)
 		if err != nil {
 			client.Close()
-			log.Warn("consumer group", "group", group, "err", err)
+			outage.Failed(err)
 			Sleep(ctx, time.Second)
 			continue
 		}
@@ -40,10 +41,10 @@ func ConsumeGroup(ctx context.Context, brokers []string, group string, cfg *sara
 		go func() {
 			defer close(errsDone)
 			for err := range cg.Errors() {
-				log.Warn("consumer group", "group", group, "err", err)
+				outage.Failed(err)
 			}
 		}()
-		if consume(ctx, cg, client, topics, handler, log) {
+		if consume(ctx, cg, client, topics, handler, outage) {
 			log.Warn("joining the consumer group hung: reconnecting", "group", group, "after", JoinTimeout)
 		}
 		cg.Close() // after a stuck join its client is closed: leaving fails, harmlessly
@@ -54,7 +55,7 @@ func ConsumeGroup(ctx context.Context, brokers []string, group string, cfg *sara
 
 // consume runs sessions of cg until ctx ends or a join hangs (true). When
 // it returns, no call to Consume is running.
-func consume(ctx context.Context, cg sarama.ConsumerGroup, client sarama.Client, topics []string, handler sarama.ConsumerGroupHandler, log *slog.Logger) (hung bool) {
+func consume(ctx context.Context, cg sarama.ConsumerGroup, client sarama.Client, topics []string, handler sarama.ConsumerGroupHandler, outage *Outage) (hung bool) {
 	joined := joinSignal{ConsumerGroupHandler: handler, setup: make(chan struct{}, 1)}
 	for ctx.Err() == nil {
 		select { // a signal left from a session that ended at once
@@ -68,6 +69,7 @@ func consume(ctx context.Context, cg sarama.ConsumerGroup, client sarama.Client,
 		select {
 		case <-joined.setup: // a session: it lasts until the next rebalance
 			timer.Stop()
+			outage.Recovered()
 			err = <-done
 		case err = <-done:
 			timer.Stop()
@@ -86,7 +88,7 @@ func consume(ctx context.Context, cg sarama.ConsumerGroup, client sarama.Client,
 			return false
 		}
 		if err != nil && ctx.Err() == nil {
-			log.Warn("consume", "err", err)
+			outage.Failed(err)
 			Sleep(ctx, time.Second)
 		}
 	}

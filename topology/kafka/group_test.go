@@ -61,7 +61,7 @@ func TestAStuckJoinIsAbandoned(t *testing.T) {
 	client := &fakeClient{closed: make(chan struct{})}
 	g := &fakeGroup{hang: true, client: client}
 	start := time.Now()
-	if hung := consume(context.Background(), g, client, []string{"t"}, &nopHandler{}, log); !hung {
+	if hung := consume(context.Background(), g, client, []string{"t"}, &nopHandler{}, NewOutage("test", log)); !hung {
 		t.Fatal("a join that never ends was not reported as hung")
 	}
 	if took := time.Since(start); took > 5*time.Second {
@@ -84,7 +84,7 @@ func TestASessionIsNotAJoin(t *testing.T) {
 	h := &nopHandler{}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if hung := consume(ctx, g, client, []string{"t"}, h, log); hung {
+	if hung := consume(ctx, g, client, []string{"t"}, h, NewOutage("test", log)); hung {
 		t.Fatal("a session that outlasts JoinTimeout was taken for a stuck join")
 	}
 	if h.setups != 1 || g.joins != 1 {

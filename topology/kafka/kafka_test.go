@@ -1,7 +1,11 @@
 package kafka_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +100,19 @@ func TestReadCommittedSeesCommittedTransactionsOnly(t *testing.T) {
 	}
 	if got[0] != 1 || got[1] != 3 {
 		t.Fatalf("read %v, want [1 3]: the aborted record must stay invisible", got)
+	}
+}
+
+// An outage is two lines, whatever the number of errors.
+func TestAnOutageIsLoggedOnce(t *testing.T) {
+	var buf bytes.Buffer
+	o := kafka.NewOutage("reader", slog.New(slog.NewTextHandler(&buf, nil)))
+	for range 840 {
+		o.Failed(errors.New("connection refused"))
+	}
+	o.Recovered()
+	o.Recovered()
+	if n := strings.Count(buf.String(), "\n"); n != 2 || !strings.Contains(buf.String(), "errors=840") {
+		t.Fatalf("%d lines:\n%s", n, buf.String())
 	}
 }

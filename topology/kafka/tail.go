@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,7 @@ func NewTail(ctx context.Context, client sarama.Client, topics []string, log *sl
 		return nil, fmt.Errorf("consumer: %w", err)
 	}
 	t := &Tail{consumer: consumer, stop: make(chan struct{})}
+	outage := NewOutage("tail of "+strings.Join(topics, ", "), log)
 	for _, topic := range topics {
 		parts, err := client.Partitions(topic)
 		if err != nil {
@@ -43,7 +45,7 @@ func NewTail(ctx context.Context, client sarama.Client, topics []string, log *sl
 				return nil, fmt.Errorf("consume %s/%d: %w", topic, p, err)
 			}
 			t.wg.Add(1)
-			go t.follow(pc, log, handle)
+			go t.follow(pc, outage, handle)
 		}
 	}
 	return t, nil
@@ -74,7 +76,7 @@ func leaderless(err error) bool {
 		errors.Is(err, sarama.ErrUnknownTopicOrPartition)
 }
 
-func (t *Tail) follow(pc sarama.PartitionConsumer, log *slog.Logger, handle func(*sarama.ConsumerMessage)) {
+func (t *Tail) follow(pc sarama.PartitionConsumer, outage *Outage, handle func(*sarama.ConsumerMessage)) {
 	defer t.wg.Done()
 	defer pc.AsyncClose()
 	for {
@@ -83,12 +85,13 @@ func (t *Tail) follow(pc sarama.PartitionConsumer, log *slog.Logger, handle func
 			return
 		case err, ok := <-pc.Errors():
 			if ok {
-				log.Warn("tail: partition consumer", "err", err)
+				outage.Failed(err)
 			}
 		case m, ok := <-pc.Messages():
 			if !ok {
 				return
 			}
+			outage.Recovered()
 			handle(m)
 		}
 	}
