@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,10 +38,14 @@ func TestChaos(t *testing.T) {
 	}
 	traffic := 40 * time.Second
 
-	c := startCluster(t)
+	// The broker on fixed ports, so that it comes back where the services
+	// look for it.
+	brokerEnv := []string{"BANK_DATA_DIR=" + t.TempDir(), "KAFKA_PORT=" + strconv.Itoa(freePort(t)),
+		"SCHEMA_REGISTRY_ADDR=127.0.0.1:" + strconv.Itoa(freePort(t))}
+	c := startCluster(t, brokerEnv...)
 	env := c.env
 	// The victims, started again under the same names (their transactional
-	// ids fence the killed ones' transactions).
+	// ids fence the killed ones' transactions); the broker, on its data.
 	type victim struct {
 		name string
 		args []string
@@ -52,17 +57,23 @@ func TestChaos(t *testing.T) {
 		{name: "commands c2", args: []string{"INSTANCE_ID=c2"}},
 		{name: "commands c3", args: []string{"INSTANCE_ID=c3"}},
 		{name: "projector", args: []string{"PROJECTOR_ID=p1"}},
+		{name: "broker", p: c.broker},
 	}
 	var (
 		procsMu sync.Mutex
 		procs   []*proc // every process started, for their logs
 	)
 	launch := func(v *victim) {
-		cmd := "commands"
-		if v.name == "projector" {
-			cmd = "projector"
+		var p *proc
+		switch v.name {
+		case "broker":
+			p = start(t, brokerEnv, "broker")
+			p.line(t, regexp.MustCompile(`^Kafka broker at`))
+		case "projector":
+			p = start(t, append(append([]string{}, env...), v.args...), "projector")
+		default:
+			p = start(t, append(append([]string{}, env...), v.args...), "commands")
 		}
-		p := start(t, append(append([]string{}, env...), v.args...), cmd)
 		v.mu.Lock()
 		v.p = p
 		v.mu.Unlock()
@@ -71,13 +82,17 @@ func TestChaos(t *testing.T) {
 		procsMu.Unlock()
 	}
 	for _, v := range victims {
-		launch(v)
+		if v.p == nil {
+			launch(v)
+		}
 	}
 	gw := start(t, append(env, "REQUEST_TIMEOUT=2s", "LOAD_TEST=1", "LOG_LEVEL=debug"), "gateway")
 	base := "http://" + httpAddrOf(t, gw)
 	waitReady(t, base+"/readyz", gw)
 	for _, v := range victims {
-		waitReady(t, "http://"+httpAddrOf(t, v.p)+"/readyz", v.p)
+		if v.name != "broker" {
+			waitReady(t, "http://"+httpAddrOf(t, v.p)+"/readyz", v.p)
+		}
 	}
 	api := &chaosClient{url: base + "/graphql"}
 
@@ -236,7 +251,6 @@ func TestChaos(t *testing.T) {
 		v.p.stop(t)
 	}
 	gw.stop(t)
-	c.broker.stop(t)
 }
 
 // checkLedger checks the bank's events against what the answers said: each

@@ -200,15 +200,32 @@ func TestBrokerOutage(t *testing.T) {
 	c.broker.stop(t)
 }
 
+// freePort returns a port nothing listens on now, and one this test
+// process has not handed out before: the kernel may give a port just
+// closed to the next listener on :0, so two calls in a row could get the
+// same one.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !portsGiven[port] {
+			portsGiven[port] = true
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 func status(url string) int {
 	c := http.Client{Timeout: 3 * time.Second}
