@@ -177,7 +177,7 @@ func TestChaos(t *testing.T) {
 				fromIBAN, toIBAN, token := from.iban, to.iban, from.token
 				switch r := rnd.IntN(10); {
 				case r == 0:
-					kind, fromIBAN, amount = "deposit", "cash", int64(1+rnd.IntN(50_000))
+					kind, fromIBAN, toIBAN, amount = "deposit", "cash", from.iban, int64(1+rnd.IntN(50_000)) // cash only on an account of its own
 				case r == 1:
 					kind, toIBAN = "out of the bank", outside
 				case r == 2:
