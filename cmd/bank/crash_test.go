@@ -183,7 +183,7 @@ func TestTheWholeBankSurvivesSIGKILL(t *testing.T) {
 		t.Run(when, func(t *testing.T) {
 			reg, _ := sr.NewClient(sr.URLs(registry))
 			checkLedger(t, &kafkatest.Env{Brokers: []string{brokers}, RegistryURL: registry, Registry: reg}, ibans, want)
-			checkHistories(t, api, ibans, want)
+			checkHistories(t, api, append(slices.Clone(ibans), iban.Company), want, true)
 		})
 	}
 	check("after the crashes")
@@ -212,9 +212,9 @@ func settleThroughCrashes(ctx context.Context, api *chaosClient, uuid, user, tok
 // checkHistories reads each account's history through the API, as its
 // owners would, once the read model holds every balance: each change is
 // listed once, its running balance follows from the one before, the last
-// is the balance the answers said, and the ids of all transactions run
-// from 1 without gaps.
-func checkHistories(t *testing.T, api *chaosClient, ibans []string, want map[string]int64) {
+// is the balance the answers said, and (contiguous) the ids of all
+// transactions run from 1 without gaps.
+func checkHistories(t *testing.T, api *chaosClient, ibans []string, want map[string]int64, contiguous bool) {
 	t.Helper()
 	type tx struct {
 		ID         int    `json:"id"`
@@ -224,7 +224,7 @@ func checkHistories(t *testing.T, api *chaosClient, ibans []string, want map[str
 	}
 	ids := map[int]bool{}
 	ctx := t.Context()
-	for _, ib := range append(slices.Clone(ibans), iban.Company) {
+	for _, ib := range ibans {
 		var list []tx
 		deadline := time.Now().Add(60 * time.Second)
 		for {
@@ -258,7 +258,7 @@ func checkHistories(t *testing.T, api *chaosClient, ibans []string, want map[str
 			balance = x.NewBalance
 		}
 	}
-	for id := 1; id <= len(ids); id++ {
+	for id := 1; contiguous && id <= len(ids); id++ {
 		if !ids[id] {
 			t.Errorf("transaction ids have a gap at %d (%d transactions)", id, len(ids))
 			break

@@ -11,6 +11,8 @@
 #                                         delete its state dir
 #   scripts/kafka/kafka.sh restart [PORT] stop, then start with empty storage
 #   scripts/kafka/kafka.sh status [PORT]  exit 0 and print the address if it is running
+#   scripts/kafka/kafka.sh crash [PORT]   SIGKILL the running broker and start it again on its
+#                                         data, as after a crash (for the crash tests)
 #   scripts/kafka/kafka.sh fetch          only download the jars (warms the cache for CI)
 #
 # Everything lives under .cache/kafka/ in the repo (git-ignored):
@@ -336,6 +338,25 @@ cmd_start() {
 		exit 1
 	fi
 
+	launch "$sd" "$port"
+	log "broker ready on $HOST:$port (controller $HOST:$cport)"
+	echo "$HOST:$port"
+}
+
+# launch starts the broker of state dir SD, formatted already, and waits
+# until it is ready.
+launch() { # SD PORT
+	local sd=$1 port=$2 pid
+	local cp="$LIB_DIR/*"
+	local -a jvm=(
+		"$MARKER=$sd"
+		-Djava.awt.headless=true
+		-Dlog4j2.configurationFile="$sd/log4j2.properties"
+		-Dkafka.logs.dir="$sd"
+		-XX:ErrorFile="$sd/hs_err_%p.log"
+		-XX:+ExitOnOutOfMemoryError
+	)
+	rm -f "$sd/kafka.pid"
 	# shellcheck disable=SC2206 # word splitting of the flag lists is intended
 	local -a heap=(${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}) extra=(${KAFKA_JVM_OPTS:-})
 	local -a launcher=()
@@ -360,7 +381,21 @@ cmd_start() {
 		kill_pid "$pid" "$sd"
 		exit 1
 	fi
-	log "broker ready on $HOST:$port (controller $HOST:$cport)"
+}
+
+cmd_crash() {
+	local port=$1 sd=$CACHE_DIR/run-$1
+	check_port PORT "$port"
+	lock 9 "$CACHE_DIR/run-$port.lock"
+	local pid
+	pid=$(running_pid "$sd")
+	[[ -n $pid ]] || die "no broker running for port $port"
+	log "SIGKILL to broker pid $pid"
+	kill -KILL "$pid"
+	while is_ours "$pid" "$sd"; do sleep 0.05; done
+	find_java
+	launch "$sd" "$port"
+	log "broker ready on $HOST:$port after the crash"
 	echo "$HOST:$port"
 }
 
@@ -398,7 +433,7 @@ main() {
 	local cmd=$1
 	shift
 	case $cmd in
-	start | stop | restart | status)
+	start | stop | restart | status | crash)
 		(($# <= 1)) || usage
 		local port=${1:-$DEFAULT_PORT}
 		case $cmd in
@@ -406,6 +441,7 @@ main() {
 		stop) cmd_stop "$port" ;;
 		restart) (cmd_stop "$port") && cmd_start "$port" ;;
 		status) cmd_status "$port" ;;
+		crash) cmd_crash "$port" ;;
 		esac
 		;;
 	fetch)
