@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -198,6 +199,15 @@ func TestBrokerOutage(t *testing.T) {
 		p.stop(t)
 	}
 	c.broker.stop(t)
+	// A reader logs an outage once, not every retry of every partition
+	// (840 lines for one 20 s outage, once).
+	for _, p := range services {
+		lines := strings.Count(p.logs(), "\n")
+		t.Logf("%v logged %d lines", p.cmd.Args[1:], lines)
+		if lines > 150 {
+			t.Errorf("%v logged %d lines through one outage", p.cmd.Args[1:], lines)
+		}
+	}
 }
 
 // freePort returns a port nothing listens on now, and one this test
