@@ -69,7 +69,7 @@ func TestTheWholeBankSurvivesSIGKILL(t *testing.T) {
 	type customer struct{ user, iban, token string }
 	var people []customer
 	want := map[string]int64{}
-	for i := range 6 {
+	for i := range 12 {
 		user := fmt.Sprintf("crash-%d", i)
 		acct, err := api.getAccount(ctx, user)
 		if err != nil {
@@ -125,6 +125,9 @@ func TestTheWholeBankSurvivesSIGKILL(t *testing.T) {
 				if ctx.Err() != nil {
 					return
 				}
+				// At most 10 a second a worker: a history stays within one
+				// page (1,000) however fast the machine.
+				time.Sleep(100 * time.Millisecond)
 				from, to := people[rnd.IntN(len(people))], people[rnd.IntN(len(people))]
 				for to == from {
 					to = people[rnd.IntN(len(people))]
