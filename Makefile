@@ -27,7 +27,7 @@ tools: ## headless Chromium for the browser tests (Debian package; skipped when 
 
 test: web tools check test-web test-embedded fuzz test-kafka ## everything CI runs
 
-GENERATED = graph/generated/*.go graph/model/*.go graph/*.resolvers.go
+GENERATED = graph/generated/*.go graph/model/*.go graph/*.resolvers.go graph/reasons.graphqls web/src/codes.js
 VENV = .cache/venv
 
 $(VENV)/bin/hadolint: scripts/tools/requirements.txt

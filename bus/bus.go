@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openbank/bank/contract"
+
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -197,21 +199,32 @@ func (b *Bus) Close() {
 	b.client.Close()
 }
 
-// Result reads an answer: whether the request succeeded, and its additional
-// info or query result (on success) or its reason (on failure).
-func Result(fb schemas.Record) (ok bool, info string) {
+// Answer reads an answer: the command's additional info or the query's
+// result when it succeeded, else the failure, with its code (a record
+// written before codes gets its code from its sentence).
+func Answer(fb schemas.Record) (result string, failure contract.Reason) {
 	switch fb := fb.(type) {
 	case *schemas.CommandSucceeded:
 		if fb.AdditionalInfo != nil {
-			return true, *fb.AdditionalInfo
+			return *fb.AdditionalInfo, contract.Reason{}
 		}
-		return true, ""
+		return "", contract.Reason{}
 	case *schemas.CommandFailed:
-		return false, fb.Reason
+		return "", contract.ReasonOf(fb.Code, fb.Reason)
 	case *schemas.QuerySucceeded:
-		return true, fb.QueryResult
+		return fb.QueryResult, contract.Reason{}
 	case *schemas.QueryFailed:
-		return false, fb.Reason
+		return "", contract.ReasonOf(fb.Code, fb.Reason)
 	}
-	return false, fmt.Sprintf("%s is not an answer", fb.AvroName())
+	return "", contract.ReasonOf("", fb.AvroName()+" is not an answer")
+}
+
+// Result is Answer for callers that need only whether it succeeded and
+// the words: the result, or the failure's sentence.
+func Result(fb schemas.Record) (ok bool, info string) {
+	result, failure := Answer(fb)
+	if failure != (contract.Reason{}) {
+		return false, failure.Text
+	}
+	return true, result
 }

@@ -22,7 +22,7 @@ func TestUsernameRules(t *testing.T) {
 		"ann": true, strings.Repeat("a", 64): true, strings.Repeat("é", 64): true,
 		"": false, strings.Repeat("a", 65): false, "a\x00b": false, "a\nb": false, "\xff": false,
 	} {
-		if got := CheckUsername(s) == ""; got != ok {
+		if got := !CheckUsername(s).Failed(); got != ok {
 			t.Errorf("CheckUsername(%q) accepted %v, want %v", s, got, ok)
 		}
 	}
@@ -52,11 +52,11 @@ func TestAmountLimits(t *testing.T) {
 		math.MinInt64: false, -1: false, 0: false, 1: true, DefaultMaxTransfer: true,
 		DefaultMaxTransfer + 1: false, math.MaxInt64: false,
 	} {
-		if got := l.CheckAmount(amount) == ""; got != ok {
+		if got := !l.CheckAmount(amount).Failed(); got != ok {
 			t.Errorf("CheckAmount(%d) accepted %v, want %v", amount, got, ok)
 		}
 	}
-	if got := l.CheckAmount(DefaultMaxTransfer + 1); got != "amount may be at most €1.000.000,00 per transfer" {
+	if got := l.CheckAmount(DefaultMaxTransfer + 1); got.Text != "amount may be at most €1.000.000,00 per transfer" || got.Code != "AMOUNT_TOO_LARGE" {
 		t.Errorf("reason %q", got)
 	}
 	for _, bad := range []AmountLimits{{}, {MaxTransfer: 10, MaxDeposit: 11, MaxDepositsPerDay: 20}, {MaxTransfer: 10, MaxDeposit: 5, MaxDepositsPerDay: 4}} {
@@ -71,7 +71,7 @@ func TestDescriptions(t *testing.T) {
 		"": true, "rent": true, strings.Repeat("€", 140): true,
 		strings.Repeat("a", 141): false, "a\nb": false, "\xff": false, strings.Repeat("x", 10<<20): false,
 	} {
-		if got := CheckDescription(s) == ""; got != ok {
+		if got := !CheckDescription(s).Failed(); got != ok {
 			t.Errorf("CheckDescription(%.20q…) accepted %v, want %v", s, got, ok)
 		}
 	}

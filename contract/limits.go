@@ -23,6 +23,9 @@ const (
 	DefaultMaxDepositsPerDay = 2_500_000
 )
 
+// MaxItems bounds the transactions one query answers.
+const MaxItems = 1000
+
 // Length limits of what clients send.
 const (
 	// MaxDescription is a bank statement line, in characters.
@@ -64,15 +67,16 @@ func (l AmountLimits) Validate() error {
 	return nil
 }
 
-// CheckAmount returns why amount may not be transferred, or "".
-func (l AmountLimits) CheckAmount(amount int64) string {
+// CheckAmount returns why amount may not be transferred (a zero Reason
+// when it may).
+func (l AmountLimits) CheckAmount(amount int64) Reason {
 	switch {
 	case amount < MinAmount:
-		return ReasonAmountNotPositive
+		return AmountNotPositive
 	case amount > l.MaxTransfer:
-		return AmountTooLarge(l.MaxTransfer)
+		return AmountTooLargeReason(l.MaxTransfer)
 	}
-	return ""
+	return Reason{}
 }
 
 // Reasons about amounts and lengths.
@@ -86,17 +90,17 @@ func AmountTooLarge(limit int64) string {
 	return "amount may be at most " + money.Euro(limit) + " per transfer"
 }
 
-// CheckDescription returns why a transfer description is refused, or "".
-// Control characters are refused too: a description is one line of a
-// statement.
-func CheckDescription(s string) string {
+// CheckDescription returns why a transfer description is refused (a zero
+// Reason when it is not). Control characters are refused too: a
+// description is one line of a statement.
+func CheckDescription(s string) Reason {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxDescription {
-		return ReasonDescriptionLength
+		return DescriptionSize
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) {
-			return ReasonDescriptionLength
+			return DescriptionSize
 		}
 	}
-	return ""
+	return Reason{}
 }

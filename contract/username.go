@@ -20,21 +20,22 @@ func NormalizeUsername(s string) string {
 	return norm.NFC.String(strings.ToLower(norm.NFC.String(strings.TrimSpace(s))))
 }
 
-// CheckUsername returns why a normalized username is refused, or "".
-func CheckUsername(s string) string {
+// CheckUsername returns why a normalized username is refused (a zero
+// Reason when it is not).
+func CheckUsername(s string) Reason {
 	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxUsername {
-		return ReasonUsername
+		return UsernameInvalid
 	}
 	for _, c := range s {
 		if !unicode.IsPrint(c) {
-			return ReasonUsername
+			return UsernameInvalid
 		}
 	}
-	return ""
+	return Reason{}
 }
 
 // IsNormalUsername reports whether s is a valid username in its normal
 // form: the command handler takes no other.
 func IsNormalUsername(s string) bool {
-	return CheckUsername(s) == "" && NormalizeUsername(s) == s
+	return !CheckUsername(s).Failed() && NormalizeUsername(s) == s
 }

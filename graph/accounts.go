@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/commandhandler/domain"
-	"github.com/openbank/bank/services/projector/projection"
 )
 
 // openAccount opens an account with a fresh IBAN for username and answers
@@ -18,20 +17,17 @@ func (r *Resolver) openAccount(ctx context.Context, username string) (*model.Acc
 	for range 5 { // a random IBAN is rarely taken; try another when it is
 		iban := r.NewIBAN()
 		_, err := r.ask(ctx, &schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: iban, Username: username})
-		var f failure
-		if errors.As(err, &f) && f.reason == domain.ReasonIBANExists {
+		if errors.Is(err, contract.IBANExists) {
 			continue
 		}
 		if err != nil {
-			reason, err := reasonOf(err)
-			return &model.AccountResult{Reason: reason}, err
+			return failedAs(err, accountFailed)
 		}
 		// The token is in the event only (feedback reaches every
 		// gateway): ask for it as a log-in does.
 		creds, err := r.credentials(ctx, username)
 		if err != nil {
-			reason, err := reasonOf(err)
-			return &model.AccountResult{Reason: reason}, err
+			return failedAs(err, accountFailed)
 		}
 		for _, a := range creds.Accounts {
 			if a.IBAN == iban {
@@ -59,7 +55,7 @@ func (r *Resolver) tokenFor(ctx context.Context, iban string) (user, token strin
 			return user, a.Token, nil
 		}
 	}
-	return "", "", failure{ReasonNotYourAccount}
+	return "", "", contract.NotYourAccount
 }
 
 // command runs an owner's command on one of their accounts.
@@ -69,8 +65,7 @@ func (r *Resolver) command(ctx context.Context, iban string, cmd func(user, toke
 		_, err = r.ask(ctx, cmd(user, token))
 	}
 	if err != nil {
-		reason, err := reasonOf(err)
-		return &model.CommandResult{Reason: reason}, err
+		return failedAs(err, commandFailed)
 	}
 	return &model.CommandResult{Success: true}, nil
 }
@@ -85,11 +80,11 @@ func (r *Resolver) me(ctx context.Context) (*model.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	var accounts []projection.Account
+	var accounts []contract.Account
 	if err := r.query(ctx, &schemas.FindBankAccountsForUserQuery{ID: schemas.NewID(), Username: user}, &accounts); err != nil {
 		return nil, err
 	}
-	byIBAN := map[string]projection.Account{}
+	byIBAN := map[string]contract.Account{}
 	for _, a := range accounts {
 		byIBAN[a.IBAN] = a
 	}

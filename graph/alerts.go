@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 
-	"github.com/vektah/gqlparser/v2/gqlerror"
-
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
-	alertrule "github.com/openbank/bank/services/alerts/rule"
-	"github.com/openbank/bank/services/projector/projection"
 )
 
 // Alerts streams the raised alerts (the gateway's feed).
@@ -22,23 +19,20 @@ type Alerts interface {
 	Subscribe(ctx context.Context, username string, slow func()) <-chan *model.Alert
 }
 
-// ReasonRuleID is the reason for a delete_alert whose id is no rule id.
-const ReasonRuleID = "id is not an alert rule's id"
-
 // Alert turns an AlertTriggeredEvent into its GraphQL type.
 func Alert(e *schemas.AlertTriggeredEvent) *model.Alert {
 	return &model.Alert{ID: e.ID.String(), RuleID: e.RuleID.String(), Iban: e.IBAN, Username: e.Username,
 		TransactionID: int(e.TransactionID), Message: e.Message}
 }
 
-func alertRule(r projection.AlertRule) *model.AlertRule {
+func alertRule(r contract.AlertRule) *model.AlertRule {
 	return &model.AlertRule{ID: r.ID, Iban: r.IBAN, Kind: model.AlertKind(r.Kind), AmountCents: int(r.Amount),
-		Amount: money.Euro(r.Amount), Word: r.Word, Webhook: r.Webhook, Username: r.Username}
+		Amount: money.Euro(r.Amount), Word: r.Word, Webhook: r.Webhook, Username: r.Owner}
 }
 
 // createAlert sets an alert rule on an account of the logged-in user.
 func (r *Resolver) createAlert(ctx context.Context, iban string, kind model.AlertKind, amountCents *int, word, webhook *string) (*model.AlertRuleResult, error) {
-	rule := projection.AlertRule{ID: schemas.NewID().String(), IBAN: iban, Kind: string(kind)}
+	rule := contract.AlertRule{ID: schemas.NewID().String(), IBAN: iban, Kind: contract.AlertKind(kind)}
 	if amountCents != nil {
 		rule.Amount = int64(*amountCents)
 	}
@@ -50,19 +44,18 @@ func (r *Resolver) createAlert(ctx context.Context, iban string, kind model.Aler
 	}
 	user, token, err := r.tokenFor(ctx, iban)
 	if err == nil && rule.Webhook != "" {
-		if werr := alertrule.CheckWebhookTarget(rule.Webhook, r.AllowPrivateWebhooks); werr != nil {
-			err = failure{werr.Error()}
+		if werr := contract.CheckWebhookTarget(rule.Webhook, r.AllowPrivateWebhooks); werr != nil {
+			err = contract.RuleInvalid(werr)
 		}
 	}
 	if err == nil {
-		rule.Username = user
+		rule.Owner = user
 		id, _ := schemas.ParseID(rule.ID)
 		_, err = r.ask(ctx, &schemas.CreateAlertRuleCommand{ID: id, IBAN: iban, Username: user, Token: token,
-			Kind: rule.Kind, Amount: rule.Amount, Word: rule.Word, Webhook: rule.Webhook})
+			Kind: string(rule.Kind), Amount: rule.Amount, Word: rule.Word, Webhook: rule.Webhook})
 	}
 	if err != nil {
-		reason, err := reasonOf(err)
-		return &model.AlertRuleResult{Reason: reason}, err
+		return failedAs(err, alertRuleFailed)
 	}
 	return &model.AlertRuleResult{Rule: alertRule(rule)}, nil
 }
@@ -71,7 +64,7 @@ func (r *Resolver) createAlert(ctx context.Context, iban string, kind model.Aler
 func (r *Resolver) deleteAlert(ctx context.Context, iban, id string) (*model.CommandResult, error) {
 	ruleID, err := schemas.ParseID(id)
 	if err != nil {
-		return &model.CommandResult{Reason: ptr(ReasonRuleID)}, nil
+		return commandFailed(contract.RuleIDInvalid), nil
 	}
 	return r.command(ctx, iban, func(user, token string) schemas.Record {
 		return &schemas.DeleteAlertRuleCommand{ID: ruleID, IBAN: iban, Username: user, Token: token}
@@ -81,15 +74,11 @@ func (r *Resolver) deleteAlert(ctx context.Context, iban, id string) (*model.Com
 // alertRules answers the alert rules of an account of the logged-in user.
 func (r *Resolver) alertRules(ctx context.Context, iban string) ([]*model.AlertRule, error) {
 	if _, _, err := r.tokenFor(ctx, iban); err != nil {
-		var f failure
-		if errors.As(err, &f) && f.reason == ReasonNotYourAccount {
-			return nil, errNotYourAccount()
-		}
-		return nil, errorOf(err)
+		return nil, err
 	}
-	var rules []projection.AlertRule
+	var rules []contract.AlertRule
 	if err := r.query(ctx, &schemas.AlertRulesQuery{ID: schemas.NewID(), IBAN: iban}, &rules); err != nil {
-		return nil, errorOf(err)
+		return nil, err
 	}
 	out := make([]*model.AlertRule, len(rules))
 	for i, rule := range rules {
@@ -111,6 +100,6 @@ func (r *Resolver) alerts(ctx context.Context) (<-chan *model.Alert, error) {
 		return nil, err
 	}
 	return r.Alerts.Subscribe(ctx, user, func() {
-		transport.AddSubscriptionError(ctx, gqlerror.Errorf("subscriber too slow: it fell %d alerts behind and was dropped; subscribe again", SubscriberBuffer))
+		transport.AddSubscriptionError(ctx, Error(contract.SubscriberTooSlow(SubscriberBuffer, "alerts")))
 	}), nil
 }

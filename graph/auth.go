@@ -13,53 +13,23 @@ import (
 	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/commandhandler/domain"
-	"github.com/openbank/bank/services/projector"
-	"github.com/openbank/bank/services/projector/projection"
 )
-
-// Reasons of log-in, sign-up and sessions.
-const (
-	// ReasonLogin answers a failed log-in, whether the username exists or
-	// not: the answer (and its timing) must not tell.
-	ReasonLogin = "invalid username or password"
-	// ReasonInvalidPassword answers a wrong employee credential.
-	ReasonInvalidPassword = "invalid password"
-	ReasonPassword        = "password must be 1 to 72 bytes"
-	ReasonUsernameTaken   = "username is taken"
-	ReasonUUID            = "uuid is not a valid UUID"
-	ReasonNoEmployees     = "no employee credential is configured (--employee-password)"
-	// ReasonTooManyLogins starts the reason of a log-in refused because of
-	// earlier failures; it ends with when to try again.
-	ReasonTooManyLogins = "too many failed log-ins"
-	// ReasonTooManySignUps starts the reason of a sign-up refused because
-	// of the sign-ups before it from the same address.
-	ReasonTooManySignUps = "too many sign-ups from this address"
-)
-
-// ReasonUsername is why a username is refused.
-const ReasonUsername = contract.ReasonUsername
-
-var errEmployeesOnly = errors.New("employees only: log in with employee_login and send its session as 'Authorization: Bearer <session>'")
-
-var errNotLoggedIn = errors.New("not logged in: log_in answers a session; send it as the header 'Authorization: Bearer <session>'")
 
 // checkCredentials validates a username and password as sent, and returns
 // the username in its one form.
-func checkCredentials(username, password string) (string, *string) {
+func checkCredentials(username, password string) (string, contract.Reason) {
 	username = contract.NormalizeUsername(username)
-	if reason := contract.CheckUsername(username); reason != "" {
-		return "", &reason
+	if reason := contract.CheckUsername(username); reason.Failed() {
+		return "", reason
 	}
 	if password == "" || len(password) > contract.MaxPassword { // bcrypt reads 72 bytes
-		return "", ptr(ReasonPassword)
+		return "", contract.PasswordInvalid
 	}
-	return username, nil
+	return username, contract.Reason{}
 }
 
-func retryIn(reason string, wait time.Duration) *string {
-	return ptr(fmt.Sprintf("%s: try again in %ds", reason, int(wait/time.Second)+1))
-}
+// seconds rounds a wait up to whole seconds, as reasons say it.
+func seconds(wait time.Duration) int { return int(wait/time.Second) + 1 }
 
 // compareHash checks a password against its hash; a test counts the calls.
 var compareHash = bcrypt.CompareHashAndPassword
@@ -76,22 +46,21 @@ func (r *Resolver) dummyHash() []byte {
 
 // verify checks username's password, within the log-in limits, with one
 // bcrypt comparison whether or not the user exists. It answers the user's
-// credentials, or the reason the log-in failed (the same for an unknown
-// user and a wrong password).
-func (r *Resolver) verify(ctx context.Context, username, password string) (projection.Credentials, *string, error) {
+// credentials, or (as the error) the reason the log-in failed: the same
+// for an unknown user and a wrong password.
+func (r *Resolver) verify(ctx context.Context, username, password string) (contract.Credentials, error) {
 	done := func(bool) {}
 	if r.Logins != nil {
 		var retry time.Duration
 		if done, retry = r.Logins.Begin(ctx, username, ClientOf(ctx)); done == nil {
-			return projection.Credentials{}, retryIn(ReasonTooManyLogins, retry), nil
+			return contract.Credentials{}, contract.TooManyLogins(seconds(retry))
 		}
 	}
 	creds, err := r.credentials(ctx, username)
-	var f failure
 	known := err == nil
-	if !known && !(errors.As(err, &f) && f.reason == projector.ReasonUserNotFound) {
+	if !known && !errors.Is(err, contract.UserNotFound) {
 		done(true) // not a wrong password: the bank did not answer
-		return projection.Credentials{}, nil, err
+		return contract.Credentials{}, err
 	}
 	hash := []byte(creds.PasswordHash)
 	if _, err := bcrypt.Cost(hash); !known || err != nil {
@@ -100,20 +69,20 @@ func (r *Resolver) verify(ctx context.Context, username, password string) (proje
 	ok := compareHash(hash, []byte(password)) == nil && known
 	done(ok)
 	if !ok {
-		return projection.Credentials{}, ptr(ReasonLogin), nil
+		return contract.Credentials{}, contract.LoginInvalid
 	}
-	return creds, nil, nil
+	return creds, nil
 }
 
 // logIn logs a user in: never creates one.
 func (r *Resolver) logIn(ctx context.Context, username, password string) (*model.AccountResult, error) {
 	username, reason := checkCredentials(username, password)
-	if reason != nil {
-		return &model.AccountResult{Reason: reason}, nil
+	if reason.Failed() {
+		return accountFailed(reason), nil
 	}
-	creds, reason, err := r.verify(ctx, username, password)
-	if reason != nil || err != nil {
-		return &model.AccountResult{Reason: reason}, err
+	creds, err := r.verify(ctx, username, password)
+	if err != nil {
+		return failedAs(err, accountFailed)
 	}
 	return r.firstAccount(ctx, creds)
 }
@@ -121,7 +90,7 @@ func (r *Resolver) logIn(ctx context.Context, username, password string) (*model
 // firstAccount answers a logged-in user's first account, opening one for a
 // user who has none (signed up, but the gateway stopped before the account
 // was opened; or they left every account).
-func (r *Resolver) firstAccount(ctx context.Context, creds projection.Credentials) (*model.AccountResult, error) {
+func (r *Resolver) firstAccount(ctx context.Context, creds contract.Credentials) (*model.AccountResult, error) {
 	if len(creds.Accounts) == 0 {
 		return r.openAccount(ctx, creds.Username)
 	}
@@ -132,23 +101,23 @@ func (r *Resolver) firstAccount(ctx context.Context, creds projection.Credential
 // signUp creates a user with a first account and logs them in.
 func (r *Resolver) signUp(ctx context.Context, username, password string) (*model.AccountResult, error) {
 	username, reason := checkCredentials(username, password)
-	if reason != nil {
-		return &model.AccountResult{Reason: reason}, nil
+	if reason.Failed() {
+		return accountFailed(reason), nil
 	}
-	if reason := r.takeSignUp(ctx); reason != nil {
-		return &model.AccountResult{Reason: reason}, nil
+	if reason := r.takeSignUp(ctx); reason.Failed() {
+		return accountFailed(reason), nil
 	}
 	return r.createUser(ctx, username, password)
 }
 
-func (r *Resolver) takeSignUp(ctx context.Context) *string {
+func (r *Resolver) takeSignUp(ctx context.Context) contract.Reason {
 	if r.SignUps == nil {
-		return nil
+		return contract.Reason{}
 	}
 	if wait := r.SignUps.Take(ClientOf(ctx)); wait > 0 {
-		return retryIn(ReasonTooManySignUps, wait)
+		return contract.TooManySignUps(seconds(wait))
 	}
-	return nil
+	return contract.Reason{}
 }
 
 // createUser creates the user (the password hashed here: the bank never
@@ -159,13 +128,11 @@ func (r *Resolver) createUser(ctx context.Context, username, password string) (*
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
 	_, err = r.ask(ctx, &schemas.CreateUserAccountCommand{ID: schemas.NewID(), Username: username, Password: string(hash)})
-	var f failure
-	if errors.As(err, &f) && f.reason == domain.ReasonUserExists {
-		return &model.AccountResult{Reason: ptr(ReasonUsernameTaken)}, nil
+	if errors.Is(err, contract.UserExists) {
+		return accountFailed(contract.UsernameTaken), nil
 	}
 	if err != nil {
-		reason, err := reasonOf(err)
-		return &model.AccountResult{Reason: reason}, err
+		return failedAs(err, accountFailed)
 	}
 	return r.openAccount(ctx, username)
 }
@@ -175,17 +142,16 @@ func (r *Resolver) createUser(ctx context.Context, username, password string) (*
 // password or hashes one, never both.
 func (r *Resolver) getAccount(ctx context.Context, username, password string) (*model.AccountResult, error) {
 	username, reason := checkCredentials(username, password)
-	if reason != nil {
-		return &model.AccountResult{Reason: reason}, nil
+	if reason.Failed() {
+		return accountFailed(reason), nil
 	}
-	if reason := r.takeSignUp(ctx); reason != nil {
-		return &model.AccountResult{Reason: reason}, nil
+	if reason := r.takeSignUp(ctx); reason.Failed() {
+		return accountFailed(reason), nil
 	}
-	err := r.query(ctx, &schemas.FindUserQuery{ID: schemas.NewID(), Username: username}, &projection.User{})
-	var f failure
-	if errors.As(err, &f) && f.reason == projector.ReasonUserNotFound {
+	err := r.query(ctx, &schemas.FindUserQuery{ID: schemas.NewID(), Username: username}, &contract.User{})
+	if errors.Is(err, contract.UserNotFound) {
 		res, err := r.createUser(ctx, username, password)
-		if res != nil && res.Reason != nil && *res.Reason == ReasonUsernameTaken {
+		if res != nil && res.ReasonCode != nil && *res.ReasonCode == model.ReasonCode(contract.UsernameTaken.Code) {
 			// Someone signed up the same name a moment ago: their
 			// password decides, as for any log-in.
 			return r.logIn(ctx, username, password)
@@ -193,8 +159,7 @@ func (r *Resolver) getAccount(ctx context.Context, username, password string) (*
 		return res, err
 	}
 	if err != nil {
-		reason, err := reasonOf(err)
-		return &model.AccountResult{Reason: reason}, err
+		return failedAs(err, accountFailed)
 	}
 	return r.logIn(ctx, username, password)
 }
@@ -203,8 +168,8 @@ func (r *Resolver) loggedIn(username, iban, token string) *model.AccountResult {
 	return &model.AccountResult{Iban: &iban, Token: &token, Username: &username, Session: ptr(r.Sessions.Issue(username))}
 }
 
-func (r *Resolver) credentials(ctx context.Context, username string) (projection.Credentials, error) {
-	var c projection.Credentials
+func (r *Resolver) credentials(ctx context.Context, username string) (contract.Credentials, error) {
+	var c contract.Credentials
 	err := r.query(ctx, &schemas.FindCredentialsQuery{ID: schemas.NewID(), Username: username}, &c)
 	return c, err
 }
@@ -217,8 +182,7 @@ func (r *Resolver) logOut(ctx context.Context) (*model.CommandResult, error) {
 	}
 	at := time.Now().UnixMilli()
 	if _, err := r.ask(ctx, &schemas.RevokeSessionsCommand{ID: schemas.NewID(), Username: user, RevokedAt: at}); err != nil {
-		reason, err := reasonOf(err)
-		return &model.CommandResult{Reason: reason}, err
+		return failedAs(err, commandFailed)
 	}
 	if r.Revoke != nil {
 		r.Revoke(user, at)
@@ -234,11 +198,11 @@ func (r *Resolver) changePassword(ctx context.Context, oldPassword, newPassword 
 	if err != nil {
 		return nil, err
 	}
-	if _, reason := checkCredentials(user, newPassword); reason != nil {
-		return &model.SessionResult{Reason: reason}, nil
+	if _, reason := checkCredentials(user, newPassword); reason.Failed() {
+		return sessionFailed(reason), nil
 	}
-	if _, reason, err := r.verify(ctx, user, oldPassword); reason != nil || err != nil {
-		return &model.SessionResult{Reason: reason}, err
+	if _, err := r.verify(ctx, user, oldPassword); err != nil {
+		return failedAs(err, sessionFailed)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(newPassword), r.HashCost)
 	if err != nil {
@@ -246,8 +210,7 @@ func (r *Resolver) changePassword(ctx context.Context, oldPassword, newPassword 
 	}
 	at := time.Now().UnixMilli()
 	if _, err := r.ask(ctx, &schemas.ChangePasswordCommand{ID: schemas.NewID(), Username: user, Password: string(hash), RevokedAt: at}); err != nil {
-		reason, err := reasonOf(err)
-		return &model.SessionResult{Reason: reason}, err
+		return failedAs(err, sessionFailed)
 	}
 	if r.Revoke != nil {
 		r.Revoke(user, at)
@@ -259,14 +222,17 @@ func (r *Resolver) changePassword(ctx context.Context, oldPassword, newPassword 
 // only: counting them per the one employee credential would let anyone
 // lock every employee out.
 func (r *Resolver) employeeLogin(ctx context.Context, password string) *model.EmployeeSession {
+	failed := func(r contract.Reason) *model.EmployeeSession {
+		return &model.EmployeeSession{Reason: &r.Text, ReasonCode: code(r)}
+	}
 	if r.EmployeePassword == "" {
-		return &model.EmployeeSession{Reason: ptr(ReasonNoEmployees)}
+		return failed(contract.NoEmployees)
 	}
 	done := func(bool) {}
 	if r.Logins != nil {
 		var retry time.Duration
 		if done, retry = r.Logins.Begin(ctx, "", ClientOf(ctx)); done == nil {
-			return &model.EmployeeSession{Reason: retryIn(ReasonTooManyLogins, retry)}
+			return failed(contract.TooManyLogins(seconds(retry)))
 		}
 	}
 	// Compare digests: constant time whatever the lengths.
@@ -274,7 +240,7 @@ func (r *Resolver) employeeLogin(ctx context.Context, password string) *model.Em
 	ok := subtle.ConstantTimeCompare(want[:], got[:]) == 1
 	done(ok)
 	if !ok {
-		return &model.EmployeeSession{Reason: ptr(ReasonInvalidPassword)}
+		return failed(contract.EmployeePasswordInvalid)
 	}
 	return &model.EmployeeSession{Session: ptr(r.Sessions.IssueEmployee())}
 }

@@ -6,24 +6,21 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/projector/projection"
 	"github.com/openbank/bank/topology"
 )
 
-// failure is an answer that says no, with the reason from Kafka.
-type failure struct{ reason string }
-
-func (f failure) Error() string { return f.reason }
-
 // ask sends rec and waits, at most the resolver's timeout, for its answer:
-// the additional info or query result on success, a failure with the
-// reason otherwise. It wraps bus.ErrTimeout when no answer came in time.
+// the additional info or query result on success, the failure (a
+// contract.Reason) otherwise. It wraps bus.ErrTimeout when no answer came
+// in time.
 func (r *Resolver) ask(ctx context.Context, rec schemas.Record) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
@@ -34,11 +31,11 @@ func (r *Resolver) ask(ctx context.Context, rec schemas.Record) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	ok, info := bus.Result(fb)
-	if !ok {
-		return "", failure{info}
+	result, failure := bus.Answer(fb)
+	if failure.Failed() {
+		return "", failure
 	}
-	return info, nil
+	return result, nil
 }
 
 // query asks the projector and decodes its JSON answer into out.
@@ -55,39 +52,79 @@ func (r *Resolver) query(ctx context.Context, q schemas.Record, out any) error {
 
 func shortName(rec schemas.Record) string { return topology.ShortName(rec.AvroName()) }
 
-// reasonOf splits an error into a reason to answer in the result (a
-// failure) and an error to report as a GraphQL error (anything else).
-func reasonOf(err error) (*string, error) {
-	var f failure
-	if errors.As(err, &f) {
-		return &f.reason, nil
+// failedAs splits an error: a failure (a contract.Reason) is answered in
+// the result that result makes of it; anything else is a GraphQL error.
+func failedAs[T any](err error, result func(contract.Reason) T) (T, error) {
+	var failure contract.Reason
+	if errors.As(err, &failure) {
+		return result(failure), nil
 	}
-	return nil, err
+	var none T
+	return none, err
 }
 
-// errorOf turns a failure into a GraphQL error saying its reason; other
-// errors pass as they are.
-func errorOf(err error) error {
-	var f failure
-	if errors.As(err, &f) {
-		return errors.New(f.reason)
-	}
-	return err
+// refusal is a failure answered as a GraphQL error, never in a result:
+// the request may not be made at all (not logged in, employees only).
+type refusal struct{ reason contract.Reason }
+
+func (r refusal) Error() string { return r.reason.Text }
+
+// code is a failure's code as GraphQL answers it.
+func code(r contract.Reason) *model.ReasonCode {
+	c := model.ReasonCode(r.Code)
+	return &c
 }
 
-// ReasonNotYourAccount answers any read or command about an account that
-// is not the session's user's: the same for an account that does not
-// exist, so IBANs cannot be probed.
-const ReasonNotYourAccount = "not your account"
+func accountFailed(r contract.Reason) *model.AccountResult {
+	return &model.AccountResult{Reason: &r.Text, ReasonCode: code(r)}
+}
 
-// errNotYourAccount returns ReasonNotYourAccount as a GraphQL error: a new
-// one each time, since gqlgen writes the field's path into it.
-func errNotYourAccount() error {
-	return &gqlerror.Error{Message: ReasonNotYourAccount, Extensions: map[string]any{"code": "NOT_YOUR_ACCOUNT"}}
+func commandFailed(r contract.Reason) *model.CommandResult {
+	return &model.CommandResult{Reason: &r.Text, ReasonCode: code(r)}
+}
+
+func sessionFailed(r contract.Reason) *model.SessionResult {
+	return &model.SessionResult{Reason: &r.Text, ReasonCode: code(r)}
+}
+
+func alertRuleFailed(r contract.Reason) *model.AlertRuleResult {
+	return &model.AlertRuleResult{Reason: &r.Text, ReasonCode: code(r)}
+}
+
+// Error is a failure as a GraphQL error, with its code as extensions.code,
+// for what answers *gqlerror.Error without the presenter (the gateway's
+// operation checks, a subscription's end).
+func Error(r contract.Reason) *gqlerror.Error {
+	return &gqlerror.Error{Err: r, Message: r.Text, Extensions: map[string]any{"code": string(r.Code)}}
+}
+
+// PresentError is the GraphQL error presenter: a failure answered as an
+// error (not your account, employees only, …) carries its code as
+// extensions.code, as do the bus's timeouts and outages.
+func PresentError(ctx context.Context, err error) *gqlerror.Error {
+	failure, ok := errors.AsType[contract.Reason](err)
+	refused, isRefusal := errors.AsType[refusal](err)
+	switch {
+	case ok:
+	case isRefusal:
+		failure = refused.reason
+	case errors.Is(err, bus.ErrTimeout):
+		failure = contract.NoAnswer(err.Error())
+	case errors.Is(err, bus.ErrUnavailable):
+		failure = contract.KafkaUnavailable(err.Error())
+	}
+	out := graphql.DefaultErrorPresenter(ctx, err)
+	if failure.Failed() {
+		if out.Extensions == nil {
+			out.Extensions = map[string]any{}
+		}
+		out.Extensions["code"] = string(failure.Code)
+	}
+	return out
 }
 
 // transaction converts the read model's transaction.
-func transaction(t projection.Transaction) *model.Transaction {
+func transaction(t contract.Transaction) *model.Transaction {
 	return newTransaction(t.ID, t.IBAN, t.NewBalance, t.ChangedBy, t.FromTo, t.Description)
 }
 
@@ -105,7 +142,7 @@ func newTransaction(id int64, iban string, balance, change int64, fromTo, descr 
 		FromTo: &fromTo, Descr: &descr, Direction: &dir, NewBalanceCents: &balance, ChangedByCents: &change}
 }
 
-func transactions(ts []projection.Transaction) []*model.Transaction {
+func transactions(ts []contract.Transaction) []*model.Transaction {
 	out := make([]*model.Transaction, len(ts))
 	for i, t := range ts {
 		out[i] = transaction(t)

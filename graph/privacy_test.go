@@ -6,9 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/projector"
-	"github.com/openbank/bank/services/projector/projection"
 	"github.com/openbank/bank/topology/iban"
 )
 
@@ -18,32 +17,32 @@ func ownedBank(rec schemas.Record) (schemas.Record, error) {
 	switch q := rec.(type) {
 	case *schemas.FindUserQuery:
 		if q.Username == "alice" {
-			return answered(projection.User{Username: "alice", Accounts: []string{"NL11"}})
+			return answered(contract.User{Username: "alice", Accounts: []string{"NL11"}})
 		}
-		return refused(projector.ReasonUserNotFound)
+		return refused(contract.UserNotFound.Text)
 	case *schemas.TransactionsByIbanQuery:
 		if q.IBAN == "NL33" {
-			return refused(projector.ReasonAccountNotFound)
+			return refused(contract.AccountNotFound.Text)
 		}
-		return answered([]projection.Transaction{{ID: 1, IBAN: q.IBAN, ChangedBy: 5}})
+		return answered([]contract.Transaction{{ID: 1, IBAN: q.IBAN, ChangedBy: 5}})
 	case *schemas.TransactionByIdQuery:
 		switch q.TransactionID {
 		case 1:
-			return answered(projection.Transaction{ID: 1, IBAN: "NL11"})
+			return answered(contract.Transaction{ID: 1, IBAN: "NL11"})
 		case 2:
-			return answered(projection.Transaction{ID: 2, IBAN: "NL22"})
+			return answered(contract.Transaction{ID: 2, IBAN: "NL22"})
 		case 3:
-			return answered(projection.Transaction{ID: 3, IBAN: iban.Company})
+			return answered(contract.Transaction{ID: 3, IBAN: iban.Company})
 		}
-		return refused(projector.ReasonTransactionNotFound)
+		return refused(contract.TransactionNotFound.Text)
 	case *schemas.TransferByIdQuery:
 		switch q.TransferID.String()[0] {
 		case '1':
-			return answered(projection.Transfer{ID: q.TransferID.String(), From: "NL22", To: "NL11", Status: "completed"})
+			return answered(contract.Transfer{ID: q.TransferID.String(), From: "NL22", To: "NL11", Status: "completed"})
 		case '2':
-			return answered(projection.Transfer{ID: q.TransferID.String(), From: "NL22", To: "NL91ABNA0417164300", Status: "completed"})
+			return answered(contract.Transfer{ID: q.TransferID.String(), From: "NL22", To: "NL91ABNA0417164300", Status: "completed"})
 		}
-		return refused(projector.ReasonTransferNotFound)
+		return refused(contract.TransferNotFound.Text)
 	}
 	return failed("unexpected " + shortName(rec))
 }
@@ -83,8 +82,8 @@ func TestReadsFollowOwnership(t *testing.T) {
 				switch {
 				case allowed && errs != nil:
 					t.Fatalf("as %d: errors %v, want the data", who, errs)
-				case !allowed && (len(errs) != 1 || errs[0] != ReasonNotYourAccount):
-					t.Fatalf("as %d: errors %v, want only %q", who, errs, ReasonNotYourAccount)
+				case !allowed && (len(errs) != 1 || errs[0] != contract.NotYourAccount.Text):
+					t.Fatalf("as %d: errors %v, want only %q", who, errs, contract.NotYourAccount.Text)
 				}
 			})
 		}
@@ -138,26 +137,26 @@ func TestALogInDoesNotTellWhetherTheUserExists(t *testing.T) {
 	defer func() { compareHash = orig }()
 	b := &fakeBus{answer: func(rec schemas.Record) (schemas.Record, error) {
 		if q := rec.(*schemas.FindCredentialsQuery); q.Username == "alice" {
-			return answered(projection.Credentials{Username: "alice", PasswordHash: hash(t, "right")})
+			return answered(contract.Credentials{Username: "alice", PasswordHash: hash(t, "right")})
 		}
-		return refused(projector.ReasonUserNotFound)
+		return refused(contract.UserNotFound.Text)
 	}}
 	r := &Resolver{Bus: b, Sessions: fakeSessions{}, Timeout: 1e9, HashCost: 4}
 	for _, user := range []string{"alice", "nobody"} {
 		compared.Store(0)
 		res, err := r.logIn(context.Background(), user, "wrong")
-		if err != nil || str(res.Reason) != ReasonLogin || compared.Load() != 1 {
+		if err != nil || str(res.Reason) != contract.LoginInvalid.Text || compared.Load() != 1 {
 			t.Errorf("%s: reason %q, %d hash comparisons, %v", user, str(res.Reason), compared.Load(), err)
 		}
 	}
 	// The company account's owner has no password at all.
 	b.answer = func(schemas.Record) (schemas.Record, error) {
-		return answered(projection.Credentials{Username: "openbank", PasswordHash: "!"})
+		return answered(contract.Credentials{Username: "openbank", PasswordHash: "!"})
 	}
-	if res, _ := r.logIn(context.Background(), "openbank", ""); str(res.Reason) != ReasonPassword {
+	if res, _ := r.logIn(context.Background(), "openbank", ""); str(res.Reason) != contract.PasswordInvalid.Text {
 		t.Errorf("empty password: %q", str(res.Reason))
 	}
-	if res, _ := r.logIn(context.Background(), "openbank", "!"); str(res.Reason) != ReasonLogin {
+	if res, _ := r.logIn(context.Background(), "openbank", "!"); str(res.Reason) != contract.LoginInvalid.Text {
 		t.Errorf("the company owner logged in: %q", str(res.Reason))
 	}
 }
@@ -168,16 +167,16 @@ func TestSignUpAndLogInAreApart(t *testing.T) {
 		case *schemas.CreateUserAccountCommand:
 			return failed("user already exists")
 		case *schemas.FindCredentialsQuery:
-			return refused(projector.ReasonUserNotFound)
+			return refused(contract.UserNotFound.Text)
 		}
 		return failed("unexpected " + shortName(rec))
 	}}
 	r := &Resolver{Bus: b, Sessions: fakeSessions{}, Timeout: 1e9, HashCost: 4, NewIBAN: func() string { return "NL11" }}
-	if res, _ := r.signUp(context.Background(), "Alice", "pw"); str(res.Reason) != ReasonUsernameTaken {
+	if res, _ := r.signUp(context.Background(), "Alice", "pw"); str(res.Reason) != contract.UsernameTaken.Text {
 		t.Errorf("sign_up of a taken name: %q", str(res.Reason))
 	}
 	// log_in of a name nobody has never signs it up.
-	if res, _ := r.logIn(context.Background(), "Alic", "pw"); str(res.Reason) != ReasonLogin {
+	if res, _ := r.logIn(context.Background(), "Alic", "pw"); str(res.Reason) != contract.LoginInvalid.Text {
 		t.Errorf("log_in of a typo: %q", str(res.Reason))
 	}
 	if got := strings.Join(b.sentNames(), ","); got != "CreateUserAccountCommand,FindCredentialsQuery" {
@@ -196,7 +195,7 @@ func TestLogOutAndPasswordChangeEndSessions(t *testing.T) {
 	b.answer = func(rec schemas.Record) (schemas.Record, error) {
 		switch rec.(type) {
 		case *schemas.FindCredentialsQuery:
-			return answered(projection.Credentials{Username: "alice", PasswordHash: hash(t, "old")})
+			return answered(contract.Credentials{Username: "alice", PasswordHash: hash(t, "old")})
 		}
 		return succeeded("")
 	}
@@ -204,7 +203,7 @@ func TestLogOutAndPasswordChangeEndSessions(t *testing.T) {
 	if res, err := r.logOut(ctx); err != nil || !res.Success {
 		t.Fatalf("log_out: %+v %v", res, err)
 	}
-	if res, _ := r.changePassword(ctx, "not it", "new"); str(res.Reason) != ReasonLogin || res.Session != nil {
+	if res, _ := r.changePassword(ctx, "not it", "new"); str(res.Reason) != contract.LoginInvalid.Text || res.Session != nil {
 		t.Fatalf("change with a wrong old password: %+v", res)
 	}
 	res, err := r.changePassword(ctx, "old", "new")

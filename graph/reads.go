@@ -5,10 +5,9 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/projector"
-	"github.com/openbank/bank/services/projector/projection"
 	"github.com/openbank/bank/topology/iban"
 )
 
@@ -26,10 +25,9 @@ func (r *Resolver) mayRead(ctx context.Context, account string) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	var u projection.User
+	var u contract.User
 	err = r.query(ctx, &schemas.FindUserQuery{ID: schemas.NewID(), Username: user}, &u)
-	var f failure
-	if errors.As(err, &f) && f.reason == projector.ReasonUserNotFound {
+	if errors.Is(err, contract.UserNotFound) {
 		return false, nil // a session outliving its user (a reset bank)
 	}
 	if err != nil {
@@ -40,24 +38,23 @@ func (r *Resolver) mayRead(ctx context.Context, account string) (bool, error) {
 
 // transactionsByIBAN answers the newest transactions of an account.
 func (r *Resolver) transactionsByIBAN(ctx context.Context, account string, maxItems int) ([]*model.Transaction, error) {
-	if maxItems < 1 || maxItems > projector.MaxItems {
-		return nil, errors.New(projector.ReasonMaxItems)
+	if maxItems < 1 || maxItems > contract.MaxItems {
+		return nil, contract.MaxItemsInvalid
 	}
 	ok, err := r.mayRead(ctx, account)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, errNotYourAccount()
+		return nil, contract.NotYourAccount
 	}
-	var ts []projection.Transaction
+	var ts []contract.Transaction
 	err = r.query(ctx, &schemas.TransactionsByIbanQuery{ID: schemas.NewID(), IBAN: account, MaxItems: int32(maxItems)}, &ts)
-	var f failure
-	if errors.As(err, &f) && f.reason == projector.ReasonAccountNotFound && !isEmployee(ctx) && !r.OpenReads {
-		return nil, errNotYourAccount()
+	if errors.Is(err, contract.AccountNotFound) && !isEmployee(ctx) && !r.OpenReads {
+		return nil, contract.NotYourAccount
 	}
 	if err != nil {
-		return nil, errorOf(err)
+		return nil, err
 	}
 	return transactions(ts), nil
 }
@@ -66,21 +63,20 @@ func (r *Resolver) transactionsByIBAN(ctx context.Context, account string, maxIt
 // read. An id that does not exist is "not your account" too, but for an
 // employee.
 func (r *Resolver) transactionByID(ctx context.Context, id int) (*model.Transaction, error) {
-	var t projection.Transaction
+	var t contract.Transaction
 	err := r.query(ctx, &schemas.TransactionByIdQuery{ID: schemas.NewID(), TransactionID: int64(id)}, &t)
-	var f failure
-	if errors.As(err, &f) && f.reason == projector.ReasonTransactionNotFound && !isEmployee(ctx) && !r.OpenReads {
-		return nil, errNotYourAccount()
+	if errors.Is(err, contract.TransactionNotFound) && !isEmployee(ctx) && !r.OpenReads {
+		return nil, contract.NotYourAccount
 	}
 	if err != nil {
-		return nil, errorOf(err)
+		return nil, err
 	}
 	ok, err := r.mayRead(ctx, t.IBAN)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, errNotYourAccount()
+		return nil, contract.NotYourAccount
 	}
 	return transaction(t), nil
 }
@@ -89,11 +85,11 @@ func (r *Resolver) transactionByID(ctx context.Context, id int) (*model.Transact
 // employees.
 func (r *Resolver) allLastTransactions(ctx context.Context) ([]*model.Transaction, error) {
 	if !isEmployee(ctx) && !r.OpenReads {
-		return nil, errEmployeesOnly
+		return nil, refusal{contract.EmployeesOnly}
 	}
-	var ts []projection.Transaction
+	var ts []contract.Transaction
 	if err := r.query(ctx, &schemas.AllLastTransactionsQuery{ID: schemas.NewID()}, &ts); err != nil {
-		return nil, errorOf(err)
+		return nil, err
 	}
 	return transactions(ts), nil
 }

@@ -4,6 +4,7 @@
 // the live transactions a gateway fans out.
 package graph
 
+//go:generate go run ../cmd/reasoncodes -graphql reasons.graphqls -js ../web/src/codes.js
 //go:generate go tool gqlgen generate
 
 import (
@@ -142,7 +143,7 @@ func userOf(ctx context.Context) (string, error) {
 	if u, ok := ctx.Value(userKey{}).(string); ok {
 		return u, nil
 	}
-	return "", errNotLoggedIn
+	return "", refusal{contract.NotLoggedIn}
 }
 
 // SubscriberBuffer is how many transactions a subscriber may fall behind

@@ -20,10 +20,7 @@ import (
 	"github.com/openbank/bank/graph/generated"
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/services/gateway/ratelimit"
-	"github.com/openbank/bank/services/projector"
-	"github.com/openbank/bank/services/projector/projection"
 )
 
 // fakeBus answers what the resolvers send with a script, and keeps what
@@ -111,10 +108,27 @@ const (
 // fake bus; it returns the data and the GraphQL errors' messages.
 func run(t *testing.T, b *fakeBus, who asWho, query string, vars map[string]any, data any) []string {
 	t.Helper()
+	var msgs []string
+	for _, e := range runCoded(t, b, who, query, vars, data) {
+		msgs = append(msgs, e.Message)
+	}
+	return msgs
+}
+
+// gqlError is a GraphQL error as clients read it.
+type gqlError struct {
+	Message    string
+	Extensions struct{ Code string }
+}
+
+// runCoded is run answering the errors whole, codes included.
+func runCoded(t *testing.T, b *fakeBus, who asWho, query string, vars map[string]any, data any) []gqlError {
+	t.Helper()
 	ibans := 0
 	r := &Resolver{Bus: b, Live: &fakeLive{}, Sessions: fakeSessions{}, Timeout: time.Second, HashCost: bcrypt.MinCost,
 		NewIBAN: func() string { ibans++; return fmt.Sprintf("NL%02dOPEN000000000%d", ibans, ibans) }, EmployeePassword: "staff secret"}
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
+	srv.SetErrorPresenter(PresentError)
 	srv.AddTransport(transport.POST{})
 	c := client.New(srv)
 	opts := []client.Option{func(req *client.Request) {
@@ -134,14 +148,10 @@ func run(t *testing.T, b *fakeBus, who asWho, query string, vars map[string]any,
 	if err != nil {
 		t.Fatalf("post: %v", err)
 	}
-	var msgs []string
+	var errs []gqlError
 	if len(resp.Errors) > 0 {
-		var errs []struct{ Message string }
 		if err := json.Unmarshal(resp.Errors, &errs); err != nil {
 			t.Fatalf("errors %s: %v", resp.Errors, err)
-		}
-		for _, e := range errs {
-			msgs = append(msgs, e.Message)
 		}
 	}
 	if data != nil && resp.Data != nil {
@@ -153,7 +163,7 @@ func run(t *testing.T, b *fakeBus, who asWho, query string, vars map[string]any,
 			t.Fatalf("data: %v", err)
 		}
 	}
-	return msgs
+	return errs
 }
 
 type accountResult struct {
@@ -177,19 +187,19 @@ func userFound(names ...string) func(*schemas.FindUserQuery) (schemas.Record, er
 	return func(q *schemas.FindUserQuery) (schemas.Record, error) {
 		for _, n := range names {
 			if q.Username == n {
-				return answered(projection.User{Username: n})
+				return answered(contract.User{Username: n})
 			}
 		}
-		return refused(projector.ReasonUserNotFound)
+		return refused(contract.UserNotFound.Text)
 	}
 }
 
 func TestGetAccount(t *testing.T) {
 	aliceHash := hash(t, "right")
-	aliceCreds := projection.Credentials{Username: "alice", PasswordHash: aliceHash,
-		Accounts: []projection.AccountToken{{IBAN: "NL11OPEN0000000001", Token: "tok1"}, {IBAN: "NL22OPEN0000000002", Token: "tok2"}}}
-	bobCreds := func(accounts ...projection.AccountToken) projection.Credentials {
-		return projection.Credentials{Username: "bob", PasswordHash: "whatever", Accounts: accounts}
+	aliceCreds := contract.Credentials{Username: "alice", PasswordHash: aliceHash,
+		Accounts: []contract.AccountToken{{IBAN: "NL11OPEN0000000001", Token: "tok1"}, {IBAN: "NL22OPEN0000000002", Token: "tok2"}}}
+	bobCreds := func(accounts ...contract.AccountToken) contract.Credentials {
+		return contract.Credentials{Username: "bob", PasswordHash: "whatever", Accounts: accounts}
 	}
 	cases := []struct {
 		name, username, password string
@@ -224,7 +234,7 @@ func TestGetAccount(t *testing.T) {
 			}
 			return answered(aliceCreds)
 		},
-		wantReason: ReasonLogin, wantSent: []string{"FindUserQuery", "FindCredentialsQuery"},
+		wantReason: contract.LoginInvalid.Text, wantSent: []string{"FindUserQuery", "FindCredentialsQuery"},
 	}, {
 		name: "sign up creates the user and a first account", username: "bob", password: "pw",
 		answer: func() func(schemas.Record) (schemas.Record, error) {
@@ -243,9 +253,9 @@ func TestGetAccount(t *testing.T) {
 					return succeeded("")
 				case *schemas.FindCredentialsQuery:
 					if !opened {
-						return refused(projector.ReasonUserNotFound)
+						return refused(contract.UserNotFound.Text)
 					}
-					return answered(bobCreds(projection.AccountToken{IBAN: "NL01OPEN0000000001", Token: "new-token"}))
+					return answered(bobCreds(contract.AccountToken{IBAN: "NL01OPEN0000000001", Token: "new-token"}))
 				}
 				return failed("unexpected " + shortName(rec))
 			}
@@ -259,13 +269,13 @@ func TestGetAccount(t *testing.T) {
 			case *schemas.FindUserQuery:
 				return userFound()(rec)
 			case *schemas.CreateUserAccountCommand:
-				return failed(domain.ReasonUserExists)
+				return failed(contract.UserExists.Text)
 			case *schemas.FindCredentialsQuery:
 				return answered(aliceCreds)
 			}
 			return failed("unexpected " + shortName(rec))
 		},
-		wantReason: ReasonLogin,
+		wantReason: contract.LoginInvalid.Text,
 		wantSent:   []string{"FindUserQuery", "CreateUserAccountCommand", "FindCredentialsQuery"},
 	}, {
 		name: "a taken IBAN is replaced by another", username: "bob", password: "pw",
@@ -277,11 +287,11 @@ func TestGetAccount(t *testing.T) {
 				return succeeded("")
 			case *schemas.CreateBankAccountCommand:
 				if rec.IBAN == "NL01OPEN0000000001" {
-					return failed(domain.ReasonIBANExists)
+					return failed(contract.IBANExists.Text)
 				}
 				return succeeded("")
 			case *schemas.FindCredentialsQuery:
-				return answered(bobCreds(projection.AccountToken{IBAN: "NL02OPEN0000000002", Token: "tok-2"}))
+				return answered(bobCreds(contract.AccountToken{IBAN: "NL02OPEN0000000002", Token: "tok-2"}))
 			}
 			return failed("unexpected " + shortName(rec))
 		},
@@ -296,9 +306,9 @@ func TestGetAccount(t *testing.T) {
 				case *schemas.FindUserQuery:
 					return userFound("alice")(rec)
 				case *schemas.FindCredentialsQuery:
-					c := projection.Credentials{Username: "alice", PasswordHash: aliceHash}
+					c := contract.Credentials{Username: "alice", PasswordHash: aliceHash}
 					if opened {
-						c.Accounts = []projection.AccountToken{{IBAN: "NL01OPEN0000000001", Token: "tok-new"}}
+						c.Accounts = []contract.AccountToken{{IBAN: "NL01OPEN0000000001", Token: "tok-new"}}
 					}
 					return answered(c)
 				case *schemas.CreateBankAccountCommand:
@@ -311,19 +321,19 @@ func TestGetAccount(t *testing.T) {
 		wantUser: "alice", wantIBAN: "NL01OPEN0000000001", wantToken: "tok-new",
 		wantSent: []string{"FindUserQuery", "FindCredentialsQuery", "CreateBankAccountCommand", "FindCredentialsQuery"},
 	}, {
-		name: "empty username", username: "", password: "pw", wantReason: ReasonUsername,
+		name: "empty username", username: "", password: "pw", wantReason: contract.UsernameInvalid.Text,
 	}, {
-		name: "only spaces", username: "   ", password: "pw", wantReason: ReasonUsername,
+		name: "only spaces", username: "   ", password: "pw", wantReason: contract.UsernameInvalid.Text,
 	}, {
-		name: "username with a control character", username: "al\nice", password: "pw", wantReason: ReasonUsername,
+		name: "username with a control character", username: "al\nice", password: "pw", wantReason: contract.UsernameInvalid.Text,
 	}, {
-		name: "username too long", username: strings.Repeat("a", 65), password: "pw", wantReason: ReasonUsername,
+		name: "username too long", username: strings.Repeat("a", 65), password: "pw", wantReason: contract.UsernameInvalid.Text,
 	}, {
-		name: "username of 10 MB", username: strings.Repeat("a", 10<<20), password: "pw", wantReason: ReasonUsername,
+		name: "username of 10 MB", username: strings.Repeat("a", 10<<20), password: "pw", wantReason: contract.UsernameInvalid.Text,
 	}, {
-		name: "empty password", username: "alice", password: "", wantReason: ReasonPassword,
+		name: "empty password", username: "alice", password: "", wantReason: contract.PasswordInvalid.Text,
 	}, {
-		name: "password longer than bcrypt reads", username: "alice", password: strings.Repeat("p", 73), wantReason: ReasonPassword,
+		name: "password longer than bcrypt reads", username: "alice", password: strings.Repeat("p", 73), wantReason: contract.PasswordInvalid.Text,
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -394,7 +404,7 @@ func TestMoneyTransfer(t *testing.T) {
 			},
 			nil, model.TransferStatusPending, "kafka unavailable: send MoneyTransferCommand: connection refused; the transfer was probably not sent: send the same money_transfer again (same uuid)", 1},
 		{"an invalid uuid is refused before anything is sent", "not-a-uuid", nil,
-			ptr(false), model.TransferStatusFailed, ReasonUUID, 0},
+			ptr(false), model.TransferStatusFailed, contract.UUIDInvalid.Text, 0},
 	}
 	for _, amount := range []int{0, -1, math.MinInt32, contract.DefaultMaxTransfer + 1, math.MaxInt32} {
 		t.Run(fmt.Sprint("amount ", amount, " is refused before anything is sent"), func(t *testing.T) {
@@ -487,12 +497,12 @@ func TestTransferByUUID(t *testing.T) {
 	t.Run("a failed transfer with its reason", func(t *testing.T) {
 		b := &fakeBus{answer: func(rec schemas.Record) (schemas.Record, error) {
 			if q, ok := rec.(*schemas.FindUserQuery); ok {
-				return answered(projection.User{Username: q.Username, Accounts: []string{"NL11"}})
+				return answered(contract.User{Username: q.Username, Accounts: []string{"NL11"}})
 			}
 			if q := rec.(*schemas.TransferByIdQuery); q.TransferID.String() != id {
 				return refused("asked for " + q.TransferID.String())
 			}
-			return answered(projection.Transfer{ID: id, From: "cash", To: "NL11", Amount: 123456, Description: "d",
+			return answered(contract.Transfer{ID: id, From: "cash", To: "NL11", Amount: 123456, Description: "d",
 				Status: "failed", Reason: "to is invalid"})
 		}}
 		var got result
@@ -505,7 +515,7 @@ func TestTransferByUUID(t *testing.T) {
 		}
 	})
 	t.Run("unknown is null", func(t *testing.T) {
-		b := &fakeBus{answer: func(schemas.Record) (schemas.Record, error) { return refused(projector.ReasonTransferNotFound) }}
+		b := &fakeBus{answer: func(schemas.Record) (schemas.Record, error) { return refused(contract.TransferNotFound.Text) }}
 		got := result{Transfer: &struct {
 			UUID, From, To, Amount, Descr, Status string
 			AmountCents                           int64 `json:"amount_cents"`
@@ -518,7 +528,7 @@ func TestTransferByUUID(t *testing.T) {
 	t.Run("invalid uuid", func(t *testing.T) {
 		b := &fakeBus{}
 		errs := run(t, b, anonymous, q, map[string]any{"uuid": "x"}, nil)
-		if len(errs) != 1 || errs[0] != ReasonUUID || len(b.sent) != 0 {
+		if len(errs) != 1 || errs[0] != contract.UUIDInvalid.Text || len(b.sent) != 0 {
 			t.Fatalf("errors %v, sent %v", errs, b.sentNames())
 		}
 	})
@@ -549,12 +559,12 @@ func TestMe(t *testing.T) {
 		switch rec := rec.(type) {
 		case *schemas.FindCredentialsQuery:
 			if rec.Username != "alice" {
-				return refused(projector.ReasonUserNotFound)
+				return refused(contract.UserNotFound.Text)
 			}
-			return answered(projection.Credentials{Username: "alice", PasswordHash: "secret hash",
-				Accounts: []projection.AccountToken{{IBAN: "NL22", Token: "t2"}, {IBAN: "NL11", Token: "t1"}}})
+			return answered(contract.Credentials{Username: "alice", PasswordHash: "secret hash",
+				Accounts: []contract.AccountToken{{IBAN: "NL22", Token: "t2"}, {IBAN: "NL11", Token: "t1"}}})
 		case *schemas.FindBankAccountsForUserQuery:
-			return answered([]projection.Account{{IBAN: "NL11", Balance: -5, Users: []string{"alice"}},
+			return answered([]contract.Account{{IBAN: "NL11", Balance: -5, Users: []string{"alice"}},
 				{IBAN: "NL22", Balance: 1000000, Users: []string{"alice", "bob"}}})
 		}
 		return failed("unexpected")
@@ -582,7 +592,7 @@ func TestMe(t *testing.T) {
 }
 
 func TestOwnerCommands(t *testing.T) {
-	creds := projection.Credentials{Username: "alice", Accounts: []projection.AccountToken{{IBAN: "NL11", Token: "t1"}}}
+	creds := contract.Credentials{Username: "alice", Accounts: []contract.AccountToken{{IBAN: "NL11", Token: "t1"}}}
 	cases := []struct {
 		name, op   string
 		cmdReason  string // the command handler's answer; "" succeeds
@@ -592,11 +602,11 @@ func TestOwnerCommands(t *testing.T) {
 		{"add an owner", `mutation { add_owner(iban: "NL11", username: "bob") { success reason } }`, "", "",
 			[]string{"FindCredentialsQuery", "AddUserToBankAccountCommand"}},
 		{"add an unknown user", `mutation { add_owner(iban: "NL11", username: "bob") { success reason } }`,
-			domain.ReasonUnknownUser, domain.ReasonUnknownUser, []string{"FindCredentialsQuery", "AddUserToBankAccountCommand"}},
+			contract.UserUnknown.Text, contract.UserUnknown.Text, []string{"FindCredentialsQuery", "AddUserToBankAccountCommand"}},
 		{"leave", `mutation { leave_account(iban: "NL11") { success reason } }`, "", "",
 			[]string{"FindCredentialsQuery", "RemoveUserFromBankAccountCommand"}},
 		{"leave an account of someone else", `mutation { leave_account(iban: "NL99") { success reason } }`, "",
-			ReasonNotYourAccount, []string{"FindCredentialsQuery"}},
+			contract.NotYourAccount.Text, []string{"FindCredentialsQuery"}},
 		{"add an owner in another case", `mutation { add_owner(iban: "NL11", username: " Bob") { success reason } }`, "", "",
 			[]string{"FindCredentialsQuery", "AddUserToBankAccountCommand"}},
 	}
@@ -651,16 +661,16 @@ func TestEmployees(t *testing.T) {
 	}
 	got = result{}
 	run(t, &fakeBus{}, anonymous, login, map[string]any{"p": "staff"}, &got)
-	if got.EmployeeLogin.Session != nil || str(got.EmployeeLogin.Reason) != ReasonInvalidPassword {
+	if got.EmployeeLogin.Session != nil || str(got.EmployeeLogin.Reason) != contract.EmployeePasswordInvalid.Text {
 		t.Fatalf("wrong password: %s %s", str(got.EmployeeLogin.Session), str(got.EmployeeLogin.Reason))
 	}
-	if r := (&Resolver{}).employeeLogin(context.Background(), ""); str(r.Reason) != ReasonNoEmployees || r.Session != nil {
+	if r := (&Resolver{}).employeeLogin(context.Background(), ""); str(r.Reason) != contract.NoEmployees.Text || r.Session != nil {
 		t.Fatalf("no credential configured: %s", str(r.Reason))
 	}
 
 	const all = `{ all_last_transactions { id iban changed_by } }`
 	lastTx := func(schemas.Record) (schemas.Record, error) {
-		return answered([]projection.Transaction{{ID: 7, IBAN: "NL11", ChangedBy: -250, NewBalance: 0}})
+		return answered([]contract.Transaction{{ID: 7, IBAN: "NL11", ChangedBy: -250, NewBalance: 0}})
 	}
 	for _, who := range []asWho{anonymous, alice} {
 		b := &fakeBus{answer: lastTx}
@@ -682,14 +692,14 @@ func TestEmployees(t *testing.T) {
 }
 
 func TestQueriesPassReasonsOn(t *testing.T) {
-	b := &fakeBus{answer: func(schemas.Record) (schemas.Record, error) { return refused(projector.ReasonTransactionNotFound) }}
+	b := &fakeBus{answer: func(schemas.Record) (schemas.Record, error) { return refused(contract.TransactionNotFound.Text) }}
 	errs := run(t, b, employee, `{ transaction_by_id(id: 3) { id } }`, nil, nil)
-	if len(errs) != 1 || errs[0] != projector.ReasonTransactionNotFound {
+	if len(errs) != 1 || errs[0] != contract.TransactionNotFound.Text {
 		t.Fatalf("errors %v", errs)
 	}
 	b = &fakeBus{}
 	errs = run(t, b, anonymous, `{ transactions_by_iban(iban: "NL11", max_items: 0) { id } }`, nil, nil)
-	if len(errs) != 1 || errs[0] != projector.ReasonMaxItems || len(b.sent) != 0 {
+	if len(errs) != 1 || errs[0] != contract.MaxItemsInvalid.Text || len(b.sent) != 0 {
 		t.Fatalf("max_items 0: errors %v, sent %v", errs, b.sentNames())
 	}
 }
@@ -768,9 +778,9 @@ func TestStreamTransactionsSubscribesWithTheFilter(t *testing.T) {
 }
 
 func TestFailedLoginsAreLimited(t *testing.T) {
-	creds := func(user string) projection.Credentials {
-		return projection.Credentials{Username: user, PasswordHash: hash(t, "right"),
-			Accounts: []projection.AccountToken{{IBAN: "NL11OPEN0000000001", Token: "tok1"}}}
+	creds := func(user string) contract.Credentials {
+		return contract.Credentials{Username: user, PasswordHash: hash(t, "right"),
+			Accounts: []contract.AccountToken{{IBAN: "NL11OPEN0000000001", Token: "tok1"}}}
 	}
 	b := &fakeBus{answer: func(rec schemas.Record) (schemas.Record, error) {
 		return answered(creds(rec.(*schemas.FindCredentialsQuery).Username))
@@ -778,18 +788,18 @@ func TestFailedLoginsAreLimited(t *testing.T) {
 	r := &Resolver{Bus: b, Sessions: fakeSessions{}, Timeout: time.Second, HashCost: bcrypt.MinCost,
 		Logins: ratelimit.NewLogins(5, 3, time.Millisecond), EmployeePassword: "staff secret"}
 	from := func(client string) context.Context { return WithClient(context.Background(), client) }
-	const refused = ReasonTooManyLogins
+	const refused = "too many failed log-ins"
 	steps := []struct {
 		name, client, user, password, wantReason string
 	}{
-		{"wrong 1", "10.0.0.1", "alice", "x", ReasonLogin},
-		{"wrong 2", "10.0.0.1", "alice", "x", ReasonLogin},
+		{"wrong 1", "10.0.0.1", "alice", "x", contract.LoginInvalid.Text},
+		{"wrong 2", "10.0.0.1", "alice", "x", contract.LoginInvalid.Text},
 		{"right password logs in and counts nothing", "10.0.0.1", "alice", "right", "<nil>"},
-		{"wrong 3", "10.0.0.1", "alice", "x", ReasonLogin},
+		{"wrong 3", "10.0.0.1", "alice", "x", contract.LoginInvalid.Text},
 		{"alice is now refused from this client, even with the right password", "10.0.0.1", "alice", "right", refused},
 		{"but not from another: slowed, not locked out", "10.0.0.2", "alice", "right", "<nil>"},
-		{"bob from the first client may", "10.0.0.1", "bob", "x", ReasonLogin},
-		{"the client's fifth failure", "10.0.0.1", "carol", "x", ReasonLogin},
+		{"bob from the first client may", "10.0.0.1", "bob", "x", contract.LoginInvalid.Text},
+		{"the client's fifth failure", "10.0.0.1", "carol", "x", contract.LoginInvalid.Text},
 		{"the client is now refused for anyone", "10.0.0.1", "dave", "right", ""},
 		{"another client is not", "10.0.0.2", "dave", "right", "<nil>"},
 	}
@@ -799,7 +809,7 @@ func TestFailedLoginsAreLimited(t *testing.T) {
 			t.Fatalf("%s: %v", s.name, err)
 		}
 		if s.wantReason == "" || s.wantReason == refused {
-			if !strings.HasPrefix(str(got.Reason), ReasonTooManyLogins+": try again in ") {
+			if !strings.HasPrefix(str(got.Reason), "too many failed log-ins"+": try again in ") {
 				t.Fatalf("%s: reason %q, want refused", s.name, str(got.Reason))
 			}
 			continue
@@ -819,11 +829,11 @@ func TestFailedLoginsAreLimited(t *testing.T) {
 	// itself (which would lock every employee out).
 	for i := range 5 {
 		e := r.employeeLogin(from("10.0.0.3"), "wrong")
-		if str(e.Reason) != ReasonInvalidPassword {
+		if str(e.Reason) != contract.EmployeePasswordInvalid.Text {
 			t.Fatalf("employee try %d: %q", i, str(e.Reason))
 		}
 	}
-	if e := r.employeeLogin(from("10.0.0.3"), "staff secret"); !strings.HasPrefix(str(e.Reason), ReasonTooManyLogins) {
+	if e := r.employeeLogin(from("10.0.0.3"), "staff secret"); !strings.HasPrefix(str(e.Reason), "too many failed log-ins") {
 		t.Fatalf("sixth employee log-in from the same client: %q, want refused", str(e.Reason))
 	}
 	if e := r.employeeLogin(from("10.0.0.4"), "staff secret"); e.Session == nil {

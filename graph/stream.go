@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
 )
 
@@ -64,7 +64,7 @@ func (f Filter) Match(t *model.Transaction) bool {
 // account's.
 func (r *Resolver) streamTransactions(ctx context.Context, f Filter) (<-chan *model.Transaction, error) {
 	if f.IBAN == "" && !isEmployee(ctx) && !r.OpenReads {
-		return nil, gqlerror.Errorf("every account's transactions are for employees only: give the iban of an account of yours")
+		return nil, refusal{contract.StreamNeedsAnIBAN}
 	}
 	if f.IBAN != "" {
 		ok, err := r.mayRead(ctx, f.IBAN)
@@ -72,14 +72,14 @@ func (r *Resolver) streamTransactions(ctx context.Context, f Filter) (<-chan *mo
 			return nil, err
 		}
 		if !ok {
-			return nil, errNotYourAccount()
+			return nil, contract.NotYourAccount
 		}
 	}
 	if err := r.admit(ctx); err != nil {
 		return nil, err
 	}
 	return r.Live.Subscribe(ctx, f, func() {
-		transport.AddSubscriptionError(ctx, gqlerror.Errorf("subscriber too slow: it fell %d transactions behind and was dropped; subscribe again", SubscriberBuffer))
+		transport.AddSubscriptionError(ctx, Error(contract.SubscriberTooSlow(SubscriberBuffer, "transactions")))
 	}), nil
 }
 

@@ -13,13 +13,7 @@ import (
 	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
-	"github.com/openbank/bank/services/projector"
-	"github.com/openbank/bank/services/projector/projection"
 )
-
-// ReasonTooManyDeposits starts the reason of a cash deposit not sent
-// because of the deposits before it from the same address.
-const ReasonTooManyDeposits = "too many cash deposits from this address"
 
 // moneyTransfer starts a transfer and waits for its saga to end. Without an
 // answer in time the result says PENDING: the same call again (same uuid)
@@ -29,19 +23,25 @@ const ReasonTooManyDeposits = "too many cash deposits from this address"
 // handler checks again when it decides.
 func (r *Resolver) moneyTransfer(ctx context.Context, uuid, username, token string, amount int, from, to, descr string) (*model.MoneyTransferResult, error) {
 	res := &model.MoneyTransferResult{UUID: &uuid}
-	fail := func(reason string) (*model.MoneyTransferResult, error) {
-		res.Success, res.Reason, res.Status = ptr(false), &reason, ptr(model.TransferStatusFailed)
+	// pending answers a transfer that may still happen (or not be sent
+	// yet); failed one that never will.
+	pending := func(reason contract.Reason) (*model.MoneyTransferResult, error) {
+		res.Reason, res.ReasonCode, res.Status = &reason.Text, code(reason), ptr(model.TransferStatusPending)
 		return res, nil
+	}
+	failed := func(reason contract.Reason) *model.MoneyTransferResult {
+		res.Success, res.Reason, res.ReasonCode, res.Status = ptr(false), &reason.Text, code(reason), ptr(model.TransferStatusFailed)
+		return res
 	}
 	id, err := schemas.ParseID(uuid)
 	if err != nil {
-		return fail(ReasonUUID)
+		return failed(contract.UUIDInvalid), nil
 	}
-	if reason := r.limits().CheckAmount(int64(amount)); reason != "" {
-		return fail(reason)
+	if reason := r.limits().CheckAmount(int64(amount)); reason.Failed() {
+		return failed(reason), nil
 	}
-	if reason := contract.CheckDescription(descr); reason != "" {
-		return fail(reason)
+	if reason := contract.CheckDescription(descr); reason.Failed() {
+		return failed(reason), nil
 	}
 	cmd := &schemas.MoneyTransferCommand{ID: id, Token: token, Amount: int64(amount), From: from, To: to,
 		Description: descr, Username: contract.NormalizeUsername(username)}
@@ -49,9 +49,7 @@ func (r *Resolver) moneyTransfer(ctx context.Context, uuid, username, token stri
 		// A teller (an employee session) deposits on any account.
 		cmd.Teller = isEmployee(ctx)
 		if wait := r.takeDeposit(ctx); wait > 0 {
-			res.Status = ptr(model.TransferStatusPending)
-			res.Reason = ptr(fmt.Sprintf("%s: not sent now; send the same money_transfer again (same uuid) in %ds", ReasonTooManyDeposits, int(wait/time.Second)+1))
-			return res, nil
+			return pending(contract.TooManyDeposits(seconds(wait)))
 		}
 	}
 	_, err = r.ask(ctx, cmd)
@@ -59,17 +57,11 @@ func (r *Resolver) moneyTransfer(ctx context.Context, uuid, username, token stri
 	case err == nil:
 		res.Success, res.Status = ptr(true), ptr(model.TransferStatusCompleted)
 	case errors.Is(err, bus.ErrTimeout):
-		res.Status = ptr(model.TransferStatusPending)
-		res.Reason = ptr(fmt.Sprintf("no outcome within %s; the transfer may still happen: send the same money_transfer again (same uuid) for its outcome, or ask transfer(uuid)", r.Timeout))
+		return pending(contract.NoOutcome(fmt.Sprintf("no outcome within %s; the transfer may still happen: send the same money_transfer again (same uuid) for its outcome, or ask transfer(uuid)", r.Timeout)))
 	case errors.Is(err, bus.ErrUnavailable):
-		res.Status = ptr(model.TransferStatusPending)
-		res.Reason = ptr(fmt.Sprintf("%s; the transfer was probably not sent: send the same money_transfer again (same uuid) when it is back", err))
+		return pending(contract.KafkaUnavailable(fmt.Sprintf("%s; the transfer was probably not sent: send the same money_transfer again (same uuid) when it is back", err)))
 	default:
-		reason, err := reasonOf(err)
-		if err != nil {
-			return nil, err
-		}
-		return fail(*reason)
+		return failedAs(err, failed)
 	}
 	return res, nil
 }
@@ -86,17 +78,16 @@ func (r *Resolver) takeDeposit(ctx context.Context) time.Duration {
 func (r *Resolver) transfer(ctx context.Context, uuid string) (*model.Transfer, error) {
 	id, err := schemas.ParseID(uuid)
 	if err != nil {
-		return nil, errors.New(ReasonUUID)
+		return nil, contract.UUIDInvalid
 	}
 	if !r.OpenReads && !isEmployee(ctx) {
 		if _, err := userOf(ctx); err != nil {
-			return nil, errNotYourAccount()
+			return nil, contract.NotYourAccount
 		}
 	}
-	var t projection.Transfer
+	var t contract.Transfer
 	err = r.query(ctx, &schemas.TransferByIdQuery{ID: schemas.NewID(), TransferID: id}, &t)
-	var f failure
-	if errors.As(err, &f) && f.reason == projector.ReasonTransferNotFound {
+	if errors.Is(err, contract.TransferNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -112,13 +103,14 @@ func (r *Resolver) transfer(ctx context.Context, uuid string) (*model.Transfer, 
 			return nil, err
 		}
 		if !mayTo {
-			return nil, errNotYourAccount()
+			return nil, contract.NotYourAccount
 		}
 	}
 	out := &model.Transfer{UUID: t.ID, From: t.From, To: t.To, Amount: money.Euro(t.Amount), AmountCents: t.Amount,
 		Descr: t.Description, Status: model.TransferStatus(strings.ToUpper(t.Status))}
-	if t.Reason != "" {
-		out.Reason = &t.Reason
+	if t.Reason != "" || t.ReasonCode != "" {
+		reason := contract.ReasonOf(string(t.ReasonCode), t.Reason)
+		out.Reason, out.ReasonCode = &reason.Text, code(reason)
 	}
 	return out, nil
 }

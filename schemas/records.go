@@ -178,6 +178,7 @@ type TransferCompletedEvent struct {
 type TransferFailedEvent struct {
 	ID     ID     `avro:"id"`
 	Reason string `avro:"reason"`
+	Code   string `avro:"code"`
 }
 
 // TransferStartedEvent: A transfer saga began.
@@ -221,6 +222,7 @@ type CommandFailed struct {
 	ID          ID     `avro:"id"`
 	CommandName string `avro:"command_name"`
 	Reason      string `avro:"reason"`
+	Code        string `avro:"code"`
 }
 
 // CommandSucceeded: The command with this id was applied; additional_info carries e.g. the new token.
@@ -235,6 +237,7 @@ type QueryFailed struct {
 	ID        ID     `avro:"id"`
 	QueryName string `avro:"query_name"`
 	Reason    string `avro:"reason"`
+	Code      string `avro:"code"`
 }
 
 // QuerySucceeded: The query with this id was answered; query_result is JSON.

@@ -46,11 +46,12 @@ type ComplexityRoot struct {
 	}
 
 	AccountResult struct {
-		Iban     func(childComplexity int) int
-		Reason   func(childComplexity int) int
-		Session  func(childComplexity int) int
-		Token    func(childComplexity int) int
-		Username func(childComplexity int) int
+		Iban       func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		ReasonCode func(childComplexity int) int
+		Session    func(childComplexity int) int
+		Token      func(childComplexity int) int
+		Username   func(childComplexity int) int
 	}
 
 	Alert struct {
@@ -74,25 +75,29 @@ type ComplexityRoot struct {
 	}
 
 	AlertRuleResult struct {
-		Reason func(childComplexity int) int
-		Rule   func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		ReasonCode func(childComplexity int) int
+		Rule       func(childComplexity int) int
 	}
 
 	CommandResult struct {
-		Reason  func(childComplexity int) int
-		Success func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		ReasonCode func(childComplexity int) int
+		Success    func(childComplexity int) int
 	}
 
 	EmployeeSession struct {
-		Reason  func(childComplexity int) int
-		Session func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		ReasonCode func(childComplexity int) int
+		Session    func(childComplexity int) int
 	}
 
 	MoneyTransferResult struct {
-		Reason  func(childComplexity int) int
-		Status  func(childComplexity int) int
-		Success func(childComplexity int) int
-		UUID    func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		ReasonCode func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Success    func(childComplexity int) int
+		UUID       func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -120,8 +125,9 @@ type ComplexityRoot struct {
 	}
 
 	SessionResult struct {
-		Reason  func(childComplexity int) int
-		Session func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		ReasonCode func(childComplexity int) int
+		Session    func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -147,6 +153,7 @@ type ComplexityRoot struct {
 		Descr       func(childComplexity int) int
 		From        func(childComplexity int) int
 		Reason      func(childComplexity int) int
+		ReasonCode  func(childComplexity int) int
 		Status      func(childComplexity int) int
 		To          func(childComplexity int) int
 		UUID        func(childComplexity int) int
@@ -250,6 +257,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountResult.Reason(childComplexity), true
+	case "AccountResult.reason_code":
+		if e.ComplexityRoot.AccountResult.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountResult.ReasonCode(childComplexity), true
 	case "AccountResult.session":
 		if e.ComplexityRoot.AccountResult.Session == nil {
 			break
@@ -361,6 +374,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AlertRuleResult.Reason(childComplexity), true
+	case "AlertRuleResult.reason_code":
+		if e.ComplexityRoot.AlertRuleResult.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRuleResult.ReasonCode(childComplexity), true
 	case "AlertRuleResult.rule":
 		if e.ComplexityRoot.AlertRuleResult.Rule == nil {
 			break
@@ -374,6 +393,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CommandResult.Reason(childComplexity), true
+	case "CommandResult.reason_code":
+		if e.ComplexityRoot.CommandResult.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommandResult.ReasonCode(childComplexity), true
 	case "CommandResult.success":
 		if e.ComplexityRoot.CommandResult.Success == nil {
 			break
@@ -387,6 +412,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EmployeeSession.Reason(childComplexity), true
+	case "EmployeeSession.reason_code":
+		if e.ComplexityRoot.EmployeeSession.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmployeeSession.ReasonCode(childComplexity), true
 	case "EmployeeSession.session":
 		if e.ComplexityRoot.EmployeeSession.Session == nil {
 			break
@@ -400,6 +431,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MoneyTransferResult.Reason(childComplexity), true
+	case "MoneyTransferResult.reason_code":
+		if e.ComplexityRoot.MoneyTransferResult.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoneyTransferResult.ReasonCode(childComplexity), true
 	case "MoneyTransferResult.status":
 		if e.ComplexityRoot.MoneyTransferResult.Status == nil {
 			break
@@ -606,6 +643,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SessionResult.Reason(childComplexity), true
+	case "SessionResult.reason_code":
+		if e.ComplexityRoot.SessionResult.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionResult.ReasonCode(childComplexity), true
 	case "SessionResult.session":
 		if e.ComplexityRoot.SessionResult.Session == nil {
 			break
@@ -716,6 +759,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Transfer.Reason(childComplexity), true
+	case "Transfer.reason_code":
+		if e.ComplexityRoot.Transfer.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transfer.ReasonCode(childComplexity), true
 	case "Transfer.status":
 		if e.ComplexityRoot.Transfer.Status == nil {
 			break
@@ -879,6 +928,8 @@ type AlertRule {
 type AlertRuleResult {
   rule: AlertRule
   reason: String
+  "Why it failed, as a stable code."
+  reason_code: ReasonCode
 }
 
 "A transaction set off an alert rule."
@@ -932,6 +983,8 @@ extend type AccountResult {
   ` + "`" + `{"Authorization": "Bearer <session>"}` + "`" + ` in the connection_init payload.
   """
   session: String
+  "Why it failed, as a stable code (reason is the sentence for people)."
+  reason_code: ReasonCode
 }
 
 "Where a transfer's saga is."
@@ -946,6 +999,8 @@ enum TransferStatus {
 
 extend type MoneyTransferResult {
   status: TransferStatus
+  "Why it failed or is pending, as a stable code (reason is the sentence for people)."
+  reason_code: ReasonCode
 }
 
 "A transfer, by the uuid its money_transfer was sent with."
@@ -959,6 +1014,8 @@ type Transfer {
   status: TransferStatus!
   "Why it failed."
   reason: String
+  "Why it failed, as a stable code."
+  reason_code: ReasonCode
 }
 
 "An account of the logged-in user."
@@ -980,6 +1037,8 @@ type User {
 type CommandResult {
   success: Boolean!
   reason: String
+  "Why it failed, as a stable code."
+  reason_code: ReasonCode
 }
 
 extend type Query {
@@ -994,6 +1053,8 @@ type SessionResult {
   "Send as 'Authorization: Bearer <session>'."
   session: String
   reason: String
+  "Why it failed, as a stable code."
+  reason_code: ReasonCode
 }
 
 extend type Mutation {
@@ -1024,11 +1085,163 @@ type EmployeeSession {
   "Send as 'Authorization: Bearer <session>' for what only employees see."
   session: String
   reason: String
+  "Why it failed, as a stable code."
+  reason_code: ReasonCode
 }
 
 extend type Mutation {
   "Logs an employee in with the employee credential the gateway was started with."
   employee_login(password: String!): EmployeeSession
+}
+`, BuiltIn: false},
+	{Name: "../reasons.graphqls", Input: `# Generated by cmd/reasoncodes from contract/reasons.go (go generate ./...): do not edit.
+
+"""
+Why something failed, as a stable code: match on it, not on reason (a
+sentence for people that may be reworded). A code is never renamed or
+reused; new ones may be added.
+"""
+enum ReasonCode {
+  "account not found"
+  ACCOUNT_NOT_FOUND
+  "account does not exist"
+  ACCOUNT_UNKNOWN
+  "user is already an owner of the account"
+  ALREADY_OWNER
+  "amount should be positive"
+  AMOUNT_NOT_POSITIVE
+  "amount may be at most …"
+  AMOUNT_TOO_LARGE
+  "the balance would exceed what an account can hold"
+  BALANCE_TOO_LARGE
+  "cash can be deposited only by an owner of the account (username and token) or by an employee"
+  CASH_NEEDS_OWNER
+  "cash can only be deposited on an account of this bank"
+  CASH_TO_OUTSIDE
+  "operation selects more than …"
+  COMPLEXITY_LIMIT_EXCEEDED
+  "cash deposits on an account may total at most …"
+  DAILY_DEPOSIT_LIMIT
+  "a cash deposit may be at most …"
+  DEPOSIT_TOO_LARGE
+  "description must be at most 140 characters of text"
+  DESCRIPTION_INVALID
+  "employees only: log in with employee_login and send its session as 'Authorization: Bearer <session>'"
+  EMPLOYEES_ONLY
+  "invalid password"
+  EMPLOYEE_PASSWORD_INVALID
+  "username, token, from or to is too long"
+  FIELD_TOO_LONG
+  "from is invalid"
+  FROM_INVALID
+  "iban already exist"
+  IBAN_EXISTS
+  "invalid open iban"
+  IBAN_INVALID
+  "insufficient funds …"
+  INSUFFICIENT_FUNDS
+  "kafka unavailable …"
+  KAFKA_UNAVAILABLE
+  "the last owner can't leave an account whose balance is not zero"
+  LAST_OWNER_BALANCE
+  "invalid username or password"
+  LOGIN_INVALID
+  "an operator ended the transfer as failed; the sentence is theirs"
+  MARKED_FAILED
+  "max_items must be between 1 and 1000"
+  MAX_ITEMS_INVALID
+  "the read model is …"
+  MODEL_BEHIND
+  "the read model cannot …"
+  MODEL_UNAVAILABLE
+  "the credit failed and the money was returned"
+  MONEY_RETURNED
+  "the money of this transfer arrived; there is nothing to return"
+  NOTHING_TO_RETURN
+  "username or token is not valid for this account"
+  NOT_AUTHORIZED
+  "not logged in: log_in answers a session; send it as the header 'Authorization: Bearer <session>'"
+  NOT_LOGGED_IN
+  "not your account"
+  NOT_YOUR_ACCOUNT
+  "no answer to …"
+  NO_ANSWER
+  "no employee credential is configured (--employee-password)"
+  NO_EMPLOYEES
+  "no outcome within …"
+  NO_OUTCOME
+  "at most one log_in, sign_up, get_account or change_password per request …"
+  ONE_LOG_IN_PER_REQUEST
+  "password can't be empty"
+  PASSWORD_EMPTY
+  "password hash must be 1 to 128 bytes"
+  PASSWORD_HASH_INVALID
+  "password must be 1 to 72 bytes"
+  PASSWORD_INVALID
+  "query is nested more than …"
+  QUERY_TOO_DEEP
+  "the service does not answer this query"
+  QUERY_UNKNOWN
+  "the answer would be larger than …"
+  RESPONSE_TOO_LARGE
+  "alert rule already exists"
+  RULE_EXISTS
+  "id is not an alert rule's id"
+  RULE_ID_INVALID
+  "the alert rule is not valid; the sentence says why"
+  RULE_INVALID
+  "alert rule does not exist"
+  RULE_UNKNOWN
+  "from and to can't be same for transfer"
+  SAME_FROM_TO
+  "every account's transactions are for employees only: give the iban of an account of yours"
+  STREAM_NEEDS_IBAN
+  "subscriber too slow …"
+  SUBSCRIBER_TOO_SLOW
+  "subscriptions are served over websockets only (graphql-transport-ws or graphql-ws at /graphql)"
+  SUBSCRIPTION_NEEDS_WEBSOCKET
+  "the operation uses more aliases than the gateway allows"
+  TOO_MANY_ALIASES
+  "too many cash deposits from this address …"
+  TOO_MANY_DEPOSITS
+  "too many failed log-ins …"
+  TOO_MANY_LOGINS
+  "an account has at most 20 alert rules"
+  TOO_MANY_RULES
+  "too many sign-ups from this address …"
+  TOO_MANY_SIGN_UPS
+  "the connection, the client's address or the gateway has as many subscriptions as it may"
+  TOO_MANY_SUBSCRIPTIONS
+  "to is invalid"
+  TO_INVALID
+  "transaction not found"
+  TRANSACTION_NOT_FOUND
+  "transfer was already started"
+  TRANSFER_ALREADY_STARTED
+  "the transfer has already ended"
+  TRANSFER_ENDED
+  "transfer not found"
+  TRANSFER_NOT_FOUND
+  "the transfer is not at a step where it can be ended so"
+  TRANSFER_STATE
+  "transfer does not exist"
+  TRANSFER_UNKNOWN
+  "a failure from a record that carries no code and whose sentence is not one of ours"
+  UNKNOWN_REASON
+  "username must be 1 to 64 printable characters"
+  USERNAME_INVALID
+  "username is taken"
+  USERNAME_TAKEN
+  "user already exists"
+  USER_EXISTS
+  "user not found"
+  USER_NOT_FOUND
+  "user does not exist"
+  USER_UNKNOWN
+  "uuid is not a valid UUID"
+  UUID_INVALID
+  "webhooks go to public addresses only …"
+  WEBHOOK_NOT_PUBLIC
 }
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# The original system's GraphQL API, kept field for field so its clients
@@ -1117,6 +1330,8 @@ func (ec *executionContext) childFields_AccountResult(ctx context.Context, field
 		return ec.fieldContext_AccountResult_username(ctx, field)
 	case "session":
 		return ec.fieldContext_AccountResult_session(ctx, field)
+	case "reason_code":
+		return ec.fieldContext_AccountResult_reason_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccountResult", field.Name)
 }
@@ -1167,6 +1382,8 @@ func (ec *executionContext) childFields_AlertRuleResult(ctx context.Context, fie
 		return ec.fieldContext_AlertRuleResult_rule(ctx, field)
 	case "reason":
 		return ec.fieldContext_AlertRuleResult_reason(ctx, field)
+	case "reason_code":
+		return ec.fieldContext_AlertRuleResult_reason_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AlertRuleResult", field.Name)
 }
@@ -1177,6 +1394,8 @@ func (ec *executionContext) childFields_CommandResult(ctx context.Context, field
 		return ec.fieldContext_CommandResult_success(ctx, field)
 	case "reason":
 		return ec.fieldContext_CommandResult_reason(ctx, field)
+	case "reason_code":
+		return ec.fieldContext_CommandResult_reason_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CommandResult", field.Name)
 }
@@ -1187,6 +1406,8 @@ func (ec *executionContext) childFields_EmployeeSession(ctx context.Context, fie
 		return ec.fieldContext_EmployeeSession_session(ctx, field)
 	case "reason":
 		return ec.fieldContext_EmployeeSession_reason(ctx, field)
+	case "reason_code":
+		return ec.fieldContext_EmployeeSession_reason_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EmployeeSession", field.Name)
 }
@@ -1201,6 +1422,8 @@ func (ec *executionContext) childFields_MoneyTransferResult(ctx context.Context,
 		return ec.fieldContext_MoneyTransferResult_reason(ctx, field)
 	case "status":
 		return ec.fieldContext_MoneyTransferResult_status(ctx, field)
+	case "reason_code":
+		return ec.fieldContext_MoneyTransferResult_reason_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MoneyTransferResult", field.Name)
 }
@@ -1211,6 +1434,8 @@ func (ec *executionContext) childFields_SessionResult(ctx context.Context, field
 		return ec.fieldContext_SessionResult_session(ctx, field)
 	case "reason":
 		return ec.fieldContext_SessionResult_reason(ctx, field)
+	case "reason_code":
+		return ec.fieldContext_SessionResult_reason_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SessionResult", field.Name)
 }
@@ -1257,6 +1482,8 @@ func (ec *executionContext) childFields_Transfer(ctx context.Context, field grap
 		return ec.fieldContext_Transfer_status(ctx, field)
 	case "reason":
 		return ec.fieldContext_Transfer_reason(ctx, field)
+	case "reason_code":
+		return ec.fieldContext_Transfer_reason_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Transfer", field.Name)
 }
@@ -2083,6 +2310,29 @@ func (ec *executionContext) fieldContext_AccountResult_session(_ context.Context
 	return graphql.NewScalarFieldContext("AccountResult", field, false, false, "String")
 }
 
+func (ec *executionContext) _AccountResult_reason_code(ctx context.Context, field graphql.CollectedField, obj *model.AccountResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountResult_reason_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReasonCode) graphql.Marshaler {
+			return ec.marshalOReasonCode2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐReasonCode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountResult_reason_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountResult", field, false, false, "ReasonCode")
+}
+
 func (ec *executionContext) _Alert_id(ctx context.Context, field graphql.CollectedField, obj *model.Alert) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2460,6 +2710,29 @@ func (ec *executionContext) fieldContext_AlertRuleResult_reason(_ context.Contex
 	return graphql.NewScalarFieldContext("AlertRuleResult", field, false, false, "String")
 }
 
+func (ec *executionContext) _AlertRuleResult_reason_code(ctx context.Context, field graphql.CollectedField, obj *model.AlertRuleResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertRuleResult_reason_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReasonCode) graphql.Marshaler {
+			return ec.marshalOReasonCode2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐReasonCode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AlertRuleResult_reason_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertRuleResult", field, false, false, "ReasonCode")
+}
+
 func (ec *executionContext) _CommandResult_success(ctx context.Context, field graphql.CollectedField, obj *model.CommandResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2506,6 +2779,29 @@ func (ec *executionContext) fieldContext_CommandResult_reason(_ context.Context,
 	return graphql.NewScalarFieldContext("CommandResult", field, false, false, "String")
 }
 
+func (ec *executionContext) _CommandResult_reason_code(ctx context.Context, field graphql.CollectedField, obj *model.CommandResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommandResult_reason_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReasonCode) graphql.Marshaler {
+			return ec.marshalOReasonCode2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐReasonCode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CommandResult_reason_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommandResult", field, false, false, "ReasonCode")
+}
+
 func (ec *executionContext) _EmployeeSession_session(ctx context.Context, field graphql.CollectedField, obj *model.EmployeeSession) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2550,6 +2846,29 @@ func (ec *executionContext) _EmployeeSession_reason(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_EmployeeSession_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EmployeeSession", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmployeeSession_reason_code(ctx context.Context, field graphql.CollectedField, obj *model.EmployeeSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmployeeSession_reason_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReasonCode) graphql.Marshaler {
+			return ec.marshalOReasonCode2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐReasonCode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmployeeSession_reason_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmployeeSession", field, false, false, "ReasonCode")
 }
 
 func (ec *executionContext) _MoneyTransferResult_uuid(ctx context.Context, field graphql.CollectedField, obj *model.MoneyTransferResult) (ret graphql.Marshaler) {
@@ -2642,6 +2961,29 @@ func (ec *executionContext) _MoneyTransferResult_status(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_MoneyTransferResult_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MoneyTransferResult", field, false, false, "TransferStatus")
+}
+
+func (ec *executionContext) _MoneyTransferResult_reason_code(ctx context.Context, field graphql.CollectedField, obj *model.MoneyTransferResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MoneyTransferResult_reason_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReasonCode) graphql.Marshaler {
+			return ec.marshalOReasonCode2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐReasonCode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MoneyTransferResult_reason_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MoneyTransferResult", field, false, false, "ReasonCode")
 }
 
 func (ec *executionContext) _Mutation_get_account(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -3510,6 +3852,29 @@ func (ec *executionContext) fieldContext_SessionResult_reason(_ context.Context,
 	return graphql.NewScalarFieldContext("SessionResult", field, false, false, "String")
 }
 
+func (ec *executionContext) _SessionResult_reason_code(ctx context.Context, field graphql.CollectedField, obj *model.SessionResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SessionResult_reason_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReasonCode) graphql.Marshaler {
+			return ec.marshalOReasonCode2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐReasonCode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SessionResult_reason_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SessionResult", field, false, false, "ReasonCode")
+}
+
 func (ec *executionContext) _Subscription_stream_transactions(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -3975,6 +4340,29 @@ func (ec *executionContext) _Transfer_reason(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Transfer_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Transfer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Transfer_reason_code(ctx context.Context, field graphql.CollectedField, obj *model.Transfer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transfer_reason_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReasonCode) graphql.Marshaler {
+			return ec.marshalOReasonCode2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐReasonCode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Transfer_reason_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Transfer", field, false, false, "ReasonCode")
 }
 
 func (ec *executionContext) _User_username(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
@@ -5202,6 +5590,11 @@ func (ec *executionContext) _AccountResult(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "reason_code":
+			out.Values[i] = ec._AccountResult_reason_code(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5366,6 +5759,11 @@ func (ec *executionContext) _AlertRuleResult(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "reason_code":
+			out.Values[i] = ec._AlertRuleResult_reason_code(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5404,6 +5802,11 @@ func (ec *executionContext) _CommandResult(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "reason_code":
+			out.Values[i] = ec._CommandResult_reason_code(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5439,6 +5842,11 @@ func (ec *executionContext) _EmployeeSession(ctx context.Context, sel ast.Select
 			}
 		case "reason":
 			out.Values[i] = ec._EmployeeSession_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason_code":
+			out.Values[i] = ec._EmployeeSession_reason_code(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -5487,6 +5895,11 @@ func (ec *executionContext) _MoneyTransferResult(ctx context.Context, sel ast.Se
 			}
 		case "status":
 			out.Values[i] = ec._MoneyTransferResult_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason_code":
+			out.Values[i] = ec._MoneyTransferResult_reason_code(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -5734,6 +6147,11 @@ func (ec *executionContext) _SessionResult(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "reason_code":
+			out.Values[i] = ec._SessionResult_reason_code(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5894,6 +6312,11 @@ func (ec *executionContext) _Transfer(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "reason":
 			out.Values[i] = ec._Transfer_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason_code":
+			out.Values[i] = ec._Transfer_reason_code(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -6722,6 +7145,22 @@ func (ec *executionContext) marshalOMoneyTransferResult2ᚖgithubᚗcomᚋopenba
 		return graphql.Null
 	}
 	return ec._MoneyTransferResult(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOReasonCode2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐReasonCode(ctx context.Context, v any) (*model.ReasonCode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ReasonCode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReasonCode2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐReasonCode(ctx context.Context, sel ast.SelectionSet, v *model.ReasonCode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOSessionResult2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐSessionResult(ctx context.Context, sel ast.SelectionSet, v *model.SessionResult) graphql.Marshaler {

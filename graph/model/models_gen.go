@@ -30,6 +30,8 @@ type AccountResult struct {
 	// header `Authorization: Bearer <session>`, or over websockets as
 	// `{"Authorization": "Bearer <session>"}` in the connection_init payload.
 	Session *string `json:"session,omitempty"`
+	// Why it failed, as a stable code (reason is the sentence for people).
+	ReasonCode *ReasonCode `json:"reason_code,omitempty"`
 }
 
 // A transaction set off an alert rule.
@@ -61,17 +63,23 @@ type AlertRule struct {
 type AlertRuleResult struct {
 	Rule   *AlertRule `json:"rule,omitempty"`
 	Reason *string    `json:"reason,omitempty"`
+	// Why it failed, as a stable code.
+	ReasonCode *ReasonCode `json:"reason_code,omitempty"`
 }
 
 type CommandResult struct {
 	Success bool    `json:"success"`
 	Reason  *string `json:"reason,omitempty"`
+	// Why it failed, as a stable code.
+	ReasonCode *ReasonCode `json:"reason_code,omitempty"`
 }
 
 type EmployeeSession struct {
 	// Send as 'Authorization: Bearer <session>' for what only employees see.
 	Session *string `json:"session,omitempty"`
 	Reason  *string `json:"reason,omitempty"`
+	// Why it failed, as a stable code.
+	ReasonCode *ReasonCode `json:"reason_code,omitempty"`
 }
 
 type MoneyTransferResult struct {
@@ -79,6 +87,8 @@ type MoneyTransferResult struct {
 	Success *bool           `json:"success,omitempty"`
 	Reason  *string         `json:"reason,omitempty"`
 	Status  *TransferStatus `json:"status,omitempty"`
+	// Why it failed or is pending, as a stable code (reason is the sentence for people).
+	ReasonCode *ReasonCode `json:"reason_code,omitempty"`
 }
 
 type Mutation struct {
@@ -92,6 +102,8 @@ type SessionResult struct {
 	// Send as 'Authorization: Bearer <session>'.
 	Session *string `json:"session,omitempty"`
 	Reason  *string `json:"reason,omitempty"`
+	// Why it failed, as a stable code.
+	ReasonCode *ReasonCode `json:"reason_code,omitempty"`
 }
 
 type Subscription struct {
@@ -122,6 +134,8 @@ type Transfer struct {
 	Status      TransferStatus `json:"status"`
 	// Why it failed.
 	Reason *string `json:"reason,omitempty"`
+	// Why it failed, as a stable code.
+	ReasonCode *ReasonCode `json:"reason_code,omitempty"`
 }
 
 type User struct {
@@ -188,6 +202,270 @@ func (e *AlertKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e AlertKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Why something failed, as a stable code: match on it, not on reason (a
+// sentence for people that may be reworded). A code is never renamed or
+// reused; new ones may be added.
+type ReasonCode string
+
+const (
+	// account not found
+	ReasonCodeAccountNotFound ReasonCode = "ACCOUNT_NOT_FOUND"
+	// account does not exist
+	ReasonCodeAccountUnknown ReasonCode = "ACCOUNT_UNKNOWN"
+	// user is already an owner of the account
+	ReasonCodeAlreadyOwner ReasonCode = "ALREADY_OWNER"
+	// amount should be positive
+	ReasonCodeAmountNotPositive ReasonCode = "AMOUNT_NOT_POSITIVE"
+	// amount may be at most …
+	ReasonCodeAmountTooLarge ReasonCode = "AMOUNT_TOO_LARGE"
+	// the balance would exceed what an account can hold
+	ReasonCodeBalanceTooLarge ReasonCode = "BALANCE_TOO_LARGE"
+	// cash can be deposited only by an owner of the account (username and token) or by an employee
+	ReasonCodeCashNeedsOwner ReasonCode = "CASH_NEEDS_OWNER"
+	// cash can only be deposited on an account of this bank
+	ReasonCodeCashToOutside ReasonCode = "CASH_TO_OUTSIDE"
+	// operation selects more than …
+	ReasonCodeComplexityLimitExceeded ReasonCode = "COMPLEXITY_LIMIT_EXCEEDED"
+	// cash deposits on an account may total at most …
+	ReasonCodeDailyDepositLimit ReasonCode = "DAILY_DEPOSIT_LIMIT"
+	// a cash deposit may be at most …
+	ReasonCodeDepositTooLarge ReasonCode = "DEPOSIT_TOO_LARGE"
+	// description must be at most 140 characters of text
+	ReasonCodeDescriptionInvalid ReasonCode = "DESCRIPTION_INVALID"
+	// employees only: log in with employee_login and send its session as 'Authorization: Bearer <session>'
+	ReasonCodeEmployeesOnly ReasonCode = "EMPLOYEES_ONLY"
+	// invalid password
+	ReasonCodeEmployeePasswordInvalid ReasonCode = "EMPLOYEE_PASSWORD_INVALID"
+	// username, token, from or to is too long
+	ReasonCodeFieldTooLong ReasonCode = "FIELD_TOO_LONG"
+	// from is invalid
+	ReasonCodeFromInvalid ReasonCode = "FROM_INVALID"
+	// iban already exist
+	ReasonCodeIbanExists ReasonCode = "IBAN_EXISTS"
+	// invalid open iban
+	ReasonCodeIbanInvalid ReasonCode = "IBAN_INVALID"
+	// insufficient funds …
+	ReasonCodeInsufficientFunds ReasonCode = "INSUFFICIENT_FUNDS"
+	// kafka unavailable …
+	ReasonCodeKafkaUnavailable ReasonCode = "KAFKA_UNAVAILABLE"
+	// the last owner can't leave an account whose balance is not zero
+	ReasonCodeLastOwnerBalance ReasonCode = "LAST_OWNER_BALANCE"
+	// invalid username or password
+	ReasonCodeLoginInvalid ReasonCode = "LOGIN_INVALID"
+	// an operator ended the transfer as failed; the sentence is theirs
+	ReasonCodeMarkedFailed ReasonCode = "MARKED_FAILED"
+	// max_items must be between 1 and 1000
+	ReasonCodeMaxItemsInvalid ReasonCode = "MAX_ITEMS_INVALID"
+	// the read model is …
+	ReasonCodeModelBehind ReasonCode = "MODEL_BEHIND"
+	// the read model cannot …
+	ReasonCodeModelUnavailable ReasonCode = "MODEL_UNAVAILABLE"
+	// the credit failed and the money was returned
+	ReasonCodeMoneyReturned ReasonCode = "MONEY_RETURNED"
+	// the money of this transfer arrived; there is nothing to return
+	ReasonCodeNothingToReturn ReasonCode = "NOTHING_TO_RETURN"
+	// username or token is not valid for this account
+	ReasonCodeNotAuthorized ReasonCode = "NOT_AUTHORIZED"
+	// not logged in: log_in answers a session; send it as the header 'Authorization: Bearer <session>'
+	ReasonCodeNotLoggedIn ReasonCode = "NOT_LOGGED_IN"
+	// not your account
+	ReasonCodeNotYourAccount ReasonCode = "NOT_YOUR_ACCOUNT"
+	// no answer to …
+	ReasonCodeNoAnswer ReasonCode = "NO_ANSWER"
+	// no employee credential is configured (--employee-password)
+	ReasonCodeNoEmployees ReasonCode = "NO_EMPLOYEES"
+	// no outcome within …
+	ReasonCodeNoOutcome ReasonCode = "NO_OUTCOME"
+	// at most one log_in, sign_up, get_account or change_password per request …
+	ReasonCodeOneLogInPerRequest ReasonCode = "ONE_LOG_IN_PER_REQUEST"
+	// password can't be empty
+	ReasonCodePasswordEmpty ReasonCode = "PASSWORD_EMPTY"
+	// password hash must be 1 to 128 bytes
+	ReasonCodePasswordHashInvalid ReasonCode = "PASSWORD_HASH_INVALID"
+	// password must be 1 to 72 bytes
+	ReasonCodePasswordInvalid ReasonCode = "PASSWORD_INVALID"
+	// query is nested more than …
+	ReasonCodeQueryTooDeep ReasonCode = "QUERY_TOO_DEEP"
+	// the service does not answer this query
+	ReasonCodeQueryUnknown ReasonCode = "QUERY_UNKNOWN"
+	// the answer would be larger than …
+	ReasonCodeResponseTooLarge ReasonCode = "RESPONSE_TOO_LARGE"
+	// alert rule already exists
+	ReasonCodeRuleExists ReasonCode = "RULE_EXISTS"
+	// id is not an alert rule's id
+	ReasonCodeRuleIDInvalid ReasonCode = "RULE_ID_INVALID"
+	// the alert rule is not valid; the sentence says why
+	ReasonCodeRuleInvalid ReasonCode = "RULE_INVALID"
+	// alert rule does not exist
+	ReasonCodeRuleUnknown ReasonCode = "RULE_UNKNOWN"
+	// from and to can't be same for transfer
+	ReasonCodeSameFromTo ReasonCode = "SAME_FROM_TO"
+	// every account's transactions are for employees only: give the iban of an account of yours
+	ReasonCodeStreamNeedsIban ReasonCode = "STREAM_NEEDS_IBAN"
+	// subscriber too slow …
+	ReasonCodeSubscriberTooSlow ReasonCode = "SUBSCRIBER_TOO_SLOW"
+	// subscriptions are served over websockets only (graphql-transport-ws or graphql-ws at /graphql)
+	ReasonCodeSubscriptionNeedsWebsocket ReasonCode = "SUBSCRIPTION_NEEDS_WEBSOCKET"
+	// the operation uses more aliases than the gateway allows
+	ReasonCodeTooManyAliases ReasonCode = "TOO_MANY_ALIASES"
+	// too many cash deposits from this address …
+	ReasonCodeTooManyDeposits ReasonCode = "TOO_MANY_DEPOSITS"
+	// too many failed log-ins …
+	ReasonCodeTooManyLogins ReasonCode = "TOO_MANY_LOGINS"
+	// an account has at most 20 alert rules
+	ReasonCodeTooManyRules ReasonCode = "TOO_MANY_RULES"
+	// too many sign-ups from this address …
+	ReasonCodeTooManySignUps ReasonCode = "TOO_MANY_SIGN_UPS"
+	// the connection, the client's address or the gateway has as many subscriptions as it may
+	ReasonCodeTooManySubscriptions ReasonCode = "TOO_MANY_SUBSCRIPTIONS"
+	// to is invalid
+	ReasonCodeToInvalid ReasonCode = "TO_INVALID"
+	// transaction not found
+	ReasonCodeTransactionNotFound ReasonCode = "TRANSACTION_NOT_FOUND"
+	// transfer was already started
+	ReasonCodeTransferAlreadyStarted ReasonCode = "TRANSFER_ALREADY_STARTED"
+	// the transfer has already ended
+	ReasonCodeTransferEnded ReasonCode = "TRANSFER_ENDED"
+	// transfer not found
+	ReasonCodeTransferNotFound ReasonCode = "TRANSFER_NOT_FOUND"
+	// the transfer is not at a step where it can be ended so
+	ReasonCodeTransferState ReasonCode = "TRANSFER_STATE"
+	// transfer does not exist
+	ReasonCodeTransferUnknown ReasonCode = "TRANSFER_UNKNOWN"
+	// a failure from a record that carries no code and whose sentence is not one of ours
+	ReasonCodeUnknownReason ReasonCode = "UNKNOWN_REASON"
+	// username must be 1 to 64 printable characters
+	ReasonCodeUsernameInvalid ReasonCode = "USERNAME_INVALID"
+	// username is taken
+	ReasonCodeUsernameTaken ReasonCode = "USERNAME_TAKEN"
+	// user already exists
+	ReasonCodeUserExists ReasonCode = "USER_EXISTS"
+	// user not found
+	ReasonCodeUserNotFound ReasonCode = "USER_NOT_FOUND"
+	// user does not exist
+	ReasonCodeUserUnknown ReasonCode = "USER_UNKNOWN"
+	// uuid is not a valid UUID
+	ReasonCodeUUIDInvalid ReasonCode = "UUID_INVALID"
+	// webhooks go to public addresses only …
+	ReasonCodeWebhookNotPublic ReasonCode = "WEBHOOK_NOT_PUBLIC"
+)
+
+var AllReasonCode = []ReasonCode{
+	ReasonCodeAccountNotFound,
+	ReasonCodeAccountUnknown,
+	ReasonCodeAlreadyOwner,
+	ReasonCodeAmountNotPositive,
+	ReasonCodeAmountTooLarge,
+	ReasonCodeBalanceTooLarge,
+	ReasonCodeCashNeedsOwner,
+	ReasonCodeCashToOutside,
+	ReasonCodeComplexityLimitExceeded,
+	ReasonCodeDailyDepositLimit,
+	ReasonCodeDepositTooLarge,
+	ReasonCodeDescriptionInvalid,
+	ReasonCodeEmployeesOnly,
+	ReasonCodeEmployeePasswordInvalid,
+	ReasonCodeFieldTooLong,
+	ReasonCodeFromInvalid,
+	ReasonCodeIbanExists,
+	ReasonCodeIbanInvalid,
+	ReasonCodeInsufficientFunds,
+	ReasonCodeKafkaUnavailable,
+	ReasonCodeLastOwnerBalance,
+	ReasonCodeLoginInvalid,
+	ReasonCodeMarkedFailed,
+	ReasonCodeMaxItemsInvalid,
+	ReasonCodeModelBehind,
+	ReasonCodeModelUnavailable,
+	ReasonCodeMoneyReturned,
+	ReasonCodeNothingToReturn,
+	ReasonCodeNotAuthorized,
+	ReasonCodeNotLoggedIn,
+	ReasonCodeNotYourAccount,
+	ReasonCodeNoAnswer,
+	ReasonCodeNoEmployees,
+	ReasonCodeNoOutcome,
+	ReasonCodeOneLogInPerRequest,
+	ReasonCodePasswordEmpty,
+	ReasonCodePasswordHashInvalid,
+	ReasonCodePasswordInvalid,
+	ReasonCodeQueryTooDeep,
+	ReasonCodeQueryUnknown,
+	ReasonCodeResponseTooLarge,
+	ReasonCodeRuleExists,
+	ReasonCodeRuleIDInvalid,
+	ReasonCodeRuleInvalid,
+	ReasonCodeRuleUnknown,
+	ReasonCodeSameFromTo,
+	ReasonCodeStreamNeedsIban,
+	ReasonCodeSubscriberTooSlow,
+	ReasonCodeSubscriptionNeedsWebsocket,
+	ReasonCodeTooManyAliases,
+	ReasonCodeTooManyDeposits,
+	ReasonCodeTooManyLogins,
+	ReasonCodeTooManyRules,
+	ReasonCodeTooManySignUps,
+	ReasonCodeTooManySubscriptions,
+	ReasonCodeToInvalid,
+	ReasonCodeTransactionNotFound,
+	ReasonCodeTransferAlreadyStarted,
+	ReasonCodeTransferEnded,
+	ReasonCodeTransferNotFound,
+	ReasonCodeTransferState,
+	ReasonCodeTransferUnknown,
+	ReasonCodeUnknownReason,
+	ReasonCodeUsernameInvalid,
+	ReasonCodeUsernameTaken,
+	ReasonCodeUserExists,
+	ReasonCodeUserNotFound,
+	ReasonCodeUserUnknown,
+	ReasonCodeUUIDInvalid,
+	ReasonCodeWebhookNotPublic,
+}
+
+func (e ReasonCode) IsValid() bool {
+	switch e {
+	case ReasonCodeAccountNotFound, ReasonCodeAccountUnknown, ReasonCodeAlreadyOwner, ReasonCodeAmountNotPositive, ReasonCodeAmountTooLarge, ReasonCodeBalanceTooLarge, ReasonCodeCashNeedsOwner, ReasonCodeCashToOutside, ReasonCodeComplexityLimitExceeded, ReasonCodeDailyDepositLimit, ReasonCodeDepositTooLarge, ReasonCodeDescriptionInvalid, ReasonCodeEmployeesOnly, ReasonCodeEmployeePasswordInvalid, ReasonCodeFieldTooLong, ReasonCodeFromInvalid, ReasonCodeIbanExists, ReasonCodeIbanInvalid, ReasonCodeInsufficientFunds, ReasonCodeKafkaUnavailable, ReasonCodeLastOwnerBalance, ReasonCodeLoginInvalid, ReasonCodeMarkedFailed, ReasonCodeMaxItemsInvalid, ReasonCodeModelBehind, ReasonCodeModelUnavailable, ReasonCodeMoneyReturned, ReasonCodeNothingToReturn, ReasonCodeNotAuthorized, ReasonCodeNotLoggedIn, ReasonCodeNotYourAccount, ReasonCodeNoAnswer, ReasonCodeNoEmployees, ReasonCodeNoOutcome, ReasonCodeOneLogInPerRequest, ReasonCodePasswordEmpty, ReasonCodePasswordHashInvalid, ReasonCodePasswordInvalid, ReasonCodeQueryTooDeep, ReasonCodeQueryUnknown, ReasonCodeResponseTooLarge, ReasonCodeRuleExists, ReasonCodeRuleIDInvalid, ReasonCodeRuleInvalid, ReasonCodeRuleUnknown, ReasonCodeSameFromTo, ReasonCodeStreamNeedsIban, ReasonCodeSubscriberTooSlow, ReasonCodeSubscriptionNeedsWebsocket, ReasonCodeTooManyAliases, ReasonCodeTooManyDeposits, ReasonCodeTooManyLogins, ReasonCodeTooManyRules, ReasonCodeTooManySignUps, ReasonCodeTooManySubscriptions, ReasonCodeToInvalid, ReasonCodeTransactionNotFound, ReasonCodeTransferAlreadyStarted, ReasonCodeTransferEnded, ReasonCodeTransferNotFound, ReasonCodeTransferState, ReasonCodeTransferUnknown, ReasonCodeUnknownReason, ReasonCodeUsernameInvalid, ReasonCodeUsernameTaken, ReasonCodeUserExists, ReasonCodeUserNotFound, ReasonCodeUserUnknown, ReasonCodeUUIDInvalid, ReasonCodeWebhookNotPublic:
+		return true
+	}
+	return false
+}
+
+func (e ReasonCode) String() string {
+	return string(e)
+}
+
+func (e *ReasonCode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReasonCode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReasonCode", str)
+	}
+	return nil
+}
+
+func (e ReasonCode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReasonCode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReasonCode) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

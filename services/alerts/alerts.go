@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/eventlog"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/alerts/rule"
@@ -200,7 +201,7 @@ func (s *service) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) {
 	}
 	switch e := rec.(type) {
 	case *schemas.AlertRuleCreatedEvent:
-		s.book.Add(rule.Rule{ID: e.ID.String(), IBAN: e.IBAN, Owner: e.Username, Kind: rule.Kind(e.Kind),
+		s.book.Add(rule.Rule{ID: e.ID.String(), IBAN: e.IBAN, Owner: e.Username, Kind: contract.AlertKind(e.Kind),
 			Amount: e.Amount, Word: e.Word, Webhook: e.Webhook})
 	case *schemas.AlertRuleDeletedEvent:
 		s.book.Remove(e.IBAN, e.ID.String())

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/openbank/bank/services/alerts/rule"
+	"github.com/openbank/bank/contract"
 )
 
 // WebhookTimeout bounds one webhook post, from dialling to the end of the
@@ -35,10 +35,10 @@ func webhookClient(allowPrivate bool, resolve func(ctx context.Context, host str
 			}
 			ip, err := netip.ParseAddr(host)
 			if err != nil {
-				return fmt.Errorf("%w: cannot tell the address %q", rule.ErrNotPublic, host)
+				return fmt.Errorf("%w: cannot tell the address %q", contract.ErrNotPublic, host)
 			}
-			if why := rule.AddressProblem(ip); why != "" {
-				return fmt.Errorf("%w: %s", rule.ErrNotPublic, why)
+			if why := contract.AddressProblem(ip); why != "" {
+				return fmt.Errorf("%w: %s", contract.ErrNotPublic, why)
 			}
 			return nil
 		}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/alerts/rule"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/kafka"
 )
@@ -91,7 +91,7 @@ func (d *deliverer) handle(ctx context.Context, m *sarama.ConsumerMessage) bool 
 		if ctx.Err() != nil {
 			return false
 		}
-		if errors.Is(err, rule.ErrNotPublic) {
+		if errors.Is(err, contract.ErrNotPublic) {
 			// Trying again would not change where it leads.
 			webhookDeliveries.WithLabelValues("refused").Inc()
 			return d.park(m, fmt.Errorf("webhook %s refused: %w", a.Webhook, err))

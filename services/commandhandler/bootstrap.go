@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
@@ -24,7 +25,7 @@ func OpenCompanyAccount(ctx context.Context, requests *bus.Bus, deposit int64, l
 	if err != nil {
 		return fmt.Errorf("create company account owner: %w", err)
 	}
-	if f, ok := fb.(*schemas.CommandFailed); ok && f.Reason != domain.ReasonUserExists {
+	if f, ok := fb.(*schemas.CommandFailed); ok && f.Code != string(contract.UserExists.Code) {
 		return fmt.Errorf("create company account owner: %s", f.Reason)
 	}
 	open := &schemas.CreateBankAccountCommand{ID: domain.FixedID("company-account"), IBAN: iban.Company, Username: CompanyOwner}
@@ -32,7 +33,7 @@ func OpenCompanyAccount(ctx context.Context, requests *bus.Bus, deposit int64, l
 	if err != nil {
 		return fmt.Errorf("open company account: %w", err)
 	}
-	if f, ok := fb.(*schemas.CommandFailed); ok && f.Reason != domain.ReasonIBANExists {
+	if f, ok := fb.(*schemas.CommandFailed); ok && f.Code != string(contract.IBANExists.Code) {
 		return fmt.Errorf("open company account: %s", f.Reason)
 	}
 	cash := &schemas.MoneyTransferCommand{ID: domain.GenesisID, Amount: deposit, From: domain.Cash,
@@ -42,7 +43,7 @@ func OpenCompanyAccount(ctx context.Context, requests *bus.Bus, deposit int64, l
 		return fmt.Errorf("initial deposit: %w", err)
 	}
 	if f, ok := fb.(*schemas.CommandFailed); ok {
-		if f.Reason == domain.ReasonAlreadyStarted {
+		if f.Code == string(contract.TransferStarted.Code) {
 			// Made before with another amount; it stays as it was.
 			log.Info("initial deposit made before with another amount; not repeated")
 			return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/services/commandhandler/domain"
@@ -108,12 +109,12 @@ func TestCommandsAndTheSagaOverKafka(t *testing.T) {
 
 	c.user("ann")
 	c.user("bob")
-	if ok, reason := c.send(&schemas.CreateUserAccountCommand{ID: schemas.NewID(), Username: "ann", Password: "x"}); ok || reason != domain.ReasonUserExists {
+	if ok, reason := c.send(&schemas.CreateUserAccountCommand{ID: schemas.NewID(), Username: "ann", Password: "x"}); ok || reason != contract.UserExists.Text {
 		t.Fatalf("duplicate user: %v %q", ok, reason)
 	}
 	ann, annTok := c.account("ann")
 	bob, _ := c.account("bob")
-	if ok, reason := c.send(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: "bob"}); ok || reason != domain.ReasonIBANExists {
+	if ok, reason := c.send(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: "bob"}); ok || reason != contract.IBANExists.Text {
 		t.Fatalf("duplicate iban: %v %q", ok, reason)
 	}
 	never := iban.New()
@@ -126,18 +127,18 @@ func TestCommandsAndTheSagaOverKafka(t *testing.T) {
 		wantReason string
 	}{
 		{"cash deposit", domain.Cash, ann, annTok, "ann", 10_000, ""},
-		{"anonymous cash deposit", domain.Cash, ann, "", "", 10_000, domain.ReasonCashNeedsOwner},
+		{"anonymous cash deposit", domain.Cash, ann, "", "", 10_000, contract.CashNeedsOwner.Text},
 		{"more than the limit", ann, bob, annTok, "ann", 100_000_001, "amount may be at most €1.000.000,00 per transfer"},
 		{"MaxInt64 out of the bank", ann, "NL91ABNA0417164300", annTok, "ann", 1<<63 - 1, "amount may be at most €1.000.000,00 per transfer"},
 		{"internal transfer", ann, bob, annTok, "ann", 2_500, ""},
-		{"wrong token", ann, bob, "00000000000000000000", "ann", 1, domain.ReasonNotAuthorized},
-		{"not the owner", ann, bob, annTok, "bob", 1, domain.ReasonNotAuthorized},
+		{"wrong token", ann, bob, "00000000000000000000", "ann", 1, contract.NotAuthorized.Text},
+		{"not the owner", ann, bob, annTok, "bob", 1, contract.NotAuthorized.Text},
 		{"insufficient funds", ann, bob, annTok, "ann", 60_000, "insufficient funds would be below the limit of -€500,00"},
 		{"to an outside IBAN", ann, "NL91ABNA0417164300", annTok, "ann", 1_000, ""},
-		{"unknown to-account, money returned", ann, never, annTok, "ann", 700, domain.ReasonUnknownAccount},
-		{"from = to", ann, ann, annTok, "ann", 1, domain.ReasonSameFromTo},
-		{"invalid from", "NL00OPEN1234567890", bob, annTok, "ann", 1, domain.ReasonFromInvalid},
-		{"negative amount", bob, ann, annTok, "ann", -500, domain.ReasonAmountNotPositive},
+		{"unknown to-account, money returned", ann, never, annTok, "ann", 700, contract.AccountUnknown.Text},
+		{"from = to", ann, ann, annTok, "ann", 1, contract.SameFromTo.Text},
+		{"invalid from", "NL00OPEN1234567890", bob, annTok, "ann", 1, contract.FromInvalid.Text},
+		{"negative amount", bob, ann, annTok, "ann", -500, contract.AmountNotPositive.Text},
 	}
 	ids := map[string]schemas.ID{}
 	for _, s := range steps {
@@ -152,7 +153,7 @@ func TestCommandsAndTheSagaOverKafka(t *testing.T) {
 	if ok, _ := c.transfer(ids["internal transfer"], ann, bob, annTok, "ann", 2_500); !ok {
 		t.Error("retry of a completed transfer did not succeed")
 	}
-	if ok, reason := c.transfer(ids["wrong token"], ann, bob, "00000000000000000000", "ann", 1); ok || reason != domain.ReasonNotAuthorized {
+	if ok, reason := c.transfer(ids["wrong token"], ann, bob, "00000000000000000000", "ann", 1); ok || reason != contract.NotAuthorized.Text {
 		t.Errorf("retry of a failed transfer: %v %q", ok, reason)
 	}
 

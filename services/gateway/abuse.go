@@ -8,6 +8,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/openbank/bank/contract"
+	"github.com/openbank/bank/graph"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -52,13 +54,9 @@ func (l shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	s := c.count(oc.Operation.SelectionSet)
 	switch {
 	case s.fields > int64(l.maxFields):
-		err := gqlerror.Errorf("operation selects more than %d fields (fragments counted each time they are spread), which exceeds the complexity limit", l.maxFields)
-		err.Extensions = map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"}
-		return err
+		return graph.Error(contract.ComplexityLimit(l.maxFields))
 	case s.aliases > int64(l.maxAliases):
-		err := gqlerror.Errorf("operation uses %d aliases (fragments counted each time they are spread): at most %d", s.aliases, l.maxAliases)
-		err.Extensions = map[string]any{"code": "TOO_MANY_ALIASES"}
-		return err
+		return graph.Error(contract.TooManyAliases(s.aliases, l.maxAliases))
 	}
 	return nil
 }
@@ -134,9 +132,7 @@ func limitResponseSize(srv *handler.Server, max int64) {
 			return nil
 		}
 		if b.spent() || responseSize(resp) > max {
-			err := gqlerror.Errorf("the answer would be larger than %d bytes: ask for fewer items or fields", max)
-			err.Extensions = map[string]any{"code": "RESPONSE_TOO_LARGE"}
-			return &graphql.Response{Errors: gqlerror.List{err}}
+			return &graphql.Response{Errors: gqlerror.List{graph.Error(contract.ResponseTooLarge(int(max)))}}
 		}
 		return resp
 	})

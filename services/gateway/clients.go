@@ -8,9 +8,10 @@ import (
 	"sync"
 
 	"github.com/gorilla/websocket"
+	"github.com/openbank/bank/contract"
+	"github.com/openbank/bank/graph"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // ClientLimits bound the websockets and subscriptions a gateway holds: per
@@ -136,15 +137,11 @@ func (c *Clients) subscribe(addr string) (release func(), err error) {
 	case c.limits.SubscriptionsPerClient > 0 && u.subs >= c.limits.SubscriptionsPerClient:
 		c.forget(addr, u)
 		websocketRefusals.WithLabelValues("subscription", "per_client").Inc()
-		err := gqlerror.Errorf("too many subscriptions from your address: at most %d; end one, or try again later", c.limits.SubscriptionsPerClient)
-		err.Extensions = map[string]any{"code": "TOO_MANY_SUBSCRIPTIONS"}
-		return nil, err
+		return nil, graph.Error(contract.TooManySubscriptions(fmt.Sprintf("too many subscriptions from your address: at most %d; end one, or try again later", c.limits.SubscriptionsPerClient)))
 	case c.limits.Subscriptions > 0 && c.subs >= c.limits.Subscriptions:
 		c.forget(addr, u)
 		websocketRefusals.WithLabelValues("subscription", "total").Inc()
-		err := gqlerror.Errorf("this gateway serves as many subscriptions as it may (%d): try again later", c.limits.Subscriptions)
-		err.Extensions = map[string]any{"code": "TOO_MANY_SUBSCRIPTIONS"}
-		return nil, err
+		return nil, graph.Error(contract.TooManySubscriptions(fmt.Sprintf("this gateway serves as many subscriptions as it may (%d): try again later", c.limits.Subscriptions)))
 	}
 	u.subs++
 	c.subs++

@@ -358,6 +358,7 @@ func NewServer(resolver *graph.Resolver, cfg Config, revoked *session.Revocation
 	// Nothing bounds the number of accounts; count on a thousand.
 	complexity.Query.AllLastTransactions = func(child int) int { return child * 1000 }
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver, Complexity: complexity}))
+	srv.SetErrorPresenter(graph.PresentError)
 	readLimit := cfg.MaxBodyBytes
 	srv.AddTransport(transport.Websocket{
 		Implementation: newGorillaWebsocket(10*time.Second, cfg.MaxMessagesPerSecond),

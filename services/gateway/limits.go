@@ -2,9 +2,12 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/openbank/bank/contract"
+	"github.com/openbank/bank/graph"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -28,9 +31,7 @@ func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 		return nil
 	}
 	if depth := selectionDepth(oc.Operation.SelectionSet, 0, d.max); depth > d.max {
-		err := gqlerror.Errorf("query is nested more than %d levels deep", d.max)
-		err.Extensions = map[string]any{"code": "QUERY_TOO_DEEP"}
-		return err
+		return graph.Error(contract.QueryTooDeep(d.max))
 	}
 	return nil
 }
@@ -70,7 +71,7 @@ func AdmitSubscriptions(max int, clients *Clients) func(ctx context.Context) (fu
 		}
 		if c.subscriptions.Add(1) > int32(max) {
 			c.subscriptions.Add(-1)
-			return nil, gqlerror.Errorf("too many subscriptions on this connection: at most %d; end one, or open another connection", max)
+			return nil, graph.Error(contract.TooManySubscriptions(fmt.Sprintf("too many subscriptions on this connection: at most %d; end one, or open another connection", max)))
 		}
 		if clients == nil {
 			return func() { c.subscriptions.Add(-1) }, nil
@@ -91,9 +92,7 @@ func (websocketOnly) MutateOperationContext(ctx context.Context, oc *graphql.Ope
 	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription || ctx.Value(connectionKey{}) != nil {
 		return nil
 	}
-	err := gqlerror.Errorf("subscriptions are served over websockets only (graphql-transport-ws or graphql-ws at /graphql)")
-	err.Extensions = map[string]any{"code": "SUBSCRIPTION_NEEDS_WEBSOCKET"}
-	return err
+	return graph.Error(contract.SubscriptionNeedsWebsocket)
 }
 
 // selectionDepth returns the depth of a selection set, stopping early once
@@ -144,9 +143,7 @@ func (oneLogIn) MutateOperationContext(_ context.Context, oc *graphql.OperationC
 		return nil
 	}
 	if n := countFields(oc.Operation.SelectionSet, passwordFields, 0); n > 1 {
-		err := gqlerror.Errorf("at most one log_in, sign_up, get_account or change_password per request (this one has %d)", n)
-		err.Extensions = map[string]any{"code": "ONE_LOG_IN_PER_REQUEST"}
-		return err
+		return graph.Error(contract.OneLogInPerRequest(n))
 	}
 	return nil
 }

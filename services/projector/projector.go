@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openbank/bank/contract"
+
 	"github.com/IBM/sarama"
 
 	"github.com/openbank/bank/eventlog"
@@ -318,10 +320,10 @@ func (p *projector) answer(ctx context.Context, m *sarama.ConsumerMessage) error
 		return err
 	}
 	name := topology.ShortName(rec.AvroName())
-	result, reason := p.query(ctx, rec)
+	result, failure := p.query(ctx, rec)
 	var reply schemas.Record
-	if reason != "" {
-		reply = &schemas.QueryFailed{ID: rec.RecordID(), QueryName: name, Reason: reason}
+	if failure != (contract.Reason{}) {
+		reply = &schemas.QueryFailed{ID: rec.RecordID(), QueryName: name, Reason: failure.Text, Code: string(failure.Code)}
 		queriesTotal.WithLabelValues(name, "failed").Inc()
 	} else {
 		reply = &schemas.QuerySucceeded{ID: rec.RecordID(), QueryName: name, QueryResult: result}

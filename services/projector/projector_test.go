@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/services/projector"
@@ -226,10 +227,10 @@ func TestQueriesAndTransactionEventsOverKafka(t *testing.T) {
 		query  schemas.Record
 		reason string
 	}{
-		{&schemas.FindUserQuery{ID: schemas.NewID(), Username: "nobody-" + suffix}, projector.ReasonUserNotFound},
-		{&schemas.FindBankAccountQuery{ID: schemas.NewID(), IBAN: iban.New()}, projector.ReasonAccountNotFound},
-		{&schemas.TransactionByIdQuery{ID: schemas.NewID(), TransactionID: 1 << 40}, projector.ReasonTransactionNotFound},
-		{&schemas.TransactionsByIbanQuery{ID: schemas.NewID(), IBAN: ann, MaxItems: 0}, projector.ReasonMaxItems},
+		{&schemas.FindUserQuery{ID: schemas.NewID(), Username: "nobody-" + suffix}, contract.UserNotFound.Text},
+		{&schemas.FindBankAccountQuery{ID: schemas.NewID(), IBAN: iban.New()}, contract.AccountNotFound.Text},
+		{&schemas.TransactionByIdQuery{ID: schemas.NewID(), TransactionID: 1 << 40}, contract.TransactionNotFound.Text},
+		{&schemas.TransactionsByIbanQuery{ID: schemas.NewID(), IBAN: ann, MaxItems: 0}, contract.MaxItemsInvalid.Text},
 	} {
 		if ok, reason := c.ask(q.query); ok || reason != q.reason {
 			t.Errorf("%s: %v %q, want %q", q.query.AvroName(), ok, reason, q.reason)

@@ -6,112 +6,95 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/openbank/bank/contract"
+
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/projector/projection"
 )
 
-// MaxItems bounds how many transactions one query returns.
-const MaxItems = 1000
-
-// Query failure reasons.
-const (
-	ReasonUserNotFound        = "user not found"
-	ReasonAccountNotFound     = "account not found"
-	ReasonTransactionNotFound = "transaction not found"
-	ReasonMaxItems            = "max_items must be between 1 and 1000"
-	ReasonTransferNotFound    = "transfer not found"
-)
-
-// AccountAsOf answers AccountAsOfQuery: an account as it stood then.
-type AccountAsOf struct {
-	IBAN string `json:"iban"`
-	// AsOfTransactionID is the newest transaction of the whole bank the
-	// answer includes.
-	AsOfTransactionID int64                    `json:"as_of_transaction_id"`
-	Balance           int64                    `json:"balance"`
-	Transactions      []projection.Transaction `json:"transactions"`
-}
+// AccountAsOf answers AccountAsOfQuery.
+type AccountAsOf = contract.AccountAsOf
 
 // query answers rec from the read model once it holds every event written
 // before the query arrived: a JSON result, or the reason it has none. A
 // model too far behind says so rather than answer from old data.
-func (p *projector) query(ctx context.Context, rec schemas.Record) (result, reason string) {
+func (p *projector) query(ctx context.Context, rec schemas.Record) (result string, failure contract.Reason) {
 	ends, err := p.events.Ends()
 	if err != nil {
-		return "", "the read model cannot tell how far the events go: " + err.Error()
+		return "", contract.ModelUnavailable(err)
 	}
 	wait, cancel := context.WithTimeout(ctx, p.cfg.CatchUpWait)
 	defer cancel()
 	if err := p.events.WaitCaughtUp(wait, ends); err != nil {
-		return "", fmt.Sprintf("the read model is %d events behind; try again shortly", p.events.Behind(ends))
+		return "", contract.ModelBehind(p.events.Behind(ends))
 	}
 	var answer any
-	p.store.read(func(m *projection.Model) { answer, reason = Answer(m, rec) })
-	if reason != "" {
-		return "", reason
+	p.store.read(func(m *projection.Model) { answer, failure = Answer(m, rec) })
+	if failure != (contract.Reason{}) {
+		return "", failure
 	}
 	b, err := json.Marshal(answer)
 	if err != nil {
-		return "", "encode answer: " + err.Error()
+		return "", contract.ModelUnavailable(fmt.Errorf("encode answer: %w", err))
 	}
-	return string(b), ""
+	return string(b), contract.Reason{}
 }
 
 // Answer answers one query from the model: the value to send as JSON, or
 // the reason there is none.
-func Answer(m *projection.Model, rec schemas.Record) (any, string) {
+func Answer(m *projection.Model, rec schemas.Record) (any, contract.Reason) {
 	switch q := rec.(type) {
 	case *schemas.FindUserQuery:
 		if u, ok := m.User(q.Username); ok {
-			return u, ""
+			return u, contract.Reason{}
 		}
-		return nil, ReasonUserNotFound
+		return nil, contract.UserNotFound
 	case *schemas.FindCredentialsQuery:
 		if c, ok := m.Credentials(q.Username); ok {
-			return c, ""
+			return c, contract.Reason{}
 		}
-		return nil, ReasonUserNotFound
+		return nil, contract.UserNotFound
 	case *schemas.FindBankAccountQuery:
 		if a, ok := m.Account(q.IBAN); ok {
-			return a, ""
+			return a, contract.Reason{}
 		}
-		return nil, ReasonAccountNotFound
+		return nil, contract.AccountNotFound
 	case *schemas.FindBankAccountsForUserQuery:
 		if _, ok := m.User(q.Username); !ok {
-			return nil, ReasonUserNotFound
+			return nil, contract.UserNotFound
 		}
-		return m.AccountsOf(q.Username), ""
+		return m.AccountsOf(q.Username), contract.Reason{}
 	case *schemas.AllLastTransactionsQuery:
-		return m.LastTransactions(), ""
+		return m.LastTransactions(), contract.Reason{}
 	case *schemas.TransactionByIdQuery:
 		if tx, ok := m.TransactionByID(q.TransactionID); ok {
-			return tx, ""
+			return tx, contract.Reason{}
 		}
-		return nil, ReasonTransactionNotFound
+		return nil, contract.TransactionNotFound
 	case *schemas.TransactionsByIbanQuery:
-		if q.MaxItems < 1 || q.MaxItems > MaxItems {
-			return nil, ReasonMaxItems
+		if q.MaxItems < 1 || q.MaxItems > contract.MaxItems {
+			return nil, contract.MaxItemsInvalid
 		}
 		if _, ok := m.Account(q.IBAN); !ok {
-			return nil, ReasonAccountNotFound
+			return nil, contract.AccountNotFound
 		}
-		return m.TransactionsByIBAN(q.IBAN, int(q.MaxItems)), ""
+		return m.TransactionsByIBAN(q.IBAN, int(q.MaxItems)), contract.Reason{}
 	case *schemas.AlertRulesQuery:
 		if _, ok := m.Account(q.IBAN); !ok {
-			return nil, ReasonAccountNotFound
+			return nil, contract.AccountNotFound
 		}
-		return m.AlertRules(q.IBAN), ""
+		return m.AlertRules(q.IBAN), contract.Reason{}
 	case *schemas.TransferByIdQuery:
 		if tr, ok := m.Transfer(q.TransferID); ok {
-			return tr, ""
+			return tr, contract.Reason{}
 		}
-		return nil, ReasonTransferNotFound
+		return nil, contract.TransferNotFound
 	case *schemas.AccountAsOfQuery:
-		if q.MaxItems < 1 || q.MaxItems > MaxItems {
-			return nil, ReasonMaxItems
+		if q.MaxItems < 1 || q.MaxItems > contract.MaxItems {
+			return nil, contract.MaxItemsInvalid
 		}
 		if _, ok := m.Account(q.IBAN); !ok {
-			return nil, ReasonAccountNotFound
+			return nil, contract.AccountNotFound
 		}
 		asOf := m.Transactions()
 		if q.AsOfTransactionID > 0 {
@@ -128,7 +111,7 @@ func Answer(m *projection.Model, rec schemas.Record) (any, string) {
 		if history == nil {
 			history = []projection.Transaction{}
 		}
-		return AccountAsOf{IBAN: q.IBAN, AsOfTransactionID: asOf, Balance: balance, Transactions: history}, ""
+		return AccountAsOf{IBAN: q.IBAN, AsOfTransactionID: asOf, Balance: balance, Transactions: history}, contract.Reason{}
 	}
-	return nil, fmt.Sprintf("%s is not a query the projector answers", rec.AvroName())
+	return nil, contract.QueryUnknown(rec.AvroName())
 }

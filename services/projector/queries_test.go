@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/projector/projection"
 	"github.com/openbank/bank/topology/iban"
@@ -38,15 +39,15 @@ func TestAnswerTimeTravelAndTransfers(t *testing.T) {
 		asOf    int64
 		balance int64
 		items   int
-		reason  string
+		reason  contract.Reason
 	}{
-		{"now", &schemas.AccountAsOfQuery{IBAN: acct, MaxItems: 20}, 5, 1_500, 5, ""},
-		{"after transaction 2", &schemas.AccountAsOfQuery{IBAN: acct, AsOfTransactionID: 2, MaxItems: 20}, 2, 300, 2, ""},
-		{"after transaction 3, newest two", &schemas.AccountAsOfQuery{IBAN: acct, AsOfTransactionID: 3, MaxItems: 2}, 3, 600, 2, ""},
-		{"at a time", &schemas.AccountAsOfQuery{IBAN: acct, AsOfMillis: t0.Add(3*time.Hour + time.Minute).UnixMilli(), MaxItems: 20}, 2, 300, 2, ""},
-		{"before everything", &schemas.AccountAsOfQuery{IBAN: acct, AsOfMillis: t0.Add(-time.Hour).UnixMilli(), MaxItems: 20}, 0, 0, 0, ""},
-		{"unknown account", &schemas.AccountAsOfQuery{IBAN: iban.Open("0000000002"), MaxItems: 20}, 0, 0, 0, ReasonAccountNotFound},
-		{"too many items", &schemas.AccountAsOfQuery{IBAN: acct, MaxItems: 5000}, 0, 0, 0, ReasonMaxItems},
+		{"now", &schemas.AccountAsOfQuery{IBAN: acct, MaxItems: 20}, 5, 1_500, 5, contract.Reason{}},
+		{"after transaction 2", &schemas.AccountAsOfQuery{IBAN: acct, AsOfTransactionID: 2, MaxItems: 20}, 2, 300, 2, contract.Reason{}},
+		{"after transaction 3, newest two", &schemas.AccountAsOfQuery{IBAN: acct, AsOfTransactionID: 3, MaxItems: 2}, 3, 600, 2, contract.Reason{}},
+		{"at a time", &schemas.AccountAsOfQuery{IBAN: acct, AsOfMillis: t0.Add(3*time.Hour + time.Minute).UnixMilli(), MaxItems: 20}, 2, 300, 2, contract.Reason{}},
+		{"before everything", &schemas.AccountAsOfQuery{IBAN: acct, AsOfMillis: t0.Add(-time.Hour).UnixMilli(), MaxItems: 20}, 0, 0, 0, contract.Reason{}},
+		{"unknown account", &schemas.AccountAsOfQuery{IBAN: iban.Open("0000000002"), MaxItems: 20}, 0, 0, 0, contract.AccountNotFound},
+		{"too many items", &schemas.AccountAsOfQuery{IBAN: acct, MaxItems: 5000}, 0, 0, 0, contract.MaxItemsInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,7 +55,7 @@ func TestAnswerTimeTravelAndTransfers(t *testing.T) {
 			if reason != tt.reason {
 				t.Fatalf("reason %q, want %q", reason, tt.reason)
 			}
-			if reason != "" {
+			if reason.Failed() {
 				return
 			}
 			a := got.(AccountAsOf)
@@ -64,13 +65,13 @@ func TestAnswerTimeTravelAndTransfers(t *testing.T) {
 		})
 	}
 	tr, reason := Answer(m, &schemas.TransferByIdQuery{TransferID: dep})
-	if reason != "" || tr.(projection.Transfer).Status != "started" {
+	if reason.Failed() || tr.(projection.Transfer).Status != "started" {
 		t.Errorf("transfer %+v %q", tr, reason)
 	}
-	if _, reason := Answer(m, &schemas.TransferByIdQuery{TransferID: schemas.NewID()}); reason != ReasonTransferNotFound {
+	if _, reason := Answer(m, &schemas.TransferByIdQuery{TransferID: schemas.NewID()}); reason != contract.TransferNotFound {
 		t.Errorf("unknown transfer: %q", reason)
 	}
-	if _, reason := Answer(m, &schemas.FindUserQuery{Username: "x"}); reason != ReasonUserNotFound {
+	if _, reason := Answer(m, &schemas.FindUserQuery{Username: "x"}); reason != contract.UserNotFound {
 		t.Errorf("unknown user: %q", reason)
 	}
 }
@@ -98,7 +99,7 @@ func TestOnlyTheCredentialsQueryCarriesSecrets(t *testing.T) {
 		&schemas.FindCredentialsQuery{Username: "ann"},
 	} {
 		got, reason := Answer(m, q)
-		if reason != "" {
+		if reason.Failed() {
 			t.Fatalf("%s: %s", q.AvroName(), reason)
 		}
 		b, _ := json.Marshal(got)
@@ -123,14 +124,14 @@ func TestAnswerAlertRules(t *testing.T) {
 		}
 	}
 	got, reason := Answer(m, &schemas.AlertRulesQuery{IBAN: acct})
-	if rules, ok := got.([]projection.AlertRule); reason != "" || !ok || len(rules) != 1 || rules[0].ID != rule.String() {
+	if rules, ok := got.([]projection.AlertRule); reason.Failed() || !ok || len(rules) != 1 || rules[0].ID != rule.String() {
 		t.Fatalf("rules of %s: %v %q", acct, got, reason)
 	}
 	got, reason = Answer(m, &schemas.AlertRulesQuery{IBAN: empty})
-	if js, _ := json.Marshal(got); reason != "" || string(js) != "[]" {
+	if js, _ := json.Marshal(got); reason.Failed() || string(js) != "[]" {
 		t.Fatalf("rules of an account without: %s %q, want []", js, reason)
 	}
-	if _, reason := Answer(m, &schemas.AlertRulesQuery{IBAN: iban.Open("0000000003")}); reason != ReasonAccountNotFound {
+	if _, reason := Answer(m, &schemas.AlertRulesQuery{IBAN: iban.Open("0000000003")}); reason != contract.AccountNotFound {
 		t.Fatalf("rules of an unknown account: %q", reason)
 	}
 }

@@ -6,14 +6,14 @@ import { createClient } from 'graphql-ws';
 import { wsURL, gql, ApiError } from './api.js';
 import { h, field, notice } from './dom.js';
 import { parseEuros } from './money.js';
-import { explain } from './reasons.js';
+import { explain, failureOf } from './reasons.js';
 
 const ALERTS = 'subscription { alerts { id iban transaction_id message } }';
 const RULES = 'query($iban: String!) { alert_rules(iban: $iban) { id kind amount word webhook } }';
 const CREATE = `mutation($iban: String!, $kind: AlertKind!, $amount: Int, $word: String, $webhook: String) {
-  create_alert(iban: $iban, kind: $kind, amount_cents: $amount, word: $word, webhook: $webhook) { rule { id } reason }
+  create_alert(iban: $iban, kind: $kind, amount_cents: $amount, word: $word, webhook: $webhook) { rule { id } reason reason_code }
 }`;
-const DELETE = 'mutation($iban: String!, $id: String!) { delete_alert(iban: $iban, id: $id) { success reason } }';
+const DELETE = 'mutation($iban: String!, $id: String!) { delete_alert(iban: $iban, id: $id) { success reason reason_code } }';
 
 const KINDS = {
   INCOMING_ABOVE: 'Money comes in of more than',
@@ -74,7 +74,7 @@ export function alertsPanel({ session, selected, fail }) {
     try {
       const { create_alert: r } = await gql(CREATE, vars, session);
       if (r.reason) {
-        msg.show('error', explain(r.reason));
+        msg.show('error', explain(r.reason_code, r.reason));
       } else {
         msg.show('success', 'Alert set.');
         form.reset();
@@ -106,7 +106,7 @@ export function alertsPanel({ session, selected, fail }) {
   async function end(r) {
     try {
       const { delete_alert: d } = await gql(DELETE, { iban: selected().iban, id: r.id }, session);
-      if (d.reason) msg.show('error', explain(d.reason));
+      if (d.reason) msg.show('error', explain(d.reason_code, d.reason));
       await refresh();
     } catch (err) {
       fail(err);
@@ -124,7 +124,7 @@ export function alertsPanel({ session, selected, fail }) {
   });
   const unsubscribe = client.subscribe({ query: ALERTS }, {
     next: ({ data, errors }) => {
-      if (errors?.length) return msg.show('error', explain(errors[0].message));
+      if (errors?.length) return msg.show('error', explain(failureOf(errors[0]).code, errors[0].message));
       const a = data?.alerts;
       if (!a) return;
       feed.prepend(h('li', { class: 'alert' }, h('strong', {}, 'Alert: '), a.message));

@@ -1,7 +1,7 @@
 // The GraphQL API over HTTP. The gateway serving this page answers on
 // /graphql; a page served elsewhere names its gateway in
 // <meta name="openbank-api">.
-import { explain } from './reasons.js';
+import { explain, failureOf } from './reasons.js';
 
 export const apiURL = (() => {
   const meta = document.querySelector('meta[name="openbank-api"]')?.content?.trim();
@@ -12,11 +12,12 @@ export const wsURL = apiURL.replace(/^http/, 'ws');
 
 // ApiError is a failure to show as is: message is for people.
 export class ApiError extends Error {
-  constructor(message, { auth = false, network = false, reason = '' } = {}) {
+  constructor(message, { auth = false, network = false, reason = '', code = '' } = {}) {
     super(message);
     this.auth = auth;
     this.network = network;
     this.reason = reason; // the API's own words, when it gave a reason
+    this.code = code; // its stable code (contract/reasons.go)
   }
 }
 
@@ -39,8 +40,8 @@ export async function gql(query, variables = {}, session = '') {
     throw new ApiError(`The bank answered with an error (HTTP ${res.status}); try again in a moment.`, { network: res.status >= 500 });
   }
   if (body.errors?.length) {
-    const reason = body.errors[0].message;
-    throw new ApiError(explain(reason), { auth: /^not logged in|^employees only/.test(reason), reason });
+    const { code, reason } = failureOf(body.errors[0]);
+    throw new ApiError(explain(code, reason), { auth: code === 'NOT_LOGGED_IN' || code === 'EMPLOYEES_ONLY', reason, code });
   }
   if (!res.ok) throw new ApiError(`The bank answered with an error (HTTP ${res.status}).`);
   return body.data;

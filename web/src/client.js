@@ -12,15 +12,15 @@ import { uuid4 } from './uuid.js';
 const SESSION = 'openbank.session';
 const SELECTED = 'openbank.iban';
 
-const LOG_IN = `mutation($u: String!, $p: String!) { log_in(username: $u, password: $p) { iban token reason username session } }`;
-const SIGN_UP = `mutation($u: String!, $p: String!) { sign_up(username: $u, password: $p) { iban token reason username session } }`;
-const LOG_OUT = `mutation { log_out { success reason } }`;
+const LOG_IN = `mutation($u: String!, $p: String!) { log_in(username: $u, password: $p) { iban token reason reason_code username session } }`;
+const SIGN_UP = `mutation($u: String!, $p: String!) { sign_up(username: $u, password: $p) { iban token reason reason_code username session } }`;
+const LOG_OUT = `mutation { log_out { success reason reason_code } }`;
 const ME = `{ me { username accounts { iban balance balance_cents owners token } } }`;
-const OPEN_ACCOUNT = `mutation { open_account { iban token reason } }`;
+const OPEN_ACCOUNT = `mutation { open_account { iban token reason reason_code } }`;
 const TRANSFER = `mutation($uuid: String!, $user: String!, $token: String!, $amount: Int!, $from: String!, $to: String!, $descr: String!) {
-  money_transfer(uuid: $uuid, username: $user, token: $token, amount: $amount, from: $from, to: $to, descr: $descr) { success reason status }
+  money_transfer(uuid: $uuid, username: $user, token: $token, amount: $amount, from: $from, to: $to, descr: $descr) { success reason reason_code status }
 }`;
-const TRANSFER_STATUS = `query($uuid: String!) { transfer(uuid: $uuid) { status reason } }`;
+const TRANSFER_STATUS = `query($uuid: String!) { transfer(uuid: $uuid) { status reason reason_code } }`;
 
 export function client(root, ctx) {
   let stop = () => {};
@@ -76,7 +76,7 @@ function loginPage(root, done) {
     try {
       const { [name]: r } = await gql(mutation, { u: username, p: pass.input.value });
       if (r.reason) {
-        msg.show('error', explain(r.reason));
+        msg.show('error', explain(r.reason_code, r.reason));
         return;
       }
       sessionStorage.setItem(SESSION, r.session);
@@ -189,7 +189,7 @@ function bankPage(root, { live }, session, logout) {
     try {
       const { open_account: r } = await gql(OPEN_ACCOUNT, {}, session);
       if (r.reason) {
-        msg.show('error', explain(r.reason));
+        msg.show('error', explain(r.reason_code, r.reason));
       } else {
         sessionStorage.setItem(SELECTED, r.iban);
         await load();
@@ -257,7 +257,7 @@ async function send(vars, progress, session) {
     for (let i = 0; i < 30; i++) {
       await new Promise((ok) => setTimeout(ok, 1000));
       const { transfer: t } = await gql(TRANSFER_STATUS, { uuid: vars.uuid }, session);
-      if (t && t.status !== 'STARTED') return { success: t.status === 'COMPLETED', reason: t.reason, status: t.status };
+      if (t && t.status !== 'STARTED') return { success: t.status === 'COMPLETED', reason: t.reason, reason_code: t.reason_code, status: t.status };
     }
     return r;
   }
@@ -302,7 +302,7 @@ function transferForm({ selected, onDone, fail, meName, session }) {
         amount.hintEl.textContent = 'In euros, e.g. 12,50';
         onDone();
       } else {
-        msg.show('error', `Transfer failed: ${explain(r.reason)}`);
+        msg.show('error', `Transfer failed: ${explain(r.reason_code, r.reason)}`);
       }
     } catch (err) {
       if (err instanceof ApiError && err.auth) return fail(err);
@@ -342,7 +342,7 @@ function depositForm({ selected, onDone, fail, meName, session }) {
         amount.hintEl.textContent = 'In euros, e.g. 12,50';
         onDone();
       } else {
-        msg.show('error', `Deposit failed: ${explain(r.reason)}`);
+        msg.show('error', `Deposit failed: ${explain(r.reason_code, r.reason)}`);
       }
     } catch (err) {
       if (err instanceof ApiError && err.auth) return fail(err);

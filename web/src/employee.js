@@ -9,7 +9,7 @@ import { explain } from './reasons.js';
 const SESSION = 'openbank.employee';
 const FOLLOWED = 'openbank.followed';
 
-const LOGIN = `mutation($p: String!) { employee_login(password: $p) { session reason } }`;
+const LOGIN = `mutation($p: String!) { employee_login(password: $p) { session reason reason_code } }`;
 const ALL_LAST = `{ all_last_transactions { id iban new_balance changed_by from_to descr direction new_balance_cents changed_by_cents } }`;
 
 export function employee(root, ctx) {
@@ -47,7 +47,7 @@ function login(root, done) {
     button.disabled = true;
     try {
       const { employee_login: r } = await gql(LOGIN, { p: pass.input.value });
-      if (r.reason) return msg.show('error', r.reason === 'invalid password' ? 'Wrong employee password.' : explain(r.reason));
+      if (r.reason) return msg.show('error', explain(r.reason_code, r.reason));
       sessionStorage.setItem(SESSION, r.session);
       done();
     } catch (err) {

@@ -21,7 +21,7 @@ export function home(root, { live }) {
       h('p', {}, 'Transactions of ', h('code', { class: 'iban' }, groupIBAN(COMPANY)), ' as they happen.'),
       msg.el, table.el));
   return follow(live, COMPANY, 10, (list) => { msg.clear(); table.render(list); },
-    (e) => (e.reason === 'account not found' || e.reason === 'not your account'
+    (e) => (e.code === 'ACCOUNT_NOT_FOUND' || e.code === 'NOT_YOUR_ACCOUNT'
       ? msg.show('info', 'The company account is not open yet: its transactions will appear here as they happen.')
       : msg.show('error', `Transactions unavailable: ${e.message}`)));
 }

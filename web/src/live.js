@@ -2,7 +2,8 @@
 // one connection per page, reconnecting with back-off when the gateway
 // goes away, and lists that resume without gaps or duplicates.
 import { createClient } from 'graphql-ws';
-import { wsURL, gql } from './api.js';
+import { wsURL, gql, ApiError } from './api.js';
+import { explain, failureOf } from './reasons.js';
 
 const STREAM = `subscription($iban: String) {
   stream_transactions(iban: $iban) { id iban new_balance changed_by from_to descr direction new_balance_cents changed_by_cents }
@@ -105,7 +106,10 @@ export function follow(live, iban, max, render, onError, session = '') {
   };
   const unsubscribe = live.client.subscribe({ query: STREAM, variables: { iban } }, {
     next: ({ data, errors }) => {
-      if (errors?.length) onError?.(new Error(errors[0].message));
+      if (errors?.length) {
+        const { code, reason } = failureOf(errors[0]);
+        onError?.(new ApiError(explain(code, reason), { reason, code }));
+      }
       if (data?.stream_transactions) add([data.stream_transactions], data.stream_transactions);
     },
     error: (e) => onError?.(e instanceof Error ? e : new Error('the live stream failed')),

@@ -1,72 +1,110 @@
-// What the API's failure reasons mean to someone using the bank. The API's
-// reasons are the keys (services/commandhandler/domain, graph/bank.go,
-// services/projector); anything else is shown as the API words it.
-const exact = {
-  'invalid password': 'Wrong password.',
-  'invalid username or password': 'Wrong username or password. New here? Use Create an account.',
-  'username is taken': 'This username is taken: log in with its password, or choose another.',
-  'not your account': 'That account is not one of yours.',
-  'username or token is not valid for this account': 'This account does not accept your token: log out and in again.',
-  'cash can be deposited only by an owner of the account (username and token) or by an employee': 'Only the account\'s owners (or an employee) can deposit cash on it.',
-  'description must be at most 140 characters of text': 'Keep the description to one line of at most 140 characters.',
-  'the balance would exceed what an account can hold': 'That would put more money on the account than it can hold.',
-  'the transfer has already ended': 'This transfer has already ended.',
-  'username must be 1 to 64 printable characters': 'Choose a username of 1 to 64 characters (letters, digits, punctuation).',
-  'password must be 1 to 72 bytes': 'Choose a password of 1 to 72 characters.',
-  'user already exists': 'This username is taken: log in with its password, or choose another.',
-  'token is not valid': 'This account does not accept your token: log out and in again.',
-  'user is not an owner of the account': 'You are not an owner of this account.',
-  'account does not exist': 'There is no account with this IBAN at Open Bank.',
-  'from and to can\'t be same for transfer': 'Choose another account to send the money to.',
-  'from is invalid': 'The account to send from is not an account of Open Bank.',
-  'to is invalid': 'That IBAN is not valid: check it for typos.',
-  'cash can only be deposited on an account of this bank': 'Cash can only be deposited on an account of Open Bank.',
-  'amount should be positive': 'The amount must be more than zero.',
-  'transfer was already started': 'This transfer was already sent.',
-  'user is already an owner of the account': 'That user already owns this account.',
-  'user does not exist': 'There is no user with that name.',
-  'the last owner can\'t leave an account whose balance is not zero': 'Empty the account before you leave it: you are its last owner.',
-  'uuid is not a valid UUID': 'The transfer could not be identified; try again.',
-  'no employee credential is configured (--employee-password)': 'Employee log-in is not set up on this bank (the gateway needs --employee-password).',
-  'max_items must be between 1 and 1000': 'Show between 1 and 1000 transactions.',
-  'user not found': 'There is no user with that name.',
-  'account not found': 'There is no account with this IBAN at Open Bank.',
-  'transaction not found': 'There is no such transaction.',
+// What the API's failures mean to someone using the bank, by their stable
+// codes (reason_code in results, extensions.code on errors; the list is
+// generated from contract/reasons.go into codes.js). A test checks that
+// every code has an entry here. An entry is a sentence, a function of the
+// API's own sentence (for the ones that carry a limit or a wait), or
+// SAY_AS_IS: the API's sentence is already right for people.
+export const SAY_AS_IS = null;
+
+const after = (text, re, fallback) => text?.match(re)?.[1] ?? fallback;
+const wait = (text) => {
+  const s = after(text, /in (\d+)s\b/, '');
+  return s ? `${s} seconds` : 'a minute';
+};
+const TAKEN = 'This username is taken: log in with its password, or choose another.';
+const NO_ACCOUNT = 'There is no account with this IBAN at Open Bank.';
+const NO_USER = 'There is no user with that name.';
+const SLOW = 'The bank did not answer in time; it is still working on it. Try again in a moment.';
+const BUSY = 'You have too many live views open: close one, or try again later.';
+
+export const messages = {
+  ACCOUNT_NOT_FOUND: NO_ACCOUNT,
+  ACCOUNT_UNKNOWN: NO_ACCOUNT,
+  ALREADY_OWNER: 'That user already owns this account.',
+  AMOUNT_NOT_POSITIVE: 'The amount must be more than zero.',
+  AMOUNT_TOO_LARGE: (t) => `That is more than one transfer may move (at most ${after(t, /at most (.+) per transfer/, 'the limit')}).`,
+  BALANCE_TOO_LARGE: 'That would put more money on the account than it can hold.',
+  CASH_NEEDS_OWNER: 'Only the account\'s owners (or an employee) can deposit cash on it.',
+  CASH_TO_OUTSIDE: 'Cash can only be deposited on an account of Open Bank.',
+  COMPLEXITY_LIMIT_EXCEEDED: 'That asks for too much at once: ask for fewer items.',
+  DAILY_DEPOSIT_LIMIT: (t) => `That would take today's cash deposits on this account over the daily limit (at most ${after(t, /at most (.+?) a day/, 'the limit')} a day).`,
+  DEPOSIT_TOO_LARGE: (t) => `That is more cash than one deposit may bring (at most ${after(t, /at most (.+)$/, 'the limit')}).`,
+  DESCRIPTION_INVALID: 'Keep the description to one line of at most 140 characters.',
+  EMPLOYEES_ONLY: 'Only employees may see this: log in as an employee.',
+  EMPLOYEE_PASSWORD_INVALID: 'Wrong employee password.',
+  FIELD_TOO_LONG: 'One of the fields is too long: check the IBAN.',
+  FROM_INVALID: 'The account to send from is not an account of Open Bank.',
+  IBAN_EXISTS: 'That IBAN is already taken; try again.',
+  IBAN_INVALID: 'That IBAN is not valid: check it for typos.',
+  INSUFFICIENT_FUNDS: (t) => {
+    const limit = after(t, /limit of (.+)$/, '');
+    return `Not enough money in the account${limit ? ` (it may not go below ${limit})` : ''}.`;
+  },
+  KAFKA_UNAVAILABLE: 'The bank cannot reach its message broker right now. Nothing was lost; try again in a moment.',
+  LAST_OWNER_BALANCE: 'Empty the account before you leave it: you are its last owner.',
+  LOGIN_INVALID: 'Wrong username or password. New here? Use Create an account.',
+  MARKED_FAILED: (t) => `An operator ended this transfer: ${t || 'no reason given'}.`,
+  MAX_ITEMS_INVALID: 'Show between 1 and 1000 transactions.',
+  MODEL_BEHIND: SLOW,
+  MODEL_UNAVAILABLE: 'The bank cannot look this up right now; try again in a moment.',
+  MONEY_RETURNED: 'The money could not be credited to the other account and was returned to yours.',
+  NOTHING_TO_RETURN: 'The money of this transfer arrived; there is nothing to return.',
+  NOT_AUTHORIZED: 'This account does not accept your token: log out and in again.',
+  NOT_LOGGED_IN: 'Your session ended: log in again.',
+  NOT_YOUR_ACCOUNT: 'That account is not one of yours.',
+  NO_ANSWER: SLOW,
+  NO_EMPLOYEES: 'Employee log-in is not set up on this bank (the gateway needs --employee-password).',
+  NO_OUTCOME: SLOW,
+  ONE_LOG_IN_PER_REQUEST: SAY_AS_IS,
+  PASSWORD_EMPTY: 'Choose a password of 1 to 72 characters.',
+  PASSWORD_HASH_INVALID: 'Choose a password of 1 to 72 characters.',
+  PASSWORD_INVALID: 'Choose a password of 1 to 72 characters.',
+  QUERY_TOO_DEEP: SAY_AS_IS,
+  QUERY_UNKNOWN: SAY_AS_IS,
+  RESPONSE_TOO_LARGE: 'That answer would be too large: ask for fewer transactions.',
+  RULE_EXISTS: 'That alert rule already exists.',
+  RULE_ID_INVALID: 'That is not an alert rule of this account.',
+  RULE_INVALID: SAY_AS_IS,
+  RULE_UNKNOWN: 'That alert rule no longer exists.',
+  SAME_FROM_TO: 'Choose another account to send the money to.',
+  STREAM_NEEDS_IBAN: 'Choose one of your accounts to follow.',
+  SUBSCRIBER_TOO_SLOW: 'The live view fell behind and stopped: reload the page.',
+  SUBSCRIPTION_NEEDS_WEBSOCKET: SAY_AS_IS,
+  TOO_MANY_ALIASES: SAY_AS_IS,
+  TOO_MANY_DEPOSITS: (t) => `Too many deposits from your address: wait ${wait(t)} and send it again.`,
+  TOO_MANY_LOGINS: (t) => `Too many wrong passwords: wait ${wait(t)} before you try again.`,
+  TOO_MANY_RULES: 'An account has at most 20 alert rules: delete one first.',
+  TOO_MANY_SIGN_UPS: (t) => `Too many tries from your address: wait ${wait(t)} and try again.`,
+  TOO_MANY_SUBSCRIPTIONS: BUSY,
+  TO_INVALID: 'That IBAN is not valid: check it for typos.',
+  TRANSACTION_NOT_FOUND: 'There is no such transaction.',
+  TRANSFER_ALREADY_STARTED: 'This transfer was already sent.',
+  TRANSFER_ENDED: 'This transfer has already ended.',
+  TRANSFER_NOT_FOUND: 'There is no such transfer.',
+  TRANSFER_STATE: SAY_AS_IS,
+  TRANSFER_UNKNOWN: 'There is no such transfer.',
+  UNKNOWN_REASON: SAY_AS_IS,
+  USERNAME_INVALID: 'Choose a username of 1 to 64 characters (letters, digits, punctuation).',
+  USERNAME_TAKEN: TAKEN,
+  USER_EXISTS: TAKEN,
+  USER_NOT_FOUND: NO_USER,
+  USER_UNKNOWN: NO_USER,
+  UUID_INVALID: 'The transfer could not be identified; try again.',
+  WEBHOOK_NOT_PUBLIC: SAY_AS_IS,
 };
 
-// explain turns an API reason into a sentence for the page.
-export function explain(reason) {
+// explain turns an API failure (its code and sentence) into a sentence for
+// the page. A code this page does not know (a newer bank) shows the
+// API's sentence.
+export function explain(code, reason = '') {
+  const m = messages[code];
+  if (typeof m === 'function') return m(reason);
+  if (m) return m;
   if (!reason) return 'Something went wrong.';
-  if (exact[reason]) return exact[reason];
-  if (reason.startsWith('insufficient funds')) {
-    const limit = reason.match(/limit of (.+)$/);
-    return `Not enough money in the account${limit ? ` (it may not go below ${limit[1]})` : ''}.`;
-  }
-  if (reason.startsWith('amount may be at most')) {
-    const most = reason.match(/at most (.+) per transfer/);
-    return `That is more than one transfer may move${most ? ` (at most ${most[1]})` : ''}.`;
-  }
-  if (reason.startsWith('a cash deposit may be at most')) {
-    return `That is more cash than one deposit may bring (${reason.replace('a cash deposit may be at most ', 'at most ')}).`;
-  }
-  if (reason.startsWith('cash deposits on an account may total at most')) {
-    return `That would take today's cash deposits on this account over the daily limit (${reason.replace('cash deposits on an account may total ', '')}).`;
-  }
-  if (reason.startsWith('too many sign-ups') || reason.startsWith('too many cash deposits')) {
-    const wait = reason.match(/in (\d+)s$/);
-    return `Too many tries from your address: wait ${wait ? `${wait[1]} seconds` : 'a minute'} and try again.`;
-  }
-  if (reason.startsWith('too many failed log-ins')) {
-    const wait = reason.match(/try again in (\d+)s$/);
-    return `Too many wrong passwords: wait ${wait ? `${wait[1]} seconds` : 'a minute'} before you try again.`;
-  }
-  if (reason.startsWith('not logged in')) return 'Your session ended: log in again.';
-  if (reason.startsWith('employees only')) return 'Only employees may see this: log in as an employee.';
-  if (reason.startsWith('kafka unavailable')) {
-    return 'The bank cannot reach its message broker right now. Nothing was lost; try again in a moment.';
-  }
-  if (reason.startsWith('no answer to') || reason.startsWith('no outcome within')) {
-    return 'The bank did not answer in time; it is still working on it. Try again in a moment.';
-  }
   return reason.charAt(0).toUpperCase() + reason.slice(1) + (/[.!?]$/.test(reason) ? '' : '.');
+}
+
+// failure reads the failure of a GraphQL error: its code and sentence.
+export function failureOf(error) {
+  return { code: error?.extensions?.code ?? '', reason: error?.message ?? '' };
 }

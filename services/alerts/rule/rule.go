@@ -4,81 +4,29 @@
 package rule
 
 import (
-	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/topology/iban"
 )
 
-// Kind is what a rule watches.
-type Kind string
+// Rule is one alert rule of an account; what makes a rule valid is part of
+// the contract (the command handler decides it, the gateway checks it).
+type Rule = contract.AlertRule
 
 // The kinds of rules.
 const (
-	// BalanceBelow fires when a transaction takes the balance from Amount
-	// or more to below it (once per drop, not on every transaction while
-	// it stays low).
-	BalanceBelow Kind = "BALANCE_BELOW"
-	// IncomingAbove fires on money coming in of more than Amount.
-	IncomingAbove Kind = "INCOMING_ABOVE"
-	// OutgoingAbove fires on money going out of more than Amount.
-	OutgoingAbove Kind = "OUTGOING_ABOVE"
-	// DescriptionContains fires on a description holding Word, whatever
-	// the case.
-	DescriptionContains Kind = "DESCRIPTION_CONTAINS"
+	BalanceBelow        = contract.BalanceBelow
+	IncomingAbove       = contract.IncomingAbove
+	OutgoingAbove       = contract.OutgoingAbove
+	DescriptionContains = contract.DescriptionContains
 )
 
-// Rule is one alert rule of an account.
-type Rule struct {
-	ID      string
-	IBAN    string
-	Owner   string // who set it, and who is alerted
-	Kind    Kind
-	Amount  int64  // cents, for the amount kinds
-	Word    string // for DescriptionContains
-	Webhook string // an http(s) URL alerts are posted to; empty for none
-}
-
-// MaxWordLength bounds a DescriptionContains rule's word.
-const MaxWordLength = 100
-
-// Validate says what is wrong with a rule, in words for its owner.
-func (r Rule) Validate() error {
-	var errs []error
-	if !iban.Valid(r.IBAN) {
-		errs = append(errs, errors.New("iban is not a valid IBAN"))
-	}
-	switch r.Kind {
-	case BalanceBelow, IncomingAbove, OutgoingAbove:
-		if r.Amount < 0 {
-			errs = append(errs, errors.New("amount may not be negative"))
-		}
-	case DescriptionContains:
-		if w := strings.TrimSpace(r.Word); w == "" || len(w) > MaxWordLength {
-			errs = append(errs, fmt.Errorf("word must be 1 to %d characters", MaxWordLength))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("kind %q is not one of %s, %s, %s, %s", r.Kind, BalanceBelow, IncomingAbove, OutgoingAbove, DescriptionContains))
-	}
-	if r.Webhook != "" {
-		u, err := url.Parse(r.Webhook)
-		switch {
-		case len(r.Webhook) > MaxWebhookLength:
-			errs = append(errs, fmt.Errorf("webhook may be at most %d bytes", MaxWebhookLength))
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			errs = append(errs, errors.New("webhook must be an http or https URL"))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // Fires reports whether tx sets r off and, if so, the alert's message.
-func (r Rule) Fires(tx *schemas.TransactionHappenedEvent) (string, bool) {
+func Fires(r Rule, tx *schemas.TransactionHappenedEvent) (string, bool) {
 	if tx.IBAN != r.IBAN {
 		return "", false
 	}
@@ -152,7 +100,7 @@ type Alert struct {
 func (b *Book) Triggered(tx *schemas.TransactionHappenedEvent) []Alert {
 	var out []Alert
 	for _, r := range b.Rules(tx.IBAN) {
-		if msg, ok := r.Fires(tx); ok {
+		if msg, ok := Fires(r, tx); ok {
 			out = append(out, Alert{Rule: r, Message: msg})
 		}
 	}

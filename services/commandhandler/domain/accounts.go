@@ -6,29 +6,7 @@ import (
 
 	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/alerts/rule"
 	"github.com/openbank/bank/topology/iban"
-)
-
-// Failure reasons of the user and account commands.
-const (
-	ReasonUserExists       = "user already exists"
-	ReasonEmptyPassword    = "password can't be empty"
-	ReasonPasswordHash     = "password hash must be 1 to 128 bytes"
-	ReasonInvalidOpenIBAN  = "invalid open iban"
-	ReasonIBANExists       = "iban already exist"
-	ReasonUnknownAccount   = "account does not exist"
-	ReasonAlreadyOwner     = "user is already an owner of the account"
-	ReasonUnknownUser      = "user does not exist"
-	ReasonLastOwnerBalance = "the last owner can't leave an account whose balance is not zero"
-	ReasonRuleExists       = "alert rule already exists"
-	ReasonUnknownRule      = "alert rule does not exist"
-	ReasonTooManyRules     = "an account has at most 20 alert rules"
-	// ReasonNotAuthorized answers an owner's command whose account does
-	// not exist, whose username is not an owner, or whose token is wrong:
-	// one reason for all three, so that a request cannot tell which, and
-	// IBANs and owners cannot be probed.
-	ReasonNotAuthorized = "username or token is not valid for this account"
 )
 
 // MaxRules bounds the alert rules of one account.
@@ -37,19 +15,19 @@ const MaxRules = 20
 // CreateAlertRule decides on an alert rule an owner sets on an account.
 func (s *State) CreateAlertRule(c *schemas.CreateAlertRuleCommand) Decision {
 	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
-	if reason != "" {
+	if reason != (contract.Reason{}) {
 		return failed(c.ID, createRule, reason)
 	}
-	r := rule.Rule{IBAN: c.IBAN, Kind: rule.Kind(c.Kind), Amount: c.Amount, Word: c.Word, Webhook: c.Webhook}
+	r := contract.AlertRule{IBAN: c.IBAN, Kind: contract.AlertKind(c.Kind), Amount: c.Amount, Word: c.Word, Webhook: c.Webhook}
 	_, exists := a.Rules[c.ID]
 	exists = exists || s.decided(&schemas.AlertRuleCreatedEvent{ID: c.ID}) // a rule id is never used twice
 	switch err := r.Validate(); {
 	case exists:
-		return failed(c.ID, createRule, ReasonRuleExists)
+		return failed(c.ID, createRule, contract.RuleExists)
 	case err != nil:
-		return failed(c.ID, createRule, err.Error())
+		return failed(c.ID, createRule, contract.RuleInvalid(err))
 	case len(a.Rules) >= MaxRules:
-		return failed(c.ID, createRule, ReasonTooManyRules)
+		return failed(c.ID, createRule, contract.TooManyRules)
 	}
 	return Decision{
 		Events: []schemas.Record{&schemas.AlertRuleCreatedEvent{ID: c.ID, IBAN: c.IBAN, Username: c.Username,
@@ -65,11 +43,11 @@ func (s *State) DeleteAlertRule(c *schemas.DeleteAlertRuleCommand) Decision {
 		return Decision{Feedback: []schemas.Record{succeeded(c.ID, deleteRule, "")}}
 	}
 	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
-	if reason != "" {
+	if reason != (contract.Reason{}) {
 		return failed(c.ID, deleteRule, reason)
 	}
 	if _, ok := a.Rules[c.ID]; !ok {
-		return failed(c.ID, deleteRule, ReasonUnknownRule)
+		return failed(c.ID, deleteRule, contract.RuleUnknown)
 	}
 	return Decision{
 		Events:   []schemas.Record{&schemas.AlertRuleDeletedEvent{ID: c.ID, IBAN: c.IBAN, Username: c.Username}},
@@ -83,15 +61,15 @@ func (s *State) DeleteAlertRule(c *schemas.DeleteAlertRuleCommand) Decision {
 func (s *State) CreateUserAccount(c *schemas.CreateUserAccountCommand) Decision {
 	switch {
 	case !contract.IsNormalUsername(c.Username):
-		return failed(c.ID, createUser, contract.ReasonUsername)
+		return failed(c.ID, createUser, contract.UsernameInvalid)
 	case c.Username == CompanyOwner && c.ID != CompanyOwnerID:
-		return failed(c.ID, createUser, ReasonUserExists) // reserved, whether created yet or not
+		return failed(c.ID, createUser, contract.UserExists) // reserved, whether created yet or not
 	case c.Password == "":
-		return failed(c.ID, createUser, ReasonEmptyPassword)
+		return failed(c.ID, createUser, contract.PasswordEmpty)
 	case len(c.Password) > contract.MaxPasswordHash:
-		return failed(c.ID, createUser, ReasonPasswordHash)
+		return failed(c.ID, createUser, contract.PasswordHashSize)
 	case s.Users[c.Username] != nil:
-		return failed(c.ID, createUser, ReasonUserExists)
+		return failed(c.ID, createUser, contract.UserExists)
 	}
 	return Decision{
 		Events:   []schemas.Record{&schemas.UserAccountCreatedEvent{ID: c.ID, Username: c.Username, Password: c.Password}},
@@ -105,11 +83,11 @@ func (s *State) CreateUserAccount(c *schemas.CreateUserAccountCommand) Decision 
 func (s *State) CreateBankAccount(c *schemas.CreateBankAccountCommand, env Env) Decision {
 	switch {
 	case !iban.IsOpen(c.IBAN):
-		return failed(c.ID, createAccount, ReasonInvalidOpenIBAN)
+		return failed(c.ID, createAccount, contract.IBANInvalidOpen)
 	case s.Accounts[c.IBAN] != nil:
-		return failed(c.ID, createAccount, ReasonIBANExists)
+		return failed(c.ID, createAccount, contract.IBANExists)
 	case c.Username == "":
-		return failed(c.ID, createAccount, contract.ReasonUsername)
+		return failed(c.ID, createAccount, contract.UsernameInvalid)
 	}
 	return Decision{
 		Events:   []schemas.Record{&schemas.BankAccountCreatedEvent{ID: c.ID, IBAN: c.IBAN, Token: env.NewToken(), Username: c.Username}},
@@ -123,13 +101,16 @@ func (s *State) decided(e schemas.Record) bool {
 	return s.Seen[EventKey{Kind: e.AvroName(), ID: e.RecordID()}]
 }
 
-// authorize checks that username owns the account with this token.
-func (s *State) authorize(ibanCode, username, token string) (*Account, string) {
+// authorize checks that username owns the account with this token: one
+// reason for an account that does not exist, a user who does not own it
+// and a wrong token, so that a request cannot tell which, and IBANs and
+// owners cannot be probed.
+func (s *State) authorize(ibanCode, username, token string) (*Account, contract.Reason) {
 	a := s.Accounts[ibanCode]
 	if a == nil || a.Tokens[username] == "" || a.Tokens[username] != token {
-		return nil, ReasonNotAuthorized
+		return nil, contract.NotAuthorized
 	}
-	return a, ""
+	return a, contract.Reason{}
 }
 
 // AddUserToBankAccount decides on an owner giving another user access; the
@@ -141,12 +122,12 @@ func (s *State) AddUserToBankAccount(c *schemas.AddUserToBankAccountCommand, env
 	}
 	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
 	switch {
-	case reason != "":
+	case reason != (contract.Reason{}):
 		return failed(c.ID, addUser, reason)
 	case a.Tokens[c.UserToAdd] != "":
-		return failed(c.ID, addUser, ReasonAlreadyOwner)
+		return failed(c.ID, addUser, contract.AlreadyOwner)
 	case s.Users[c.UserToAdd] == nil:
-		return failed(c.ID, addUser, ReasonUnknownUser)
+		return failed(c.ID, addUser, contract.UserUnknown)
 	}
 	return Decision{
 		Events:   []schemas.Record{&schemas.UserAddedToBankAccountEvent{ID: c.ID, Username: c.UserToAdd, IBAN: c.IBAN, Token: env.NewToken()}},
@@ -164,10 +145,10 @@ func (s *State) RemoveUserFromBankAccount(c *schemas.RemoveUserFromBankAccountCo
 	}
 	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
 	switch {
-	case reason != "":
+	case reason != (contract.Reason{}):
 		return failed(c.ID, removeUser, reason)
 	case len(a.Tokens) == 1 && a.Balance != 0:
-		return failed(c.ID, removeUser, ReasonLastOwnerBalance)
+		return failed(c.ID, removeUser, contract.LastOwnerBalance)
 	}
 	d := Decision{
 		Events:   []schemas.Record{&schemas.UserRemovedFromBankAccountEvent{ID: c.ID, Username: c.Username, IBAN: c.IBAN}},

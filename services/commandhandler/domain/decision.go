@@ -51,8 +51,14 @@ func succeeded(id schemas.ID, command string, info string) schemas.Record {
 	return fb
 }
 
-func failed(id schemas.ID, command, reason string) Decision {
-	return Decision{Feedback: []schemas.Record{&schemas.CommandFailed{ID: id, CommandName: command, Reason: reason}}}
+func failed(id schemas.ID, command string, r contract.Reason) Decision {
+	return Decision{Feedback: []schemas.Record{commandFailed(id, command, r)}}
+}
+
+// commandFailed answers a command with a reason: its code for programs,
+// its sentence for people.
+func commandFailed(id schemas.ID, command string, r contract.Reason) *schemas.CommandFailed {
+	return &schemas.CommandFailed{ID: id, CommandName: command, Reason: r.Text, Code: string(r.Code)}
 }
 
 // Command names, as they appear in feedback.

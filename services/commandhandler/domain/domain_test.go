@@ -64,34 +64,34 @@ func TestUserAndAccountRules(t *testing.T) {
 		events int
 	}{
 		{"new user", &schemas.CreateUserAccountCommand{ID: id, Username: "carl", Password: "h"}, "", 1},
-		{"user exists", &schemas.CreateUserAccountCommand{ID: id, Username: "ann", Password: "h"}, ReasonUserExists, 0},
-		{"empty username", &schemas.CreateUserAccountCommand{ID: id, Password: "h"}, contract.ReasonUsername, 0},
-		{"empty password", &schemas.CreateUserAccountCommand{ID: id, Username: "carl"}, ReasonEmptyPassword, 0},
+		{"user exists", &schemas.CreateUserAccountCommand{ID: id, Username: "ann", Password: "h"}, contract.UserExists.Text, 0},
+		{"empty username", &schemas.CreateUserAccountCommand{ID: id, Password: "h"}, contract.UsernameInvalid.Text, 0},
+		{"empty password", &schemas.CreateUserAccountCommand{ID: id, Username: "carl"}, contract.PasswordEmpty.Text, 0},
 		{"new account", &schemas.CreateBankAccountCommand{ID: id, IBAN: ibanNew, Username: "ann"}, "", 1},
-		{"account exists", &schemas.CreateBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann"}, ReasonIBANExists, 0},
-		{"iban of another bank", &schemas.CreateBankAccountCommand{ID: id, IBAN: outside, Username: "ann"}, ReasonInvalidOpenIBAN, 0},
-		{"iban with bad check digits", &schemas.CreateBankAccountCommand{ID: id, IBAN: "NL00OPEN0000000003", Username: "ann"}, ReasonInvalidOpenIBAN, 0},
+		{"account exists", &schemas.CreateBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann"}, contract.IBANExists.Text, 0},
+		{"iban of another bank", &schemas.CreateBankAccountCommand{ID: id, IBAN: outside, Username: "ann"}, contract.IBANInvalidOpen.Text, 0},
+		{"iban with bad check digits", &schemas.CreateBankAccountCommand{ID: id, IBAN: "NL00OPEN0000000003", Username: "ann"}, contract.IBANInvalidOpen.Text, 0},
 		{"add owner", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann", Token: "tok-ann", UserToAdd: "bob"}, "", 1},
-		{"add owner twice", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann", Token: "tok-ann", UserToAdd: "ann"}, ReasonAlreadyOwner, 0},
-		{"add unknown user", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann", Token: "tok-ann", UserToAdd: "zed"}, ReasonUnknownUser, 0},
-		{"add by non-owner", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "eve", Token: "tok-ann", UserToAdd: "eve"}, ReasonNotAuthorized, 0},
-		{"add with wrong token", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann", Token: "tok-bob", UserToAdd: "bob"}, ReasonNotAuthorized, 0},
-		{"add to unknown account", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanNew, Username: "ann", Token: "tok-ann", UserToAdd: "bob"}, ReasonNotAuthorized, 0},
+		{"add owner twice", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann", Token: "tok-ann", UserToAdd: "ann"}, contract.AlreadyOwner.Text, 0},
+		{"add unknown user", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann", Token: "tok-ann", UserToAdd: "zed"}, contract.UserUnknown.Text, 0},
+		{"add by non-owner", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "eve", Token: "tok-ann", UserToAdd: "eve"}, contract.NotAuthorized.Text, 0},
+		{"add with wrong token", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann", Token: "tok-bob", UserToAdd: "bob"}, contract.NotAuthorized.Text, 0},
+		{"add to unknown account", &schemas.AddUserToBankAccountCommand{ID: id, IBAN: ibanNew, Username: "ann", Token: "tok-ann", UserToAdd: "bob"}, contract.NotAuthorized.Text, 0},
 		{"last owner leaves empty account", &schemas.RemoveUserFromBankAccountCommand{ID: id, IBAN: ibanBob, Username: "bob", Token: "tok-bob"}, "", 1},
-		{"last owner can't leave money behind", &schemas.RemoveUserFromBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann", Token: "tok-ann"}, ReasonLastOwnerBalance, 0},
-		{"leave with wrong token", &schemas.RemoveUserFromBankAccountCommand{ID: id, IBAN: ibanBob, Username: "bob", Token: "x"}, ReasonNotAuthorized, 0},
+		{"last owner can't leave money behind", &schemas.RemoveUserFromBankAccountCommand{ID: id, IBAN: ibanAnn, Username: "ann", Token: "tok-ann"}, contract.LastOwnerBalance.Text, 0},
+		{"leave with wrong token", &schemas.RemoveUserFromBankAccountCommand{ID: id, IBAN: ibanBob, Username: "bob", Token: "x"}, contract.NotAuthorized.Text, 0},
 		{"debit", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanAnn, Amount: 100, Token: "tok-ann", Username: "ann"}, "", 1},
 		{"debit down to just above the limit", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanAnn, Amount: 10_000 + 49_999, Token: "tok-ann", Username: "ann"}, "", 1},
 		{"debit reaching the limit", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanAnn, Amount: 10_000 + 50_000, Token: "tok-ann", Username: "ann"}, "insufficient funds would be below the limit of -€500,00", 0},
-		{"debit by non-owner", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanAnn, Amount: 1, Token: "tok-ann", Username: "bob"}, ReasonNotAuthorized, 0},
-		{"debit with wrong token", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanAnn, Amount: 1, Token: "tok-bob", Username: "ann"}, ReasonNotAuthorized, 0},
-		{"debit of unknown account", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanNew, Amount: 1, Token: "t", Username: "ann"}, ReasonNotAuthorized, 0},
-		{"negative debit", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanAnn, Amount: -5, Token: "tok-ann", Username: "ann"}, ReasonAmountNotPositive, 0},
+		{"debit by non-owner", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanAnn, Amount: 1, Token: "tok-ann", Username: "bob"}, contract.NotAuthorized.Text, 0},
+		{"debit with wrong token", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanAnn, Amount: 1, Token: "tok-bob", Username: "ann"}, contract.NotAuthorized.Text, 0},
+		{"debit of unknown account", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanNew, Amount: 1, Token: "t", Username: "ann"}, contract.NotAuthorized.Text, 0},
+		{"negative debit", &schemas.DebitMoneyCommand{ID: id, IBAN: ibanAnn, Amount: -5, Token: "tok-ann", Username: "ann"}, contract.AmountNotPositive.Text, 0},
 		{"credit", &schemas.CreditMoneyCommand{ID: id, IBAN: ibanBob, Amount: 5}, "", 1},
-		{"credit of unknown account", &schemas.CreditMoneyCommand{ID: id, IBAN: ibanNew, Amount: 5}, ReasonUnknownAccount, 0},
-		{"zero credit", &schemas.CreditMoneyCommand{ID: id, IBAN: ibanBob}, ReasonAmountNotPositive, 0},
+		{"credit of unknown account", &schemas.CreditMoneyCommand{ID: id, IBAN: ibanNew, Amount: 5}, contract.AccountUnknown.Text, 0},
+		{"zero credit", &schemas.CreditMoneyCommand{ID: id, IBAN: ibanBob}, contract.AmountNotPositive.Text, 0},
 		{"return", &schemas.ReturnMoneyCommand{ID: id, IBAN: ibanAnn, Amount: 5, Reason: "r"}, "", 1},
-		{"return to unknown account", &schemas.ReturnMoneyCommand{ID: id, IBAN: ibanNew, Amount: 5, Reason: "r"}, ReasonUnknownAccount, 0},
+		{"return to unknown account", &schemas.ReturnMoneyCommand{ID: id, IBAN: ibanNew, Amount: 5, Reason: "r"}, contract.AccountUnknown.Text, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,27 +221,27 @@ func TestTransferSaga(t *testing.T) {
 		{name: "insufficient funds", from: ibanAnn, to: ibanBob, token: "tok-ann", username: "ann", amount: 60_000,
 			reason: "insufficient funds would be below the limit of -€500,00", events: "TransferStarted TransferFailed", annAfter: 10_000},
 		{name: "wrong token", from: ibanAnn, to: ibanBob, token: "tok-bob", username: "ann", amount: 1,
-			reason: ReasonNotAuthorized, events: "TransferStarted TransferFailed", annAfter: 10_000},
+			reason: contract.NotAuthorized.Text, events: "TransferStarted TransferFailed", annAfter: 10_000},
 		{name: "not the owner", from: ibanAnn, to: ibanBob, token: "tok-bob", username: "bob", amount: 1,
-			reason: ReasonNotAuthorized, events: "TransferStarted TransferFailed", annAfter: 10_000},
+			reason: contract.NotAuthorized.Text, events: "TransferStarted TransferFailed", annAfter: 10_000},
 		{name: "unknown to-account: money returned", from: ibanAnn, to: ibanNew, token: "tok-ann", username: "ann", amount: 300,
-			reason: ReasonUnknownAccount, events: "TransferStarted MoneyDebited MoneyReturned TransferFailed", annAfter: 10_000},
+			reason: contract.AccountUnknown.Text, events: "TransferStarted MoneyDebited MoneyReturned TransferFailed", annAfter: 10_000},
 		{name: "cash to unknown account", from: Cash, to: ibanNew, teller: true, amount: 300,
-			reason: ReasonUnknownAccount, events: "TransferStarted TransferFailed", annAfter: 10_000},
+			reason: contract.AccountUnknown.Text, events: "TransferStarted TransferFailed", annAfter: 10_000},
 		{name: "cash to outside IBAN", from: Cash, to: outside, amount: 300,
-			reason: ReasonCashToOutside, events: "TransferStarted TransferFailed", annAfter: 10_000},
+			reason: contract.CashToOutside.Text, events: "TransferStarted TransferFailed", annAfter: 10_000},
 		{name: "from = to", from: ibanAnn, to: ibanAnn, token: "tok-ann", username: "ann", amount: 1,
-			reason: ReasonSameFromTo, events: "TransferStarted TransferFailed", annAfter: 10_000},
+			reason: contract.SameFromTo.Text, events: "TransferStarted TransferFailed", annAfter: 10_000},
 		{name: "invalid from", from: "NL00OPEN0000000001", to: ibanBob, amount: 1,
-			reason: ReasonFromInvalid, events: "TransferStarted TransferFailed", annAfter: 10_000},
+			reason: contract.FromInvalid.Text, events: "TransferStarted TransferFailed", annAfter: 10_000},
 		{name: "from another bank", from: outside, to: ibanBob, amount: 1,
-			reason: ReasonFromInvalid, events: "TransferStarted TransferFailed", annAfter: 10_000},
+			reason: contract.FromInvalid.Text, events: "TransferStarted TransferFailed", annAfter: 10_000},
 		{name: "invalid to", from: ibanAnn, to: "somewhere", token: "tok-ann", username: "ann", amount: 1,
-			reason: ReasonToInvalid, events: "TransferStarted TransferFailed", annAfter: 10_000},
+			reason: contract.ToInvalid.Text, events: "TransferStarted TransferFailed", annAfter: 10_000},
 		{name: "negative amount", from: ibanBob, to: ibanAnn, token: "tok-bob", username: "bob", amount: -10_000,
-			reason: ReasonAmountNotPositive, events: "TransferStarted TransferFailed", annAfter: 10_000},
+			reason: contract.AmountNotPositive.Text, events: "TransferStarted TransferFailed", annAfter: 10_000},
 		{name: "zero amount", from: Cash, to: ibanAnn, amount: 0,
-			reason: ReasonAmountNotPositive, events: "TransferStarted TransferFailed", annAfter: 10_000},
+			reason: contract.AmountNotPositive.Text, events: "TransferStarted TransferFailed", annAfter: 10_000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,13 +314,13 @@ func TestRepeatedTransferAnswersTheFirstOutcome(t *testing.T) {
 	// Same id, other content: refused.
 	other := *cmd
 	other.Amount = 999
-	if r := reasonOf(s.MoneyTransfer(&other, env())); r != ReasonAlreadyStarted {
+	if r := reasonOf(s.MoneyTransfer(&other, env())); r != contract.TransferStarted.Text {
 		t.Fatalf("reused id: %q", r)
 	}
 	// A failed transfer's repeat repeats its reason.
 	bad := &schemas.MoneyTransferCommand{ID: schemas.NewID(), Token: "nope", Amount: 1, From: ibanAnn, To: ibanBob, Username: "ann"}
 	runSaga(t, s, bad)
-	if r := reasonOf(s.MoneyTransfer(bad, env())); r != ReasonNotAuthorized {
+	if r := reasonOf(s.MoneyTransfer(bad, env())); r != contract.NotAuthorized.Text {
 		t.Fatalf("repeat of failed transfer: %q", r)
 	}
 }
@@ -364,7 +364,7 @@ func TestMarkingTransfersByHand(t *testing.T) {
 	if r := reasonOf(s.MarkTransferFailed(&schemas.MarkTransferFailedCommand{ID: debited})); !strings.Contains(r, "money has moved") {
 		t.Fatalf("failing a debited transfer: %q", r)
 	}
-	if r := reasonOf(s.MarkTransferCompleted(&schemas.MarkTransferCompletedCommand{ID: schemas.NewID()})); r != ReasonUnknownTransfer {
+	if r := reasonOf(s.MarkTransferCompleted(&schemas.MarkTransferCompletedCommand{ID: schemas.NewID()})); r != contract.TransferUnknown.Text {
 		t.Fatalf("unknown: %q", r)
 	}
 }
@@ -508,18 +508,18 @@ func TestAlertRules(t *testing.T) {
 		{"with a webhook", create(func(c *schemas.CreateAlertRuleCommand) {
 			c.Kind, c.Word, c.Webhook = "DESCRIPTION_CONTAINS", "casino", "https://example.org/hook"
 		}), ""},
-		{"same id again", create(func(c *schemas.CreateAlertRuleCommand) { c.ID = existing }), ReasonRuleExists},
-		{"not an owner", create(func(c *schemas.CreateAlertRuleCommand) { c.Username = "bob" }), ReasonNotAuthorized},
-		{"wrong token", create(func(c *schemas.CreateAlertRuleCommand) { c.Token = "tok-bob" }), ReasonNotAuthorized},
-		{"unknown account", create(func(c *schemas.CreateAlertRuleCommand) { c.IBAN = ibanNew }), ReasonNotAuthorized},
+		{"same id again", create(func(c *schemas.CreateAlertRuleCommand) { c.ID = existing }), contract.RuleExists.Text},
+		{"not an owner", create(func(c *schemas.CreateAlertRuleCommand) { c.Username = "bob" }), contract.NotAuthorized.Text},
+		{"wrong token", create(func(c *schemas.CreateAlertRuleCommand) { c.Token = "tok-bob" }), contract.NotAuthorized.Text},
+		{"unknown account", create(func(c *schemas.CreateAlertRuleCommand) { c.IBAN = ibanNew }), contract.NotAuthorized.Text},
 		{"unknown kind", create(func(c *schemas.CreateAlertRuleCommand) { c.Kind = "SOMETIMES" }),
 			`kind "SOMETIMES" is not one of BALANCE_BELOW, INCOMING_ABOVE, OUTGOING_ABOVE, DESCRIPTION_CONTAINS`},
 		{"negative amount", create(func(c *schemas.CreateAlertRuleCommand) { c.Amount = -1 }), "amount may not be negative"},
 		{"bad webhook", create(func(c *schemas.CreateAlertRuleCommand) { c.Webhook = "javascript:alert(1)" }), "webhook must be an http or https URL"},
 		{"delete", &schemas.DeleteAlertRuleCommand{ID: existing, IBAN: ibanAnn, Username: "ann", Token: "tok-ann"}, ""},
-		{"delete an unknown rule", &schemas.DeleteAlertRuleCommand{ID: schemas.NewID(), IBAN: ibanAnn, Username: "ann", Token: "tok-ann"}, ReasonUnknownRule},
-		{"delete another account's rule", &schemas.DeleteAlertRuleCommand{ID: existing, IBAN: ibanBob, Username: "bob", Token: "tok-bob"}, ReasonUnknownRule},
-		{"delete by a non-owner", &schemas.DeleteAlertRuleCommand{ID: existing, IBAN: ibanAnn, Username: "bob", Token: "tok-bob"}, ReasonNotAuthorized},
+		{"delete an unknown rule", &schemas.DeleteAlertRuleCommand{ID: schemas.NewID(), IBAN: ibanAnn, Username: "ann", Token: "tok-ann"}, contract.RuleUnknown.Text},
+		{"delete another account's rule", &schemas.DeleteAlertRuleCommand{ID: existing, IBAN: ibanBob, Username: "bob", Token: "tok-bob"}, contract.RuleUnknown.Text},
+		{"delete by a non-owner", &schemas.DeleteAlertRuleCommand{ID: existing, IBAN: ibanAnn, Username: "bob", Token: "tok-bob"}, contract.NotAuthorized.Text},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -557,7 +557,7 @@ func TestAlertRules(t *testing.T) {
 			s.Apply(e)
 		}
 	}
-	if r := reasonOf(s.CreateAlertRule(create(nil))); r != ReasonTooManyRules {
+	if r := reasonOf(s.CreateAlertRule(create(nil))); r != contract.TooManyRules.Text {
 		t.Fatalf("rule %d: %q", MaxRules+1, r)
 	}
 	for _, e := range s.DeleteAlertRule(&schemas.DeleteAlertRuleCommand{ID: ids[0], IBAN: ibanAnn, Username: "ann", Token: "tok-ann"}).Events {

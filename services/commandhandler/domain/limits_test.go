@@ -33,20 +33,20 @@ func TestAmountsAreBoundedWhenDecided(t *testing.T) {
 		annAfter, bobA int64
 	}{
 		{"MaxInt64 out of the bank", ibanAnn, outside, "ann", "tok-ann", false, math.MaxInt64, tooLarge, 10_000, 0},
-		{"MinInt64 out of the bank", ibanAnn, outside, "ann", "tok-ann", false, math.MinInt64, ReasonAmountNotPositive, 10_000, 0},
+		{"MinInt64 out of the bank", ibanAnn, outside, "ann", "tok-ann", false, math.MinInt64, contract.AmountNotPositive.Text, 10_000, 0},
 		{"MaxInt64 cash", Cash, ibanAnn, "ann", "tok-ann", false, math.MaxInt64, tooLarge, 10_000, 0},
-		{"MinInt64 cash", Cash, ibanAnn, "ann", "tok-ann", false, math.MinInt64, ReasonAmountNotPositive, 10_000, 0},
-		{"minus one", ibanAnn, ibanBob, "ann", "tok-ann", false, -1, ReasonAmountNotPositive, 10_000, 0},
-		{"zero", ibanAnn, ibanBob, "ann", "tok-ann", false, 0, ReasonAmountNotPositive, 10_000, 0},
+		{"MinInt64 cash", Cash, ibanAnn, "ann", "tok-ann", false, math.MinInt64, contract.AmountNotPositive.Text, 10_000, 0},
+		{"minus one", ibanAnn, ibanBob, "ann", "tok-ann", false, -1, contract.AmountNotPositive.Text, 10_000, 0},
+		{"zero", ibanAnn, ibanBob, "ann", "tok-ann", false, 0, contract.AmountNotPositive.Text, 10_000, 0},
 		{"one cent", ibanAnn, ibanBob, "ann", "tok-ann", false, 1, "", 9_999, 1},
 		{"the limit + 1", ibanAnn, outside, "ann", "tok-ann", false, l.MaxTransfer + 1, tooLarge, 10_000, 0},
-		{"the limit, without the funds", ibanAnn, outside, "ann", "tok-ann", false, l.MaxTransfer, InsufficientFunds(Limit), 10_000, 0},
+		{"the limit, without the funds", ibanAnn, outside, "ann", "tok-ann", false, l.MaxTransfer, contract.InsufficientFunds(Limit).Text, 10_000, 0},
 		{"a deposit of the deposit limit", Cash, ibanAnn, "ann", "tok-ann", false, l.MaxDeposit, "", 10_000 + l.MaxDeposit, 0},
-		{"a deposit over the deposit limit", Cash, ibanAnn, "ann", "tok-ann", false, l.MaxDeposit + 1, DepositTooLarge(l.MaxDeposit), 10_000, 0},
+		{"a deposit over the deposit limit", Cash, ibanAnn, "ann", "tok-ann", false, l.MaxDeposit + 1, contract.DepositTooLarge(l.MaxDeposit).Text, 10_000, 0},
 		{"a teller's deposit", Cash, ibanBob, "", "", true, 500, "", 10_000, 500},
-		{"an anonymous deposit", Cash, ibanBob, "nobody", "x", false, 500, ReasonCashNeedsOwner, 10_000, 0},
-		{"a deposit by another user", Cash, ibanBob, "ann", "tok-ann", false, 500, ReasonCashNeedsOwner, 10_000, 0},
-		{"a deposit with a wrong token", Cash, ibanBob, "bob", "tok-ann", false, 500, ReasonCashNeedsOwner, 10_000, 0},
+		{"an anonymous deposit", Cash, ibanBob, "nobody", "x", false, 500, contract.CashNeedsOwner.Text, 10_000, 0},
+		{"a deposit by another user", Cash, ibanBob, "ann", "tok-ann", false, 500, contract.CashNeedsOwner.Text, 10_000, 0},
+		{"a deposit with a wrong token", Cash, ibanBob, "bob", "tok-ann", false, 500, contract.CashNeedsOwner.Text, 10_000, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestCashDepositsAreLimitedPerAccountAndDay(t *testing.T) {
 		}
 	}
 	rest := l.MaxDepositsPerDay % l.MaxDeposit
-	if r := deposit(day, rest+1); r != DailyDepositLimit(l.MaxDepositsPerDay) {
+	if r := deposit(day, rest+1); r != contract.DailyDepositLimit(l.MaxDepositsPerDay).Text {
 		t.Fatalf("deposit 1 cent over the daily limit: %q", r)
 	}
 	if rest > 0 {
@@ -88,7 +88,7 @@ func TestCashDepositsAreLimitedPerAccountAndDay(t *testing.T) {
 	}
 	// A teller's deposits count too; the next UTC day starts afresh.
 	final, _ := runSagaWith(t, s, &schemas.MoneyTransferCommand{ID: schemas.NewID(), Amount: 1, From: Cash, To: ibanBob, Teller: true}, limitsEnv(day))
-	if r := reasonOfRecord(final); r != DailyDepositLimit(l.MaxDepositsPerDay) {
+	if r := reasonOfRecord(final); r != contract.DailyDepositLimit(l.MaxDepositsPerDay).Text {
 		t.Fatalf("teller over the daily limit: %q", r)
 	}
 	if r := deposit(day.Add(time.Hour), l.MaxDeposit); r != "" {
@@ -118,7 +118,7 @@ func TestTheGenesisDepositIsExempt(t *testing.T) {
 	}
 	// And no one else may become the company account's owner.
 	d := s.CreateUserAccount(&schemas.CreateUserAccountCommand{ID: schemas.NewID(), Username: CompanyOwner, Password: "h"})
-	if reasonOf(d) != ReasonUserExists {
+	if reasonOf(d) != contract.UserExists.Text {
 		t.Fatalf("signing up as the company owner: %+v", d)
 	}
 }
@@ -133,14 +133,14 @@ func TestBalancesCannotWrapAround(t *testing.T) {
 		&schemas.CreditMoneyCommand{ID: schemas.NewID(), IBAN: ibanBob, Amount: math.MaxInt64},
 	} {
 		d, _ := s.Decide(c, env())
-		if reasonOf(d) != ReasonBalanceTooLarge || len(d.Events) != 0 {
+		if reasonOf(d) != contract.BalanceTooLarge.Text || len(d.Events) != 0 {
 			t.Errorf("%s: %+v", c.AvroName(), d)
 		}
 	}
 	// A debit from the most negative balance cannot wrap it up either.
 	s.Accounts[ibanAnn].Balance = math.MinInt64 + 10
 	d := s.DebitMoney(&schemas.DebitMoneyCommand{ID: schemas.NewID(), IBAN: ibanAnn, Amount: 100, Username: "ann", Token: "tok-ann"}, env())
-	if reasonOf(d) != InsufficientFunds(Limit) {
+	if reasonOf(d) != contract.InsufficientFunds(Limit).Text {
 		t.Errorf("debit below MinInt64: %+v", d)
 	}
 }
@@ -205,7 +205,7 @@ func TestMoneyStepsApplyOnce(t *testing.T) {
 		t.Fatalf("ann %d, bob %d after repeats", a, b)
 	}
 	// A return after the credit would create money: refused.
-	if r := reasonOf(s.ReturnMoney(&schemas.ReturnMoneyCommand{ID: id, IBAN: ibanAnn, Amount: 100})); r != ReasonNothingToReturn {
+	if r := reasonOf(s.ReturnMoney(&schemas.ReturnMoneyCommand{ID: id, IBAN: ibanAnn, Amount: 100})); r != contract.NothingToReturn.Text {
 		t.Fatalf("return after credit: %q", r)
 	}
 	// The log repeating the debit changes nothing.
@@ -216,7 +216,7 @@ func TestMoneyStepsApplyOnce(t *testing.T) {
 	failedID := schemas.NewID()
 	s.Apply(&schemas.TransferStartedEvent{ID: failedID, Amount: 100, From: ibanAnn, To: ibanBob})
 	s.Apply(&schemas.TransferFailedEvent{ID: failedID, Reason: "insufficient"})
-	if r := reasonOf(s.DebitMoney(&schemas.DebitMoneyCommand{ID: failedID, IBAN: ibanAnn, Amount: 100, Username: "ann", Token: "tok-ann"}, env())); r != ReasonTransferEnded {
+	if r := reasonOf(s.DebitMoney(&schemas.DebitMoneyCommand{ID: failedID, IBAN: ibanAnn, Amount: 100, Username: "ann", Token: "tok-ann"}, env())); r != contract.TransferEnded.Text {
 		t.Fatalf("debit of an ended transfer: %q", r)
 	}
 	// A second end is refused: a saga ends once.
@@ -254,7 +254,7 @@ func TestSessionsEndWithLogOutAndPasswordChange(t *testing.T) {
 	if s.Users["ann"].PasswordHash != "new-hash" {
 		t.Fatal("hash not changed")
 	}
-	if r := reasonOf(s.RevokeSessions(&schemas.RevokeSessionsCommand{ID: schemas.NewID(), Username: "zed"})); r != ReasonUnknownUser {
+	if r := reasonOf(s.RevokeSessions(&schemas.RevokeSessionsCommand{ID: schemas.NewID(), Username: "zed"})); r != contract.UserUnknown.Text {
 		t.Fatalf("log out of an unknown user: %q", r)
 	}
 	if got := eventNames(s.RevokeSessions(&schemas.RevokeSessionsCommand{ID: schemas.NewID(), Username: "ann", RevokedAt: 43}).Events); got != "SessionsRevoked" {

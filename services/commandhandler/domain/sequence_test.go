@@ -230,22 +230,28 @@ func (b *simBank) decide(in schemas.Record) {
 		return // the handler parks what cannot be decided
 	}
 	for _, e := range d.Events {
+		if f, ok := e.(*schemas.TransferFailedEvent); ok && (f.Code == "" || !contract.Known(contract.Code(f.Code))) {
+			b.t.Fatalf("transfer failed with no known code: %+v", f)
+		}
 		b.apply(e, false)
 	}
 	b.queue = append(b.queue, d.Commands...)
 	for _, fb := range d.Feedback {
+		if f, ok := fb.(*schemas.CommandFailed); ok && !contract.Known(contract.Code(f.Code)) {
+			b.t.Fatalf("%s failed with no known code: %+v", f.CommandName, f)
+		}
 		switch name := commandName(fb); name {
 		case moneyTransfer:
 			id := fb.RecordID()
 			if first, ok := b.outcome[id]; ok && !reflect.DeepEqual(first, fb) {
 				// A repeat with other content may be refused; the same
 				// transfer never answers two outcomes.
-				if f, refused := fb.(*schemas.CommandFailed); !refused || f.Reason != ReasonAlreadyStarted {
+				if f, refused := fb.(*schemas.CommandFailed); !refused || f.Reason != contract.TransferStarted.Text {
 					b.t.Fatalf("transfer %s answered %+v, then %+v", id, first, fb)
 				}
 				continue
 			}
-			if _, ok := fb.(*schemas.CommandFailed); ok && fb.(*schemas.CommandFailed).Reason == ReasonAlreadyStarted {
+			if _, ok := fb.(*schemas.CommandFailed); ok && fb.(*schemas.CommandFailed).Reason == contract.TransferStarted.Text {
 				continue
 			}
 			b.outcome[id] = fb

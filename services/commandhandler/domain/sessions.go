@@ -13,11 +13,11 @@ func (s *State) ChangePassword(c *schemas.ChangePasswordCommand) Decision {
 	case s.decided(&schemas.PasswordChangedEvent{ID: c.ID}):
 		return Decision{Feedback: []schemas.Record{succeeded(c.ID, changePass, "")}}
 	case s.Users[c.Username] == nil:
-		return failed(c.ID, changePass, ReasonUnknownUser)
+		return failed(c.ID, changePass, contract.UserUnknown)
 	case c.Password == "":
-		return failed(c.ID, changePass, ReasonEmptyPassword)
+		return failed(c.ID, changePass, contract.PasswordEmpty)
 	case len(c.Password) > contract.MaxPasswordHash:
-		return failed(c.ID, changePass, ReasonPasswordHash)
+		return failed(c.ID, changePass, contract.PasswordHashSize)
 	}
 	return Decision{
 		Events: []schemas.Record{
@@ -31,7 +31,7 @@ func (s *State) ChangePassword(c *schemas.ChangePasswordCommand) Decision {
 // RevokeSessions decides on a user logging out everywhere.
 func (s *State) RevokeSessions(c *schemas.RevokeSessionsCommand) Decision {
 	if s.Users[c.Username] == nil {
-		return failed(c.ID, revokeSess, ReasonUnknownUser)
+		return failed(c.ID, revokeSess, contract.UserUnknown)
 	}
 	return Decision{
 		Events:   []schemas.Record{&schemas.SessionsRevokedEvent{ID: c.ID, Username: c.Username, RevokedAt: c.RevokedAt}},

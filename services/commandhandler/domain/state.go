@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 )
 
@@ -288,9 +289,9 @@ func (s *State) Apply(e schemas.Record) error {
 		remember(s.saved().transfers, s.Transfers, e.ID, cloneTransfer)
 		s.Transfers[e.ID] = &Transfer{Request: *e, Step: Started}
 	case *schemas.TransferCompletedEvent:
-		return s.end(e.ID, Completed, "")
+		return s.end(e.ID, Completed, contract.Reason{})
 	case *schemas.TransferFailedEvent:
-		return s.end(e.ID, Failed, e.Reason)
+		return s.end(e.ID, Failed, contract.ReasonOf(e.Code, e.Reason))
 	default:
 		return fmt.Errorf("%s is not an event of the command handler", e.AvroName())
 	}
@@ -339,7 +340,7 @@ func (s *State) once(e schemas.Record) error {
 }
 
 // end ends a saga, once.
-func (s *State) end(id schemas.ID, step Step, reason string) error {
+func (s *State) end(id schemas.ID, step Step, reason contract.Reason) error {
 	t, ok := s.transfer(id)
 	switch {
 	case !ok:

@@ -53,46 +53,11 @@ func (s Step) Ended() bool { return s == Completed || s == Failed }
 type Transfer struct {
 	Request schemas.TransferStartedEvent
 	Step    Step
-	Reason  string // why it failed
+	Reason  contract.Reason // why it failed
 }
 
 // Cash is the "from" of a deposit: money entering the bank.
 const Cash = "cash"
-
-// Failure reasons of transfers.
-const (
-	ReasonAlreadyStarted    = "transfer was already started"
-	ReasonSameFromTo        = "from and to can't be same for transfer"
-	ReasonFromInvalid       = "from is invalid"
-	ReasonToInvalid         = "to is invalid"
-	ReasonCashToOutside     = "cash can only be deposited on an account of this bank"
-	ReasonAmountNotPositive = contract.ReasonAmountNotPositive
-	ReasonUnknownTransfer   = "transfer does not exist"
-	ReasonFieldTooLong      = "username, token, from or to is too long"
-	// ReasonCashNeedsOwner answers a cash deposit by anyone but an owner
-	// of the receiving account (with its token) or a teller.
-	ReasonCashNeedsOwner  = "cash can be deposited only by an owner of the account (username and token) or by an employee"
-	ReasonBalanceTooLarge = "the balance would exceed what an account can hold"
-	ReasonTransferEnded   = "the transfer has already ended"
-	ReasonNothingToReturn = "the money of this transfer arrived; there is nothing to return"
-)
-
-// DepositTooLarge is the reason a cash deposit above the limit is refused.
-func DepositTooLarge(limit int64) string {
-	return "a cash deposit may be at most " + money.Euro(limit)
-}
-
-// DailyDepositLimit is the reason a cash deposit beyond the account's daily
-// limit is refused.
-func DailyDepositLimit(limit int64) string {
-	return "cash deposits on an account may total at most " + money.Euro(limit) + " a day (UTC)"
-}
-
-// InsufficientFunds is the reason a debit fails that would take the balance
-// to or below the limit.
-func InsufficientFunds(limit int64) string {
-	return "insufficient funds would be below the limit of " + money.Euro(limit)
-}
 
 // ErrUnknownTransfer is returned for feedback about a transfer the state does
 // not hold: the handler parks it.
@@ -102,44 +67,44 @@ var ErrUnknownTransfer = errors.New("unknown transfer")
 // the description, the username, the token — is checked before anything
 // is stored: a refused value never reaches the log.
 func (s *State) MoneyTransfer(c *schemas.MoneyTransferCommand, env Env) Decision {
-	if reason := tooLong(c); reason != "" {
+	if reason := tooLong(c); reason != (contract.Reason{}) {
 		return failed(c.ID, moneyTransfer, reason)
 	}
 	req := schemas.TransferStartedEvent{ID: c.ID, Token: c.Token, Amount: c.Amount, From: c.From,
 		To: c.To, Description: c.Description, Username: c.Username, Teller: c.Teller}
 	if t := s.Transfers[c.ID]; t != nil {
 		if t.Request != req {
-			return failed(c.ID, moneyTransfer, ReasonAlreadyStarted)
+			return failed(c.ID, moneyTransfer, contract.TransferStarted)
 		}
 		// A retry: answer with the outcome once there is one; a running
 		// saga answers when it ends.
 		return Decision{Feedback: outcome(t)}
 	}
 	d := Decision{Events: []schemas.Record{&req}}
-	fail := func(reason string) Decision {
-		d.Events = append(d.Events, &schemas.TransferFailedEvent{ID: c.ID, Reason: reason})
-		d.Feedback = append(d.Feedback, &schemas.CommandFailed{ID: c.ID, CommandName: moneyTransfer, Reason: reason})
+	fail := func(r contract.Reason) Decision {
+		d.Events = append(d.Events, &schemas.TransferFailedEvent{ID: c.ID, Reason: r.Text, Code: string(r.Code)})
+		d.Feedback = append(d.Feedback, commandFailed(c.ID, moneyTransfer, r))
 		return d
 	}
 	genesis := isGenesis(c)
 	limits := env.limits()
-	if reason := limits.CheckAmount(c.Amount); reason != "" && !(genesis && c.Amount > 0) {
+	if reason := limits.CheckAmount(c.Amount); reason != (contract.Reason{}) && !(genesis && c.Amount > 0) {
 		return fail(reason)
 	}
 	cash := c.From == Cash
 	switch {
 	case c.From == c.To:
-		return fail(ReasonSameFromTo)
+		return fail(contract.SameFromTo)
 	case !cash && !iban.IsOpen(c.From):
-		return fail(ReasonFromInvalid)
+		return fail(contract.FromInvalid)
 	case !iban.Valid(c.To):
-		return fail(ReasonToInvalid)
+		return fail(contract.ToInvalid)
 	case cash && !iban.IsOpen(c.To):
-		return fail(ReasonCashToOutside)
+		return fail(contract.CashToOutside)
 	case cash && genesis:
 		d.Commands = append(d.Commands, &schemas.CreditMoneyCommand{ID: c.ID, IBAN: c.To, Amount: c.Amount})
 	case cash && c.Amount > limits.MaxDeposit:
-		return fail(DepositTooLarge(limits.MaxDeposit))
+		return fail(contract.DepositTooLarge(limits.MaxDeposit))
 	case cash:
 		// Who may deposit is checked by the credit, on the instance that
 		// owns the account: this one may not have read its opening yet.
@@ -151,16 +116,17 @@ func (s *State) MoneyTransfer(c *schemas.MoneyTransferCommand, env Env) Decision
 	return d
 }
 
-// tooLong returns why a transfer's text fields are refused, or "".
-func tooLong(c *schemas.MoneyTransferCommand) string {
-	if reason := contract.CheckDescription(c.Description); reason != "" {
+// tooLong returns why a transfer's text fields are refused (a zero Reason
+// when they are not).
+func tooLong(c *schemas.MoneyTransferCommand) contract.Reason {
+	if reason := contract.CheckDescription(c.Description); reason != (contract.Reason{}) {
 		return reason
 	}
 	if len(c.Username) > 4*contract.MaxUsername || len(c.Token) > contract.MaxToken ||
 		len(c.From) > contract.MaxIBAN || len(c.To) > contract.MaxIBAN {
-		return ReasonFieldTooLong
+		return contract.FieldTooLong
 	}
-	return ""
+	return contract.Reason{}
 }
 
 // outcome is the MoneyTransferCommand's feedback for an ended saga, none
@@ -170,23 +136,24 @@ func outcome(t *Transfer) []schemas.Record {
 	case Completed:
 		return []schemas.Record{succeeded(t.Request.ID, moneyTransfer, "")}
 	case Failed:
-		return []schemas.Record{&schemas.CommandFailed{ID: t.Request.ID, CommandName: moneyTransfer, Reason: t.Reason}}
+		return []schemas.Record{commandFailed(t.Request.ID, moneyTransfer, t.Reason)}
 	}
 	return nil
 }
 
-// end finishes a saga: its last event and the MoneyTransferCommand's feedback.
-func end(t *Transfer, reason string) Decision {
+// end finishes a saga: its last event and the MoneyTransferCommand's
+// feedback; a zero reason completes it.
+func end(t *Transfer, reason contract.Reason) Decision {
 	id := t.Request.ID
-	if reason == "" {
+	if reason == (contract.Reason{}) {
 		return Decision{
 			Events:   []schemas.Record{&schemas.TransferCompletedEvent{ID: id}},
 			Feedback: []schemas.Record{succeeded(id, moneyTransfer, "")},
 		}
 	}
 	return Decision{
-		Events:   []schemas.Record{&schemas.TransferFailedEvent{ID: id, Reason: reason}},
-		Feedback: []schemas.Record{&schemas.CommandFailed{ID: id, CommandName: moneyTransfer, Reason: reason}},
+		Events:   []schemas.Record{&schemas.TransferFailedEvent{ID: id, Reason: reason.Text, Code: string(reason.Code)}},
+		Feedback: []schemas.Record{commandFailed(id, moneyTransfer, reason)},
 	}
 }
 
@@ -197,7 +164,7 @@ func (s *State) StepDone(fb schemas.Record) (Decision, error) {
 	var (
 		id      schemas.ID
 		command string
-		reason  string // empty when the step succeeded
+		failure contract.Reason // zero when the step succeeded
 		info    string
 	)
 	switch fb := fb.(type) {
@@ -207,7 +174,7 @@ func (s *State) StepDone(fb schemas.Record) (Decision, error) {
 			info = *fb.AdditionalInfo
 		}
 	case *schemas.CommandFailed:
-		id, command, reason = fb.ID, fb.CommandName, fb.Reason
+		id, command, failure = fb.ID, fb.CommandName, contract.ReasonOf(fb.Code, fb.Reason)
 	default:
 		return Decision{}, fmt.Errorf("%s is not feedback", fb.AvroName())
 	}
@@ -219,29 +186,31 @@ func (s *State) StepDone(fb schemas.Record) (Decision, error) {
 		return Decision{}, nil // already decided; nothing more to do
 	}
 	r := t.Request
+	ok := failure == (contract.Reason{})
 	switch {
-	case command == debitMoney && reason != "":
-		return end(t, reason), nil
+	case command == debitMoney && !ok:
+		return end(t, failure), nil
 	case command == debitMoney && iban.IsOpen(r.To):
 		return Decision{Commands: []schemas.Record{&schemas.CreditMoneyCommand{ID: id, IBAN: r.To, Amount: r.Amount}}}, nil
 	case command == debitMoney:
-		return end(t, ""), nil // to an outside IBAN: the money left the bank
-	case command == creditMoney && reason == "":
-		return end(t, ""), nil
+		return end(t, contract.Reason{}), nil // to an outside IBAN: the money left the bank
+	case command == creditMoney && ok:
+		return end(t, contract.Reason{}), nil
 	case command == creditMoney && r.From == Cash:
-		return end(t, reason), nil
+		return end(t, failure), nil
 	case command == creditMoney:
-		return Decision{Commands: []schemas.Record{&schemas.ReturnMoneyCommand{ID: id, IBAN: r.From, Amount: r.Amount, Reason: reason}}}, nil
-	case command == returnMoney && reason == "":
-		// The return's feedback carries the credit's failure reason.
+		return Decision{Commands: []schemas.Record{&schemas.ReturnMoneyCommand{ID: id, IBAN: r.From, Amount: r.Amount, Reason: failure.Text}}}, nil
+	case command == returnMoney && ok:
+		// The return's feedback carries the credit's failure sentence; its
+		// code is that sentence's (credits fail with fixed ones).
 		if info == "" {
-			info = "the credit failed and the money was returned"
+			return end(t, contract.MoneyReturned), nil
 		}
-		return end(t, info), nil
+		return end(t, contract.ReasonOf("", info)), nil
 	case command == returnMoney:
 		// Returning cannot fail for an account that was just debited; if it
 		// does, say so loudly rather than lose track of the money.
-		return Decision{}, fmt.Errorf("return of transfer %s failed: %s", id, reason)
+		return Decision{}, fmt.Errorf("return of transfer %s failed: %s", id, failure.Text)
 	}
 	return Decision{}, fmt.Errorf("feedback of %s does not belong to a transfer saga", command)
 }
@@ -252,13 +221,13 @@ func (s *State) MarkTransferCompleted(c *schemas.MarkTransferCompletedCommand) D
 	t := s.Transfers[c.ID]
 	switch {
 	case t == nil:
-		return failed(c.ID, markCompleted, ReasonUnknownTransfer)
+		return failed(c.ID, markCompleted, contract.TransferUnknown)
 	case t.Step.Ended():
-		return failed(c.ID, markCompleted, "transfer already "+t.Step.String())
+		return failed(c.ID, markCompleted, contract.TransferState("transfer already "+t.Step.String()))
 	case t.Step != Credited && !(t.Step == Debited && !iban.IsOpen(t.Request.To)):
-		return failed(c.ID, markCompleted, "transfer is "+t.Step.String()+", its money has not arrived")
+		return failed(c.ID, markCompleted, contract.TransferState("transfer is "+t.Step.String()+", its money has not arrived"))
 	}
-	d := end(t, "")
+	d := end(t, contract.Reason{})
 	d.Feedback = append(d.Feedback, succeeded(c.ID, markCompleted, ""))
 	return d
 }
@@ -269,13 +238,13 @@ func (s *State) MarkTransferFailed(c *schemas.MarkTransferFailedCommand) Decisio
 	t := s.Transfers[c.ID]
 	switch {
 	case t == nil:
-		return failed(c.ID, markFailed, ReasonUnknownTransfer)
+		return failed(c.ID, markFailed, contract.TransferUnknown)
 	case t.Step.Ended():
-		return failed(c.ID, markFailed, "transfer already "+t.Step.String())
+		return failed(c.ID, markFailed, contract.TransferState("transfer already "+t.Step.String()))
 	case t.Step != Started:
-		return failed(c.ID, markFailed, "transfer is "+t.Step.String()+", money has moved")
+		return failed(c.ID, markFailed, contract.TransferState("transfer is "+t.Step.String()+", money has moved"))
 	}
-	d := end(t, c.Reason)
+	d := end(t, contract.MarkedFailed(c.Reason))
 	d.Feedback = append(d.Feedback, succeeded(c.ID, markFailed, ""))
 	return d
 }
@@ -292,14 +261,14 @@ func (s *State) DebitMoney(c *schemas.DebitMoneyCommand, env Env) Decision {
 		return d
 	}
 	a, reason := s.authorize(c.IBAN, c.Username, c.Token)
-	if reason != "" {
+	if reason != (contract.Reason{}) {
 		return failed(c.ID, debitMoney, reason)
 	}
-	if reason := env.limits().CheckAmount(c.Amount); reason != "" {
+	if reason := env.limits().CheckAmount(c.Amount); reason != (contract.Reason{}) {
 		return failed(c.ID, debitMoney, reason)
 	}
 	if after, ok := money.Sub(a.Balance, c.Amount); !ok || after <= a.Limit {
-		return failed(c.ID, debitMoney, InsufficientFunds(a.Limit))
+		return failed(c.ID, debitMoney, contract.InsufficientFunds(a.Limit))
 	}
 	return Decision{
 		Events:   []schemas.Record{&schemas.MoneyDebitedEvent{ID: c.ID, IBAN: c.IBAN, Amount: c.Amount}},
@@ -317,15 +286,15 @@ func (s *State) CreditMoney(c *schemas.CreditMoneyCommand, env Env) Decision {
 		return d
 	}
 	if s.Moved[c.ID]&MovedReturn != 0 {
-		return failed(c.ID, creditMoney, ReasonTransferEnded)
+		return failed(c.ID, creditMoney, contract.TransferEnded)
 	}
 	if c.Deposit && !c.Teller {
-		if _, reason := s.authorize(c.IBAN, c.Username, c.Token); reason != "" {
-			return failed(c.ID, creditMoney, ReasonCashNeedsOwner) // the same for an account that does not exist
+		if _, reason := s.authorize(c.IBAN, c.Username, c.Token); reason != (contract.Reason{}) {
+			return failed(c.ID, creditMoney, contract.CashNeedsOwner) // the same for an account that does not exist
 		}
 	}
 	a, reason := s.receivable(c.IBAN, c.Amount)
-	if reason != "" {
+	if reason != (contract.Reason{}) {
 		return failed(c.ID, creditMoney, reason)
 	}
 	event := &schemas.MoneyCreditedEvent{ID: c.ID, IBAN: c.IBAN, Amount: c.Amount}
@@ -335,9 +304,9 @@ func (s *State) CreditMoney(c *schemas.CreditMoneyCommand, env Env) Decision {
 		total, ok := money.Add(a.depositedOn(now/msPerDay), c.Amount)
 		switch {
 		case c.Amount > limits.MaxDeposit:
-			return failed(c.ID, creditMoney, DepositTooLarge(limits.MaxDeposit))
+			return failed(c.ID, creditMoney, contract.DepositTooLarge(limits.MaxDeposit))
 		case !ok || total > limits.MaxDepositsPerDay:
-			return failed(c.ID, creditMoney, DailyDepositLimit(limits.MaxDepositsPerDay))
+			return failed(c.ID, creditMoney, contract.DailyDepositLimit(limits.MaxDepositsPerDay))
 		}
 		event.DepositedAt = max(now, 1)
 	}
@@ -354,9 +323,9 @@ func (s *State) ReturnMoney(c *schemas.ReturnMoneyCommand) Decision {
 		return d
 	}
 	if s.Moved[c.ID]&MovedCredit != 0 {
-		return failed(c.ID, returnMoney, ReasonNothingToReturn)
+		return failed(c.ID, returnMoney, contract.NothingToReturn)
 	}
-	if _, reason := s.receivable(c.IBAN, c.Amount); reason != "" {
+	if _, reason := s.receivable(c.IBAN, c.Amount); reason != (contract.Reason{}) {
 		return failed(c.ID, returnMoney, reason)
 	}
 	return Decision{
@@ -368,18 +337,18 @@ func (s *State) ReturnMoney(c *schemas.ReturnMoneyCommand) Decision {
 
 // receivable checks that amount may be put on the account: it exists, the
 // amount is at least a cent, and the balance cannot wrap around.
-func (s *State) receivable(ibanCode string, amount int64) (*Account, string) {
+func (s *State) receivable(ibanCode string, amount int64) (*Account, contract.Reason) {
 	a := s.Accounts[ibanCode]
 	switch {
 	case a == nil:
-		return nil, ReasonUnknownAccount
+		return nil, contract.AccountUnknown
 	case amount < contract.MinAmount:
-		return nil, ReasonAmountNotPositive
+		return nil, contract.AmountNotPositive
 	}
 	if _, ok := money.Add(a.Balance, amount); !ok {
-		return nil, ReasonBalanceTooLarge
+		return nil, contract.BalanceTooLarge
 	}
-	return a, ""
+	return a, contract.Reason{}
 }
 
 // stepDone answers a money step that was decided before: the first
@@ -391,7 +360,7 @@ func (s *State) stepDone(id schemas.ID, command string, bit Moves, info string) 
 		return true, Decision{Feedback: []schemas.Record{succeeded(id, command, info)}}
 	}
 	if t := s.Transfers[id]; t != nil && t.Step.Ended() {
-		return true, failed(id, command, ReasonTransferEnded)
+		return true, failed(id, command, contract.TransferEnded)
 	}
 	return false, Decision{}
 }

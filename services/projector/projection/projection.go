@@ -12,59 +12,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openbank/bank/contract"
+
 	"github.com/openbank/bank/schemas"
 )
 
-// Transaction is one change of one account's balance.
-type Transaction struct {
-	ID          int64     `json:"id"`
-	IBAN        string    `json:"iban"`
-	NewBalance  int64     `json:"new_balance"`
-	ChangedBy   int64     `json:"changed_by"` // negative for money leaving
-	FromTo      string    `json:"from_to"`    // the counterparty: an IBAN or "cash"
-	Description string    `json:"description"`
-	TransferID  string    `json:"transfer_id"`
-	At          time.Time `json:"at"` // when the event was written
-}
-
-// Account is an account as queries show it: no tokens.
-type Account struct {
-	IBAN    string   `json:"iban"`
-	Balance int64    `json:"balance"`
-	Users   []string `json:"users"`
-}
-
-// User is a user as queries show it: no password hash.
-type User struct {
-	Username string   `json:"username"`
-	Accounts []string `json:"accounts"`
-}
-
-// Credentials are what a login checks and what only their user may see:
-// kept apart from User and Account so no other answer can carry them.
-type Credentials struct {
-	Username     string `json:"username"`
-	PasswordHash string `json:"password_hash"`
-	// Accounts are the user's accounts, in the order they got them.
-	Accounts []AccountToken `json:"accounts"`
-}
-
-// AccountToken is a user's token for one account.
-type AccountToken struct {
-	IBAN  string `json:"iban"`
-	Token string `json:"token"`
-}
-
-// Transfer is a transfer's progress.
-type Transfer struct {
-	ID          string `json:"id"`
-	From        string `json:"from"`
-	To          string `json:"to"`
-	Amount      int64  `json:"amount"`
-	Description string `json:"description"`
-	Status      string `json:"status"` // started, completed or failed
-	Reason      string `json:"reason,omitempty"`
-}
+// The read model's answers are the contract's types: the projector builds
+// them, the gateway reads them.
+type (
+	Transaction  = contract.Transaction
+	Account      = contract.Account
+	User         = contract.User
+	Credentials  = contract.Credentials
+	AccountToken = contract.AccountToken
+	Transfer     = contract.Transfer
+	AlertRule    = contract.AlertRule
+)
 
 // Model is the read model.
 type Model struct {
@@ -112,17 +75,6 @@ func (m *Model) step(id schemas.ID, bit uint8, what string) error {
 	}
 	m.moved[id] |= bit
 	return nil
-}
-
-// AlertRule is an account's alert rule.
-type AlertRule struct {
-	ID       string `json:"id"`
-	IBAN     string `json:"iban"`
-	Username string `json:"username"` // who set it
-	Kind     string `json:"kind"`
-	Amount   int64  `json:"amount"`
-	Word     string `json:"word"`
-	Webhook  string `json:"webhook"`
 }
 
 // AlertRules returns the alert rules of iban, by id.
@@ -202,9 +154,9 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		m.transfers[e.ID] = &Transfer{ID: e.ID.String(), From: e.From, To: e.To, Amount: e.Amount,
 			Description: e.Description, Status: "started"}
 	case *schemas.TransferCompletedEvent:
-		return nil, m.end(e.ID, "completed", "")
+		return nil, m.end(e.ID, "completed", contract.Reason{})
 	case *schemas.TransferFailedEvent:
-		return nil, m.end(e.ID, "failed", e.Reason)
+		return nil, m.end(e.ID, "failed", contract.ReasonOf(e.Code, e.Reason))
 	case *schemas.MoneyDebitedEvent:
 		if err := m.step(e.ID, 1, "debit"); err != nil {
 			return nil, err
@@ -244,7 +196,7 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		if m.rules[e.IBAN] == nil {
 			m.rules[e.IBAN] = map[schemas.ID]AlertRule{}
 		}
-		m.rules[e.IBAN][e.ID] = AlertRule{ID: e.ID.String(), IBAN: e.IBAN, Username: e.Username, Kind: e.Kind,
+		m.rules[e.IBAN][e.ID] = AlertRule{ID: e.ID.String(), IBAN: e.IBAN, Owner: e.Username, Kind: contract.AlertKind(e.Kind),
 			Amount: e.Amount, Word: e.Word, Webhook: e.Webhook}
 	case *schemas.AlertRuleDeletedEvent:
 		if err := m.once(e); err != nil {
@@ -261,7 +213,7 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 }
 
 // end ends a transfer, once.
-func (m *Model) end(id schemas.ID, status, reason string) error {
+func (m *Model) end(id schemas.ID, status string, reason contract.Reason) error {
 	t, ok := m.transfers[id]
 	switch {
 	case !ok:
@@ -269,7 +221,7 @@ func (m *Model) end(id schemas.ID, status, reason string) error {
 	case t.Status != "started":
 		return fmt.Errorf("transfer %s %s after it %s: %w", id, status, t.Status, ErrDuplicate)
 	}
-	t.Status, t.Reason = status, reason
+	t.Status, t.Reason, t.ReasonCode = status, reason.Text, reason.Code
 	return nil
 }
 

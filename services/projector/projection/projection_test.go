@@ -214,11 +214,11 @@ func TestCredentialsFollowOwnership(t *testing.T) {
 		&schemas.UserRemovedFromBankAccountEvent{ID: schemas.NewID(), IBAN: bob, Username: "bob"})
 	m, _ := build(t, events)
 	anns, _ := m.Credentials("ann")
-	if anns.PasswordHash != "secret-hash" || !reflect.DeepEqual(anns.Accounts, []AccountToken{{ann, "secret-token"}}) {
+	if anns.PasswordHash != "secret-hash" || !reflect.DeepEqual(anns.Accounts, []AccountToken{{IBAN: ann, Token: "secret-token"}}) {
 		t.Errorf("ann's credentials: %+v", anns)
 	}
 	bobs, _ := m.Credentials("bob")
-	if !reflect.DeepEqual(bobs.Accounts, []AccountToken{{ann, "secret-token"}}) {
+	if !reflect.DeepEqual(bobs.Accounts, []AccountToken{{IBAN: ann, Token: "secret-token"}}) {
 		t.Errorf("bob added to ann's account and removed from his own: %v", bobs.Accounts)
 	}
 	if _, ok := m.Credentials("carol"); ok {
@@ -248,7 +248,7 @@ func TestAlertRules(t *testing.T) {
 		t.Fatalf("ann's rules %+v, bob's %+v", got, m.AlertRules(bob))
 	}
 	for _, r := range got {
-		if r.ID == r2.String() && (r.Kind != "DESCRIPTION_CONTAINS" || r.Word != "casino" || r.Webhook != "https://example.org/h" || r.Username != "ann") {
+		if r.ID == r2.String() && (r.Kind != "DESCRIPTION_CONTAINS" || r.Word != "casino" || r.Webhook != "https://example.org/h" || r.Owner != "ann") {
 			t.Errorf("rule %+v", r)
 		}
 	}

@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseEuros, formatCents, MAX_CENTS } from '../../src/money.js';
 import { validIBAN, isOpenIBAN, normalizeIBAN, groupIBAN } from '../../src/iban.js';
-import { explain } from '../../src/reasons.js';
 
 test('parseEuros reads what people type', () => {
   const cases = [
@@ -39,13 +38,4 @@ test('IBANs are checked as the command handler checks them', () => {
   assert.ok(!isOpenIBAN('NL91ABNA0417164300'));
   assert.equal(normalizeIBAN(' nl66 open 0000 0000 00 '), 'NL66OPEN0000000000');
   assert.equal(groupIBAN('NL66OPEN0000000000'), 'NL66 OPEN 0000 0000 00');
-});
-
-test('every reason the API gives is explained', () => {
-  assert.equal(explain('insufficient funds would be below the limit of €0,00'), 'Not enough money in the account (it may not go below €0,00).');
-  assert.equal(explain('invalid password'), 'Wrong password for this username.');
-  assert.equal(explain('too many failed log-ins: try again in 12s'), 'Too many wrong passwords: wait 12 seconds before you try again.');
-  assert.match(explain('kafka unavailable: send MoneyTransferCommand: EOF; the transfer was probably not sent'), /cannot reach its message broker/);
-  assert.match(explain('not logged in: get_account answers a session'), /log in again/);
-  assert.equal(explain('something new'), 'Something new.');
 });

@@ -1,4 +1,4 @@
-package rule
+package contract
 
 import (
 	"errors"

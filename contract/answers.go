@@ -1,0 +1,69 @@
+package contract
+
+import "time"
+
+// The answers of the projector's queries, as JSON in QuerySucceeded: the
+// projector builds them, the gateway reads them. They carry no secret but
+// in Credentials, which only FindCredentialsQuery answers.
+
+// Transaction is one change of one account's balance.
+type Transaction struct {
+	ID          int64     `json:"id"`
+	IBAN        string    `json:"iban"`
+	NewBalance  int64     `json:"new_balance"`
+	ChangedBy   int64     `json:"changed_by"` // negative for money leaving
+	FromTo      string    `json:"from_to"`    // the counterparty: an IBAN or "cash"
+	Description string    `json:"description"`
+	TransferID  string    `json:"transfer_id"`
+	At          time.Time `json:"at"` // when the event was written
+}
+
+// Account is an account as queries show it: no tokens.
+type Account struct {
+	IBAN    string   `json:"iban"`
+	Balance int64    `json:"balance"`
+	Users   []string `json:"users"`
+}
+
+// User is a user as queries show it: no password hash.
+type User struct {
+	Username string   `json:"username"`
+	Accounts []string `json:"accounts"`
+}
+
+// Credentials are what a log-in checks and what only their user may see:
+// kept apart from User and Account so no other answer can carry them.
+type Credentials struct {
+	Username     string `json:"username"`
+	PasswordHash string `json:"password_hash"`
+	// Accounts are the user's accounts, in the order they got them.
+	Accounts []AccountToken `json:"accounts"`
+}
+
+// AccountToken is a user's token for one account.
+type AccountToken struct {
+	IBAN  string `json:"iban"`
+	Token string `json:"token"`
+}
+
+// Transfer is a transfer's progress.
+type Transfer struct {
+	ID          string `json:"id"`
+	From        string `json:"from"`
+	To          string `json:"to"`
+	Amount      int64  `json:"amount"`
+	Description string `json:"description"`
+	Status      string `json:"status"` // started, completed or failed
+	Reason      string `json:"reason,omitempty"`
+	ReasonCode  Code   `json:"reason_code,omitempty"`
+}
+
+// AccountAsOf answers AccountAsOfQuery: an account as it stood then.
+type AccountAsOf struct {
+	IBAN string `json:"iban"`
+	// AsOfTransactionID is the newest transaction of the whole bank the
+	// answer includes.
+	AsOfTransactionID int64         `json:"as_of_transaction_id"`
+	Balance           int64         `json:"balance"`
+	Transactions      []Transaction `json:"transactions"`
+}
