@@ -23,6 +23,10 @@ const (
 	DefaultMaxDepositsPerDay = 2_500_000
 )
 
+// Cash is the "from" of a deposit, in MoneyTransferCommand: money entering
+// the bank.
+const Cash = "cash"
+
 // MaxItems bounds the transactions one query answers.
 const MaxItems = 1000
 

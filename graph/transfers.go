@@ -12,7 +12,6 @@ import (
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/commandhandler/domain"
 )
 
 // moneyTransfer starts a transfer and waits for its saga to end. Without an
@@ -45,7 +44,7 @@ func (r *Resolver) moneyTransfer(ctx context.Context, uuid, username, token stri
 	}
 	cmd := &schemas.MoneyTransferCommand{ID: id, Token: token, Amount: int64(amount), From: from, To: to,
 		Description: descr, Username: contract.NormalizeUsername(username)}
-	if from == domain.Cash {
+	if from == contract.Cash {
 		// A teller (an employee session) deposits on any account.
 		cmd.Teller = isEmployee(ctx)
 		if wait := r.takeDeposit(ctx); wait > 0 {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology"
@@ -303,7 +304,7 @@ func checkLedger(t *testing.T, kenv *kafkatest.Env, ibans []string, want map[str
 			t.Errorf("transfer %s ended %d times", id, ends[id])
 		}
 		if tr.Step == domain.Completed {
-			if tr.Request.From == domain.Cash {
+			if tr.Request.From == contract.Cash {
 				in += tr.Request.Amount
 			}
 			if _, ours := state.Accounts[tr.Request.To]; !ours {

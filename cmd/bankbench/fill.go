@@ -12,8 +12,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
-	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/iban"
 	"github.com/openbank/bank/topology/kafka"
@@ -97,7 +97,7 @@ func fill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			id := schemas.NewID()
 			for _, rec := range []schemas.Record{
-				&schemas.TransferStartedEvent{ID: id, Amount: deposit, From: domain.Cash, To: ibans[i], Description: "bench deposit", Username: "bench"},
+				&schemas.TransferStartedEvent{ID: id, Amount: deposit, From: contract.Cash, To: ibans[i], Description: "bench deposit", Username: "bench"},
 				&schemas.MoneyCreditedEvent{ID: id, IBAN: ibans[i], Amount: deposit},
 				&schemas.TransferCompletedEvent{ID: id},
 			} {

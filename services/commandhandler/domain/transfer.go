@@ -57,7 +57,7 @@ type Transfer struct {
 }
 
 // Cash is the "from" of a deposit: money entering the bank.
-const Cash = "cash"
+const Cash = contract.Cash
 
 // ErrUnknownTransfer is returned for feedback about a transfer the state does
 // not hold: the handler parks it.
