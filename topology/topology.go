@@ -41,6 +41,12 @@ const (
 	DeadLetters = "dead_letters"
 )
 
+// StateTopics hold the facts every read of the bank's state is built from:
+// the command handler's aggregates, the projector's read model and any
+// other consumer that builds what it needs from events. Each has one
+// partition, so it has one order.
+var StateTopics = []string{UserEvents, BankEvents}
+
 // Topic is one topic as the bank wants it.
 type Topic struct {
 	Name       string

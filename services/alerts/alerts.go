@@ -160,7 +160,6 @@ type service struct {
 	lookups sarama.Client
 	txn     *kafka.TxnProducer
 	parking sarama.SyncProducer
-	txnMu   sync.Mutex // one transaction at a time on txn
 
 	events *eventlog.Log // bank_events, for the rules
 
@@ -239,72 +238,47 @@ func (*raiser) Setup(sarama.ConsumerGroupSession) error   { return nil }
 func (*raiser) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
 func (r *raiser) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	s := r.s
-	ctx := sess.Context()
-	for {
-		batch := kafka.Batch(ctx, claim, 500)
-		if batch == nil {
-			return nil
-		}
-		if err := s.caughtUp(ctx); err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("rules not caught up; transactions will be delivered again", "err", err)
-			}
-			return nil
-		}
-		var msgs []*sarama.ProducerMessage
-		raised := 0
-		for _, m := range batch {
-			rec, err := s.codec.Decode(ctx, m.Topic, m.Value)
-			if err != nil && !topology.IsPoison(err) {
-				s.log.Warn("decoding a transaction failed; transactions will be delivered again", "err", err)
-				return nil
-			}
-			tx, ok := rec.(*schemas.TransactionHappenedEvent)
-			if err != nil || !ok {
-				if err == nil {
-					err = fmt.Errorf("%s is not a TransactionHappenedEvent", rec.AvroName())
-				}
-				s.log.Warn("transaction event parked", "partition", m.Partition, "offset", m.Offset, "err", err)
-				msgs = append(msgs, kafka.DeadLetter(m, RaiseGroup, err))
-				continue
-			}
-			for _, a := range s.triggered(tx) {
-				ruleID, err := schemas.ParseID(a.Rule.ID)
-				if err != nil {
-					return fmt.Errorf("rule id %q: %w", a.Rule.ID, err)
-				}
-				msg, err := kafka.Message(ctx, s.codec, topology.Alerts, &schemas.AlertTriggeredEvent{ID: schemas.NewID(),
-					RuleID: ruleID, IBAN: tx.IBAN, Username: a.Rule.Owner, TransactionID: tx.TransactionID,
-					Message: a.Message, Webhook: a.Rule.Webhook})
-				if err != nil {
-					// The registry away, say: nothing is committed, and the
-					// group hands these transactions out again.
-					s.log.Warn("encoding an alert failed; transactions will be delivered again", "err", err)
-					return nil
-				}
-				msgs = append(msgs, msg)
-				raised++
-			}
-		}
-		last := batch[len(batch)-1]
-		offsets := func() map[string][]*sarama.PartitionOffsetMetadata {
-			return map[string][]*sarama.PartitionOffsetMetadata{
-				topology.TransactionEvents: {{Partition: last.Partition, Offset: last.Offset + 1}},
-			}
-		}
-		instance := RaiseGroup + "-" + s.cfg.InstanceID
-		s.txnMu.Lock()
-		err := s.txn.Commit(msgs, offsets, sarama.NewConsumerGroupMetadataFromSession(sess, RaiseGroup, &instance))
-		s.txnMu.Unlock()
-		if err != nil {
-			// Nothing was raised: end the session, and the group hands
-			// these transactions out again.
-			s.log.Warn("raising alerts failed; transactions will be delivered again",
-				"partition", last.Partition, "to", last.Offset, "err", err)
-			return nil
-		}
-		alertsRaised.Add(float64(raised))
-		kafka.ObserveLag(RaiseGroup, claim, last)
+	return r.s.txn.Transform(sess, claim, RaiseGroup, r.s.cfg.InstanceID, 500, r.s.raise)
+}
+
+// raise makes the alerts a batch of transactions sets off, once the rules
+// are caught up; a transaction event no one can read is parked.
+func (s *service) raise(ctx context.Context, batch []*sarama.ConsumerMessage) (kafka.Output, error) {
+	if err := s.caughtUp(ctx); err != nil {
+		return kafka.Output{}, fmt.Errorf("rules not caught up: %w", err)
 	}
+	var msgs []*sarama.ProducerMessage
+	raised := 0
+	for _, m := range batch {
+		rec, err := s.codec.Decode(ctx, m.Topic, m.Value)
+		if err != nil && !topology.IsPoison(err) {
+			return kafka.Output{}, fmt.Errorf("decode a transaction: %w", err)
+		}
+		tx, ok := rec.(*schemas.TransactionHappenedEvent)
+		if err != nil || !ok {
+			if err == nil {
+				err = fmt.Errorf("%s is not a TransactionHappenedEvent", rec.AvroName())
+			}
+			s.log.Warn("transaction event parked", "partition", m.Partition, "offset", m.Offset, "err", err)
+			msgs = append(msgs, kafka.DeadLetter(m, RaiseGroup, err))
+			continue
+		}
+		for _, a := range s.triggered(tx) {
+			ruleID, err := schemas.ParseID(a.Rule.ID)
+			if err != nil {
+				return kafka.Output{}, fmt.Errorf("rule id %q: %w", a.Rule.ID, err)
+			}
+			// The registry away, say, fails the batch: nothing is
+			// committed, and the group hands it out again.
+			msg, err := kafka.Message(ctx, s.codec, topology.Alerts, &schemas.AlertTriggeredEvent{ID: schemas.NewID(),
+				RuleID: ruleID, IBAN: tx.IBAN, Username: a.Rule.Owner, TransactionID: tx.TransactionID,
+				Message: a.Message, Webhook: a.Rule.Webhook})
+			if err != nil {
+				return kafka.Output{}, fmt.Errorf("encode an alert: %w", err)
+			}
+			msgs = append(msgs, msg)
+			raised++
+		}
+	}
+	return kafka.Output{Messages: msgs, Committed: func() { alertsRaised.Add(float64(raised)) }}, nil
 }

@@ -45,9 +45,6 @@ const Group = "openbank-commands"
 // inputs are the topics the handler consumes; they must be co-partitioned.
 var inputs = []string{topology.UserCommands, topology.BankCommands, topology.TransferCommands, topology.TransferCommandFeedback}
 
-// eventTopics hold the state; each has one partition.
-var eventTopics = []string{topology.UserEvents, topology.BankEvents}
-
 // Config configures one instance.
 type Config struct {
 	Brokers  []string
@@ -103,7 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 		own: map[string]map[int64]bool{}, lastWrite: map[string]int64{},
 		work: make(chan item, 1024),
 	}
-	for _, t := range eventTopics {
+	for _, t := range topology.StateTopics {
 		e.lastWrite[t] = -1
 		e.own[t] = map[int64]bool{}
 	}
@@ -120,7 +117,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer eventsClient.Close()
-	if e.events, err = eventlog.Open(ctx, eventsClient, client, eventTopics, "command handler events", log); err != nil {
+	if e.events, err = eventlog.Open(ctx, eventsClient, client, topology.StateTopics, "command handler events", log); err != nil {
 		return err
 	}
 	defer e.events.Close()
@@ -391,7 +388,7 @@ func (e *engine) process(ctx context.Context, s *session, batch []item) error {
 		out = append(out, msgs...)
 		decided = append(decided, records...)
 	}
-	if err := e.commit(s, out, offsets); err != nil {
+	if err := e.commit(ctx, s, out, offsets); err != nil {
 		e.state.Rollback()
 		return err
 	}
@@ -481,7 +478,7 @@ func (e *engine) message(ctx context.Context, rec schemas.Record) (*sarama.Produ
 // commit writes the batch's messages and offsets in one transaction. The
 // offsets' metadata names the last events this state depends on, for the
 // next owner of these partitions to wait for.
-func (e *engine) commit(s *session, out []*sarama.ProducerMessage, offsets map[string]map[int32]int64) error {
+func (e *engine) commit(ctx context.Context, s *session, out []*sarama.ProducerMessage, offsets map[string]map[int32]int64) error {
 	withMetadata := func() map[string][]*sarama.PartitionOffsetMetadata {
 		depends := maps.Clone(e.lastWrite)
 		for _, m := range out { // sent by now: their offsets are known
@@ -499,14 +496,14 @@ func (e *engine) commit(s *session, out []*sarama.ProducerMessage, offsets map[s
 		return pom
 	}
 	instance := "openbank-commands-" + e.cfg.InstanceID
-	return e.producer.Commit(out, withMetadata, sarama.NewConsumerGroupMetadataFromSession(s, Group, &instance))
+	return e.producer.Commit(ctx, out, withMetadata, sarama.NewConsumerGroupMetadataFromSession(s, Group, &instance))
 }
 
 // encodeBarrier writes per event topic the last offset depended on, as
 // "user_events=12,bank_events=345".
 func encodeBarrier(b map[string]int64) string {
 	var parts []string
-	for _, t := range eventTopics {
+	for _, t := range topology.StateTopics {
 		parts = append(parts, t+"="+strconv.FormatInt(b[t], 10))
 	}
 	return strings.Join(parts, ",")

@@ -39,8 +39,6 @@ const (
 	QueryGroup = "openbank-queries"
 )
 
-var eventTopics = []string{topology.UserEvents, topology.BankEvents}
-
 // Config configures one projector instance.
 type Config struct {
 	Brokers  []string
@@ -91,7 +89,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer p.txn.Close()
 
-	if p.events, err = eventlog.Open(ctx, p.client, p.lookups, eventTopics, "projector events", log); err != nil {
+	if p.events, err = eventlog.Open(ctx, p.client, p.lookups, topology.StateTopics, "projector events", log); err != nil {
 		return err
 	}
 	defer p.events.Close()
@@ -232,52 +230,36 @@ func (*emitter) Setup(sarama.ConsumerGroupSession) error   { return nil }
 func (*emitter) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
 func (e *emitter) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	p := e.p
-	ctx := sess.Context()
-	for {
-		batch := kafka.Batch(ctx, claim, 1000)
-		if batch == nil {
-			return nil
-		}
-		first, last := batch[0], batch[len(batch)-1]
-		if err := p.store.waitFor(ctx, map[string]int64{topology.BankEvents: last.Offset + 1}); err != nil {
-			return nil
-		}
-		txs := p.store.transactionsIn(first.Offset, last.Offset)
-		msgs := make([]*sarama.ProducerMessage, 0, len(txs))
-		for _, tx := range txs {
-			id, _ := schemas.ParseID(tx.TransferID)
-			msg, err := kafka.Message(ctx, p.codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{
-				ID: id, TransactionID: tx.ID, IBAN: tx.IBAN, NewBalance: tx.NewBalance, ChangedBy: tx.ChangedBy,
-				FromTo: tx.FromTo, Description: tx.Description,
-			})
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, msg)
-		}
-		// Events no one can read are parked once, by the publisher.
-		for _, m := range batch {
-			if why := p.store.poisonAt(m.Offset); why != nil {
-				msgs = append(msgs, kafka.DeadLetter(m, EmitGroup, why))
-			}
-		}
-		offsets := func() map[string][]*sarama.PartitionOffsetMetadata {
-			return map[string][]*sarama.PartitionOffsetMetadata{
-				topology.BankEvents: {{Partition: last.Partition, Offset: last.Offset + 1}},
-			}
-		}
-		instance := EmitGroup + "-" + p.cfg.InstanceID
-		if err := p.txn.Commit(msgs, offsets, sarama.NewConsumerGroupMetadataFromSession(sess, EmitGroup, &instance)); err != nil {
-			// Nothing was published: end the session, and the group
-			// hands these offsets out again.
-			p.log.Warn("deriving transactions failed; offsets will be delivered again",
-				"from", first.Offset, "to", last.Offset, "err", err)
-			return nil
-		}
-		transactionsPublished.Add(float64(len(txs)))
-		kafka.ObserveLag(EmitGroup, claim, last)
+	return e.p.txn.Transform(sess, claim, EmitGroup, e.p.cfg.InstanceID, 1000, e.p.publish)
+}
+
+// publish makes the TransactionHappenedEvents of a batch of bank events,
+// once the read model has applied them, and parks the events no one can
+// read (once, here).
+func (p *projector) publish(ctx context.Context, batch []*sarama.ConsumerMessage) (kafka.Output, error) {
+	first, last := batch[0], batch[len(batch)-1]
+	if err := p.store.waitFor(ctx, map[string]int64{topology.BankEvents: last.Offset + 1}); err != nil {
+		return kafka.Output{}, fmt.Errorf("read model at offset %d: %w", last.Offset, err)
 	}
+	txs := p.store.transactionsIn(first.Offset, last.Offset)
+	msgs := make([]*sarama.ProducerMessage, 0, len(txs))
+	for _, tx := range txs {
+		id, _ := schemas.ParseID(tx.TransferID)
+		msg, err := kafka.Message(ctx, p.codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{
+			ID: id, TransactionID: tx.ID, IBAN: tx.IBAN, NewBalance: tx.NewBalance, ChangedBy: tx.ChangedBy,
+			FromTo: tx.FromTo, Description: tx.Description,
+		})
+		if err != nil {
+			return kafka.Output{}, err
+		}
+		msgs = append(msgs, msg)
+	}
+	for _, m := range batch {
+		if why := p.store.poisonAt(m.Offset); why != nil {
+			msgs = append(msgs, kafka.DeadLetter(m, EmitGroup, why))
+		}
+	}
+	return kafka.Output{Messages: msgs, Committed: func() { transactionsPublished.Add(float64(len(txs))) }}, nil
 }
 
 // answerer answers queries from the read model.

@@ -34,8 +34,11 @@ type moneyEvent struct {
 }
 
 func newStore() *store {
-	return &store{model: projection.New(), next: map[string]int64{topology.UserEvents: 0, topology.BankEvents: 0},
-		poison: map[int64]error{}, changed: make(chan struct{})}
+	next := map[string]int64{}
+	for _, t := range topology.StateTopics {
+		next[t] = 0
+	}
+	return &store{model: projection.New(), next: next, poison: map[int64]error{}, changed: make(chan struct{})}
 }
 
 // apply adds the event at offset of topic to the model.

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"testing"
@@ -43,7 +44,7 @@ func TestRecoverLeavesAReadyProducer(t *testing.T) {
 			fresh := &stuckProducer{status: sarama.ProducerTxnFlagReady}
 			tp := &TxnProducer{log: slog.New(slog.DiscardHandler), p: tt.producer,
 				make: func() (sarama.SyncProducer, error) { return fresh, nil }}
-			tp.recover(errors.New("commit refused"))
+			tp.recover(context.Background(), errors.New("commit refused"))
 			if got := tp.p == fresh; got != tt.replaced {
 				t.Fatalf("replaced = %v, want %v", got, tt.replaced)
 			}
@@ -51,5 +52,27 @@ func TestRecoverLeavesAReadyProducer(t *testing.T) {
 				t.Fatal("producer not ready after recover")
 			}
 		})
+	}
+}
+
+// A producer that cannot be replaced is given up when its context ends:
+// recover never outlives its owner.
+func TestRecoverStopsWithItsContext(t *testing.T) {
+	tp := &TxnProducer{log: slog.New(slog.DiscardHandler), p: &stuckProducer{status: sarama.ProducerTxnFlagFatalError},
+		make: func() (sarama.SyncProducer, error) { return nil, errors.New("no broker") }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tp.recover(ctx, errors.New("fenced"))
+	}()
+	cancel()
+	<-done
+	err := tp.Commit(context.Background(), nil, func() map[string][]*sarama.PartitionOffsetMetadata { return nil }, nil)
+	if !errors.Is(err, ErrProducerClosed) {
+		t.Fatalf("commit after a failed replacement: %v, want ErrProducerClosed", err)
+	}
+	if err := tp.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
