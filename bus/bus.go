@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/openbank/bank/contract"
+	"github.com/openbank/bank/eventlog"
 
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +47,7 @@ type Bus struct {
 	codec    *topology.Codec
 	producer sarama.SyncProducer
 	client   sarama.Client
-	tail     *kafka.Tail
+	feedback *eventlog.Log
 	log      *slog.Logger
 
 	mu      sync.Mutex
@@ -74,8 +75,8 @@ func New(ctx context.Context, brokers []string, codec *topology.Codec, clientID 
 		return nil, fmt.Errorf("bus producer: %w", err)
 	}
 	b := &Bus{codec: codec, producer: producer, client: client, log: log, waiters: map[key][]chan schemas.Record{}}
-	b.tail, err = kafka.NewTail(ctx, client, []string{topology.UserCommandFeedback, topology.BankCommandFeedback,
-		topology.TransferCommandFeedback, topology.UserQueriesFeedback, topology.BankQueriesFeedback}, log, b.dispatch)
+	b.feedback, err = eventlog.Follow(ctx, client, []string{topology.UserCommandFeedback, topology.BankCommandFeedback,
+		topology.TransferCommandFeedback, topology.UserQueriesFeedback, topology.BankQueriesFeedback}, "bus feedback", log, b.dispatch)
 	if err != nil {
 		producer.Close()
 		client.Close()
@@ -194,7 +195,7 @@ func (b *Bus) Waiting() int {
 
 // Close stops the consumers and closes the connections.
 func (b *Bus) Close() {
-	b.tail.Stop()
+	b.feedback.Close()
 	b.producer.Close()
 	b.client.Close()
 }

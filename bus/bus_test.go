@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/openbank/bank/bus"
+	"github.com/openbank/bank/eventlog"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/kafka"
@@ -30,7 +31,7 @@ func answer(t *testing.T, env *kafkatest.Env, delay time.Duration) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tail, err := kafka.NewTail(t.Context(), client, []string{topology.UserQueries}, kafkatest.Log(t), func(m *sarama.ConsumerMessage) {
+	tail, err := eventlog.Follow(t.Context(), client, []string{topology.UserQueries}, "test answerer", kafkatest.Log(t), func(m *sarama.ConsumerMessage) {
 		rec, err := codec.Decode(context.Background(), m.Topic, m.Value)
 		if err != nil {
 			t.Errorf("decode: %v", err)
@@ -50,7 +51,7 @@ func answer(t *testing.T, env *kafkatest.Env, delay time.Duration) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tail.Stop(); client.Close(); producer.Close() })
+	t.Cleanup(func() { tail.Close(); client.Close(); producer.Close() })
 }
 
 func TestSendAwaitsItsOwnAnswer(t *testing.T) {

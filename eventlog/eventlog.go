@@ -1,7 +1,10 @@
-// Package eventlog follows Kafka topics from their oldest offsets, for the
-// services that build state from events: the command handler, the
-// projector, the alerts service and the gateway's revoked sessions. It is
-// the one place that knows when such a reader has caught up.
+// Package eventlog is the one way the bank follows a Kafka log outside a
+// consumer group. From the oldest offsets (Open) it serves the readers
+// that build state from events: the command handler, the projector, the
+// alerts service and the gateway's revoked sessions; it is the one place
+// that knows when such a reader has caught up. From the newest (Follow)
+// it serves what every instance must see from now on: the answers a
+// gateway waits for and the live transactions it fans out.
 //
 // A Log reads every partition of its topics (read_committed) and hands the
 // messages over on one channel; whoever applies them calls Applied. Ends
@@ -62,6 +65,32 @@ type Log struct {
 // wait behind a long-poll fetch. Both stay the caller's. name names the
 // reader in logs.
 func Open(ctx context.Context, client, lookups sarama.Client, topics []string, name string, log *slog.Logger) (*Log, error) {
+	return open(ctx, client, lookups, topics, name, log, sarama.OffsetOldest)
+}
+
+// Follow follows every partition of topics from its newest offset, as it
+// is when Follow returns (nothing written after is missed), and calls
+// handle with each message, in one goroutine the Log owns, until Close.
+// client (read committed) stays the caller's.
+func Follow(ctx context.Context, client sarama.Client, topics []string, name string, log *slog.Logger, handle func(*sarama.ConsumerMessage)) (*Log, error) {
+	l, err := open(ctx, client, client, topics, name, log, sarama.OffsetNewest)
+	if err != nil {
+		return nil, err
+	}
+	l.wg.Go(func() {
+		for {
+			select {
+			case <-l.stop:
+				return
+			case m := <-l.msgs:
+				handle(m)
+			}
+		}
+	})
+	return l, nil
+}
+
+func open(ctx context.Context, client, lookups sarama.Client, topics []string, name string, log *slog.Logger, from int64) (*Log, error) {
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
 		return nil, fmt.Errorf("%s: consumer: %w", name, err)
@@ -76,7 +105,7 @@ func Open(ctx context.Context, client, lookups sarama.Client, topics []string, n
 			return nil, fmt.Errorf("%s: partitions of %s: %w", name, topic, err)
 		}
 		for _, p := range parts {
-			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, sarama.OffsetOldest)
+			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, from)
 			if err != nil {
 				l.Close()
 				return nil, fmt.Errorf("%s: consume %s/%d: %w", name, topic, p, err)

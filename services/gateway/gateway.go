@@ -31,6 +31,7 @@ import (
 
 	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/contract"
+	"github.com/openbank/bank/eventlog"
 	"github.com/openbank/bank/graph"
 	"github.com/openbank/bank/graph/generated"
 	"github.com/openbank/bank/graph/model"
@@ -193,7 +194,7 @@ type Gateway struct {
 	cfg     Config
 	bus     *bus.Bus
 	client  sarama.Client // the live transactions' consumer
-	tail    *kafka.Tail
+	tail    *eventlog.Log // transaction_events and alerts, from the newest
 	live    LiveFeed
 	alerts  *feed.Hub[*model.Alert, string]
 	clients *Clients
@@ -222,7 +223,7 @@ func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, erro
 		b.Close()
 		return nil, err
 	}
-	g.tail, err = kafka.NewTail(ctx, g.client, []string{topology.TransactionEvents, topology.Alerts}, cfg.Log, func(m *sarama.ConsumerMessage) {
+	g.tail, err = eventlog.Follow(ctx, g.client, []string{topology.TransactionEvents, topology.Alerts}, "gateway live", cfg.Log, func(m *sarama.ConsumerMessage) {
 		g.publish(codec, m)
 	})
 	if err != nil {
@@ -231,7 +232,7 @@ func New(ctx context.Context, cfg Config, codec *topology.Codec) (*Gateway, erro
 		return nil, fmt.Errorf("gateway live transactions: %w", err)
 	}
 	if g.revoked, err = g.followRevocations(ctx, codec); err != nil {
-		g.tail.Stop()
+		g.tail.Close()
 		g.client.Close()
 		b.Close()
 		return nil, fmt.Errorf("gateway revoked sessions: %w", err)
@@ -313,7 +314,7 @@ func (g *Gateway) Ready() error {
 // Close stops the consumers and closes the connections.
 func (g *Gateway) Close() {
 	g.revoked.Close()
-	g.tail.Stop()
+	g.tail.Close()
 	g.client.Close()
 	g.bus.Close()
 }
