@@ -115,12 +115,12 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 			return nil, fmt.Errorf("%s: partitions of %s: %w", name, topic, err)
 		}
 		for _, p := range parts {
-			from := from
+			offset := from
 			if at, ok := start[Partition{topic, p}]; ok && at > 0 {
-				from = at
+				offset = at
 				l.next[Partition{topic, p}] = at
 			}
-			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, from)
+			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, offset)
 			if err != nil {
 				l.Close()
 				return nil, fmt.Errorf("%s: consume %s/%d: %w", name, topic, p, err)
