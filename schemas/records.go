@@ -310,6 +310,7 @@ type AccountAsOfQuery struct {
 	AsOfTransactionID int64  `avro:"as_of_transaction_id"`
 	AsOfMillis        int64  `avro:"as_of_millis"`
 	MaxItems          int32  `avro:"max_items"`
+	FromMillis        int64  `avro:"from_millis"`
 }
 
 // AuditLogQuery: Every event in log order, a page at a time, answered by the reports service.
@@ -332,6 +333,7 @@ type TransactionHappenedEvent struct {
 	ChangedBy     int64  `avro:"changed_by"`
 	FromTo        string `avro:"from_to"`
 	Description   string `avro:"description"`
+	AtMillis      int64  `avro:"at_millis"`
 }
 
 // AvroName returns the record's full Avro name, which identifies it on the
