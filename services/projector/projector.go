@@ -56,6 +56,9 @@ type Config struct {
 }
 
 // Run runs the projector until ctx ends.
+// It is long on purpose: it is the one place that shows the start-up
+// order (connections, the event log, rebuild, the two groups) and what
+// each step closes on the way out.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.InstanceID == "" {
 		return errors.New("projector: no instance id")

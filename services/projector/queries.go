@@ -42,6 +42,8 @@ func (p *projector) query(ctx context.Context, rec schemas.Record) (result strin
 
 // Answer answers one query from the model: the value to send as JSON, or
 // the reason there is none.
+// It is one case per query, each short: the list of what the read
+// model answers, kept in one place.
 func Answer(m *projection.Model, rec schemas.Record) (any, contract.Reason) {
 	switch q := rec.(type) {
 	case *schemas.FindUserQuery:
