@@ -65,7 +65,7 @@ func TestALocalTransferIsOneTransaction(t *testing.T) {
 			{"inside", ann, bob, 2_500, true},
 			{"outside", ann, "NL91ABNA0417164300", 1_000, true},
 			{"returned", ann, "NL02OPEN0000000009", 700, false}, // no such account here: debited, then returned
-			{"refused", ann, bob, 1_000_000, false},            // beyond the overdraft
+			{"refused", ann, bob, 1_000_000, false},             // beyond the overdraft
 		}
 		for _, s := range steps {
 			if ok, reason := c.transfer(ids[s.name], s.from, s.to, tok, "ann", s.amount); ok != s.ok {
