@@ -72,8 +72,7 @@ func New(ctx context.Context, brokers []string, codec *topology.Codec, clientID 
 		return nil, fmt.Errorf("bus producer: %w", err)
 	}
 	b := &Bus{codec: codec, producer: producer, client: client, log: log, waiters: map[key][]chan schemas.Record{}}
-	b.tail, err = kafka.NewTail(ctx, client, []string{topology.UserCommandFeedback, topology.BankCommandFeedback,
-		topology.TransferCommandFeedback, topology.UserQueriesFeedback, topology.BankQueriesFeedback}, log, b.dispatch)
+	b.tail, err = kafka.NewTail(ctx, client, topology.FeedbackTopics(), log, b.dispatch)
 	if err != nil {
 		producer.Close()
 		client.Close()

@@ -62,6 +62,14 @@ type Log struct {
 // wait behind a long-poll fetch. Both stay the caller's. name names the
 // reader in logs.
 func Open(ctx context.Context, client, lookups sarama.Client, topics []string, name string, log *slog.Logger) (*Log, error) {
+	return OpenAt(ctx, client, lookups, topics, nil, name, log)
+}
+
+// OpenAt is Open for a reader that keeps its position itself (the reports
+// service stores it with its rows): every partition named in start is
+// followed from that offset, the others from the oldest. The position
+// starts there too, so Next, Behind and CaughtUp count from it.
+func OpenAt(ctx context.Context, client, lookups sarama.Client, topics []string, start map[Partition]int64, name string, log *slog.Logger) (*Log, error) {
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
 		return nil, fmt.Errorf("%s: consumer: %w", name, err)
@@ -76,7 +84,12 @@ func Open(ctx context.Context, client, lookups sarama.Client, topics []string, n
 			return nil, fmt.Errorf("%s: partitions of %s: %w", name, topic, err)
 		}
 		for _, p := range parts {
-			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, sarama.OffsetOldest)
+			from := sarama.OffsetOldest
+			if at, ok := start[Partition{topic, p}]; ok && at > 0 {
+				from = at
+				l.next[Partition{topic, p}] = at
+			}
+			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, from)
 			if err != nil {
 				l.Close()
 				return nil, fmt.Errorf("%s: consume %s/%d: %w", name, topic, p, err)
