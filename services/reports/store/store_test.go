@@ -123,11 +123,11 @@ func TestRepeatsApplyOnce(t *testing.T) {
 		t.Errorf("result %+v", total)
 	}
 	want := map[string][]string{
-		"SELECT iban, owners, balance FROM reports.accounts":                      {"NL66OPEN0000000001 [ann bob] 500"},
-		"SELECT id, change, balance, step FROM reports.transactions":              {"1 500 500 credit"},
-		"SELECT status FROM reports.transfers":                                    {"completed"},
-		"SELECT username, created_at IS NOT NULL FROM reports.users ORDER BY 1":   {"ann true", "bob false"},
-		"SELECT count(*) FROM reports.events WHERE note LIKE '%duplicate event%'": {"6"},
+		"SELECT iban, owners, balance FROM reports.accounts":                               {"NL66OPEN0000000001 [ann bob] 500"},
+		"SELECT id, change, balance, step FROM reports.transactions":                       {"1 500 500 credit"},
+		"SELECT status FROM reports.transfers":                                             {"completed"},
+		"SELECT username, created_at IS NOT NULL FROM reports.users ORDER BY 1":            {"ann true", "bob false"},
+		"SELECT count(*) FROM reports.events WHERE note LIKE '%duplicate event%'":          {"6"},
 		"SELECT count(*) FROM reports.events WHERE body::text ~ 'hash|secret-token|t1|t2'": {"0"},
 	}
 	for q, rows := range want {
