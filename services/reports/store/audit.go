@@ -57,6 +57,10 @@ type AuditPage struct {
 	HasMore bool   `json:"has_more"`
 }
 
+// BadQuery is a query that can never be answered as asked: the reason
+// is for the asker.
+type BadQuery struct{ error }
+
 // cursor is a position in the audit log's order.
 type cursor struct {
 	at        time.Time
@@ -88,7 +92,7 @@ func ParseCursor(s string) (time.Time, string, int32, int64, error) {
 // and offset.
 func AuditLog(ctx context.Context, pool *pgxpool.Pool, schema string, q AuditQuery) (AuditPage, error) {
 	if q.First < 1 || q.First > MaxAuditPage {
-		return AuditPage{}, fmt.Errorf("first must be between 1 and %d", MaxAuditPage)
+		return AuditPage{}, BadQuery{fmt.Errorf("first must be between 1 and %d", MaxAuditPage)}
 	}
 	s := pgx.Identifier{schema}.Sanitize()
 	where, args := []string{"true"}, []any{}
@@ -102,7 +106,7 @@ func AuditLog(ctx context.Context, pool *pgxpool.Pool, schema string, q AuditQue
 	if q.After != "" {
 		at, topic, p, off, err := ParseCursor(q.After)
 		if err != nil {
-			return AuditPage{}, err
+			return AuditPage{}, BadQuery{err}
 		}
 		where = append(where, fmt.Sprintf("(e.at, e.topic, e.partition, e.log_offset) > (%s, %s, %s, %s)", arg(at), arg(topic), arg(p), arg(off)))
 	}
