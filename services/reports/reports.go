@@ -106,7 +106,9 @@ func Run(ctx context.Context, cfg Config) error {
 	defer wg.Wait()
 	defer cancel()
 	qcfg := kafka.ConsumerConfig("openbank-reports-" + cfg.InstanceID)
-	wg.Go(func() { kafka.ConsumeGroup(ctx, cfg.Brokers, QueryGroup, qcfg, []string{topology.ReportsQueries}, &answerer{s}, log) })
+	wg.Go(func() {
+		kafka.ConsumeGroup(ctx, cfg.Brokers, QueryGroup, qcfg, []string{topology.ReportsQueries}, &answerer{s}, log)
+	})
 	wg.Go(func() { s.watchLag(ctx) })
 	if cfg.Rebuild {
 		if err := s.rebuild(ctx); err != nil {
