@@ -145,7 +145,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.Port == 0 {
-		if cfg.Port, err = freePort(); err != nil {
+		if cfg.Port, err = FreePort(); err != nil {
 			return nil, err
 		}
 	}
@@ -170,6 +170,36 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	cfg.Log.Info("PostgreSQL started", "dir", cfg.Dir, "port", cfg.Port, "bin", cfg.Bin)
 	return s, nil
+}
+
+// Check tells, without starting anything, whether a server can run with
+// cfg: the binaries are there (cfg.Bin is filled in) and, when this
+// process is root, the server's user exists and may reach cfg.Dir. own
+// is the directory holding cfg.Dir, which the caller owns: it is made
+// searchable by others (o+x, not readable) so the server's user can pass.
+func Check(cfg *Config, own string) error {
+	cfg.defaults()
+	if cfg.Bin == "" {
+		bin, err := Binaries()
+		if err != nil {
+			return err
+		}
+		cfg.Bin = bin
+	}
+	cred, err := credential(cfg.RunAs)
+	if err != nil || cred == nil {
+		return err
+	}
+	st, err := os.Stat(own)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if st.Mode().Perm()&0o001 == 0 {
+		if err := os.Chmod(own, st.Mode().Perm()|0o001); err != nil {
+			return fmt.Errorf("postgres: let the server's user through %s: %w", own, err)
+		}
+	}
+	return Reachable(filepath.Dir(cfg.Dir), cred.Uid, cred.Gid)
 }
 
 // credential is who the server runs as: nil (this process's user) unless
@@ -399,7 +429,8 @@ func Password() string {
 	return hex.EncodeToString(b)
 }
 
-func freePort() (int, error) {
+// FreePort returns a port free on 127.0.0.1 now.
+func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("postgres: free port: %w", err)
