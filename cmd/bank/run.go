@@ -175,9 +175,9 @@ func browserURL(a net.Addr) string {
 // GraphQL API and the frontend when it runs a gateway, and a view of the
 // cluster when it has one.
 type site struct {
-	api      http.Handler
-	status   http.HandlerFunc
-	checks   []check
+	api    http.Handler
+	status http.HandlerFunc
+	checks []check
 	// optional are listed by /readyz without making it fail: parts the
 	// bank serves without (the SQL reports store).
 	optional []check
