@@ -48,9 +48,14 @@ func runReports(ctx context.Context, args []string, getenv func(string) string, 
 	return runService(ctx, "reports", args, getenv, stderr, func(f *flags) service { return f.reportsFlags(true).run })
 }
 
-// run runs a reports instance.
+// run runs a reports instance on --reports-db.
 func (rf reportsFlags) run(ctx context.Context, brokers []string, registryURL string, log *slog.Logger, ready func()) error {
-	if *rf.db == "" {
+	return rf.runOn(ctx, *rf.db, brokers, registryURL, log, ready)
+}
+
+// runOn runs a reports instance on the database db.
+func (rf reportsFlags) runOn(ctx context.Context, db string, brokers []string, registryURL string, log *slog.Logger, ready func()) error {
+	if db == "" {
 		return errors.New("--reports-db (REPORTS_DB) is needed: the PostgreSQL server to keep the reports in")
 	}
 	reg, err := sr.NewClient(sr.URLs(registryURL))
@@ -58,7 +63,7 @@ func (rf reportsFlags) run(ctx context.Context, brokers []string, registryURL st
 		return fmt.Errorf("schema registry client: %w", err)
 	}
 	rebuild := rf.rebuild != nil && *rf.rebuild
-	return reports.Run(ctx, reports.Config{Brokers: brokers, Registry: reg, DB: *rf.db, InstanceID: *rf.instanceID,
+	return reports.Run(ctx, reports.Config{Brokers: brokers, Registry: reg, DB: db, InstanceID: *rf.instanceID,
 		Rebuild: rebuild, Log: log, OnReady: ready})
 }
 
@@ -211,7 +216,7 @@ func (s *sqlStore) runOnce(ctx context.Context, brokers []string, registryURL st
 			}
 		}()
 	}
-	err := s.flags.run(ctx, brokers, registryURL, log, func() { s.set("ready") })
+	err := s.flags.runOn(ctx, s.url, brokers, registryURL, log, func() { s.set("ready") })
 	if cause := context.Cause(ctx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
 	}

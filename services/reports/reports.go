@@ -106,6 +106,9 @@ func Run(ctx context.Context, cfg Config) error {
 	defer wg.Wait()
 	defer cancel()
 	qcfg := kafka.ConsumerConfig("openbank-reports-" + cfg.InstanceID)
+	// Static membership: a restarted instance takes its partitions back at
+	// once, rather than wait for its former self's session to expire.
+	qcfg.Consumer.Group.InstanceId = QueryGroup + "-" + cfg.InstanceID
 	wg.Go(func() {
 		kafka.ConsumeGroup(ctx, cfg.Brokers, QueryGroup, qcfg, []string{topology.ReportsQueries}, &answerer{s}, log)
 	})
