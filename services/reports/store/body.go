@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"sync"
 
 	"github.com/openbank/bank/schemas"
@@ -61,23 +62,34 @@ func fieldsOf(t reflect.Type) []field {
 	return fs
 }
 
-// Body is a record as JSON, keyed by its Avro field names, without its
-// secret fields, ids as UUID text; and its actor: the username field,
-// where the record has one.
+// Body is a record as JSON, keyed by its Avro field names in the
+// schema's order, without its secret fields, ids as UUID text; and its
+// actor: the username field, where the record has one.
 func Body(rec schemas.Record) (body []byte, actor *string, err error) {
 	v := reflect.ValueOf(rec).Elem()
-	m := make(map[string]any, v.NumField())
-	for _, f := range fieldsOf(v.Type()) {
+	body = append(make([]byte, 0, 256), '{')
+	for i, f := range fieldsOf(v.Type()) {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = strconv.AppendQuote(body, f.name) // Avro names are plain ASCII
+		body = append(body, ':')
+		var b []byte
 		switch x := v.Field(f.index).Interface().(type) {
 		case schemas.ID:
-			m[f.name] = x.String()
+			b, err = json.Marshal(x.String())
+		case string:
+			if f.name == "username" && x != "" {
+				actor = &x
+			}
+			b, err = json.Marshal(x)
 		default:
-			m[f.name] = x
+			b, err = json.Marshal(x)
 		}
+		if err != nil {
+			return nil, nil, err
+		}
+		body = append(body, b...)
 	}
-	if u, ok := m["username"].(string); ok && u != "" {
-		actor = &u
-	}
-	body, err = json.Marshal(m)
-	return body, actor, err
+	return append(body, '}'), actor, nil
 }

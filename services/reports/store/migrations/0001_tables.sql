@@ -31,7 +31,6 @@ CREATE TABLE transfers (
     started_at   timestamptz NOT NULL,
     ended_at     timestamptz
 );
-CREATE INDEX transfers_ended_at ON transfers (ended_at);
 
 -- Every change of a balance: ids count credits, debits and returns along
 -- bank_events as the projector counts them; balance is the running
@@ -50,12 +49,13 @@ CREATE TABLE transactions (
     UNIQUE (transfer_id, step)
 );
 CREATE INDEX transactions_iban ON transactions (iban, id);
-CREATE INDEX transactions_at ON transactions (at);
 
 -- The audit log: every record of user_events and bank_events, repeats and
 -- undecodable ones included, in log order by (at, topic, partition,
--- log_offset). body is the record as JSON without its password and token
--- fields; note says why a record changed nothing (a repeat, say).
+-- log_offset), which is unique: a record is there once. body is the
+-- record as JSON (json, not jsonb: stored as written, cheaper to load)
+-- without its password and token fields; note says why a record changed
+-- nothing (a repeat, say).
 CREATE TABLE events (
     topic          text NOT NULL,
     partition      int NOT NULL,
@@ -65,12 +65,11 @@ CREATE TABLE events (
     aggregate      text NOT NULL,
     actor          text,
     record_id      uuid,
-    body           jsonb NOT NULL,
+    body           json NOT NULL,
     transaction_id bigint,
-    note           text,
-    PRIMARY KEY (topic, partition, log_offset)
+    note           text
 );
-CREATE INDEX events_log_order ON events (at, topic, partition, log_offset);
+CREATE UNIQUE INDEX events_log_order ON events (at, topic, partition, log_offset);
 
 -- The position: the offset after the last record applied, per partition,
 -- committed with the rows it produced.
