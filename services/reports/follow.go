@@ -116,36 +116,68 @@ func (s *service) catchUp(ctx context.Context, l *eventlog.Log, rebuilding bool)
 	return nil
 }
 
-// applyLoop writes the log's events to st a batch at a time. It returns
-// nil when ctx ends, and the error of a batch that could not be written
-// (nothing of it was).
+// applyLoop writes the log's events to st a batch at a time. Decoding
+// runs a batch ahead, on a goroutine of its own, so that it overlaps the
+// SQL transaction of the batch before. It returns nil when ctx ends, and
+// the error of a batch that could not be written (nothing of it was).
 func (s *service) applyLoop(ctx context.Context, l *eventlog.Log, st *store.Store, live bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	decoded := make(chan decodedBatch, 1)
+	done := make(chan struct{})
+	defer func() { cancel(); <-done }()
+	go func() {
+		defer close(done)
+		s.decodeLoop(ctx, l, decoded)
+	}()
 	for {
-		batch := s.collect(ctx, l.Messages())
-		if batch == nil {
+		var b decodedBatch
+		select {
+		case <-ctx.Done():
 			return nil
-		}
-		events, err := s.decode(ctx, batch)
-		if err != nil {
-			return nil // ctx ended
+		case b = <-decoded:
 		}
 		began := time.Now()
-		res, err := st.Apply(ctx, events)
+		res, err := st.Apply(ctx, b.events)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("write %d events to %s: %w", len(events), st.Schema(), err)
+			return fmt.Errorf("write %d events to %s: %w", len(b.events), st.Schema(), err)
 		}
 		committed := time.Now()
 		batchSeconds.Observe(committed.Sub(began).Seconds())
 		eventsApplied.Add(float64(res.Events))
 		kafka.DuplicateEvents.WithLabelValues("reports").Add(float64(res.Duplicates))
-		for _, m := range batch {
+		for _, m := range b.msgs {
 			if live {
 				delaySeconds.Observe(max(0, committed.Sub(m.Timestamp).Seconds()))
 			}
 			l.Applied(m)
+		}
+	}
+}
+
+// decodedBatch is a batch of messages and their events.
+type decodedBatch struct {
+	msgs   []*sarama.ConsumerMessage
+	events []store.Event
+}
+
+// decodeLoop collects and decodes batches until ctx ends.
+func (s *service) decodeLoop(ctx context.Context, l *eventlog.Log, out chan<- decodedBatch) {
+	for {
+		batch := s.collect(ctx, l.Messages())
+		if batch == nil {
+			return
+		}
+		events, err := s.decode(ctx, batch)
+		if err != nil {
+			return // ctx ended
+		}
+		select {
+		case out <- decodedBatch{batch, events}:
+		case <-ctx.Done():
+			return
 		}
 	}
 }
