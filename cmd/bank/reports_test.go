@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -194,20 +195,34 @@ func TestReportsSurvivesSIGKILL(t *testing.T) {
 			t.Fatal(why)
 		}
 	}
+	// Transfers flow from a goroutine while the reports service is killed
+	// five times, so the kills land in the middle of batches.
 	var transfers []schemas.ID
-	for i := range 150 {
-		if i%30 == 15 {
-			reportsProc.cmd.Process.Kill() // SIGKILL, mid-stream
-			<-reportsProc.done
-			reportsProc = start(t, env, "reports")
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for i := range 200 {
+			tr := &schemas.MoneyTransferCommand{ID: schemas.NewID(), From: "cash", To: accounts[i%3], Amount: int64(100 + i), Teller: true}
+			if i%5 == 4 {
+				tr.To = iban.New() // no such account: fails
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			_, err := b.Send(ctx, tr)
+			cancel()
+			if err != nil {
+				t.Errorf("transfer %d: %v", i, err)
+				return
+			}
+			transfers = append(transfers, tr.ID)
 		}
-		tr := &schemas.MoneyTransferCommand{ID: schemas.NewID(), From: "cash", To: accounts[i%3], Amount: int64(100 + i), Teller: true}
-		if i%5 == 4 {
-			tr.To = iban.New() // no such account: fails
-		}
-		ask(tr)
-		transfers = append(transfers, tr.ID)
+	}()
+	for range 5 {
+		time.Sleep(time.Duration(200+rand.IntN(400)) * time.Millisecond)
+		reportsProc.cmd.Process.Kill() // SIGKILL
+		<-reportsProc.done
+		reportsProc = start(t, env, "reports")
 	}
+	<-sent
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if ok, _ := ask(&schemas.AuditLogQuery{ID: schemas.NewID(), First: 1}); ok {
 			break
