@@ -87,28 +87,8 @@ func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, rec schemas.Record, 
 		c.accounts[e.IBAN] = a
 		w.accounts[e.IBAN] = a
 		c.linkUser(e.Username, w)
-	case *schemas.UserAddedToBankAccountEvent:
-		a := c.accounts[e.IBAN]
-		if a == nil {
-			return 0, notApplied{fmt.Errorf("user added to unknown account %s", e.IBAN)}
-		}
-		if err := s.once(ctx, tx, e); err != nil {
-			return 0, err
-		}
-		if !slices.Contains(a.owners, e.Username) {
-			a.owners = append(slices.Clone(a.owners), e.Username)
-			slices.Sort(a.owners)
-			w.accounts[a.iban], w.owners[a.iban] = a, true
-		}
-		c.linkUser(e.Username, w)
-	case *schemas.UserRemovedFromBankAccountEvent:
-		if err := s.once(ctx, tx, e); err != nil {
-			return 0, err
-		}
-		if a := c.accounts[e.IBAN]; a != nil && slices.Contains(a.owners, e.Username) {
-			a.owners = slices.DeleteFunc(slices.Clone(a.owners), func(u string) bool { return u == e.Username })
-			w.accounts[a.iban], w.owners[a.iban] = a, true
-		}
+	case *schemas.UserAddedToBankAccountEvent, *schemas.UserRemovedFromBankAccountEvent:
+		return 0, s.applyOwner(ctx, tx, e, w)
 	case *schemas.TransferStartedEvent:
 		t := c.transferOf(e.ID)
 		if t.known {
@@ -132,6 +112,36 @@ func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, rec schemas.Record, 
 		return 0, notApplied{fmt.Errorf("%s is not an event", rec.AvroName())}
 	}
 	return 0, nil
+}
+
+// applyOwner adds an owner to an account or removes one, once per event.
+func (s *Store) applyOwner(ctx context.Context, tx pgx.Tx, rec schemas.Record, w *writes) error {
+	c := s.c
+	switch e := rec.(type) {
+	case *schemas.UserAddedToBankAccountEvent:
+		a := c.accounts[e.IBAN]
+		if a == nil {
+			return notApplied{fmt.Errorf("user added to unknown account %s", e.IBAN)}
+		}
+		if err := s.once(ctx, tx, e); err != nil {
+			return err
+		}
+		if !slices.Contains(a.owners, e.Username) {
+			a.owners = append(slices.Clone(a.owners), e.Username)
+			slices.Sort(a.owners)
+			w.accounts[a.iban], w.owners[a.iban] = a, true
+		}
+		c.linkUser(e.Username, w)
+	case *schemas.UserRemovedFromBankAccountEvent:
+		if err := s.once(ctx, tx, e); err != nil {
+			return err
+		}
+		if a := c.accounts[e.IBAN]; a != nil && slices.Contains(a.owners, e.Username) {
+			a.owners = slices.DeleteFunc(slices.Clone(a.owners), func(u string) bool { return u == e.Username })
+			w.accounts[a.iban], w.owners[a.iban] = a, true
+		}
+	}
+	return nil
 }
 
 // once records an event by its kind and id, or refuses it as a repeat.
