@@ -245,6 +245,11 @@ func NewCluster(opts ...Opt) (*Cluster, error) {
 		}
 	}()
 
+	// Users given as options (with their ACLs) are the cluster's
+	// configuration: applied again after loading persisted state (below),
+	// they replace whatever users and ACLs a data dir held, so a restart
+	// with other credentials leaves no old ones valid.
+	configuredSASL := len(cfg.sasls) > 0
 	for mu, p := range cfg.sasls {
 		switch mu.m {
 		case saslPlain:
@@ -299,9 +304,24 @@ func NewCluster(opts ...Opt) (*Cluster, error) {
 	// since partition leader assignment needs c.bs)
 	var loaded bool
 	if c.persist() {
+		configured := c.sasls
 		loaded, err = c.loadFromDisk()
 		if err != nil {
 			return nil, fmt.Errorf("loading persisted state: %w", err)
+		}
+		if loaded && configuredSASL {
+			c.sasls = configured
+			if err = c.saveSASL(c.fs, c.cfg.dataDir); err != nil {
+				return nil, fmt.Errorf("persisting the configured SASL users: %w", err)
+			}
+			// The users' ACLs come with them.
+			c.acls = clusterACLs{}
+			for _, a := range cfg.seedACLs {
+				c.acls.add(a)
+			}
+			if err = c.saveACLs(c.fs, c.cfg.dataDir); err != nil {
+				return nil, fmt.Errorf("persisting the configured ACLs: %w", err)
+			}
 		}
 	}
 

@@ -19,9 +19,9 @@ func Run(ctx context.Context, brokers []string, registryURL string, opts Options
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	reg, err := sr.NewClient(sr.URLs(registryURL))
+	reg, err := kafka.RegistryClient(registryURL)
 	if err != nil {
-		return Report{}, fmt.Errorf("schema registry client for %s: %w", registryURL, err)
+		return Report{}, err
 	}
 	var (
 		rep   Report
