@@ -17,8 +17,8 @@ package kafkatest
 
 import (
 	"context"
-	"log/slog"
 	"crypto/rand"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"strings"
