@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -137,17 +138,21 @@ func syncACLs(admin ACLAdmin, rep *Report) error {
 		return nil
 	}
 	// sarama does not look at the broker's answer to each creation: check
-	// that they are there.
-	have, err = existingACLs(admin)
-	if err != nil {
-		return err
-	}
-	for _, a := range want {
-		if !slices.Contains(have, a) {
-			return fmt.Errorf("ACL %s was not created (is the cluster's authorizer on, and are we its super user?)", a)
+	// that they are there. A KRaft broker learns them from the metadata
+	// log, a moment after the controller took them.
+	var missing ACL
+	for range 50 {
+		if have, err = existingACLs(admin); err != nil {
+			return err
 		}
+		i := slices.IndexFunc(want, func(a ACL) bool { return !slices.Contains(have, a) })
+		if i < 0 {
+			return nil
+		}
+		missing = want[i]
+		time.Sleep(200 * time.Millisecond)
 	}
-	return nil
+	return fmt.Errorf("ACL %s was not created (is the cluster's authorizer on, and are we its super user?)", missing)
 }
 
 // existingACLs lists every rule on the cluster.
