@@ -37,7 +37,8 @@ type Config struct {
 	// (retention.ms, retention.bytes); kfake only does so when asked.
 	// Zero means every minute.
 	RetentionInterval time.Duration
-	// Users are the principals the broker accepts, over SASL/SCRAM-SHA-512;
+	// Users are the principals the broker accepts, over SASL/SCRAM
+	// (SHA-512 or SHA-256);
 	// a client that does not authenticate as one is refused. None: no
 	// authentication, any process that reaches the port may do anything.
 	Users []User
@@ -48,7 +49,7 @@ type Config struct {
 	Log  *slog.Logger
 }
 
-// User is a SASL/SCRAM-SHA-512 principal of the broker.
+// User is a SASL/SCRAM principal of the broker.
 type User struct {
 	Name, Password string
 	// Super may do anything, whatever the ACLs.

@@ -10,8 +10,8 @@ import (
 	"github.com/openbank/bank/topology"
 )
 
-// scramSHA512 is the one mechanism the embedded broker's users have.
-const scramSHA512 = "SCRAM-SHA-512"
+// The mechanisms of the embedded broker's users: each has both.
+var scramMechanisms = []string{"SCRAM-SHA-512", "SCRAM-SHA-256"}
 
 // saslOptions turns the configured users into kfake's options. The users
 // replace whatever users and ACLs the data dir kept (the kfake fork makes
@@ -36,10 +36,6 @@ func saslOptions(cfg Config) ([]kfake.Opt, error) {
 			return nil, fmt.Errorf("broker: user %q given twice", u.Name)
 		}
 		seen[u.Name] = true
-		if u.Super {
-			opts = append(opts, kfake.Superuser(scramSHA512, u.Name, u.Password))
-			continue
-		}
 		var acls []kfake.ACL
 		for _, g := range u.Grants {
 			a, err := kfakeACL(g)
@@ -48,7 +44,13 @@ func saslOptions(cfg Config) ([]kfake.Opt, error) {
 			}
 			acls = append(acls, a)
 		}
-		opts = append(opts, kfake.User(scramSHA512, u.Name, u.Password, acls...))
+		for _, m := range scramMechanisms {
+			if u.Super {
+				opts = append(opts, kfake.Superuser(m, u.Name, u.Password))
+			} else {
+				opts = append(opts, kfake.User(m, u.Name, u.Password, acls...))
+			}
+		}
 	}
 	return opts, nil
 }
