@@ -28,6 +28,7 @@ Commands:
             schema registry, synchronizer, services, HTTP
   broker    only the embedded Kafka broker and schema registry
   sync      make a Kafka cluster and schema registry match the topology
+  acls      make a secured Kafka cluster's ACLs match the principals table
   commands  a command handler instance (run several: they share the work)
   projector the projector: read models, transaction events, queries
   alerts    the alerts service: raises alerts when transactions set off
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBroker(ctx, args, getenv, stdout, stderr)
 	case "sync":
 		return runSync(ctx, args, getenv, stdout, stderr)
+	case "acls":
+		return runACLs(ctx, args, getenv, stdout, stderr)
 	case "commands":
 		return runCommands(ctx, args, getenv, stdout, stderr)
 	case "projector":

@@ -126,9 +126,24 @@ func TestEveryServiceAsItsOwnPrincipalOnKafka(t *testing.T) {
 // the event log: Kafka refuses it a write to bank_events and a read of
 // user_events with its authorization error, while what the gateway needs
 // (reading transaction_events here; all of it in the test above) works.
+// TestComposeServices checks the same on the embedded broker.
 func TestTheGatewaysPrincipalIsRefusedTheEventLogOnKafka(t *testing.T) {
 	s := kafkatest.Secure(t)
-	p, err := sarama.NewSyncProducer(s.Brokers, s.Config(topology.PrincipalGateway, kafka.ProducerConfig("test-gateway")))
+	checkGatewayIsConfined(t, s.Brokers, s.As(topology.PrincipalGateway))
+}
+
+// checkGatewayIsConfined checks that sec, the gateway's principal, is
+// refused a write to bank_events and a read of user_events with the
+// broker's authorization error, and may read transaction_events.
+func checkGatewayIsConfined(t *testing.T, brokers []string, sec kafka.Security) {
+	t.Helper()
+	config := func(cfg *sarama.Config) *sarama.Config {
+		if err := sec.Apply(cfg); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	p, err := sarama.NewSyncProducer(brokers, config(kafka.ProducerConfig("test-gateway")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +152,7 @@ func TestTheGatewaysPrincipalIsRefusedTheEventLogOnKafka(t *testing.T) {
 	if !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
 		t.Errorf("the gateway writes bank_events: %v, want %v", err, sarama.ErrTopicAuthorizationFailed)
 	}
-	c, err := sarama.NewConsumer(s.Brokers, s.Config(topology.PrincipalGateway, kafka.ConsumerConfig("test-gateway")))
+	c, err := sarama.NewConsumer(brokers, config(kafka.ConsumerConfig("test-gateway")))
 	if err != nil {
 		t.Fatal(err)
 	}

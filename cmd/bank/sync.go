@@ -84,3 +84,27 @@ func orNone(s []string) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// runACLs is `bank acls`: the ACLs of topology.Principals, and nothing
+// else, as the cluster's super user. A deployment runs it before what
+// needs its grants (compose: before the Schema Registry, which keeps its
+// schemas in Kafka and so must be allowed its topic first).
+func runACLs(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("acls", getenv, stderr)
+	brokers, _ := f.cluster()
+	timeout := f.duration("timeout", "SYNC_TIMEOUT", 2*time.Minute, "give up when Kafka is still not reachable after this long")
+	log, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, *timeout, fmt.Errorf("still failing after %s", *timeout))
+	defer cancel()
+	rep, err := synchronizer.RunACLs(ctx, splitList(*brokers), log)
+	if err != nil {
+		return err
+	}
+	log.Info("ACLs in sync", "created", len(rep.ACLsCreated), "deleted", len(rep.ACLsDeleted))
+	fmt.Fprintf(stdout, "ACLs created: %s\n", orNone(rep.ACLsCreated))
+	fmt.Fprintf(stdout, "ACLs deleted: %s\n", orNone(rep.ACLsDeleted))
+	return nil
+}
