@@ -1,7 +1,9 @@
 package topology_test
 
 import (
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/openbank/bank/services/alerts"
@@ -83,5 +85,16 @@ func TestTheGatewayReadsNoSecrets(t *testing.T) {
 		if slices.Contains(gw.Read, topic) || slices.Contains(gw.Write, topic) {
 			t.Errorf("the gateway may touch %s", topic)
 		}
+	}
+}
+
+// The README shows the table as it is.
+func TestTheREADMEShowsThePrincipals(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := topology.PrincipalsMarkdown(); !strings.Contains(string(readme), want) {
+		t.Errorf("README.md does not hold the principals table as topology.PrincipalsMarkdown renders it; put this there:\n\n%s", want)
 	}
 }
