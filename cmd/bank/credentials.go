@@ -42,6 +42,9 @@ func credentialsDir(dataDir string) string { return filepath.Join(dataDir, "cred
 // registry: sec's where it has them, else the data dir's.
 func embeddedCredentials(dataDir string, sec kafka.Security, log *slog.Logger) (credentials, error) {
 	c := credentials{sec: sec}
+	if sec.TLS || sec.CAFile != "" || sec.Registry.CAFile != "" {
+		return c, errors.New("--kafka-tls, --kafka-tls-ca and --schema-registry-tls-ca are for other brokers and registries: the embedded ones listen on loopback without TLS")
+	}
 	if sec.Mechanism == "" {
 		c.sec.Mechanism = kafka.SCRAMSHA512
 	}
