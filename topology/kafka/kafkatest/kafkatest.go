@@ -61,7 +61,7 @@ func Start(t testing.TB) *Env {
 	if brokers := os.Getenv(BrokersEnv); brokers != "" {
 		env.Brokers = strings.Split(brokers, ",")
 	} else {
-		b, err := broker.Start(broker.Config{Port: 0, Users: []broker.User{{Name: sec.User, Password: sec.Password, Super: true}}})
+		b, err := broker.Start(broker.Config{Port: 0, Users: BrokerUsers()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,6 +103,16 @@ func Credentials() kafka.Security {
 		}
 	})
 	return credentials
+}
+
+// BrokerUsers returns the users of an embedded broker a test starts
+// itself: the test credentials' (see Credentials).
+func BrokerUsers() []broker.User {
+	sec := Credentials()
+	if sec.User == "" {
+		return nil
+	}
+	return []broker.User{{Name: sec.User, Password: sec.Password, Super: true}}
 }
 
 // ClientEnv returns the environment that gives a bank process started by
