@@ -238,7 +238,9 @@ func (dl *deliverer) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama
 		}
 		return nil
 	}
-	t := &tracker{next: start, pending: map[int64]bool{}}
+	// What is committed now: start, with metadata we may not have read
+	// (so the first commit writes ours even at the same offset).
+	t := &tracker{next: start, pending: map[int64]bool{}, committed: start}
 	if resume.base != start {
 		resume = deliveryState{} // metadata of another offset: deliver everything from start
 	}
@@ -275,11 +277,18 @@ read:
 			if !ok {
 				break read
 			}
-			t.next = m.Offset + 1
 			if m.Offset < resume.end && !resume.pending[m.Offset] {
 				// Done before this session (delivered, parked, or with
 				// no webhook).
-			} else if a, ok := dl.alert(ctx, m); ok {
+				t.next = m.Offset + 1
+				break
+			}
+			a, ok := dl.alert(ctx, m)
+			if ctx.Err() != nil {
+				break read // not handled: the partition's next owner reads it
+			}
+			t.next = m.Offset + 1
+			if ok {
 				t.pending[m.Offset] = true
 				webhookPending.Inc()
 				unresolved++
@@ -346,9 +355,8 @@ type tracker struct {
 	next    int64          // the offset after the last one read
 	pending map[int64]bool // read, with a webhook, not done yet
 
-	committed     int64 // last committed offset and metadata
+	committed     int64 // the committed offset and metadata, as far as we know
 	committedMeta string
-	didCommit     bool
 }
 
 func (t *tracker) done(off int64) { delete(t.pending, off) }
@@ -373,16 +381,18 @@ func (t *tracker) commit(sess sarama.ConsumerGroupSession, topic string, partiti
 		return // nothing read yet
 	}
 	off, meta := t.mark()
-	if t.didCommit && off == t.committed && meta == t.committedMeta {
+	if off == t.committed && meta == t.committedMeta {
 		return
 	}
-	if !t.didCommit || off > t.committed {
+	// sarama's MarkOffset only moves forward; ResetOffset sets the
+	// metadata of the same offset (the mark never goes back).
+	if off > t.committed {
 		sess.MarkOffset(topic, partition, off, meta)
 	} else {
-		sess.ResetOffset(topic, partition, off, meta) // same offset, other metadata
+		sess.ResetOffset(topic, partition, off, meta)
 	}
 	sess.Commit()
-	t.committed, t.committedMeta, t.didCommit = off, meta, true
+	t.committed, t.committedMeta = off, meta
 }
 
 // deliveryState is what a committed offset's metadata says: from base

@@ -3,6 +3,8 @@ package alerts
 import (
 	"maps"
 	"testing"
+
+	"github.com/IBM/sarama"
 )
 
 func TestDestinationsAreSchemeHostAndPort(t *testing.T) {
@@ -58,5 +60,50 @@ func TestTheDeliveryStateRoundTrips(t *testing.T) {
 	}
 	if _, meta := tr.mark(); len(meta) > 4096 {
 		t.Errorf("the metadata of %d pending alerts is %d bytes", defaultMaxPending, len(meta))
+	}
+}
+
+// session records what a tracker commits.
+type session struct {
+	sarama.ConsumerGroupSession
+	offset  int64
+	meta    string
+	commits int
+}
+
+func (s *session) MarkOffset(_ string, _ int32, off int64, meta string) {
+	if off > s.offset { // as sarama's offset manager does
+		s.offset, s.meta = off, meta
+	}
+}
+
+func (s *session) ResetOffset(_ string, _ int32, off int64, meta string) {
+	if off <= s.offset {
+		s.offset, s.meta = off, meta
+	}
+}
+
+func (s *session) Commit() { s.commits++ }
+
+// A session that starts on a committed offset with pending alerts commits
+// its own state even while the offset stays (sarama's MarkOffset would
+// keep the old metadata), and moves the offset once they are done.
+func TestATrackerCommitsItsStateAtTheSameOffset(t *testing.T) {
+	sess := &session{offset: 5, meta: "w1:2:0"} // 5 pending, 6 done
+	tr := &tracker{next: 5, pending: map[int64]bool{}, committed: 5, committedMeta: ""}
+	tr.pending[5] = true
+	tr.next = 9 // 7 and 8 delivered, 5 still pending
+	tr.commit(sess, "alerts", 0)
+	if sess.offset != 5 || sess.meta != "w1:4:0" || sess.commits != 1 {
+		t.Fatalf("committed %d %q (%d commits), want 5 w1:4:0", sess.offset, sess.meta, sess.commits)
+	}
+	tr.commit(sess, "alerts", 0)
+	if sess.commits != 1 {
+		t.Error("committed again with nothing changed")
+	}
+	tr.done(5)
+	tr.commit(sess, "alerts", 0)
+	if sess.offset != 9 || sess.meta != "w1:0:" {
+		t.Errorf("committed %d %q, want 9 w1:0:", sess.offset, sess.meta)
 	}
 }
