@@ -1,6 +1,7 @@
 package synchronizer
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 // ACLAdmin is the part of sarama.ClusterAdmin that syncs ACLs.
@@ -96,7 +98,7 @@ func toACL(principal string, g topology.Grant) (ACL, error) {
 // table: it creates the missing allow rules and deletes any other rule of
 // those principals (a grant taken out of the table is revoked). Rules of
 // other principals are left alone.
-func syncACLs(admin ACLAdmin, rep *Report) error {
+func syncACLs(ctx context.Context, admin ACLAdmin, rep *Report) error {
 	want, err := WantedACLs(topology.Principals)
 	if err != nil {
 		return &PermanentError{err}
@@ -150,7 +152,9 @@ func syncACLs(admin ACLAdmin, rep *Report) error {
 			return nil
 		}
 		missing = want[i]
-		time.Sleep(200 * time.Millisecond)
+		if !kafka.Sleep(ctx, 200*time.Millisecond) {
+			return fmt.Errorf("ACL %s not seen yet: %w", missing, context.Cause(ctx))
+		}
 	}
 	return fmt.Errorf("ACL %s was not created (is the cluster's authorizer on, and are we its super user?)", missing)
 }

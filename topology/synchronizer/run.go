@@ -72,7 +72,7 @@ func RunACLs(ctx context.Context, brokers []string, log *slog.Logger) (Report, e
 			return fmt.Errorf("connect to Kafka: %w", err)
 		}
 		defer admin.Close()
-		final = syncACLs(admin, &rep)
+		final = syncACLs(ctx, admin, &rep)
 		var perm *PermanentError
 		if final == nil || errors.As(final, &perm) {
 			return nil

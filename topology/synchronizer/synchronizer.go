@@ -111,7 +111,7 @@ func Sync(ctx context.Context, admin Admin, reg Registry, opts Options) (Report,
 		if !ok {
 			return rep, &PermanentError{fmt.Errorf("ACLs: %T cannot manage ACLs", admin)}
 		}
-		if err := syncACLs(acls, &rep); err != nil {
+		if err := syncACLs(ctx, acls, &rep); err != nil {
 			return rep, err
 		}
 	}
