@@ -30,7 +30,7 @@ func TestConfiguredUsersReplacePersistedOnes(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second) // a refused client retries until then
 		defer cancel()
 		_, err = kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
 		return err
