@@ -16,8 +16,6 @@ import (
 
 	"sync/atomic"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
 	"github.com/openbank/bank/services/gateway"
 	"github.com/openbank/bank/services/gateway/session"
 	"github.com/openbank/bank/topology"
@@ -139,9 +137,9 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 		defer adminLn.Close()
 		log.Info("serving the admin address: /metrics, health and readiness, --pprof's profiles", "admin_addr", adminLn.Addr().String())
 	}
-	reg, err := sr.NewClient(sr.URLs(*registry))
+	reg, err := kafka.RegistryClient(*registry)
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	gw, err := gateway.New(ctx, cfg, topology.NewCodec(reg))
 	if err != nil {

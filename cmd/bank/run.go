@@ -53,8 +53,13 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 		defer adminLn.Close()
 	}
 
-	b, err := startBackbone(fl, log)
+	b, err := startBackbone(fl, f.sec, nil, log)
 	if err != nil {
+		return err
+	}
+	// The embedded services speak as the backbone's one principal.
+	if err := kafka.SetSecurity(b.creds.sec); err != nil {
+		b.Close(context.Background())
 		return err
 	}
 	defer func() {
@@ -120,9 +125,9 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("kafka admin: %w", err)
 	}
 	defer admin.Close() // closes client too
-	reg, err := sr.NewClient(sr.URLs(b.registryURL))
+	reg, err := kafka.RegistryClient(b.registryURL)
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 
 	gw, err := gateway.New(ctx, gwConfig, topology.NewCodec(reg))
@@ -144,6 +149,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	url := browserURL(ln.Addr())
 	fmt.Fprintf(stdout, "Open Bank is running: open %s (GraphiQL at %sgraphiql, GraphQL at %sgraphql; Kafka at %s, Schema Registry at %s, metrics and status at %s, data in %s; %s; started in %s; Ctrl-C stops)\n",
 		url, url, url, b.broker.Addr(), b.registryURL, adminURL(adminLn), *fl.dataDir, sql.line(), time.Since(started).Round(time.Millisecond))
+	fmt.Fprintln(stdout, connectHint(b.creds, b.broker.Addr(), b.registryURL, false))
 	err = serveSite(ctx, ln, adminLn, s, f.serverTimeouts(), log)
 	log.Info("stopping")
 	if cause := context.Cause(ctx); err == nil && !errors.Is(cause, context.Canceled) {
