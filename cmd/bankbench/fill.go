@@ -25,7 +25,8 @@ import (
 // through the API, because a million events through the API would measure
 // the API. Every event is one the command handler could have written:
 // accounts opened, funded from cash, then transfers between them, each a
-// started, debited, credited, completed saga.
+// started, debited, credited, completed saga. It is long on purpose: it
+// reads top to bottom as the log it writes.
 func fill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bankbench fill", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -226,6 +226,11 @@ type deliverer struct {
 func (*deliverer) Setup(sarama.ConsumerGroupSession) error   { return nil }
 func (*deliverer) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
+// ConsumeClaim hands a partition's alerts to the destinations' queues and
+// commits, as they finish, the lowest offset not yet delivered with the
+// pending ones above it. It is long on purpose: one goroutine owns the
+// partition's delivery state, so reading, outcomes and commits interleave
+// in one loop with no lock.
 func (dl *deliverer) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	s := dl.s
 	ctx := sess.Context()
