@@ -156,6 +156,9 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	deliver := kafka.ConsumerConfig("openbank-alerts-webhooks-" + cfg.InstanceID)
 	deliver.Consumer.Offsets.AutoCommit.Enable = false // committed as deliveries finish (delivery.go)
+	// Those commits go to the group's coordinator on the connection its
+	// fetches wait on: a short wait, so a commit is not held long.
+	deliver.Consumer.MaxWaitTime = 100 * time.Millisecond
 	wg.Go(func() {
 		d := newDispatcher(s)
 		kafka.ConsumeGroup(ctx, cfg.Brokers, DeliverGroup, deliver, []string{topology.Alerts}, &deliverer{s: s, d: d}, log)
