@@ -1,0 +1,75 @@
+// An account's transactions, live: the subscription stream_transactions
+// and, after every (re)connection, a fresh read of its newest
+// transactions, so whatever happened while the connection was down shows
+// up once (the transaction id deduplicates).
+import { gql, ApiError } from './api.js';
+import { explain, failureOf } from './reasons.js';
+
+export const TX_FIELDS = 'id iban new_balance changed_by from_to descr direction new_balance_cents changed_by_cents';
+const STREAM = `subscription($iban: String) { stream_transactions(iban: $iban) { ${TX_FIELDS} } }`;
+const NEWEST = `query($iban: String!, $n: Int!) { transactions_by_iban(iban: $iban, max_items: $n) { ${TX_FIELDS} } }`;
+
+// watch subscribes to an account's transactions: onTx(t) for each as it
+// happens, onError(err) for failures. Returns its end.
+export function watch(live, iban, { onTx, onError }) {
+  return live.subscribe({ query: STREAM, variables: { iban } }, {
+    next: ({ data, errors }) => {
+      if (errors?.length) {
+        const { code, reason } = failureOf(errors[0]);
+        onError?.(new ApiError(explain(code, reason), { reason, code }));
+      }
+      if (data?.stream_transactions) onTx(data.stream_transactions);
+    },
+    error: (e) => onError?.(e instanceof Error ? e : new Error('the live stream failed')),
+  });
+}
+
+// newest reads the newest n transactions of an account.
+export async function newest(iban, n, session) {
+  return (await gql(NEWEST, { iban, n }, session)).transactions_by_iban;
+}
+
+// follow keeps the newest `max` transactions of iban, calling
+// render(list, fresh) whenever they change (newest first; fresh is the
+// one that just arrived live, if any). It reads them at once and again
+// after every (re)connection.
+export function follow(live, iban, max, render, onError, session = '') {
+  const byId = new Map();
+  let stopped = false;
+  const add = (txs, fresh) => {
+    let changed = fresh === null;
+    for (const t of txs) {
+      if (!byId.has(t.id)) {
+        byId.set(t.id, t);
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    const list = [...byId.values()].sort((a, b) => b.id - a.id).slice(0, max);
+    byId.clear();
+    for (const t of list) byId.set(t.id, t);
+    render(list, fresh);
+  };
+  const fill = async () => {
+    try {
+      const txs = await newest(iban, max, session);
+      if (!stopped) add(txs, null);
+    } catch (e) {
+      if (!stopped) onError?.(e);
+    }
+  };
+  const stop = watch(live, iban, { onTx: (t) => add([t], t), onError });
+  // The subscription starts a moment after the connection: read once
+  // then, and again shortly after, so nothing falls in between.
+  const refill = () => {
+    fill();
+    setTimeout(() => !stopped && fill(), 1500);
+  };
+  const offConnected = live.onConnected(refill);
+  fill();
+  return () => {
+    stopped = true;
+    offConnected();
+    stop();
+  };
+}
