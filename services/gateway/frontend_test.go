@@ -158,7 +158,16 @@ func TestFrontendInABrowser(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("browser: %v; %s", err, strings.TrimSpace(stderr.String()))
 	}
-	for _, name := range []string{"frontend-home.png", "frontend-client.png", "frontend-client-phone.png", "frontend-employee-login.png", "frontend-employee.png"} {
+	t.Logf("the browser's checks:\n%s", stderr.String())
+	// Each page at both sizes (desktop 1280×800, phone 390×844).
+	for _, page := range []string{"home", "login", "employee-login", "client", "employee"} {
+		for _, name := range []string{"frontend-" + page + ".png", "frontend-" + page + "-phone.png"} {
+			if st, err := os.Stat(filepath.Join(artifacts, name)); err != nil || st.Size() == 0 {
+				t.Errorf("screenshot %s: %v", name, err)
+			}
+		}
+	}
+	for _, name := range []string{"frontend-review.png", "frontend-signup-confirm.png", "frontend-client-alert-phone.png"} {
 		if st, err := os.Stat(filepath.Join(artifacts, name)); err != nil || st.Size() == 0 {
 			t.Errorf("screenshot %s: %v", name, err)
 		}
