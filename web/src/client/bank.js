@@ -27,7 +27,7 @@ export function bankPage(root, { live, session, logout, welcome }) {
   store.onChange(() => {
     const { username } = store.state();
     who.replaceChildren('Logged in as ', h('strong', {}, username), ' ',
-      h('button', { type: 'button', class: 'link', onclick: () => logout({ everywhere: true }) }, 'Log out'));
+      h('button', { type: 'button', class: 'link', onclick: () => logout({ everywhere: true }) }, 'Log out everywhere'));
   });
   const ctx = { store, session, fail, say, live };
   const history = historySection({ ...ctx, onError: (e) => say('error', `Transactions: ${e.message}`) });

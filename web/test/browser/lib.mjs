@@ -5,7 +5,7 @@
 import { chromium } from 'playwright-core';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -56,6 +56,8 @@ export class Browser {
     this.pages = [];
     this.failed = [];
     this.passed = 0;
+    // Screenshots of failures are of this run only.
+    for (const f of readdirSync(artifacts)) if (/^failed-.*\.png$/.test(f)) rmSync(join(artifacts, f));
   }
 
   async launch(executablePath) {
