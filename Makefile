@@ -35,9 +35,10 @@ $(VENV)/bin/hadolint: scripts/tools/requirements.txt
 	$(VENV)/bin/pip install -q -r scripts/tools/requirements.txt
 	touch $@
 
-check: $(VENV)/bin/hadolint ## formatting, vet, generated code matching its schema, the Dockerfile linted
+check: $(VENV)/bin/hadolint ## formatting, vet, the import rules (no service imports another), generated code matching its schema, the Dockerfile linted
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) test -count=1 -run '^(TestServicesMeetOnlyThroughContracts|TestTheDomainHasNoKafkaInIt|TestSaramaIsTheOnlyKafkaClient)$$' ./contract/
 	@before=$$(cat $(GENERATED) | sha256sum); $(GO) generate ./... && \
 		if [ "$$(cat $(GENERATED) | sha256sum)" != "$$before" ]; then \
 			echo "generated code was stale (go generate ./... updated it): commit it"; exit 1; fi

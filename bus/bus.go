@@ -75,8 +75,7 @@ func New(ctx context.Context, brokers []string, codec *topology.Codec, clientID 
 		return nil, fmt.Errorf("bus producer: %w", err)
 	}
 	b := &Bus{codec: codec, producer: producer, client: client, log: log, waiters: map[key][]chan schemas.Record{}}
-	b.feedback, err = eventlog.Follow(ctx, client, []string{topology.UserCommandFeedback, topology.BankCommandFeedback,
-		topology.TransferCommandFeedback, topology.UserQueriesFeedback, topology.BankQueriesFeedback}, "bus feedback", log, b.dispatch)
+	b.feedback, err = eventlog.Follow(ctx, client, topology.FeedbackTopics(), "bus feedback", log, b.dispatch)
 	if err != nil {
 		producer.Close()
 		client.Close()

@@ -1,6 +1,9 @@
 package contract
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // The answers of the projector's queries, as JSON in QuerySucceeded: the
 // projector builds them, the gateway reads them. They carry no secret but
@@ -65,5 +68,47 @@ type AccountAsOf struct {
 	// answer includes.
 	AsOfTransactionID int64         `json:"as_of_transaction_id"`
 	Balance           int64         `json:"balance"`
+	Owners            []string      `json:"owners"`
 	Transactions      []Transaction `json:"transactions"`
+}
+
+// MaxHistoryPage bounds a page of an account's history.
+const MaxHistoryPage = 100
+
+// MaxAuditPage bounds a page of the audit log.
+const MaxAuditPage = 500
+
+// AuditPage answers AuditLogQuery: a page of the audit log, in log order.
+type AuditPage struct {
+	Events []AuditEvent `json:"events"`
+	// Next is the cursor to ask the following page with; HasMore tells
+	// whether the store held more when asked.
+	Next    string `json:"next"`
+	HasMore bool   `json:"has_more"`
+}
+
+// AuditEvent is one event of the audit log.
+type AuditEvent struct {
+	// Cursor is the event's position in the log order, the same after a
+	// rebuild of the store.
+	Cursor    string          `json:"cursor"`
+	Topic     string          `json:"topic"`
+	Partition int32           `json:"partition"`
+	Offset    int64           `json:"offset"`
+	At        time.Time       `json:"at"`
+	Type      string          `json:"type"`
+	Aggregate string          `json:"aggregate"`
+	Actor     *string         `json:"actor"`
+	Body      json.RawMessage `json:"body"` // the event without secrets
+	Note      *string         `json:"note,omitempty"`
+	// Transaction is the balance change a credit, debit or return made.
+	Transaction *AuditTransaction `json:"transaction,omitempty"`
+}
+
+// AuditTransaction is what a money event did to its account.
+type AuditTransaction struct {
+	ID      int64  `json:"id"`
+	IBAN    string `json:"iban"`
+	Change  int64  `json:"change"`
+	Balance int64  `json:"balance"` // after it; before it, Balance - Change
 }

@@ -269,10 +269,25 @@ var (
 	MaxItemsInvalid     = fixed("MAX_ITEMS_INVALID", fmt.Sprintf("max_items must be between 1 and %d", MaxItems))
 	TransferNotFound    = fixed("TRANSFER_NOT_FOUND", "transfer not found")
 
+	CursorInvalid = fixed("CURSOR_INVALID", "after is not a cursor this query answered")
+	AsOfInvalid   = fixed("AS_OF_INVALID", "give exactly one of at_transaction (1 or more) and at_time")
+
+	pageSizeInvalid  = made("PAGE_SIZE_INVALID", "first must be between 1 and")
+	timeInvalid      = made("TIME_INVALID", "not a time:")
 	modelBehind      = made("MODEL_BEHIND", "the read model is")
 	modelUnavailable = made("MODEL_UNAVAILABLE", "the read model cannot")
 	queryUnknown     = madeAbout("QUERY_UNKNOWN", "the service does not answer this query")
 )
+
+// PageSizeInvalid is a page size outside 1 to limit.
+func PageSizeInvalid(limit int) Reason {
+	return Reason{pageSizeInvalid, fmt.Sprintf("first must be between 1 and %d", limit)}
+}
+
+// TimeInvalid is an argument that is not an RFC 3339 time after 1970.
+func TimeInvalid(arg, value string) Reason {
+	return Reason{timeInvalid, fmt.Sprintf("not a time: %s %q; give an RFC 3339 time after 1970, e.g. 2026-11-27T12:00:00Z", arg, value)}
+}
 
 // ModelBehind is a query the read model is too far behind to answer.
 func ModelBehind(events int64) Reason {

@@ -17,6 +17,7 @@ var madeReasons = []Reason{
 	ModelBehind(12), ModelUnavailable(errors.New("catching up")), QueryUnknown("Nope"),
 	QueryTooDeep(10), OneLogInPerRequest(2), ComplexityLimit(500), TooManyAliases(40, 30), ResponseTooLarge(1 << 20),
 	TooManySubscriptions("too many subscriptions on this connection: at most 10"), SubscriberTooSlow(256, "alerts"),
+	PageSizeInvalid(100), TimeInvalid("from", "yesterday"),
 }
 
 func TestCodesAreStableIdentifiers(t *testing.T) {

@@ -65,7 +65,15 @@ type Log struct {
 // wait behind a long-poll fetch. Both stay the caller's. name names the
 // reader in logs.
 func Open(ctx context.Context, client, lookups sarama.Client, topics []string, name string, log *slog.Logger) (*Log, error) {
-	return open(ctx, client, lookups, topics, name, log, sarama.OffsetOldest)
+	return open(ctx, client, lookups, topics, nil, name, log, sarama.OffsetOldest)
+}
+
+// OpenAt is Open for a reader that keeps its position itself (the reports
+// service stores it with its rows): every partition named in start is
+// followed from that offset, the others from the oldest. The position
+// starts there too, so Next, Behind and CaughtUp count from it.
+func OpenAt(ctx context.Context, client, lookups sarama.Client, topics []string, start map[Partition]int64, name string, log *slog.Logger) (*Log, error) {
+	return open(ctx, client, lookups, topics, start, name, log, sarama.OffsetOldest)
 }
 
 // Follow follows every partition of topics from its newest offset, as it
@@ -73,7 +81,7 @@ func Open(ctx context.Context, client, lookups sarama.Client, topics []string, n
 // handle with each message, in one goroutine the Log owns, until Close.
 // client (read committed) stays the caller's.
 func Follow(ctx context.Context, client sarama.Client, topics []string, name string, log *slog.Logger, handle func(*sarama.ConsumerMessage)) (*Log, error) {
-	l, err := open(ctx, client, client, topics, name, log, sarama.OffsetNewest)
+	l, err := open(ctx, client, client, topics, nil, name, log, sarama.OffsetNewest)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +98,9 @@ func Follow(ctx context.Context, client sarama.Client, topics []string, name str
 	return l, nil
 }
 
-func open(ctx context.Context, client, lookups sarama.Client, topics []string, name string, log *slog.Logger, from int64) (*Log, error) {
+// open follows topics from offset from (sarama.OffsetOldest or Newest),
+// but from start's offsets for the partitions it names.
+func open(ctx context.Context, client, lookups sarama.Client, topics []string, start map[Partition]int64, name string, log *slog.Logger, from int64) (*Log, error) {
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
 		return nil, fmt.Errorf("%s: consumer: %w", name, err)
@@ -105,7 +115,12 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, n
 			return nil, fmt.Errorf("%s: partitions of %s: %w", name, topic, err)
 		}
 		for _, p := range parts {
-			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, from)
+			offset := from
+			if at, ok := start[Partition{topic, p}]; ok && at > 0 {
+				offset = at
+				l.next[Partition{topic, p}] = at
+			}
+			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, offset)
 			if err != nil {
 				l.Close()
 				return nil, fmt.Errorf("%s: consume %s/%d: %w", name, topic, p, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -125,21 +126,29 @@ func PresentError(ctx context.Context, err error) *gqlerror.Error {
 
 // transaction converts the read model's transaction.
 func transaction(t contract.Transaction) *model.Transaction {
-	return newTransaction(t.ID, t.IBAN, t.NewBalance, t.ChangedBy, t.FromTo, t.Description)
+	return newTransaction(t.ID, t.IBAN, t.NewBalance, t.ChangedBy, t.FromTo, t.Description, t.At)
 }
 
 // Transaction converts a live transaction event.
 func Transaction(e *schemas.TransactionHappenedEvent) *model.Transaction {
-	return newTransaction(e.TransactionID, e.IBAN, e.NewBalance, e.ChangedBy, e.FromTo, e.Description)
+	var at time.Time
+	if e.AtMillis > 0 { // 0: published before times were carried
+		at = time.UnixMilli(e.AtMillis)
+	}
+	return newTransaction(e.TransactionID, e.IBAN, e.NewBalance, e.ChangedBy, e.FromTo, e.Description, at)
 }
 
-func newTransaction(id int64, iban string, balance, change int64, fromTo, descr string) *model.Transaction {
+func newTransaction(id int64, iban string, balance, change int64, fromTo, descr string, at time.Time) *model.Transaction {
 	dir := model.DtypeCredit
 	if change < 0 {
 		dir = model.DtypeDebit
 	}
-	return &model.Transaction{ID: int(id), Iban: &iban, NewBalance: ptr(money.Euro(balance)), ChangedBy: ptr(money.Euro(change)),
+	t := &model.Transaction{ID: int(id), TransactionID: id, Iban: &iban, NewBalance: ptr(money.Euro(balance)), ChangedBy: ptr(money.Euro(change)),
 		FromTo: &fromTo, Descr: &descr, Direction: &dir, NewBalanceCents: &balance, ChangedByCents: &change}
+	if !at.IsZero() {
+		t.At = ptr(at.UTC().Format(time.RFC3339Nano))
+	}
+	return t
 }
 
 func transactions(ts []contract.Transaction) []*model.Transaction {
@@ -151,3 +160,11 @@ func transactions(ts []contract.Transaction) []*model.Transaction {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// deref is *p, or def when p is nil.
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}

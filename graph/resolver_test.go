@@ -102,6 +102,7 @@ const (
 	anonymous asWho = iota
 	alice
 	employee
+	asBob
 )
 
 // run executes one operation against the real executable schema with the
@@ -138,6 +139,8 @@ func runCoded(t *testing.T, b *fakeBus, who asWho, query string, vars map[string
 			ctx = WithUser(ctx, "alice")
 		case employee:
 			ctx = WithEmployee(ctx)
+		case asBob:
+			ctx = WithUser(ctx, "bob")
 		}
 		req.HTTP = req.HTTP.WithContext(ctx)
 	}}
@@ -722,6 +725,14 @@ func TestTransactionConversion(t *testing.T) {
 			*tx.ChangedByCents != tc.change || *tx.NewBalanceCents != tc.balance || tx.ID != 9 {
 			t.Errorf("change %d: got %s %s %s", tc.change, *tx.Direction, *tx.ChangedBy, *tx.NewBalance)
 		}
+		if tx.At != nil {
+			t.Errorf("an event without a time got %q", *tx.At)
+		}
+	}
+	at := time.Date(2026, 11, 27, 9, 30, 0, 123e6, time.UTC)
+	tx := Transaction(&schemas.TransactionHappenedEvent{TransactionID: 1 << 40, AtMillis: at.UnixMilli()})
+	if str(tx.At) != "2026-11-27T09:30:00.123Z" || tx.TransactionID != 1<<40 {
+		t.Errorf("time %s, id %d", str(tx.At), tx.TransactionID)
 	}
 }
 

@@ -310,6 +310,16 @@ type AccountAsOfQuery struct {
 	AsOfTransactionID int64  `avro:"as_of_transaction_id"`
 	AsOfMillis        int64  `avro:"as_of_millis"`
 	MaxItems          int32  `avro:"max_items"`
+	FromMillis        int64  `avro:"from_millis"`
+}
+
+// AuditLogQuery: Every event in log order, a page at a time, answered by the reports service.
+type AuditLogQuery struct {
+	ID         ID     `avro:"id"`
+	FromMillis int64  `avro:"from_millis"`
+	ToMillis   int64  `avro:"to_millis"`
+	After      string `avro:"after"`
+	First      int32  `avro:"first"`
 }
 
 // Derived.
@@ -323,6 +333,7 @@ type TransactionHappenedEvent struct {
 	ChangedBy     int64  `avro:"changed_by"`
 	FromTo        string `avro:"from_to"`
 	Description   string `avro:"description"`
+	AtMillis      int64  `avro:"at_millis"`
 }
 
 // AvroName returns the record's full Avro name, which identifies it on the
@@ -381,6 +392,7 @@ func (*TransactionsByIbanQuery) AvroName() string  { return Namespace + ".Transa
 func (*TransferByIdQuery) AvroName() string        { return Namespace + ".TransferByIdQuery" }
 func (*AccountAsOfQuery) AvroName() string         { return Namespace + ".AccountAsOfQuery" }
 func (*TransactionHappenedEvent) AvroName() string { return Namespace + ".TransactionHappenedEvent" }
+func (*AuditLogQuery) AvroName() string            { return Namespace + ".AuditLogQuery" }
 
 // Key returns the Kafka key: the id of the aggregate the record belongs to, so
 // that all records of one aggregate land on one partition, in order.
@@ -425,6 +437,7 @@ func (r *TransactionsByIbanQuery) Key() string          { return r.IBAN }
 func (r *TransferByIdQuery) Key() string                { return r.TransferID.String() }
 func (r *AccountAsOfQuery) Key() string                 { return r.IBAN }
 func (r *TransactionHappenedEvent) Key() string         { return r.IBAN }
+func (r *AuditLogQuery) Key() string                    { return r.ID.String() }
 
 // RecordID returns the record's id: the command's, query's or event's own, or
 // for saga steps and their events the transfer's.
@@ -468,6 +481,7 @@ func (r *TransactionsByIbanQuery) RecordID() ID          { return r.ID }
 func (r *TransferByIdQuery) RecordID() ID                { return r.ID }
 func (r *AccountAsOfQuery) RecordID() ID                 { return r.ID }
 func (r *TransactionHappenedEvent) RecordID() ID         { return r.ID }
+func (r *AuditLogQuery) RecordID() ID                    { return r.ID }
 
 // all lists one value of every record type; the decoder creates records by
 // their Avro name from it.
@@ -516,6 +530,7 @@ var all = []Record{
 	&ChangePasswordCommand{},
 	&PasswordChangedEvent{},
 	&SessionsRevokedEvent{},
+	&AuditLogQuery{},
 }
 
 // Sessions and passwords.

@@ -34,6 +34,11 @@ const (
 	// gateway follows. They are apart from user_events, which carries
 	// password hashes that gateways must not read.
 	SessionEvents = "session_events"
+	// ReportsQueries holds questions to the reports service (the SQL
+	// store), apart from bank_queries, which the projector's group reads
+	// whole; ReportsQueriesFeedback its answers.
+	ReportsQueries         = "reports_queries"
+	ReportsQueriesFeedback = "reports_queries_feedback"
 	// Alerts holds the alerts the alerts service raised.
 	Alerts = "alerts"
 	// DeadLetters holds messages a consumer could not handle, as the raw
@@ -154,6 +159,10 @@ var Topics = []Topic{
 		Doc: "Answers to user_queries, keyed by query id."},
 	{Name: BankQueriesFeedback, Partitions: 24, Replication: replicas, Configs: configs(minute), Records: queryFeedback,
 		Doc: "Answers to bank_queries, keyed by query id."},
+	{Name: ReportsQueries, Partitions: 24, Replication: replicas, Configs: configs(minute),
+		Records: names("AuditLogQuery"), Doc: "Questions to the reports service, answered from its SQL store."},
+	{Name: ReportsQueriesFeedback, Partitions: 24, Replication: replicas, Configs: configs(minute), Records: queryFeedback,
+		Doc: "Answers to reports_queries, keyed by query id."},
 	{Name: TransactionEvents, Partitions: 24, Replication: replicas, Configs: configs(week),
 		Records: names("TransactionHappenedEvent"), Doc: "Derived by the projector, keyed by IBAN."},
 	{Name: Alerts, Partitions: 24, Replication: replicas, Configs: configs(month),
@@ -261,6 +270,18 @@ var feedbackOf = map[string]string{
 	TransferCommands: TransferCommandFeedback,
 	UserQueries:      UserQueriesFeedback,
 	BankQueries:      BankQueriesFeedback,
+	ReportsQueries:   ReportsQueriesFeedback,
+}
+
+// FeedbackTopics lists every topic answers come on, sorted: what a client
+// awaiting answers (package bus) reads.
+func FeedbackTopics() []string {
+	out := make([]string, 0, len(feedbackOf))
+	for _, fb := range feedbackOf {
+		out = append(out, fb)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // FeedbackTopic returns the topic answering the commands or queries of

@@ -45,6 +45,14 @@ type ComplexityRoot struct {
 		Token        func(childComplexity int) int
 	}
 
+	AccountAsOf struct {
+		AsOfTransaction func(childComplexity int) int
+		Balance         func(childComplexity int) int
+		BalanceCents    func(childComplexity int) int
+		Iban            func(childComplexity int) int
+		Owners          func(childComplexity int) int
+	}
+
 	AccountResult struct {
 		Iban       func(childComplexity int) int
 		Reason     func(childComplexity int) int
@@ -78,6 +86,32 @@ type ComplexityRoot struct {
 		Reason     func(childComplexity int) int
 		ReasonCode func(childComplexity int) int
 		Rule       func(childComplexity int) int
+	}
+
+	AuditEvent struct {
+		Actor       func(childComplexity int) int
+		Aggregate   func(childComplexity int) int
+		At          func(childComplexity int) int
+		Body        func(childComplexity int) int
+		Cursor      func(childComplexity int) int
+		Offset      func(childComplexity int) int
+		Topic       func(childComplexity int) int
+		Transaction func(childComplexity int) int
+		Type        func(childComplexity int) int
+	}
+
+	AuditPage struct {
+		Events  func(childComplexity int) int
+		HasMore func(childComplexity int) int
+		Next    func(childComplexity int) int
+	}
+
+	AuditTransaction struct {
+		BalanceBeforeCents func(childComplexity int) int
+		BalanceCents       func(childComplexity int) int
+		ChangeCents        func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Iban               func(childComplexity int) int
 	}
 
 	CommandResult struct {
@@ -116,8 +150,11 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		AccountAsOf         func(childComplexity int, iban string, atTransaction *int64, atTime *string) int
 		AlertRules          func(childComplexity int, iban string) int
 		AllLastTransactions func(childComplexity int) int
+		AuditLog            func(childComplexity int, from *string, to *string, after *string, first *int) int
+		History             func(childComplexity int, iban string, first *int, after *string, from *string, to *string) int
 		Me                  func(childComplexity int) int
 		TransactionByID     func(childComplexity int, id int) int
 		TransactionsByIban  func(childComplexity int, iban string, maxItems int) int
@@ -136,6 +173,7 @@ type ComplexityRoot struct {
 	}
 
 	Transaction struct {
+		At              func(childComplexity int) int
 		ChangedBy       func(childComplexity int) int
 		ChangedByCents  func(childComplexity int) int
 		Descr           func(childComplexity int) int
@@ -145,6 +183,13 @@ type ComplexityRoot struct {
 		Iban            func(childComplexity int) int
 		NewBalance      func(childComplexity int) int
 		NewBalanceCents func(childComplexity int) int
+		TransactionID   func(childComplexity int) int
+	}
+
+	TransactionPage struct {
+		HasMore func(childComplexity int) int
+		Items   func(childComplexity int) int
+		Next    func(childComplexity int) int
 	}
 
 	Transfer struct {
@@ -190,6 +235,9 @@ type QueryResolver interface {
 	AlertRules(ctx context.Context, iban string) ([]*model.AlertRule, error)
 	Me(ctx context.Context) (*model.User, error)
 	Transfer(ctx context.Context, uuid string) (*model.Transfer, error)
+	History(ctx context.Context, iban string, first *int, after *string, from *string, to *string) (*model.TransactionPage, error)
+	AccountAsOf(ctx context.Context, iban string, atTransaction *int64, atTime *string) (*model.AccountAsOf, error)
+	AuditLog(ctx context.Context, from *string, to *string, after *string, first *int) (*model.AuditPage, error)
 }
 type SubscriptionResolver interface {
 	StreamTransactions(ctx context.Context, iban *string, minAmount *int, maxAmount *int, direction *model.Dtype, descrIncludes *string) (<-chan *model.Transaction, error)
@@ -244,6 +292,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Token(childComplexity), true
+
+	case "AccountAsOf.as_of_transaction":
+		if e.ComplexityRoot.AccountAsOf.AsOfTransaction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountAsOf.AsOfTransaction(childComplexity), true
+	case "AccountAsOf.balance":
+		if e.ComplexityRoot.AccountAsOf.Balance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountAsOf.Balance(childComplexity), true
+	case "AccountAsOf.balance_cents":
+		if e.ComplexityRoot.AccountAsOf.BalanceCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountAsOf.BalanceCents(childComplexity), true
+	case "AccountAsOf.iban":
+		if e.ComplexityRoot.AccountAsOf.Iban == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountAsOf.Iban(childComplexity), true
+	case "AccountAsOf.owners":
+		if e.ComplexityRoot.AccountAsOf.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountAsOf.Owners(childComplexity), true
 
 	case "AccountResult.iban":
 		if e.ComplexityRoot.AccountResult.Iban == nil {
@@ -386,6 +465,111 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AlertRuleResult.Rule(childComplexity), true
+
+	case "AuditEvent.actor":
+		if e.ComplexityRoot.AuditEvent.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Actor(childComplexity), true
+	case "AuditEvent.aggregate":
+		if e.ComplexityRoot.AuditEvent.Aggregate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Aggregate(childComplexity), true
+	case "AuditEvent.at":
+		if e.ComplexityRoot.AuditEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.At(childComplexity), true
+	case "AuditEvent.body":
+		if e.ComplexityRoot.AuditEvent.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Body(childComplexity), true
+	case "AuditEvent.cursor":
+		if e.ComplexityRoot.AuditEvent.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Cursor(childComplexity), true
+	case "AuditEvent.offset":
+		if e.ComplexityRoot.AuditEvent.Offset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Offset(childComplexity), true
+	case "AuditEvent.topic":
+		if e.ComplexityRoot.AuditEvent.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Topic(childComplexity), true
+	case "AuditEvent.transaction":
+		if e.ComplexityRoot.AuditEvent.Transaction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Transaction(childComplexity), true
+	case "AuditEvent.type":
+		if e.ComplexityRoot.AuditEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Type(childComplexity), true
+
+	case "AuditPage.events":
+		if e.ComplexityRoot.AuditPage.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditPage.Events(childComplexity), true
+	case "AuditPage.has_more":
+		if e.ComplexityRoot.AuditPage.HasMore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditPage.HasMore(childComplexity), true
+	case "AuditPage.next":
+		if e.ComplexityRoot.AuditPage.Next == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditPage.Next(childComplexity), true
+
+	case "AuditTransaction.balance_before_cents":
+		if e.ComplexityRoot.AuditTransaction.BalanceBeforeCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditTransaction.BalanceBeforeCents(childComplexity), true
+	case "AuditTransaction.balance_cents":
+		if e.ComplexityRoot.AuditTransaction.BalanceCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditTransaction.BalanceCents(childComplexity), true
+	case "AuditTransaction.change_cents":
+		if e.ComplexityRoot.AuditTransaction.ChangeCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditTransaction.ChangeCents(childComplexity), true
+	case "AuditTransaction.id":
+		if e.ComplexityRoot.AuditTransaction.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditTransaction.ID(childComplexity), true
+	case "AuditTransaction.iban":
+		if e.ComplexityRoot.AuditTransaction.Iban == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditTransaction.Iban(childComplexity), true
 
 	case "CommandResult.reason":
 		if e.ComplexityRoot.CommandResult.Reason == nil {
@@ -579,6 +763,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["username"].(string), args["password"].(string)), true
 
+	case "Query.account_as_of":
+		if e.ComplexityRoot.Query.AccountAsOf == nil {
+			break
+		}
+
+		args, err := ec.field_Query_account_as_of_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AccountAsOf(childComplexity, args["iban"].(string), args["at_transaction"].(*int64), args["at_time"].(*string)), true
 	case "Query.alert_rules":
 		if e.ComplexityRoot.Query.AlertRules == nil {
 			break
@@ -596,6 +791,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AllLastTransactions(childComplexity), true
+	case "Query.audit_log":
+		if e.ComplexityRoot.Query.AuditLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_audit_log_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["from"].(*string), args["to"].(*string), args["after"].(*string), args["first"].(*int)), true
+	case "Query.history":
+		if e.ComplexityRoot.Query.History == nil {
+			break
+		}
+
+		args, err := ec.field_Query_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.History(childComplexity, args["iban"].(string), args["first"].(*int), args["after"].(*string), args["from"].(*string), args["to"].(*string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -674,6 +891,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.StreamTransactions(childComplexity, args["iban"].(*string), args["min_amount"].(*int), args["max_amount"].(*int), args["direction"].(*model.Dtype), args["descr_includes"].(*string)), true
 
+	case "Transaction.at":
+		if e.ComplexityRoot.Transaction.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.At(childComplexity), true
 	case "Transaction.changed_by":
 		if e.ComplexityRoot.Transaction.ChangedBy == nil {
 			break
@@ -728,6 +951,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Transaction.NewBalanceCents(childComplexity), true
+	case "Transaction.transaction_id":
+		if e.ComplexityRoot.Transaction.TransactionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.TransactionID(childComplexity), true
+
+	case "TransactionPage.has_more":
+		if e.ComplexityRoot.TransactionPage.HasMore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionPage.HasMore(childComplexity), true
+	case "TransactionPage.items":
+		if e.ComplexityRoot.TransactionPage.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionPage.Items(childComplexity), true
+	case "TransactionPage.next":
+		if e.ComplexityRoot.TransactionPage.Next == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionPage.Next(childComplexity), true
 
 	case "Transfer.amount":
 		if e.ComplexityRoot.Transfer.Amount == nil {
@@ -1094,6 +1342,83 @@ extend type Mutation {
   employee_login(password: String!): EmployeeSession
 }
 `, BuiltIn: false},
+	{Name: "../playback.graphqls", Input: `# Dates, history pages and audit playback: an account as it stood at any
+# point, and every event of the bank in log order.
+
+"A 64-bit integer (JSON number), for ids that outgrow GraphQL's 32-bit Int."
+scalar Int64
+
+extend type Transaction {
+  "When it happened (RFC 3339, UTC); null for history written before times were kept."
+  at: String
+  "The id as a 64-bit integer (id is 32-bit, as in the original API)."
+  transaction_id: Int64!
+}
+
+"A page of an account's history, newest first."
+type TransactionPage {
+  items: [Transaction!]!
+  "Pass as history's after for the next, older, page."
+  next: String
+  has_more: Boolean!
+}
+
+"An account as it stood at a past point."
+type AccountAsOf {
+  iban: String!
+  "The bank's newest transaction at that point (0: before the first)."
+  as_of_transaction: Int64!
+  balance: String!
+  balance_cents: Cents!
+  owners: [String!]!
+}
+
+"A page of the audit log, in log order."
+type AuditPage {
+  events: [AuditEvent!]!
+  "Pass as audit_log's after for the next page."
+  next: String
+  has_more: Boolean!
+}
+
+"One event of the bank's log, as the reports service keeps it."
+type AuditEvent {
+  "The event's position in the audit order, for after."
+  cursor: String!
+  topic: String!
+  offset: Int64!
+  "When it was written (RFC 3339, UTC)."
+  at: String!
+  "The event's record name, e.g. MoneyDebitedEvent."
+  type: String!
+  "What it is about: a username, an IBAN or a transfer id."
+  aggregate: String!
+  "Who caused it, when the event names them."
+  actor: String
+  "The event as JSON, without secrets (no password hashes, no tokens)."
+  body: String!
+  "What it did to an account's balance, for credits, debits and returns."
+  transaction: AuditTransaction
+}
+
+"A balance change, with the balance before and after."
+type AuditTransaction {
+  id: Int64!
+  iban: String!
+  change_cents: Cents!
+  balance_cents: Cents!
+  balance_before_cents: Cents!
+}
+
+extend type Query {
+  "History of an account of the logged-in user (any, for an employee), newest first; pass next as after for older ones. from and to (RFC 3339) bound the time; first is 1 to 100."
+  history(iban: String!, first: Int = 20, after: String, from: String, to: String): TransactionPage
+  "An account as it stood after a transaction (at_transaction) or at a time (at_time, RFC 3339): give exactly one. For its owners (then or now) and employees."
+  account_as_of(iban: String!, at_transaction: Int64, at_time: String): AccountAsOf
+  "Every event of the bank in log order, a page at a time, from the reports service. Employees only; first is 1 to 500; from and to (RFC 3339) bound the time."
+  audit_log(from: String, to: String, after: String, first: Int = 100): AuditPage
+}
+`, BuiltIn: false},
 	{Name: "../reasons.graphqls", Input: `# Generated by cmd/reasoncodes from contract/reasons.go (go generate ./...): do not edit.
 
 """
@@ -1112,6 +1437,8 @@ enum ReasonCode {
   AMOUNT_NOT_POSITIVE
   "amount may be at most …"
   AMOUNT_TOO_LARGE
+  "give exactly one of at_transaction (1 or more) and at_time"
+  AS_OF_INVALID
   "the balance would exceed what an account can hold"
   BALANCE_TOO_LARGE
   "cash can be deposited only by an owner of the account (username and token) or by an employee"
@@ -1120,6 +1447,8 @@ enum ReasonCode {
   CASH_TO_OUTSIDE
   "operation selects more than …"
   COMPLEXITY_LIMIT_EXCEEDED
+  "after is not a cursor this query answered"
+  CURSOR_INVALID
   "cash deposits on an account may total at most …"
   DAILY_DEPOSIT_LIMIT
   "a cash deposit may be at most …"
@@ -1172,6 +1501,8 @@ enum ReasonCode {
   NO_OUTCOME
   "at most one log_in, sign_up, get_account or change_password per request …"
   ONE_LOG_IN_PER_REQUEST
+  "first must be between 1 and …"
+  PAGE_SIZE_INVALID
   "password can't be empty"
   PASSWORD_EMPTY
   "password hash must be 1 to 128 bytes"
@@ -1200,6 +1531,8 @@ enum ReasonCode {
   SUBSCRIBER_TOO_SLOW
   "subscriptions are served over websockets only (graphql-transport-ws or graphql-ws at /graphql)"
   SUBSCRIPTION_NEEDS_WEBSOCKET
+  "not a time: …"
+  TIME_INVALID
   "the operation uses more aliases than the gateway allows"
   TOO_MANY_ALIASES
   "too many cash deposits from this address …"
@@ -1318,6 +1651,22 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
 
+func (ec *executionContext) childFields_AccountAsOf(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "iban":
+		return ec.fieldContext_AccountAsOf_iban(ctx, field)
+	case "as_of_transaction":
+		return ec.fieldContext_AccountAsOf_as_of_transaction(ctx, field)
+	case "balance":
+		return ec.fieldContext_AccountAsOf_balance(ctx, field)
+	case "balance_cents":
+		return ec.fieldContext_AccountAsOf_balance_cents(ctx, field)
+	case "owners":
+		return ec.fieldContext_AccountAsOf_owners(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountAsOf", field.Name)
+}
+
 func (ec *executionContext) childFields_AccountResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "iban":
@@ -1386,6 +1735,58 @@ func (ec *executionContext) childFields_AlertRuleResult(ctx context.Context, fie
 		return ec.fieldContext_AlertRuleResult_reason_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AlertRuleResult", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AuditEvent_cursor(ctx, field)
+	case "topic":
+		return ec.fieldContext_AuditEvent_topic(ctx, field)
+	case "offset":
+		return ec.fieldContext_AuditEvent_offset(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditEvent_at(ctx, field)
+	case "type":
+		return ec.fieldContext_AuditEvent_type(ctx, field)
+	case "aggregate":
+		return ec.fieldContext_AuditEvent_aggregate(ctx, field)
+	case "actor":
+		return ec.fieldContext_AuditEvent_actor(ctx, field)
+	case "body":
+		return ec.fieldContext_AuditEvent_body(ctx, field)
+	case "transaction":
+		return ec.fieldContext_AuditEvent_transaction(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "events":
+		return ec.fieldContext_AuditPage_events(ctx, field)
+	case "next":
+		return ec.fieldContext_AuditPage_next(ctx, field)
+	case "has_more":
+		return ec.fieldContext_AuditPage_has_more(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditPage", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditTransaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuditTransaction_id(ctx, field)
+	case "iban":
+		return ec.fieldContext_AuditTransaction_iban(ctx, field)
+	case "change_cents":
+		return ec.fieldContext_AuditTransaction_change_cents(ctx, field)
+	case "balance_cents":
+		return ec.fieldContext_AuditTransaction_balance_cents(ctx, field)
+	case "balance_before_cents":
+		return ec.fieldContext_AuditTransaction_balance_before_cents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditTransaction", field.Name)
 }
 
 func (ec *executionContext) childFields_CommandResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1460,8 +1861,24 @@ func (ec *executionContext) childFields_Transaction(ctx context.Context, field g
 		return ec.fieldContext_Transaction_new_balance_cents(ctx, field)
 	case "changed_by_cents":
 		return ec.fieldContext_Transaction_changed_by_cents(ctx, field)
+	case "at":
+		return ec.fieldContext_Transaction_at(ctx, field)
+	case "transaction_id":
+		return ec.fieldContext_Transaction_transaction_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Transaction", field.Name)
+}
+
+func (ec *executionContext) childFields_TransactionPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "items":
+		return ec.fieldContext_TransactionPage_items(ctx, field)
+	case "next":
+		return ec.fieldContext_TransactionPage_next(ctx, field)
+	case "has_more":
+		return ec.fieldContext_TransactionPage_has_more(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TransactionPage", field.Name)
 }
 
 func (ec *executionContext) childFields_Transfer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1896,6 +2313,36 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_account_as_of_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "iban",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["iban"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "at_transaction",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at_transaction"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "at_time",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at_time"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_alert_rules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1907,6 +2354,90 @@ func (ec *executionContext) field_Query_alert_rules_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["iban"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_audit_log_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_history_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "iban",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["iban"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg4
 	return args, nil
 }
 
@@ -2193,6 +2724,121 @@ func (ec *executionContext) _Account_token(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Account_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccountAsOf_iban(ctx context.Context, field graphql.CollectedField, obj *model.AccountAsOf) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountAsOf_iban(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Iban, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountAsOf_iban(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountAsOf", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccountAsOf_as_of_transaction(ctx context.Context, field graphql.CollectedField, obj *model.AccountAsOf) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountAsOf_as_of_transaction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AsOfTransaction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountAsOf_as_of_transaction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountAsOf", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AccountAsOf_balance(ctx context.Context, field graphql.CollectedField, obj *model.AccountAsOf) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountAsOf_balance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Balance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountAsOf_balance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountAsOf", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccountAsOf_balance_cents(ctx context.Context, field graphql.CollectedField, obj *model.AccountAsOf) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountAsOf_balance_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BalanceCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountAsOf_balance_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountAsOf", field, false, false, "Cents")
+}
+
+func (ec *executionContext) _AccountAsOf_owners(ctx context.Context, field graphql.CollectedField, obj *model.AccountAsOf) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountAsOf_owners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountAsOf_owners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountAsOf", field, false, false, "String")
 }
 
 func (ec *executionContext) _AccountResult_iban(ctx context.Context, field graphql.CollectedField, obj *model.AccountResult) (ret graphql.Marshaler) {
@@ -2731,6 +3377,415 @@ func (ec *executionContext) _AlertRuleResult_reason_code(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_AlertRuleResult_reason_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AlertRuleResult", field, false, false, "ReasonCode")
+}
+
+func (ec *executionContext) _AuditEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEvent_topic(ctx context.Context, field graphql.CollectedField, obj *model.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_topic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Topic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_topic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEvent_offset(ctx context.Context, field graphql.CollectedField, obj *model.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_offset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Offset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_offset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEvent_aggregate(ctx context.Context, field graphql.CollectedField, obj *model.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_aggregate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Aggregate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_aggregate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEvent_actor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEvent_body(ctx context.Context, field graphql.CollectedField, obj *model.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEvent_transaction(ctx context.Context, field graphql.CollectedField, obj *model.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_transaction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Transaction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditTransaction) graphql.Marshaler {
+			return ec.marshalOAuditTransaction2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAuditTransaction(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_transaction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditTransaction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditPage_events(ctx context.Context, field graphql.CollectedField, obj *model.AuditPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditPage_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AuditEvent) graphql.Marshaler {
+			return ec.marshalNAuditEvent2ᚕᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAuditEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditPage_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditPage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditPage_next(ctx context.Context, field graphql.CollectedField, obj *model.AuditPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditPage_next(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Next, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditPage_next(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditPage_has_more(ctx context.Context, field graphql.CollectedField, obj *model.AuditPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditPage_has_more(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasMore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditPage_has_more(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditPage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditTransaction_id(ctx context.Context, field graphql.CollectedField, obj *model.AuditTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditTransaction_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditTransaction_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditTransaction", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _AuditTransaction_iban(ctx context.Context, field graphql.CollectedField, obj *model.AuditTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditTransaction_iban(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Iban, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditTransaction_iban(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditTransaction", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditTransaction_change_cents(ctx context.Context, field graphql.CollectedField, obj *model.AuditTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditTransaction_change_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangeCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditTransaction_change_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditTransaction", field, false, false, "Cents")
+}
+
+func (ec *executionContext) _AuditTransaction_balance_cents(ctx context.Context, field graphql.CollectedField, obj *model.AuditTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditTransaction_balance_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BalanceCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditTransaction_balance_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditTransaction", field, false, false, "Cents")
+}
+
+func (ec *executionContext) _AuditTransaction_balance_before_cents(ctx context.Context, field graphql.CollectedField, obj *model.AuditTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditTransaction_balance_before_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BalanceBeforeCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditTransaction_balance_before_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditTransaction", field, false, false, "Cents")
 }
 
 func (ec *executionContext) _CommandResult_success(ctx context.Context, field graphql.CollectedField, obj *model.CommandResult) (ret graphql.Marshaler) {
@@ -3730,6 +4785,138 @@ func (ec *executionContext) fieldContext_Query_transfer(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_history(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().History(ctx, fc.Args["iban"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["from"].(*string), fc.Args["to"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TransactionPage) graphql.Marshaler {
+			return ec.marshalOTransactionPage2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionPage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_history(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TransactionPage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_history_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_account_as_of(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_account_as_of(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AccountAsOf(ctx, fc.Args["iban"].(string), fc.Args["at_transaction"].(*int64), fc.Args["at_time"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountAsOf) graphql.Marshaler {
+			return ec.marshalOAccountAsOf2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAccountAsOf(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_account_as_of(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountAsOf(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_account_as_of_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_audit_log(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_audit_log(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditLog(ctx, fc.Args["from"].(*string), fc.Args["to"].(*string), fc.Args["after"].(*string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditPage) graphql.Marshaler {
+			return ec.marshalOAuditPage2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAuditPage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_audit_log(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditPage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_audit_log_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4156,6 +5343,130 @@ func (ec *executionContext) _Transaction_changed_by_cents(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_Transaction_changed_by_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Transaction", field, false, false, "Cents")
+}
+
+func (ec *executionContext) _Transaction_at(ctx context.Context, field graphql.CollectedField, obj *model.Transaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transaction_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Transaction_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Transaction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Transaction_transaction_id(ctx context.Context, field graphql.CollectedField, obj *model.Transaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transaction_transaction_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TransactionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Transaction_transaction_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Transaction", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TransactionPage_items(ctx context.Context, field graphql.CollectedField, obj *model.TransactionPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TransactionPage_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Transaction) graphql.Marshaler {
+			return ec.marshalNTransaction2ᚕᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TransactionPage_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TransactionPage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Transaction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TransactionPage_next(ctx context.Context, field graphql.CollectedField, obj *model.TransactionPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TransactionPage_next(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Next, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TransactionPage_next(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TransactionPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _TransactionPage_has_more(ctx context.Context, field graphql.CollectedField, obj *model.TransactionPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TransactionPage_has_more(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasMore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TransactionPage_has_more(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TransactionPage", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Transfer_uuid(ctx context.Context, field graphql.CollectedField, obj *model.Transfer) (ret graphql.Marshaler) {
@@ -5554,6 +6865,59 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var accountAsOfImplementors = []string{"AccountAsOf"}
+
+func (ec *executionContext) _AccountAsOf(ctx context.Context, sel ast.SelectionSet, obj *model.AccountAsOf) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountAsOfImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountAsOf")
+		case "iban":
+			out.Values[i] = ec._AccountAsOf_iban(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "as_of_transaction":
+			out.Values[i] = ec._AccountAsOf_as_of_transaction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "balance":
+			out.Values[i] = ec._AccountAsOf_balance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "balance_cents":
+			out.Values[i] = ec._AccountAsOf_balance_cents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owners":
+			out.Values[i] = ec._AccountAsOf_owners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var accountResultImplementors = []string{"AccountResult"}
 
 func (ec *executionContext) _AccountResult(ctx context.Context, sel ast.SelectionSet, obj *model.AccountResult) graphql.Marshaler {
@@ -5762,6 +7126,175 @@ func (ec *executionContext) _AlertRuleResult(ctx context.Context, sel ast.Select
 		case "reason_code":
 			out.Values[i] = ec._AlertRuleResult_reason_code(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditEventImplementors = []string{"AuditEvent"}
+
+func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditEvent")
+		case "cursor":
+			out.Values[i] = ec._AuditEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "topic":
+			out.Values[i] = ec._AuditEvent_topic(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "offset":
+			out.Values[i] = ec._AuditEvent_offset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._AuditEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._AuditEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "aggregate":
+			out.Values[i] = ec._AuditEvent_aggregate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._AuditEvent_actor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._AuditEvent_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "transaction":
+			out.Values[i] = ec._AuditEvent_transaction(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditPageImplementors = []string{"AuditPage"}
+
+func (ec *executionContext) _AuditPage(ctx context.Context, sel ast.SelectionSet, obj *model.AuditPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditPageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditPage")
+		case "events":
+			out.Values[i] = ec._AuditPage_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "next":
+			out.Values[i] = ec._AuditPage_next(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "has_more":
+			out.Values[i] = ec._AuditPage_has_more(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditTransactionImplementors = []string{"AuditTransaction"}
+
+func (ec *executionContext) _AuditTransaction(ctx context.Context, sel ast.SelectionSet, obj *model.AuditTransaction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditTransactionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditTransaction")
+		case "id":
+			out.Values[i] = ec._AuditTransaction_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "iban":
+			out.Values[i] = ec._AuditTransaction_iban(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "change_cents":
+			out.Values[i] = ec._AuditTransaction_change_cents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "balance_cents":
+			out.Values[i] = ec._AuditTransaction_balance_cents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "balance_before_cents":
+			out.Values[i] = ec._AuditTransaction_balance_before_cents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -6095,6 +7628,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_transfer(ctx, field)
 				})
+		case "history":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_history(ctx, field)
+				})
+		case "account_as_of":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_account_as_of(ctx, field)
+				})
+		case "audit_log":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_audit_log(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -6245,6 +7796,59 @@ func (ec *executionContext) _Transaction(ctx context.Context, sel ast.SelectionS
 		case "changed_by_cents":
 			out.Values[i] = ec._Transaction_changed_by_cents(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._Transaction_at(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "transaction_id":
+			out.Values[i] = ec._Transaction_transaction_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var transactionPageImplementors = []string{"TransactionPage"}
+
+func (ec *executionContext) _TransactionPage(ctx context.Context, sel ast.SelectionSet, obj *model.TransactionPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, transactionPageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TransactionPage")
+		case "items":
+			out.Values[i] = ec._TransactionPage_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "next":
+			out.Values[i] = ec._TransactionPage_next(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "has_more":
+			out.Values[i] = ec._TransactionPage_has_more(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -6795,6 +8399,30 @@ func (ec *executionContext) marshalNAlertRule2ᚖgithubᚗcomᚋopenbankᚋbank�
 	return ec._AlertRule(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAuditEvent2ᚕᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAuditEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditEvent2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAuditEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditEvent2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *model.AuditEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditEvent!")
+		return graphql.Null
+	}
+	return ec._AuditEvent(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -6833,6 +8461,20 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	res := scalar.MarshalInt(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt642int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt642int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int64!")
 	}
 	return res
 }
@@ -6878,6 +8520,30 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNTransaction2ᚕᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Transaction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTransaction2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransaction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTransaction2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransaction(ctx context.Context, sel ast.SelectionSet, v *model.Transaction) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Transaction!")
+		return graphql.Null
+	}
+	return ec._Transaction(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTransferStatus2githubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransferStatus(ctx context.Context, v any) (model.TransferStatus, error) {
@@ -7032,6 +8698,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAccountAsOf2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAccountAsOf(ctx context.Context, sel ast.SelectionSet, v *model.AccountAsOf) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccountAsOf(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOAccountResult2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAccountResult(ctx context.Context, sel ast.SelectionSet, v *model.AccountResult) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -7058,6 +8731,20 @@ func (ec *executionContext) marshalOAlertRuleResult2ᚖgithubᚗcomᚋopenbank�
 		return graphql.Null
 	}
 	return ec._AlertRuleResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAuditPage2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAuditPage(ctx context.Context, sel ast.SelectionSet, v *model.AuditPage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditPage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAuditTransaction2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐAuditTransaction(ctx context.Context, sel ast.SelectionSet, v *model.AuditTransaction) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditTransaction(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -7140,6 +8827,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInt642ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt64(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt642ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(*v)
+	return res
+}
+
 func (ec *executionContext) marshalOMoneyTransferResult2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐMoneyTransferResult(ctx context.Context, sel ast.SelectionSet, v *model.MoneyTransferResult) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -7206,6 +8911,13 @@ func (ec *executionContext) marshalOTransaction2ᚖgithubᚗcomᚋopenbankᚋban
 		return graphql.Null
 	}
 	return ec._Transaction(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOTransactionPage2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionPage(ctx context.Context, sel ast.SelectionSet, v *model.TransactionPage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TransactionPage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOTransfer2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransfer(ctx context.Context, sel ast.SelectionSet, v *model.Transfer) graphql.Marshaler {

@@ -20,6 +20,16 @@ type Account struct {
 	Token string `json:"token"`
 }
 
+// An account as it stood at a past point.
+type AccountAsOf struct {
+	Iban string `json:"iban"`
+	// The bank's newest transaction at that point (0: before the first).
+	AsOfTransaction int64    `json:"as_of_transaction"`
+	Balance         string   `json:"balance"`
+	BalanceCents    int64    `json:"balance_cents"`
+	Owners          []string `json:"owners"`
+}
+
 type AccountResult struct {
 	Iban   *string `json:"iban,omitempty"`
 	Token  *string `json:"token,omitempty"`
@@ -65,6 +75,43 @@ type AlertRuleResult struct {
 	Reason *string    `json:"reason,omitempty"`
 	// Why it failed, as a stable code.
 	ReasonCode *ReasonCode `json:"reason_code,omitempty"`
+}
+
+// One event of the bank's log, as the reports service keeps it.
+type AuditEvent struct {
+	// The event's position in the audit order, for after.
+	Cursor string `json:"cursor"`
+	Topic  string `json:"topic"`
+	Offset int64  `json:"offset"`
+	// When it was written (RFC 3339, UTC).
+	At string `json:"at"`
+	// The event's record name, e.g. MoneyDebitedEvent.
+	Type string `json:"type"`
+	// What it is about: a username, an IBAN or a transfer id.
+	Aggregate string `json:"aggregate"`
+	// Who caused it, when the event names them.
+	Actor *string `json:"actor,omitempty"`
+	// The event as JSON, without secrets (no password hashes, no tokens).
+	Body string `json:"body"`
+	// What it did to an account's balance, for credits, debits and returns.
+	Transaction *AuditTransaction `json:"transaction,omitempty"`
+}
+
+// A page of the audit log, in log order.
+type AuditPage struct {
+	Events []*AuditEvent `json:"events"`
+	// Pass as audit_log's after for the next page.
+	Next    *string `json:"next,omitempty"`
+	HasMore bool    `json:"has_more"`
+}
+
+// A balance change, with the balance before and after.
+type AuditTransaction struct {
+	ID                 int64  `json:"id"`
+	Iban               string `json:"iban"`
+	ChangeCents        int64  `json:"change_cents"`
+	BalanceCents       int64  `json:"balance_cents"`
+	BalanceBeforeCents int64  `json:"balance_before_cents"`
 }
 
 type CommandResult struct {
@@ -121,6 +168,18 @@ type Transaction struct {
 	NewBalanceCents *int64 `json:"new_balance_cents,omitempty"`
 	// changed_by in cents: negative when money left the account.
 	ChangedByCents *int64 `json:"changed_by_cents,omitempty"`
+	// When it happened (RFC 3339, UTC); null for history written before times were kept.
+	At *string `json:"at,omitempty"`
+	// The id as a 64-bit integer (id is 32-bit, as in the original API).
+	TransactionID int64 `json:"transaction_id"`
+}
+
+// A page of an account's history, newest first.
+type TransactionPage struct {
+	Items []*Transaction `json:"items"`
+	// Pass as history's after for the next, older, page.
+	Next    *string `json:"next,omitempty"`
+	HasMore bool    `json:"has_more"`
 }
 
 // A transfer, by the uuid its money_transfer was sent with.
@@ -223,6 +282,8 @@ const (
 	ReasonCodeAmountNotPositive ReasonCode = "AMOUNT_NOT_POSITIVE"
 	// amount may be at most …
 	ReasonCodeAmountTooLarge ReasonCode = "AMOUNT_TOO_LARGE"
+	// give exactly one of at_transaction (1 or more) and at_time
+	ReasonCodeAsOfInvalid ReasonCode = "AS_OF_INVALID"
 	// the balance would exceed what an account can hold
 	ReasonCodeBalanceTooLarge ReasonCode = "BALANCE_TOO_LARGE"
 	// cash can be deposited only by an owner of the account (username and token) or by an employee
@@ -231,6 +292,8 @@ const (
 	ReasonCodeCashToOutside ReasonCode = "CASH_TO_OUTSIDE"
 	// operation selects more than …
 	ReasonCodeComplexityLimitExceeded ReasonCode = "COMPLEXITY_LIMIT_EXCEEDED"
+	// after is not a cursor this query answered
+	ReasonCodeCursorInvalid ReasonCode = "CURSOR_INVALID"
 	// cash deposits on an account may total at most …
 	ReasonCodeDailyDepositLimit ReasonCode = "DAILY_DEPOSIT_LIMIT"
 	// a cash deposit may be at most …
@@ -283,6 +346,8 @@ const (
 	ReasonCodeNoOutcome ReasonCode = "NO_OUTCOME"
 	// at most one log_in, sign_up, get_account or change_password per request …
 	ReasonCodeOneLogInPerRequest ReasonCode = "ONE_LOG_IN_PER_REQUEST"
+	// first must be between 1 and …
+	ReasonCodePageSizeInvalid ReasonCode = "PAGE_SIZE_INVALID"
 	// password can't be empty
 	ReasonCodePasswordEmpty ReasonCode = "PASSWORD_EMPTY"
 	// password hash must be 1 to 128 bytes
@@ -311,6 +376,8 @@ const (
 	ReasonCodeSubscriberTooSlow ReasonCode = "SUBSCRIBER_TOO_SLOW"
 	// subscriptions are served over websockets only (graphql-transport-ws or graphql-ws at /graphql)
 	ReasonCodeSubscriptionNeedsWebsocket ReasonCode = "SUBSCRIPTION_NEEDS_WEBSOCKET"
+	// not a time: …
+	ReasonCodeTimeInvalid ReasonCode = "TIME_INVALID"
 	// the operation uses more aliases than the gateway allows
 	ReasonCodeTooManyAliases ReasonCode = "TOO_MANY_ALIASES"
 	// too many cash deposits from this address …
@@ -361,10 +428,12 @@ var AllReasonCode = []ReasonCode{
 	ReasonCodeAlreadyOwner,
 	ReasonCodeAmountNotPositive,
 	ReasonCodeAmountTooLarge,
+	ReasonCodeAsOfInvalid,
 	ReasonCodeBalanceTooLarge,
 	ReasonCodeCashNeedsOwner,
 	ReasonCodeCashToOutside,
 	ReasonCodeComplexityLimitExceeded,
+	ReasonCodeCursorInvalid,
 	ReasonCodeDailyDepositLimit,
 	ReasonCodeDepositTooLarge,
 	ReasonCodeDescriptionInvalid,
@@ -391,6 +460,7 @@ var AllReasonCode = []ReasonCode{
 	ReasonCodeNoEmployees,
 	ReasonCodeNoOutcome,
 	ReasonCodeOneLogInPerRequest,
+	ReasonCodePageSizeInvalid,
 	ReasonCodePasswordEmpty,
 	ReasonCodePasswordHashInvalid,
 	ReasonCodePasswordInvalid,
@@ -405,6 +475,7 @@ var AllReasonCode = []ReasonCode{
 	ReasonCodeStreamNeedsIban,
 	ReasonCodeSubscriberTooSlow,
 	ReasonCodeSubscriptionNeedsWebsocket,
+	ReasonCodeTimeInvalid,
 	ReasonCodeTooManyAliases,
 	ReasonCodeTooManyDeposits,
 	ReasonCodeTooManyLogins,
@@ -430,7 +501,7 @@ var AllReasonCode = []ReasonCode{
 
 func (e ReasonCode) IsValid() bool {
 	switch e {
-	case ReasonCodeAccountNotFound, ReasonCodeAccountUnknown, ReasonCodeAlreadyOwner, ReasonCodeAmountNotPositive, ReasonCodeAmountTooLarge, ReasonCodeBalanceTooLarge, ReasonCodeCashNeedsOwner, ReasonCodeCashToOutside, ReasonCodeComplexityLimitExceeded, ReasonCodeDailyDepositLimit, ReasonCodeDepositTooLarge, ReasonCodeDescriptionInvalid, ReasonCodeEmployeesOnly, ReasonCodeEmployeePasswordInvalid, ReasonCodeFieldTooLong, ReasonCodeFromInvalid, ReasonCodeIbanExists, ReasonCodeIbanInvalid, ReasonCodeInsufficientFunds, ReasonCodeKafkaUnavailable, ReasonCodeLastOwnerBalance, ReasonCodeLoginInvalid, ReasonCodeMarkedFailed, ReasonCodeMaxItemsInvalid, ReasonCodeModelBehind, ReasonCodeModelUnavailable, ReasonCodeMoneyReturned, ReasonCodeNothingToReturn, ReasonCodeNotAuthorized, ReasonCodeNotLoggedIn, ReasonCodeNotYourAccount, ReasonCodeNoAnswer, ReasonCodeNoEmployees, ReasonCodeNoOutcome, ReasonCodeOneLogInPerRequest, ReasonCodePasswordEmpty, ReasonCodePasswordHashInvalid, ReasonCodePasswordInvalid, ReasonCodeQueryTooDeep, ReasonCodeQueryUnknown, ReasonCodeResponseTooLarge, ReasonCodeRuleExists, ReasonCodeRuleIDInvalid, ReasonCodeRuleInvalid, ReasonCodeRuleUnknown, ReasonCodeSameFromTo, ReasonCodeStreamNeedsIban, ReasonCodeSubscriberTooSlow, ReasonCodeSubscriptionNeedsWebsocket, ReasonCodeTooManyAliases, ReasonCodeTooManyDeposits, ReasonCodeTooManyLogins, ReasonCodeTooManyRules, ReasonCodeTooManySignUps, ReasonCodeTooManySubscriptions, ReasonCodeToInvalid, ReasonCodeTransactionNotFound, ReasonCodeTransferAlreadyStarted, ReasonCodeTransferEnded, ReasonCodeTransferNotFound, ReasonCodeTransferState, ReasonCodeTransferUnknown, ReasonCodeUnknownReason, ReasonCodeUsernameInvalid, ReasonCodeUsernameTaken, ReasonCodeUserExists, ReasonCodeUserNotFound, ReasonCodeUserUnknown, ReasonCodeUUIDInvalid, ReasonCodeWebhookNotPublic:
+	case ReasonCodeAccountNotFound, ReasonCodeAccountUnknown, ReasonCodeAlreadyOwner, ReasonCodeAmountNotPositive, ReasonCodeAmountTooLarge, ReasonCodeAsOfInvalid, ReasonCodeBalanceTooLarge, ReasonCodeCashNeedsOwner, ReasonCodeCashToOutside, ReasonCodeComplexityLimitExceeded, ReasonCodeCursorInvalid, ReasonCodeDailyDepositLimit, ReasonCodeDepositTooLarge, ReasonCodeDescriptionInvalid, ReasonCodeEmployeesOnly, ReasonCodeEmployeePasswordInvalid, ReasonCodeFieldTooLong, ReasonCodeFromInvalid, ReasonCodeIbanExists, ReasonCodeIbanInvalid, ReasonCodeInsufficientFunds, ReasonCodeKafkaUnavailable, ReasonCodeLastOwnerBalance, ReasonCodeLoginInvalid, ReasonCodeMarkedFailed, ReasonCodeMaxItemsInvalid, ReasonCodeModelBehind, ReasonCodeModelUnavailable, ReasonCodeMoneyReturned, ReasonCodeNothingToReturn, ReasonCodeNotAuthorized, ReasonCodeNotLoggedIn, ReasonCodeNotYourAccount, ReasonCodeNoAnswer, ReasonCodeNoEmployees, ReasonCodeNoOutcome, ReasonCodeOneLogInPerRequest, ReasonCodePageSizeInvalid, ReasonCodePasswordEmpty, ReasonCodePasswordHashInvalid, ReasonCodePasswordInvalid, ReasonCodeQueryTooDeep, ReasonCodeQueryUnknown, ReasonCodeResponseTooLarge, ReasonCodeRuleExists, ReasonCodeRuleIDInvalid, ReasonCodeRuleInvalid, ReasonCodeRuleUnknown, ReasonCodeSameFromTo, ReasonCodeStreamNeedsIban, ReasonCodeSubscriberTooSlow, ReasonCodeSubscriptionNeedsWebsocket, ReasonCodeTimeInvalid, ReasonCodeTooManyAliases, ReasonCodeTooManyDeposits, ReasonCodeTooManyLogins, ReasonCodeTooManyRules, ReasonCodeTooManySignUps, ReasonCodeTooManySubscriptions, ReasonCodeToInvalid, ReasonCodeTransactionNotFound, ReasonCodeTransferAlreadyStarted, ReasonCodeTransferEnded, ReasonCodeTransferNotFound, ReasonCodeTransferState, ReasonCodeTransferUnknown, ReasonCodeUnknownReason, ReasonCodeUsernameInvalid, ReasonCodeUsernameTaken, ReasonCodeUserExists, ReasonCodeUserNotFound, ReasonCodeUserUnknown, ReasonCodeUUIDInvalid, ReasonCodeWebhookNotPublic:
 		return true
 	}
 	return false

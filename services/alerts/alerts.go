@@ -74,6 +74,9 @@ type Config struct {
 }
 
 // Run runs the alerts service until ctx ends.
+// It is long on purpose: it is the one place that shows the start-up
+// order (defaults, connections, the rules, the two groups) and what each
+// step closes on the way out.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.InstanceID == "" {
 		return errors.New("alerts: no instance id")

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openbank/bank/durable"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -65,7 +66,7 @@ func Start(cfg Config) (*Broker, error) {
 			return nil, fmt.Errorf("broker data dir: %w", err)
 		}
 		// The directory entry itself must survive a power cut.
-		if err := syncDir(filepath.Dir(dir)); err != nil {
+		if err := durable.SyncDir(filepath.Dir(dir)); err != nil {
 			return nil, fmt.Errorf("broker data dir: %w", err)
 		}
 		lock, err := lockDir(dir)
@@ -150,18 +151,6 @@ func lockDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("broker data dir %s is in use by another running broker", dir)
 	}
 	return f, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // logger passes kfake's warnings and errors to slog; its info level logs

@@ -67,6 +67,9 @@ type Config struct {
 }
 
 // Run runs the handler until ctx ends.
+// It is long on purpose: it is the one place that shows the start-up
+// order (defaults, connections, rebuild, the group) and what each step
+// closes on the way out.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.InstanceID == "" {
 		return errors.New("command handler: no instance id")

@@ -56,6 +56,9 @@ type Config struct {
 }
 
 // Run runs the projector until ctx ends.
+// It is long on purpose: it is the one place that shows the start-up
+// order (connections, the event log, rebuild, the two groups) and what
+// each step closes on the way out.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.InstanceID == "" {
 		return errors.New("projector: no instance id")
@@ -247,7 +250,7 @@ func (p *projector) publish(ctx context.Context, batch []*sarama.ConsumerMessage
 		id, _ := schemas.ParseID(tx.TransferID)
 		msg, err := kafka.Message(ctx, p.codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{
 			ID: id, TransactionID: tx.ID, IBAN: tx.IBAN, NewBalance: tx.NewBalance, ChangedBy: tx.ChangedBy,
-			FromTo: tx.FromTo, Description: tx.Description,
+			FromTo: tx.FromTo, Description: tx.Description, AtMillis: tx.At.UnixMilli(),
 		})
 		if err != nil {
 			return kafka.Output{}, err

@@ -42,6 +42,8 @@ func (p *projector) query(ctx context.Context, rec schemas.Record) (result strin
 
 // Answer answers one query from the model: the value to send as JSON, or
 // the reason there is none.
+// It is one case per query, each short: the list of what the read
+// model answers, kept in one place.
 func Answer(m *projection.Model, rec schemas.Record) (any, contract.Reason) {
 	switch q := rec.(type) {
 	case *schemas.FindUserQuery:
@@ -96,22 +98,31 @@ func Answer(m *projection.Model, rec schemas.Record) (any, contract.Reason) {
 		if _, ok := m.Account(q.IBAN); !ok {
 			return nil, contract.AccountNotFound
 		}
-		asOf := m.Transactions()
+		asOf, at := m.Transactions(), time.Time{}
 		if q.AsOfTransactionID > 0 {
 			asOf = min(asOf, q.AsOfTransactionID)
 		}
-		var balance int64
-		var history []projection.Transaction
+		if q.AsOfMillis > 0 {
+			at = time.UnixMilli(q.AsOfMillis)
+			asOf = min(asOf, m.TransactionsUntil(at))
+		}
+		var from time.Time
+		if q.FromMillis > 0 {
+			from = time.UnixMilli(q.FromMillis)
+		}
+		history := m.History(q.IBAN, asOf, from, int(q.MaxItems))
+		balance, _ := m.AsOf(q.IBAN, asOf, 0)
+		owners := m.OwnersAsOf(q.IBAN, asOf, at)
 		if q.AsOfMillis > 0 && q.AsOfTransactionID <= 0 {
-			balance, history = m.AsOfTime(q.IBAN, time.UnixMilli(q.AsOfMillis), int(q.MaxItems))
-			asOf = m.TransactionsUntil(time.UnixMilli(q.AsOfMillis))
-		} else {
-			balance, history = m.AsOf(q.IBAN, asOf, int(q.MaxItems))
+			owners = m.OwnersAsOf(q.IBAN, 0, at)
 		}
 		if history == nil {
 			history = []projection.Transaction{}
 		}
-		return AccountAsOf{IBAN: q.IBAN, AsOfTransactionID: asOf, Balance: balance, Transactions: history}, contract.Reason{}
+		if owners == nil {
+			owners = []string{}
+		}
+		return AccountAsOf{IBAN: q.IBAN, AsOfTransactionID: asOf, Balance: balance, Owners: owners, Transactions: history}, contract.Reason{}
 	}
 	return nil, contract.QueryUnknown(rec.AvroName())
 }

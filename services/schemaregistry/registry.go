@@ -28,6 +28,7 @@ import (
 	"sync"
 
 	"github.com/hamba/avro/v2"
+	"github.com/openbank/bank/durable"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
@@ -84,7 +85,7 @@ func Open(dataDir string, opts ...Option) (*Registry, error) {
 		if errors.Is(statErr, os.ErrNotExist) {
 			// A new log, and perhaps a new directory: their entries
 			// must survive a power cut like the log's content.
-			if err := errors.Join(syncDir(dir), syncDir(dataDir)); err != nil {
+			if err := errors.Join(durable.SyncDir(dir), durable.SyncDir(dataDir)); err != nil {
 				f.Close()
 				return nil, fmt.Errorf("create schema log %s: %w", path, err)
 			}
@@ -188,18 +189,6 @@ func (r *Registry) replayLines(data []byte) (err error) {
 		if cur, ok := r.latest[e.Subject]; !ok || e.Version > cur.Version {
 			r.latest[e.Subject] = sr.SubjectSchema{Subject: e.Subject, Version: e.Version, ID: e.ID, Schema: e.Schema}
 		}
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -114,17 +114,24 @@ func Connect(ctx context.Context, brokers []string, cfg *sarama.Config, log *slo
 }
 
 // Retry calls fn until it succeeds or ctx ends, waiting 100 ms after the
-// first failure and doubling up to 5 s. It returns fn's last error, so the
-// caller reports why it gave up rather than only that time ran out.
+// first failure and doubling up to 5 s. It returns fn's last error that
+// ctx's end did not cause, so the caller reports why it gave up rather than
+// only that time ran out.
 func Retry(ctx context.Context, fn func() error) error {
 	wait := 100 * time.Millisecond
+	var cause error // the last failure not caused by ctx ending
 	for {
 		err := fn()
 		if err == nil {
 			return nil
 		}
+		// An attempt cut short by the deadline fails with the deadline:
+		// the failure worth reporting is the one before it.
+		if ctx.Err() == nil || cause == nil {
+			cause = err
+		}
 		if !Sleep(ctx, wait) {
-			return fmt.Errorf("%w (gave up: %v)", err, context.Cause(ctx))
+			return fmt.Errorf("%w (gave up: %v)", cause, context.Cause(ctx))
 		}
 		wait = min(2*wait, 5*time.Second)
 	}

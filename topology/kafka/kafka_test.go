@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -114,5 +115,33 @@ func TestAnOutageIsLoggedOnce(t *testing.T) {
 	o.Recovered()
 	if n := strings.Count(buf.String(), "\n"); n != 2 || !strings.Contains(buf.String(), "errors=840") {
 		t.Fatalf("%d lines:\n%s", n, buf.String())
+	}
+}
+
+// Giving up reports the last real failure, not the deadline that cut the
+// last attempt short (bank sync's last line once said only "context
+// deadline exceeded").
+func TestRetryReportsTheLastRealCause(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	calls := 0
+	err := kafka.Retry(ctx, func() error {
+		calls++
+		if calls < 3 {
+			return errors.New("registry on fire")
+		}
+		cancel(errors.New("still failing after 2s"))
+		return fmt.Errorf("get schema: %w", context.Canceled) // cut short
+	})
+	if err == nil || !strings.Contains(err.Error(), "registry on fire") || !strings.Contains(err.Error(), "still failing after 2s") {
+		t.Fatalf("got %v, want the registry's failure and why it gave up", err)
+	}
+	if strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("got %v: the cut-short attempt hid the cause", err)
+	}
+	// With no failure before, the only one is reported.
+	ctx, cancel = context.WithCancelCause(context.Background())
+	err = kafka.Retry(ctx, func() error { cancel(errors.New("stop")); return errors.New("only failure") })
+	if err == nil || !strings.Contains(err.Error(), "only failure") {
+		t.Fatalf("got %v", err)
 	}
 }

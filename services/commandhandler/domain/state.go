@@ -212,6 +212,8 @@ var ErrDuplicate = errors.New("duplicate event not applied")
 // so a rebuild cannot diverge from what was decided. It never checks the
 // rules a decision checks (those held when the event was written), but it
 // refuses to apply an event twice.
+// It is one case per event type, each short: the list of what the
+// aggregates apply, kept in one place.
 func (s *State) Apply(e schemas.Record) error {
 	switch e := e.(type) {
 	case *schemas.UserAccountCreatedEvent:

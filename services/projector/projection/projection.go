@@ -47,6 +47,16 @@ type Model struct {
 	// sets: services/commandhandler/domain).
 	moved map[schemas.ID]uint8
 	seen  map[seenKey]bool
+	// owners keeps every account's owners after each change, oldest
+	// first, for the owners as of a past point.
+	owners map[string][]ownersChange
+}
+
+// ownersChange is an account's owners from a change on.
+type ownersChange struct {
+	afterTx int64 // the bank's transactions so far when it changed
+	at      time.Time
+	users   []string
 }
 
 type seenKey struct {
@@ -92,12 +102,14 @@ func New() *Model {
 	return &Model{
 		users: map[string]*User{}, accounts: map[string]*Account{}, transfers: map[schemas.ID]*Transfer{},
 		transactions: map[string][]Transaction{}, debits: map[schemas.ID]int64{}, credentials: map[string]*credentials{},
-		rules: map[string]map[schemas.ID]AlertRule{}, moved: map[schemas.ID]uint8{}, seen: map[seenKey]bool{},
+		rules: map[string]map[schemas.ID]AlertRule{}, moved: map[schemas.ID]uint8{}, seen: map[seenKey]bool{}, owners: map[string][]ownersChange{},
 	}
 }
 
 // Apply adds one event, written at the given time, to the model and returns
-// the transactions it makes (none for events that move no money).
+// the transactions it makes (none for events that move no money). It is
+// one case per event type, each short: the list of what the read model
+// applies, kept in one place.
 func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 	switch e := e.(type) {
 	case *schemas.UserAccountCreatedEvent:
@@ -122,6 +134,7 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		m.accounts[e.IBAN] = &Account{IBAN: e.IBAN, Users: []string{e.Username}}
 		m.linkUser(e.Username, e.IBAN)
 		m.credentialsOf(e.Username).tokens[e.IBAN] = e.Token
+		m.ownersChanged(e.IBAN, at)
 	case *schemas.UserAddedToBankAccountEvent:
 		a, ok := m.accounts[e.IBAN]
 		if !ok {
@@ -136,12 +149,14 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		}
 		m.linkUser(e.Username, e.IBAN)
 		m.credentialsOf(e.Username).tokens[e.IBAN] = e.Token
+		m.ownersChanged(e.IBAN, at)
 	case *schemas.UserRemovedFromBankAccountEvent:
 		if err := m.once(e); err != nil {
 			return nil, err
 		}
 		if a, ok := m.accounts[e.IBAN]; ok {
 			a.Users = slices.DeleteFunc(a.Users, func(u string) bool { return u == e.Username })
+			m.ownersChanged(e.IBAN, at)
 		}
 		if u, ok := m.users[e.Username]; ok {
 			u.Accounts = slices.DeleteFunc(u.Accounts, func(i string) bool { return i == e.IBAN })
@@ -372,6 +387,40 @@ func (m *Model) Transfer(id schemas.ID) (Transfer, bool) {
 		return Transfer{}, false
 	}
 	return *t, true
+}
+
+// ownersChanged records an account's owners as they are now.
+func (m *Model) ownersChanged(iban string, at time.Time) {
+	m.owners[iban] = append(m.owners[iban], ownersChange{afterTx: int64(len(m.all)), at: at.UTC(),
+		users: slices.Clone(m.accounts[iban].Users)})
+}
+
+// OwnersAsOf returns an account's owners as they were when transaction
+// txID was written (changes made after it, even before the next one, are
+// not counted), or at time t when txID is 0. Nil if it had none yet.
+func (m *Model) OwnersAsOf(iban string, txID int64, t time.Time) []string {
+	var owners []string
+	for _, c := range m.owners[iban] {
+		if (txID > 0 && c.afterTx >= txID) || (txID == 0 && c.at.After(t)) {
+			break
+		}
+		owners = c.users
+	}
+	return slices.Clone(owners)
+}
+
+// History answers a page of an account's history, newest first: at most
+// max transactions with ids up to upTo written from from on (any time when
+// zero).
+func (m *Model) History(iban string, upTo int64, from time.Time, max int) []Transaction {
+	_, history := m.AsOf(iban, upTo, max)
+	if !from.IsZero() {
+		cut := slices.IndexFunc(history, func(t Transaction) bool { return t.At.Before(from) })
+		if cut >= 0 {
+			history = history[:cut]
+		}
+	}
+	return history
 }
 
 // AsOf is an account as it stood after the transaction with the given id:

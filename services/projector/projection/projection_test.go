@@ -187,6 +187,60 @@ func TestTimeTravel(t *testing.T) {
 	}
 }
 
+// Owners as of a point: bob is added to ann's account after the last
+// transaction (event 18, t0+18m), and removed a minute later.
+func TestOwnersAsOf(t *testing.T) {
+	events := append(history(), &schemas.UserRemovedFromBankAccountEvent{ID: schemas.NewID(), IBAN: ann, Username: "bob"})
+	m, _ := build(t, events)
+	tests := []struct {
+		name string
+		tx   int64
+		at   time.Time
+		want []string
+	}{
+		{"at its first transaction", 1, time.Time{}, []string{"ann"}},
+		{"at the newest transaction: bob came after it", 6, time.Time{}, []string{"ann"}},
+		{"before it was opened", 0, t0.Add(time.Minute), nil},
+		{"when it was opened", 0, t0.Add(2 * time.Minute), []string{"ann"}},
+		{"while bob owned it", 0, t0.Add(18 * time.Minute), []string{"ann", "bob"}},
+		{"after bob left", 0, t0.Add(time.Hour), []string{"ann"}},
+	}
+	for _, tt := range tests {
+		if got := m.OwnersAsOf(ann, tt.tx, tt.at); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: owners %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// History pages: newest first, up to an id, from a time on.
+func TestHistoryPages(t *testing.T) {
+	m, _ := build(t, history())
+	ids := func(txs []Transaction) (out []int64) {
+		for _, tx := range txs {
+			out = append(out, tx.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		upTo int64
+		from time.Time
+		max  int
+		want []int64
+	}{
+		{"newest two", 6, time.Time{}, 2, []int64{6, 5}},
+		{"the page after", 4, time.Time{}, 2, []int64{2, 1}},
+		{"the end", 0, time.Time{}, 2, nil},
+		{"from a time on", 6, t0.Add(8 * time.Minute), 10, []int64{6, 5, 2}},
+		{"from after the newest", 6, t0.Add(time.Hour), 10, nil},
+	}
+	for _, tt := range tests {
+		if got := ids(m.History(ann, tt.upTo, tt.from, tt.max)); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestTransfers(t *testing.T) {
 	events := history()
 	m, _ := build(t, events)

@@ -1,0 +1,71 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/openbank/bank/graph"
+	"github.com/openbank/bank/graph/model"
+	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/gateway/feed"
+	"github.com/openbank/bank/topology"
+)
+
+// LiveConsumer names the gateway's reading of transaction_events and
+// alerts on dead letters.
+const LiveConsumer = "gateway-live"
+
+// publish fans a transaction event or an alert out to its subscribers;
+// what it cannot read is parked on dead letters (see bus.Bus.Park).
+func (g *Gateway) publish(codec *topology.Codec, m *sarama.ConsumerMessage) {
+	rec, err := codec.Decode(context.Background(), m.Topic, m.Value)
+	if err != nil {
+		g.bus.Park(m, LiveConsumer, fmt.Errorf("undecodable %s record: %w", m.Topic, err))
+		return
+	}
+	switch e := rec.(type) {
+	case *schemas.TransactionHappenedEvent:
+		g.live.Publish(graph.Transaction(e))
+	case *schemas.AlertTriggeredEvent:
+		g.alerts.Publish(graph.Alert(e))
+	default:
+		g.bus.Park(m, LiveConsumer, fmt.Errorf("%s is not a record of %s", rec.AvroName(), m.Topic))
+	}
+}
+
+var subscribers = promauto.NewGauge(prometheus.GaugeOpts{
+	Name: "openbank_websocket_subscribers",
+	Help: "Live stream_transactions subscriptions.",
+})
+
+// LiveFeed fans the live transactions out, routed by IBAN: a transaction
+// is matched only against its account's filters and those of employees
+// following every account. It counts the subscriptions.
+type LiveFeed struct {
+	*feed.Hub[*model.Transaction, graph.Filter]
+}
+
+// NewLiveFeed returns an empty live feed.
+func NewLiveFeed() LiveFeed {
+	return LiveFeed{feed.New[*model.Transaction, graph.Filter](graph.SubscriberBuffer, func(t *model.Transaction) string { return *t.Iban })}
+}
+
+// Subscribe implements graph.Transactions.
+func (l LiveFeed) Subscribe(ctx context.Context, f graph.Filter, slow func()) <-chan *model.Transaction {
+	subscribers.Inc()
+	context.AfterFunc(ctx, subscribers.Dec)
+	return l.Hub.Subscribe(ctx, f.IBAN, f, f.Match, slow)
+}
+
+// alertFeed subscribes to a user's alerts.
+type alertFeed struct {
+	*feed.Hub[*model.Alert, string]
+}
+
+func (a alertFeed) Subscribe(ctx context.Context, username string, slow func()) <-chan *model.Alert {
+	return a.Hub.Subscribe(ctx, username, username, nil, slow)
+}
