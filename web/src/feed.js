@@ -5,9 +5,14 @@
 import { gql, ApiError } from './api.js';
 import { explain, failureOf } from './reasons.js';
 
-export const TX_FIELDS = 'id iban new_balance changed_by from_to descr direction new_balance_cents changed_by_cents';
+export const TX_FIELDS = 'id transaction_id at iban new_balance changed_by from_to descr direction new_balance_cents changed_by_cents';
 const STREAM = `subscription($iban: String) { stream_transactions(iban: $iban) { ${TX_FIELDS} } }`;
-const NEWEST = `query($iban: String!, $n: Int!) { transactions_by_iban(iban: $iban, max_items: $n) { ${TX_FIELDS} } }`;
+const HISTORY = `query($iban: String!, $first: Int!, $after: String, $from: String) {
+  history(iban: $iban, first: $first, after: $after, from: $from) { items { ${TX_FIELDS} } next has_more }
+}`;
+
+// The most history() answers in one page.
+export const MAX_PAGE = 100;
 
 // watch subscribes to an account's transactions: onTx(t) for each as it
 // happens, onError(err) for failures. Returns its end.
@@ -24,9 +29,16 @@ export function watch(live, iban, { onTx, onError }) {
   });
 }
 
+// page reads a page of an account's history, newest first: the newest
+// `first`, or the ones older than the cursor `after`; from bounds the
+// time (RFC 3339). It answers { items, next, has_more }.
+export async function page(iban, { first = 20, after = null, from = null } = {}, session = '') {
+  return (await gql(HISTORY, { iban, first, after, from }, session)).history;
+}
+
 // newest reads the newest n transactions of an account.
 export async function newest(iban, n, session) {
-  return (await gql(NEWEST, { iban, n }, session)).transactions_by_iban;
+  return (await page(iban, { first: Math.min(n, MAX_PAGE) }, session)).items;
 }
 
 // follow keeps the newest `max` transactions of iban, calling
@@ -39,15 +51,15 @@ export function follow(live, iban, max, render, onError, session = '') {
   const add = (txs, fresh) => {
     let changed = fresh === null;
     for (const t of txs) {
-      if (!byId.has(t.id)) {
-        byId.set(t.id, t);
+      if (!byId.has(t.transaction_id)) {
+        byId.set(t.transaction_id, t);
         changed = true;
       }
     }
     if (!changed) return;
-    const list = [...byId.values()].sort((a, b) => b.id - a.id).slice(0, max);
+    const list = [...byId.values()].sort(newestFirst).slice(0, max);
     byId.clear();
-    for (const t of list) byId.set(t.id, t);
+    for (const t of list) byId.set(t.transaction_id, t);
     render(list, fresh);
   };
   const fill = async () => {
@@ -72,4 +84,9 @@ export function follow(live, iban, max, render, onError, session = '') {
     offConnected();
     stop();
   };
+}
+
+// newestFirst orders transactions by id, the newest first.
+export function newestFirst(a, b) {
+  return b.transaction_id - a.transaction_id;
 }

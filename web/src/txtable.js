@@ -4,9 +4,17 @@
 // layout.
 import { h } from './dom.js';
 import { showAmount, showCents } from './money.js';
+import { showDate } from './dates.js';
 
 const amount = (t) => (t.changed_by_cents == null ? showAmount(t.changed_by) : showCents(t.changed_by_cents));
 const balance = (t) => (t.new_balance_cents == null ? showAmount(t.new_balance) : showCents(t.new_balance_cents));
+
+// when is a transaction's time, or a dash for history written before
+// times were kept.
+export function when(t) {
+  const text = showDate(t.at);
+  return text ? h('time', { datetime: t.at }, text) : h('span', { title: 'written before the bank kept times' }, '—');
+}
 
 // txTable returns { el, render(list, fresh) }; showIBAN adds the account
 // column (for lists of several accounts).
@@ -17,6 +25,7 @@ export function txTable(caption, { showIBAN = false } = {}) {
   const table = h('table', { class: `txs${showIBAN ? ' with-account' : ''}`, role: 'table' },
     h('caption', { class: 'visually-hidden' }, caption),
     h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' },
+      col('Date'),
       showIBAN ? col('Account') : null,
       col('From / to'), col('Description'), col('Amount', 'num'), col('Balance', 'num'))),
     body);
@@ -30,9 +39,10 @@ export function txTable(caption, { showIBAN = false } = {}) {
       table.hidden = list.length === 0;
       body.replaceChildren(...list.map((t) => h('tr', {
         role: 'row',
-        class: [t.direction === 'DEBIT' ? 'debit' : 'credit', fresh && fresh.id === t.id ? 'fresh' : ''].join(' '),
-        dataset: { id: String(t.id) },
+        class: [t.direction === 'DEBIT' ? 'debit' : 'credit', fresh && fresh.transaction_id === t.transaction_id ? 'fresh' : ''].join(' '),
+        dataset: { id: String(t.transaction_id) },
       },
+      cell('date', 'Date', when(t)),
       showIBAN ? cell('account', 'Account', h('span', { class: 'iban' }, t.iban)) : null,
       cell('party', 'From / to', h('span', { class: 'iban' }, t.from_to)),
       cell('descr', 'Description', t.descr),

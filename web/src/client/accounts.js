@@ -29,9 +29,9 @@ export function accountStore({ live, session, onFail }) {
   const apply = (t) => {
     const a = me?.accounts.find((x) => x.iban === t.iban);
     const seen = latest.get(t.iban);
-    if (!a || (seen && seen.tx >= t.id)) return false;
+    if (!a || (seen && seen.tx >= t.transaction_id)) return false;
     updates += 1;
-    latest.set(t.iban, { tx: t.id, at: updates });
+    latest.set(t.iban, { tx: t.transaction_id, at: updates });
     a.balance = t.new_balance;
     a.balance_cents = t.new_balance_cents;
     return true;

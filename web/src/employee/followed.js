@@ -1,7 +1,7 @@
 // The accounts an employee follows (kept per tab), their transactions
 // merged newest first, live.
 import { h } from '../dom.js';
-import { follow } from '../feed.js';
+import { follow, newestFirst } from '../feed.js';
 import { txTable } from '../txtable.js';
 
 const FOLLOWED = 'openbank.followed';
@@ -15,7 +15,7 @@ export function followedFeed({ live, session, onError }) {
   const note = h('p', { class: 'hint' });
 
   const render = (fresh) => {
-    table.render([...recent.values()].flat().sort((a, b) => b.id - a.id).slice(0, 50), fresh);
+    table.render([...recent.values()].flat().sort(newestFirst).slice(0, 50), fresh);
     note.textContent = followed.size
       ? `Following ${followed.size} account${followed.size > 1 ? 's' : ''}.`
       : 'Tick accounts in the table below to follow them here.';

@@ -4,6 +4,7 @@ import { gql } from '../api.js';
 import { h } from '../dom.js';
 import { showCents } from '../money.js';
 import { TX_FIELDS } from '../feed.js';
+import { when } from '../txtable.js';
 
 const ALL_LAST = `{ all_last_transactions { ${TX_FIELDS} } }`;
 
@@ -15,26 +16,27 @@ export function lastTransactions({ session, onError, followed }) {
 
   const update = (t) => {
     const r = rows.get(t.iban);
-    if (!r || Number(r.row.dataset.id) >= t.id) return;
-    r.row.dataset.id = String(t.id);
+    if (!r || Number(r.row.dataset.id) >= t.transaction_id) return;
+    r.row.dataset.id = String(t.transaction_id);
     r.change.textContent = showCents(t.changed_by_cents);
     r.balance.textContent = showCents(t.new_balance_cents);
     r.descr.textContent = t.descr;
     r.party.textContent = t.from_to;
+    r.date.replaceChildren(when(t));
     r.row.classList.remove('fresh');
     r.row.classList.add('fresh');
   };
   followed.onTx(update);
 
   const row = (t) => {
-    const cells = { party: h('span', { class: 'iban' }, t.from_to), descr: cell('descr', 'Description', t.descr),
+    const cells = { date: cell('date', 'Date', when(t)), party: h('span', { class: 'iban' }, t.from_to), descr: cell('descr', 'Description', t.descr),
       change: cell('num amount', 'Amount', showCents(t.changed_by_cents)), balance: cell('num balance', 'Balance', showCents(t.new_balance_cents)) };
     const id = `follow-${t.iban}`;
-    const r = h('tr', { role: 'row', dataset: { id: String(t.id) } },
+    const r = h('tr', { role: 'row', dataset: { id: String(t.transaction_id) } },
       cell('account', 'Account', h('label', { class: 'follow', for: id },
         h('input', { type: 'checkbox', id, checked: followed.has(t.iban), onchange: (e) => followed.set(t.iban, e.target.checked) }),
         h('span', { class: 'visually-hidden' }, 'Follow '), h('span', { class: 'iban' }, t.iban))),
-      cell('party', 'From / to', cells.party), cells.descr, cells.change, cells.balance);
+      cells.date, cell('party', 'From / to', cells.party), cells.descr, cells.change, cells.balance);
     rows.set(t.iban, { row: r, ...cells });
     return r;
   };
@@ -59,7 +61,7 @@ export function lastTransactions({ session, onError, followed }) {
     h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Last transaction of every account' },
       h('table', { class: 'txs with-account', role: 'table' },
         h('caption', { class: 'visually-hidden' }, 'Last transaction of every account; tick an account to follow it live'),
-        h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, th('Follow · account'), th('From / to'), th('Description'), th('Amount', 'num'), th('Balance', 'num'))),
+        h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, th('Follow · account'), th('Date'), th('From / to'), th('Description'), th('Amount', 'num'), th('Balance', 'num'))),
         body)));
   return { el, load };
 }
