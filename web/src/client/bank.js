@@ -9,6 +9,7 @@ import { accountPanel } from './account-panel.js';
 import { transferCard } from './transfer.js';
 import { depositCard } from './deposit.js';
 import { historySection } from './history.js';
+import { balanceChart } from './chart.js';
 import { alertRules } from './alert-rules.js';
 import { alertFeed } from './alert-feed.js';
 
@@ -38,6 +39,7 @@ export function bankPage(root, { live, session, logout, welcome }) {
       h('section', { class: 'card', 'aria-labelledby': 'accounts-h' },
         h('h2', { id: 'accounts-h' }, 'Accounts'), accountList(ctx).el, accountPanel(ctx).el),
       h('div', {}, transferCard(ctx).el, depositCard(ctx).el)),
+    balanceChart({ ...ctx, onError: (e) => say('error', `Balance chart: ${e.message}`) }).el,
     history.el,
     h('section', { class: 'card', 'aria-labelledby': 'alerts-h' }, h('h2', { id: 'alerts-h' }, 'Alerts'), feed.el, alertRules(ctx).el));
   root.append(page);
