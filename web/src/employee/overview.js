@@ -4,6 +4,7 @@ import { ApiError } from '../api.js';
 import { h, notice } from '../dom.js';
 import { lastTransactions } from './last-table.js';
 import { followedFeed } from './followed.js';
+import { auditView } from './audit.js';
 
 export function overview(root, { live, session, logout }) {
   const msg = notice();
@@ -13,12 +14,16 @@ export function overview(root, { live, session, logout }) {
   };
   const followed = followedFeed({ live, session, onError });
   const table = lastTransactions({ session, onError, followed });
+  const audit = auditView({ session, onError });
   root.append(
     h('div', { class: 'section-head' }, h('h1', {}, 'All accounts'),
       h('div', { class: 'inline' },
         h('button', { type: 'button', class: 'secondary', onclick: table.load }, 'Refresh'),
         h('button', { type: 'button', class: 'link', onclick: logout }, 'Log out'))),
-    msg.el, followed.el, table.el);
+    msg.el, followed.el, audit.el, table.el);
   table.load();
-  return () => followed.stop();
+  return () => {
+    followed.stop();
+    audit.stop();
+  };
 }
