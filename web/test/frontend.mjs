@@ -463,6 +463,57 @@ try {
     check(rows.length === Math.min(before + 2, 10), `${rows.length} rows after the restart, want ${before + 2}: ${JSON.stringify(rows)}`);
   });
 
+  await b.item('every row has its date; older transactions come with "Show more"; the balance chart follows', async () => {
+    // Twenty-one deposits on ann's second account, through the API, so it
+    // holds more than a page.
+    const api = async (query, variables, session) => {
+      const r = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(session ? { Authorization: `Bearer ${session}` } : {}) },
+        body: JSON.stringify({ query, variables }) });
+      const body = await r.json();
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data;
+    };
+    const { log_in: login } = await api('mutation($u: String!, $p: String!) { log_in(username: $u, password: $p) { session } }', { u: `ann-${suffix}`, p: 'secret pw' });
+    const { me } = await api('{ me { accounts { iban token } } }', {}, login.session);
+    const token = me.accounts.find((a) => a.iban === second).token;
+    const started = Date.now();
+    for (let i = 1; i <= 21; i++) {
+      const { money_transfer: r } = await api(`mutation($uuid: String!, $user: String!, $token: String!, $to: String!) {
+        money_transfer(uuid: $uuid, username: $user, token: $token, amount: 100, from: "cash", to: $to, descr: "coin") { success reason } }`,
+      { uuid: crypto.randomUUID(), user: `ann-${suffix}`, token, to: second }, login.session);
+      check(r.success, `deposit ${i}: ${r.reason}`);
+    }
+    await ann.locator(`#acct-${second}`).check();
+    await ann.reload();
+    await ann.waitForFunction((iban) => document.querySelector('output.iban')?.textContent === iban, second, T);
+    await ann.getByRole('button', { name: 'Show more' }).waitFor(T);
+    const first = await rowTexts(ann);
+    check(first.length === 20, `the first page shows ${first.length} rows`);
+    await ann.getByText(/^Showing the newest 20 transactions, back to \d+ \w+ \d{4}, \d\d:\d\d\.$/).waitFor(T);
+    await ann.getByRole('button', { name: 'Show more' }).click();
+    await ann.getByText('All 22 transactions of this account.').waitFor(T);
+    check(await ann.getByRole('button', { name: 'Show more' }).isHidden(), '"Show more" stays when there is no more');
+    const dates = await ann.evaluate(() => [...document.querySelectorAll('table.txs tbody tr')].map((tr) => {
+      const t = tr.querySelector('td.date time');
+      return t ? { at: t.dateTime, text: t.textContent } : null;
+    }));
+    check(dates.length === 22 && dates.every((d) => d && Date.parse(d.at) >= started - 60_000 - 3_600_000 && /^\d{1,2} \w{3} \d{4}, \d\d:\d\d$/.test(d.text)),
+      `rows without a date: ${JSON.stringify(dates)}`);
+    const ids = (await rowTexts(ann)).map((r) => r.id);
+    check(new Set(ids).size === 22, `rows repeated across pages: ${ids}`);
+    // The chart: the account opened today, 22 transactions, €26,00 now;
+    // a deposit made on the page moves it.
+    await ann.getByText(/^Balance from .*: €0,00 at the start, 22 transactions, lowest €0,00, highest €26,00, €26,00 at the end\.$/).waitFor(T);
+    check(await ann.locator('svg.balance-chart path.line').count() === 1, 'no line in the chart');
+    await ann.getByLabel('Cash to deposit').fill('1');
+    await ann.getByRole('button', { name: 'Deposit' }).click();
+    await ann.getByText(/^Balance from .*: €0,00 at the start, 23 transactions, lowest €0,00, highest €27,00, €27,00 at the end\.$/).waitFor(T);
+    await ann.getByText('All 23 transactions of this account.').waitFor(T);
+    await b.shot(ann, 'frontend-client-history');
+    await accessible(ann, 'client with its history');
+    await ann.locator(`#acct-${annIBAN}`).check();
+  });
+
   await b.item('log out ends the session in every tab; logging in again (in capitals) finds the same account', async () => {
     await ann.getByRole('button', { name: 'Log out' }).click();
     await ann.getByRole('heading', { name: 'Log in' }).waitFor(T);
