@@ -41,7 +41,8 @@ export function chartModel(points, { width = 640, height = 220, left = 84, right
   }
   const yTicks = [...new Set([max, 0, min])].map((c) => ({ y: r(y(c)), label: showCents(c) }));
   // Days for a long period, times for a short one.
-  const when = to - from < 2 * DAY ? (t) => showDate(new Date(t).toISOString()) : showDay;
+  const seconds = to - from < 3600 * 1000;
+  const when = to - from < 2 * DAY ? (t) => showDate(new Date(t).toISOString(), { seconds }) : showDay;
   const xTicks = [{ x: r(x(from)), label: when(from), anchor: 'start' }, { x: r(x(to)), label: when(to), anchor: 'end' }];
   const changes = points.length - 2;
   const lowest = Math.min(...values);
