@@ -89,7 +89,8 @@ export function notice() {
 }
 
 // busy marks a button as working (its label says so; it cannot be
-// pressed twice) until the returned function is called.
+// pressed twice) until the returned function is called, which gives it
+// back its label (unless the page relabelled it meanwhile).
 export function busy(button, label) {
   const before = button.textContent;
   button.disabled = true;
@@ -98,7 +99,7 @@ export function busy(button, label) {
   return () => {
     button.disabled = false;
     button.removeAttribute('aria-busy');
-    button.textContent = before;
+    if (button.textContent === label) button.textContent = before;
   };
 }
 

@@ -4,6 +4,7 @@
 // up once (the transaction id deduplicates).
 import { gql, ApiError } from './api.js';
 import { explain, failureOf } from './reasons.js';
+import { newestFirst } from './order.js';
 
 export const TX_FIELDS = 'id transaction_id at iban new_balance changed_by from_to descr direction new_balance_cents changed_by_cents';
 const STREAM = `subscription($iban: String) { stream_transactions(iban: $iban) { ${TX_FIELDS} } }`;
@@ -71,13 +72,7 @@ export function follow(live, iban, max, render, onError, session = '') {
     }
   };
   const stop = watch(live, iban, { onTx: (t) => add([t], t), onError });
-  // The subscription starts a moment after the connection: read once
-  // then, and again shortly after, so nothing falls in between.
-  const refill = () => {
-    fill();
-    setTimeout(() => !stopped && fill(), 1500);
-  };
-  const offConnected = live.onConnected(refill);
+  const offConnected = onEachConnection(live, () => !stopped && fill());
   fill();
   return () => {
     stopped = true;
@@ -86,7 +81,19 @@ export function follow(live, iban, max, render, onError, session = '') {
   };
 }
 
-// newestFirst orders transactions by id, the newest first.
-export function newestFirst(a, b) {
-  return b.transaction_id - a.transaction_id;
+// onEachConnection runs read at every (re)connection of the live
+// connection and again a moment later: a subscription starts a moment
+// after its connection, and what happens in between is read the second
+// time. Returns its end.
+export function onEachConnection(live, read) {
+  let timer = 0;
+  const off = live.onConnected(() => {
+    read();
+    clearTimeout(timer);
+    timer = setTimeout(read, 1500);
+  });
+  return () => {
+    clearTimeout(timer);
+    off();
+  };
 }

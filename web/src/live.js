@@ -15,39 +15,25 @@ export function connect(status, unauthorized = () => {}) {
   let watching = 0;
   const listeners = new Set();
   const say = (s) => status(watching > 0 ? s : { state: 'idle' });
-  const client = createClient({
-    url: wsURL,
-    lazy: true,
-    connectionParams: () => (session ? { Authorization: `Bearer ${session}` } : {}),
-    keepAlive: 10_000,
-    retryAttempts: Number.MAX_SAFE_INTEGER,
-    shouldRetry: () => true,
-    // Exponential back-off with jitter, at most ~15 s between tries.
-    retryWait: async (retries) => {
-      const ms = Math.min(15_000, 500 * 2 ** retries) * (0.5 + Math.random() / 2);
-      say({ state: 'reconnecting', retryIn: ms });
-      await new Promise((r) => setTimeout(r, ms));
-      say({ state: 'connecting' });
+  const client = createClient(options({
+    session: () => session,
+    say,
+    connected: () => {
+      connected = true;
+      say({ state: 'live' });
+      for (const l of [...listeners]) l();
     },
-    on: {
-      connecting: () => say({ state: 'connecting' }),
-      connected: () => {
-        connected = true;
-        say({ state: 'live' });
-        for (const l of [...listeners]) l();
-      },
-      // A lazy connection closes when the last subscription ends: that is
-      // no outage, and nothing is said of it.
-      closed: (event) => {
-        connected = false;
-        say({ state: 'reconnecting', retryIn: 0 });
-        if (event?.code === 4401) {
-          session = '';
-          unauthorized();
-        }
-      },
+    // A lazy connection closes when the last subscription ends: that is
+    // no outage, and nothing is said of it.
+    closed: (event) => {
+      connected = false;
+      say({ state: 'reconnecting', retryIn: 0 });
+      if (event?.code === 4401) {
+        session = '';
+        unauthorized();
+      }
     },
-  });
+  }));
   status({ state: 'idle' });
   return {
     isConnected: () => connected,
@@ -82,5 +68,26 @@ export function connect(status, unauthorized = () => {}) {
       });
       return () => { stop(); end(); };
     },
+  };
+}
+
+// options configures graphql-ws: lazy (open while something is watched),
+// the session in connection_init, keep-alive pings, and retries for ever
+// with exponential back-off and jitter, at most ~15 s apart.
+function options({ session, say, connected, closed }) {
+  return {
+    url: wsURL,
+    lazy: true,
+    connectionParams: () => (session() ? { Authorization: `Bearer ${session()}` } : {}),
+    keepAlive: 10_000,
+    retryAttempts: Number.MAX_SAFE_INTEGER,
+    shouldRetry: () => true,
+    retryWait: async (retries) => {
+      const ms = Math.min(15_000, 500 * 2 ** retries) * (0.5 + Math.random() / 2);
+      say({ state: 'reconnecting', retryIn: ms });
+      await new Promise((r) => setTimeout(r, ms));
+      say({ state: 'connecting' });
+    },
+    on: { connecting: () => say({ state: 'connecting' }), connected, closed },
   };
 }

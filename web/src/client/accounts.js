@@ -4,6 +4,7 @@
 // updated live from its own account's transactions.
 import { gql } from '../api.js';
 import { watch } from '../feed.js';
+import { balanceBook } from './balances.js';
 
 const ME = `{ me { username accounts { iban balance balance_cents owners token } } }`;
 const SELECTED = 'openbank.iban';
@@ -11,13 +12,17 @@ const SELECTED = 'openbank.iban';
 // accountStore returns the store: state() ({ username, accounts, loaded,
 // selected }), load(), select(iban), onChange(f) (returns its removal),
 // onTx(f) (every live transaction of the user's accounts), stop().
-// onFail(err) hears of a failed read.
+// onFail(err) hears of a failed read. (Some 70 lines: the store's methods,
+// each a few lines, share its state; the logic with a rule of its own is
+// in balances.js.)
 export function accountStore({ live, session, onFail }) {
   let me = null;
   let stopped = false;
-  let updates = 0; // live balance updates, counted
-  const latest = new Map(); // iban → { tx: newest transaction id seen, at: updates when seen }
-  const feeds = new Map(); // iban → end of its subscription
+  const book = balanceBook();
+  const feeds = accountFeeds(live, (t) => {
+    if (apply(t)) emit({ balance: t.iban });
+    for (const f of [...txListeners]) f(t);
+  }, onFail);
   const listeners = new Set();
   const txListeners = new Set();
   const emit = (what) => { for (const f of [...listeners]) f(what); };
@@ -26,41 +31,12 @@ export function accountStore({ live, session, onFail }) {
 
   // apply takes a transaction (live, or the newest of a fresh read) into
   // its account's balance, unless a newer one is already in.
-  const apply = (t) => {
-    const a = me?.accounts.find((x) => x.iban === t.iban);
-    const seen = latest.get(t.iban);
-    if (!a || (seen && seen.tx >= t.transaction_id)) return false;
-    updates += 1;
-    latest.set(t.iban, { tx: t.transaction_id, at: updates });
-    a.balance = t.new_balance;
-    a.balance_cents = t.new_balance_cents;
-    return true;
-  };
-
-  const follow = () => {
-    const ibans = new Set(me.accounts.map((a) => a.iban));
-    for (const [iban, end] of feeds) {
-      if (!ibans.has(iban)) {
-        end();
-        feeds.delete(iban);
-      }
-    }
-    for (const iban of ibans) {
-      if (feeds.has(iban)) continue;
-      feeds.set(iban, watch(live, iban, {
-        onTx: (t) => {
-          if (apply(t)) emit({ balance: t.iban });
-          for (const f of [...txListeners]) f(t);
-        },
-        onError: onFail,
-      }));
-    }
-  };
+  const apply = (t) => book.apply(me?.accounts.find((x) => x.iban === t.iban), t);
 
   // load reads `me`. A balance that changed live while the read was on
   // its way keeps the live figure: the read may be older.
   async function load() {
-    const started = updates;
+    const token = book.reading();
     let got;
     try {
       ({ me: got } = await gql(ME, {}, session));
@@ -70,18 +46,10 @@ export function accountStore({ live, session, onFail }) {
     }
     if (stopped) return;
     if (!got) return onFail(Object.assign(new Error('Your session has ended: log in again.'), { auth: true }));
-    const old = new Map((me?.accounts ?? []).map((a) => [a.iban, a]));
-    for (const a of got.accounts) {
-      const seen = latest.get(a.iban);
-      const prev = old.get(a.iban);
-      if (seen && seen.at > started && prev) {
-        a.balance = prev.balance;
-        a.balance_cents = prev.balance_cents;
-      }
-    }
+    book.settle(token, got.accounts, new Map((me?.accounts ?? []).map((a) => [a.iban, a])));
     me = got;
     me.loaded = true;
-    follow();
+    feeds.sync(me.accounts.map((a) => a.iban));
     emit({ accounts: true });
   }
 
@@ -113,8 +81,7 @@ export function accountStore({ live, session, onFail }) {
       stopped = true;
       offConnected();
       document.removeEventListener('visibilitychange', onVisible);
-      for (const end of feeds.values()) end();
-      feeds.clear();
+      feeds.sync([]);
     },
   };
 }
@@ -122,4 +89,23 @@ export function accountStore({ live, session, onFail }) {
 // forgetSelection drops the tab's chosen account (at log-out).
 export function forgetSelection() {
   sessionStorage.removeItem(SELECTED);
+}
+
+// accountFeeds keeps one subscription per account: sync(ibans) starts the
+// missing ones and ends the ones no longer listed; onTx hears every
+// transaction of them.
+function accountFeeds(live, onTx, onError) {
+  const feeds = new Map(); // iban → end of its subscription
+  return {
+    sync(ibans) {
+      const keep = new Set(ibans);
+      for (const [iban, end] of feeds) {
+        if (!keep.has(iban)) {
+          end();
+          feeds.delete(iban);
+        }
+      }
+      for (const iban of keep) if (!feeds.has(iban)) feeds.set(iban, watch(live, iban, { onTx, onError }));
+    },
+  };
 }

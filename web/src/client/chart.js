@@ -51,26 +51,13 @@ export function balanceChart({ store, session, onError }) {
     iban = acct?.iban ?? '';
     data = null;
     box.replaceChildren();
-    if (!acct) return void (caption.textContent = '');
-    caption.textContent = 'Loading the chart…';
-    const from = Date.now() - Number(period.value) * DAY;
+    caption.textContent = acct ? 'Loading the chart…' : '';
+    if (!acct) return;
     try {
-      const at = new Date(from).toISOString();
-      const { account_as_of: start } = await gql(AS_OF, { iban, at }, session);
-      const txs = [];
-      let p = { next: null, has_more: true };
-      for (let i = 0; i < MAX_PAGES && p.has_more; i++) {
-        p = await page(iban, { first: MAX_PAGE, after: p.next, from: at }, session);
-        txs.push(...p.items);
-      }
+      const d = await chartData(iban, Number(period.value), session);
       if (g !== generation) return;
-      if (p.has_more) onError(new Error('The chart shows the newest transactions only: the period holds too many.'));
-      txs.reverse();
-      // An account opened during the period starts at its first
-      // transaction (it had no owner, and no balance, before).
-      const first = txs[0]?.at ? Date.parse(txs[0].at) : NaN;
-      const opened = start.owners.length === 0 && !Number.isNaN(first);
-      data = { from: opened ? first : from, start: opened ? txs[0].new_balance_cents - txs[0].changed_by_cents : start.balance_cents, txs };
+      if (d.cut) onError(new Error('The chart shows the newest transactions only: the period holds too many.'));
+      data = d;
       draw();
     } catch (err) {
       if (g === generation) {
@@ -94,4 +81,27 @@ export function balanceChart({ store, session, onError }) {
     figure);
   load();
   return { el };
+}
+
+// chartData reads what the chart of the last `days` days shows: where it
+// starts (from, in ms), the balance then, and the period's transactions,
+// oldest first; cut when there were more than it reads.
+async function chartData(iban, days, session) {
+  const from = Date.now() - days * DAY;
+  const at = new Date(from).toISOString();
+  const { account_as_of: start } = await gql(AS_OF, { iban, at }, session);
+  const txs = [];
+  let p = { next: null, has_more: true };
+  for (let i = 0; i < MAX_PAGES && p.has_more; i++) {
+    p = await page(iban, { first: MAX_PAGE, after: p.next, from: at }, session);
+    txs.push(...p.items);
+  }
+  txs.reverse();
+  // An account opened during the period starts at its first transaction
+  // (it had no owner, and no balance, before).
+  const first = txs[0]?.at ? Date.parse(txs[0].at) : NaN;
+  if (start.owners.length === 0 && !Number.isNaN(first)) {
+    return { from: first, start: txs[0].new_balance_cents - txs[0].changed_by_cents, txs, cut: p.has_more };
+  }
+  return { from, start: start.balance_cents, txs, cut: p.has_more };
 }

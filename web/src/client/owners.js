@@ -17,24 +17,28 @@ export function normalUsername(s) {
 
 // ownersPanel: say(kind, text) puts a message at the top of the page (for
 // what changes the whole page, as leaving an account does).
-export function ownersPanel({ store, session, fail, say }) {
+export function ownersPanel(ctx) {
   const list = h('ul', { class: 'owner-list' });
-  const who = field({ label: 'Username of the co-owner', name: 'co-owner', autocomplete: 'off', maxlength: 64, spellcheck: 'false' });
-  const addButton = h('button', { type: 'submit', class: 'secondary' }, 'Add co-owner');
   const ask = h('div');
   const msg = notice();
-  const form = h('form', { class: 'add-owner', novalidate: true, 'aria-label': 'Add a co-owner' }, who.wrap, addButton);
-  const leaveButton = h('button', { type: 'button', class: 'secondary' });
-  const el = h('div', { class: 'owners-panel' }, h('h4', {}, 'Owners'), list, form, leaveButton, ask, msg.el);
-  msg.clearOn(form);
-
+  const add = addOwnerForm({ ...ctx, msg, ask });
+  const leave = leaveButton({ ...ctx, msg, ask });
+  const el = h('div', { class: 'owners-panel' }, h('h4', {}, 'Owners'), list, add, leave, ask, msg.el);
+  msg.clearOn(add);
   const render = () => {
-    const { selected: acct, username } = store.state();
+    const { selected: acct, username } = ctx.store.state();
     if (!acct) return;
     list.replaceChildren(...acct.owners.map((o) => h('li', {}, o, o === username ? ' (you)' : '')));
-    leaveButton.textContent = acct.owners.length > 1 ? 'Leave this account' : 'Close this account';
+    leave.textContent = acct.owners.length > 1 ? 'Leave this account' : 'Close this account';
   };
+  return { el, render };
+}
 
+// addOwnerForm adds a co-owner to the chosen account, once confirmed.
+function addOwnerForm({ store, session, fail, msg, ask }) {
+  const who = field({ label: 'Username of the co-owner', name: 'co-owner', autocomplete: 'off', maxlength: 64, spellcheck: 'false' });
+  const button = h('button', { type: 'submit', class: 'secondary' }, 'Add co-owner');
+  const form = h('form', { class: 'add-owner', novalidate: true, 'aria-label': 'Add a co-owner' }, who.wrap, button);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     msg.clear();
@@ -48,7 +52,7 @@ export function ownersPanel({ store, session, fail, say }) {
       yes: `Add ${name} as co-owner`,
     });
     if (!yes) return;
-    const done = busy(addButton, 'Adding…');
+    const done = busy(button, 'Adding…');
     try {
       const { add_owner: r } = await gql(ADD_OWNER, { iban: acct.iban, u: name }, session);
       if (!r.success) return msg.show('error', explain(r.reason_code, r.reason));
@@ -61,16 +65,22 @@ export function ownersPanel({ store, session, fail, say }) {
       done();
     }
   });
+  return form;
+}
 
-  leaveButton.addEventListener('click', async () => {
+// leaveButton takes the user off the chosen account (closing it, for its
+// last owner, who must have emptied it), once confirmed.
+function leaveButton({ store, session, fail, say, msg, ask }) {
+  const button = h('button', { type: 'button', class: 'secondary' });
+  button.addEventListener('click', async () => {
     msg.clear();
-    const { selected: acct } = store.state();
+    const { selected: acct, username } = store.state();
     if (!acct) return;
     const last = acct.owners.length <= 1;
     if (last && acct.balance_cents !== 0) {
       return msg.show('error', `You are the only owner of ${groupIBAN(acct.iban)}, so it must be empty before you close it: its balance is ${showCents(acct.balance_cents)}. Move the money to another account first.`);
     }
-    const others = acct.owners.filter((o) => o !== store.state().username);
+    const others = acct.owners.filter((o) => o !== username);
     const yes = await confirmation(ask, last ? {
       title: `Close ${groupIBAN(acct.iban)}?`,
       body: ['You are its only owner: once you leave it, no one can use it again.'],
@@ -81,7 +91,7 @@ export function ownersPanel({ store, session, fail, say }) {
       yes: 'Leave the account', danger: true,
     });
     if (!yes) return;
-    const done = busy(leaveButton, last ? 'Closing…' : 'Leaving…');
+    const done = busy(button, last ? 'Closing…' : 'Leaving…');
     try {
       const { leave_account: r } = await gql(LEAVE, { iban: acct.iban }, session);
       if (!r.success) return msg.show('error', explain(r.reason_code, r.reason));
@@ -91,9 +101,8 @@ export function ownersPanel({ store, session, fail, say }) {
     } catch (err) {
       fail(err);
     } finally {
-      if (leaveButton.isConnected) done();
+      done();
     }
   });
-
-  return { el, render };
+  return button;
 }

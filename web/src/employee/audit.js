@@ -1,11 +1,13 @@
 // Audit playback: every event of the bank in log order (audit_log, from
 // the reports service), one at a time: next and previous, play, jump to a
-// time, and for money events the account's balance before and after.
+// time; for money events the account's balance before and after.
+// audit-log.js keeps the place in the log; this draws it.
 import { gql } from '../api.js';
 import { h, busy, uid } from '../dom.js';
 import { showDate, fromLocalInput } from '../dates.js';
 import { groupIBAN } from '../iban.js';
 import { showCents } from '../money.js';
+import { auditCursor } from './audit-log.js';
 import { describeEvent } from './events.js';
 
 const AUDIT = `query($from: String, $after: String, $first: Int) {
@@ -19,130 +21,106 @@ const PAGE = 50;
 const PLAY_EVERY = 1200;
 
 export function auditView({ session, onError }) {
-  let events = [];
-  let at = -1;
-  let next = null;
-  let hasMore = false;
-  let timer = 0;
-  let generation = 0;
-
-  const when = h('input', { type: 'datetime-local', id: uid('audit-at'), step: '1' });
-  const jump = h('button', { type: 'button', class: 'secondary' }, 'Jump');
-  const fromStart = h('button', { type: 'button', class: 'secondary' }, 'From the first event');
-  const prev = h('button', { type: 'button', class: 'secondary' }, 'Previous event');
-  const play = h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false' }, 'Play');
-  const nextButton = h('button', { type: 'button' }, 'Next event');
-  const position = h('p', { class: 'hint', id: uid('audit-pos') });
+  const log = auditCursor(async (vars) => (await gql(AUDIT, { first: PAGE, ...vars }, session)).audit_log);
+  const c = controls();
+  const position = h('p', { class: 'hint' });
   const card = h('div', { class: 'audit-event', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const list = h('ol', { class: 'audit-list', 'aria-label': 'Loaded events' });
+  const player = timer(PLAY_EVERY, () => move(1), (on) => {
+    c.play.textContent = on ? 'Pause' : 'Play';
+    c.play.setAttribute('aria-pressed', String(on));
+  });
 
-  async function fetchPage(vars) {
-    const { audit_log: p } = await gql(AUDIT, { first: PAGE, ...vars }, session);
-    return p;
+  const render = () => {
+    const s = log.state();
+    c.prev.disabled = !s.canBack;
+    c.next.disabled = !s.canForward;
+    c.play.disabled = !s.canForward && !player.on();
+    position.textContent = !s.event ? 'No event there: the log holds none at or after that time.'
+      : `Event ${s.at + 1} of the ${s.events.length} loaded${s.hasMore ? ' (more follow)' : ', the last one so far'}.`;
+    card.replaceChildren(...(s.event ? eventCard(s.event) : []));
+    list.replaceChildren(...s.events.map((x, i) => h('li', {}, h('button', {
+      type: 'button', class: 'link', 'aria-current': i === s.at ? 'true' : false,
+      onclick: () => { player.stop(); log.go(i); render(); },
+    }, `${describeEvent(x.type)} · ${x.aggregate} · ${showDate(x.at, { seconds: true })}`))));
+  };
+  // move steps by one event; it answers whether it moved.
+  async function move(by) {
+    try {
+      const moved = await log.step(by);
+      render();
+      return moved;
+    } catch (err) {
+      onError(err);
+      return false;
+    }
   }
-
-  // start loads the events from a time (RFC 3339; '' for the first).
   async function start(from, button) {
-    stop();
-    const g = ++generation;
+    player.stop();
     const done = busy(button, 'Loading…');
     try {
-      const p = await fetchPage(from ? { from } : {});
-      if (g !== generation) return;
-      events = p.events;
-      [next, hasMore] = [p.next, p.has_more];
-      at = events.length ? 0 : -1;
-      render();
+      if (await log.start(from)) render();
     } catch (err) {
       onError(err);
     } finally {
       done();
-      controls();
+      render();
     }
   }
 
-  // step moves by one event, loading the next page at the end.
-  async function step(by) {
-    if (by > 0 && at === events.length - 1 && hasMore) {
-      const g = generation;
-      try {
-        const p = await fetchPage({ after: next });
-        if (g !== generation) return false;
-        events = events.concat(p.events);
-        [next, hasMore] = [p.next, p.has_more];
-      } catch (err) {
-        onError(err);
-        return false;
-      }
-    }
-    const to = at + by;
-    if (to < 0 || to >= events.length) return false;
-    at = to;
-    render();
-    return true;
-  }
-
-  const stop = () => {
-    clearTimeout(timer);
-    timer = 0;
-    play.textContent = 'Play';
-    play.setAttribute('aria-pressed', 'false');
-  };
-  const tick = async () => {
-    if (await step(1)) timer = setTimeout(tick, PLAY_EVERY);
-    else stop();
-  };
-
-  function controls() {
-    prev.disabled = at <= 0;
-    nextButton.disabled = at < 0 || (at === events.length - 1 && !hasMore);
-    play.disabled = nextButton.disabled && !timer;
-  }
-
-  function render() {
-    controls();
-    if (at < 0) {
-      position.textContent = 'No event there: the log holds none at or after that time.';
-      card.replaceChildren();
-      list.replaceChildren();
-      return;
-    }
-    const e = events[at];
-    position.textContent = `Event ${at + 1} of the ${events.length} loaded${hasMore ? ' (more follow)' : ', the last one so far'}.`;
-    card.replaceChildren(...eventCard(e));
-    list.replaceChildren(...events.map((x, i) => h('li', {}, h('button', {
-      type: 'button', class: 'link', 'aria-current': i === at ? 'true' : false,
-      onclick: () => { stop(); at = i; render(); },
-    }, `${describeEvent(x.type)} · ${x.aggregate} · ${showDate(x.at, { seconds: true })}`))));
-    list.children[at]?.scrollIntoView?.({ block: 'nearest' });
-  }
-
-  jump.addEventListener('click', () => {
-    const from = fromLocalInput(when.value);
-    if (!from) return void when.focus();
-    start(from, jump);
-  });
-  fromStart.addEventListener('click', () => start('', fromStart));
-  prev.addEventListener('click', () => { stop(); step(-1); });
-  nextButton.addEventListener('click', () => { stop(); step(1).then(controls); });
-  play.addEventListener('click', () => {
-    if (timer) return stop();
-    play.textContent = 'Pause';
-    play.setAttribute('aria-pressed', 'true');
-    timer = setTimeout(tick, 0);
-  });
-
+  c.jump.addEventListener('click', () => (fromLocalInput(c.when.value) ? start(fromLocalInput(c.when.value), c.jump) : c.when.focus()));
+  c.first.addEventListener('click', () => start('', c.first));
+  c.prev.addEventListener('click', () => { player.stop(); move(-1); });
+  c.next.addEventListener('click', () => { player.stop(); move(1); });
+  c.play.addEventListener('click', () => (player.on() ? player.stop() : player.start()));
   const el = h('section', { 'aria-labelledby': 'audit-h', class: 'audit' },
     h('h2', { id: 'audit-h' }, 'Audit playback'),
     h('p', { class: 'hint' }, 'Every event of the bank, in the order it was written: step through them, or play them, from the first or from any time.'),
+    c.el, position, card, h('details', {}, h('summary', {}, 'The loaded events'), list));
+  render();
+  start('', c.first);
+  return { el, stop: player.stop };
+}
+
+// controls are the audit view's inputs and buttons.
+function controls() {
+  const c = {
+    when: h('input', { type: 'datetime-local', id: uid('audit-at'), step: '1' }),
+    jump: h('button', { type: 'button', class: 'secondary' }, 'Jump'),
+    first: h('button', { type: 'button', class: 'secondary' }, 'From the first event'),
+    prev: h('button', { type: 'button', class: 'secondary' }, 'Previous event'),
+    play: h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false' }, 'Play'),
+    next: h('button', { type: 'button' }, 'Next event'),
+  };
+  c.el = h('div', {},
     h('div', { class: 'audit-controls' },
-      h('div', { class: 'field' }, h('label', { for: when.id }, 'Jump to a time'), h('div', { class: 'inline' }, when, jump)),
-      h('div', { class: 'actions' }, fromStart)),
-    h('div', { class: 'actions', role: 'group', 'aria-label': 'Step through the events' }, prev, play, nextButton),
-    position, card, h('details', {}, h('summary', {}, 'The loaded events'), list));
-  controls();
-  start('', fromStart);
-  return { el, stop: () => { generation += 1; stop(); } };
+      h('div', { class: 'field' }, h('label', { for: c.when.id }, 'Jump to a time'), h('div', { class: 'inline' }, c.when, c.jump)),
+      h('div', { class: 'actions' }, c.first)),
+    h('div', { class: 'actions', role: 'group', 'aria-label': 'Step through the events' }, c.prev, c.play, c.next));
+  return c;
+}
+
+// timer runs step every `every` ms while on, until step answers false;
+// changed(on) hears of it starting and stopping.
+function timer(every, step, changed) {
+  let id = 0;
+  const stop = () => {
+    clearTimeout(id);
+    id = 0;
+    changed(false);
+  };
+  const tick = async () => {
+    if (await step()) id = setTimeout(tick, every);
+    else stop();
+  };
+  return {
+    on: () => id !== 0,
+    start() {
+      changed(true);
+      id = setTimeout(tick, 0);
+    },
+    stop,
+  };
 }
 
 // eventCard shows one event: what, when, about what, by whom, and for a
@@ -159,8 +137,8 @@ function eventCard(e) {
     h('h3', {}, describeEvent(e.type), ' ', h('span', { class: 'hint' }, `(${e.type})`)),
     t ? h('p', { class: 'audit-balance' },
       'Account ', h('span', { class: 'iban' }, groupIBAN(t.iban)), ': ',
-      h('span', { class: 'money', 'data-role': 'before' }, showCents(t.balance_before_cents)), ' → ',
-      h('strong', { class: 'money', 'data-role': 'after' }, showCents(t.balance_cents)),
+      h('span', { class: 'money', dataset: { role: 'before' } }, showCents(t.balance_before_cents)), ' → ',
+      h('strong', { class: 'money', dataset: { role: 'after' } }, showCents(t.balance_cents)),
       ` (${t.change_cents < 0 ? '' : '+'}${showCents(t.change_cents)}, transaction ${t.id})`) : null,
     h('dl', { class: 'audit-facts' }, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     h('details', {}, h('summary', {}, 'The event as recorded'), h('pre', { class: 'audit-body' }, pretty(e.body))),

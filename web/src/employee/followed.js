@@ -1,7 +1,8 @@
 // The accounts an employee follows (kept per tab), their transactions
 // merged newest first, live.
 import { h } from '../dom.js';
-import { follow, newestFirst } from '../feed.js';
+import { follow } from '../feed.js';
+import { newestFirst } from '../order.js';
 import { txTable } from '../txtable.js';
 
 const FOLLOWED = 'openbank.followed';
