@@ -21,9 +21,11 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 web/dist/graphiql/BUILT: web/node_modules/.package-lock.json web/build.mjs $(shell find web/src -type f)
 	cd web && node build.mjs
 
-tools: ## headless Chromium for the browser tests (Debian package; skipped when present)
+tools: ## headless Chromium for the browser tests, PostgreSQL for the SQL reports store and its tests (Debian packages; skipped when present)
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$CHROMIUM" ] || \
 		{ echo "installing chromium (apt-get)"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null || [ -n "$$REPORTS_TEST_DB" ] || \
+		{ echo "installing postgresql (apt-get)"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
 test: web tools check test-web test-embedded fuzz test-kafka ## everything CI runs
 

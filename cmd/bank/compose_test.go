@@ -16,6 +16,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/reports/reportstest"
 )
 
 // loadCompose loads ../../docker-compose.yml as docker compose would (schema
@@ -29,14 +30,17 @@ func loadCompose(t *testing.T, env map[string]string, profiles ...string) (*type
 	}, loader.WithProfiles(profiles))
 }
 
-var bankServices = []string{"sync", "commands", "projector", "gateway"}
+var bankServices = []string{"sync", "commands", "projector", "reports", "gateway"}
 
 func TestComposeFileIsValid(t *testing.T) {
-	if _, err := loadCompose(t, nil); err == nil || !strings.Contains(err.Error(), "set EMPLOYEE_PASSWORD") {
+	if _, err := loadCompose(t, map[string]string{"POSTGRES_PASSWORD": "pg"}); err == nil || !strings.Contains(err.Error(), "set EMPLOYEE_PASSWORD") {
 		t.Errorf("without EMPLOYEE_PASSWORD: %v", err)
 	}
+	if _, err := loadCompose(t, map[string]string{"EMPLOYEE_PASSWORD": "pw"}); err == nil || !strings.Contains(err.Error(), "set POSTGRES_PASSWORD") {
+		t.Errorf("without POSTGRES_PASSWORD: %v", err)
+	}
 	for _, profile := range [][]string{nil, {"cluster"}} {
-		p, err := loadCompose(t, map[string]string{"EMPLOYEE_PASSWORD": "pw", "KAFKA_REPLICATION": "3"}, profile...)
+		p, err := loadCompose(t, map[string]string{"EMPLOYEE_PASSWORD": "pw", "POSTGRES_PASSWORD": "pg", "KAFKA_REPLICATION": "3"}, profile...)
 		if err != nil {
 			t.Fatalf("profiles %v: %v", profile, err)
 		}
@@ -86,6 +90,19 @@ func TestComposeFileIsValid(t *testing.T) {
 		if v := gw.Environment["INTROSPECTION"]; v == nil || *v == "" {
 			t.Errorf("gateway: INTROSPECTION not set")
 		}
+		// PostgreSQL is for the other containers only; the reports service
+		// waits for it to be healthy and reaches it with the password set.
+		pg := p.Services["postgres"]
+		if len(pg.Ports) != 0 || !slices.Contains(pg.Expose, "5432") {
+			t.Errorf("postgres: ports %v, expose %v; want 5432 exposed to the network, nothing published", pg.Ports, pg.Expose)
+		}
+		rp := p.Services["reports"]
+		if d, ok := rp.DependsOn["postgres"]; !ok || d.Condition != types.ServiceConditionHealthy {
+			t.Errorf("reports does not wait for PostgreSQL to be healthy")
+		}
+		if db := rp.Environment["REPORTS_DB"]; db == nil || *db != "postgres://openbank:pg@postgres:5432/openbank" {
+			t.Errorf("reports: REPORTS_DB %v", db)
+		}
 	}
 }
 
@@ -95,16 +112,18 @@ func TestComposeFileIsValid(t *testing.T) {
 // the Schema Registry: only the addresses differ.
 func TestComposeServices(t *testing.T) {
 	skipOnRealKafka(t)
-	p, err := loadCompose(t, map[string]string{"EMPLOYEE_PASSWORD": "staff only"})
+	p, err := loadCompose(t, map[string]string{"EMPLOYEE_PASSWORD": "staff only", "POSTGRES_PASSWORD": "pg"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := start(t, []string{"BANK_DATA_DIR=" + t.TempDir(), "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
 	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
-	addresses := map[string]string{"KAFKA_BROKERS": m[1], "SCHEMA_REGISTRY_URL": m[2], "BANK_HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0"}
+	addresses := map[string]string{"KAFKA_BROKERS": m[1], "SCHEMA_REGISTRY_URL": m[2], "BANK_HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
+		"REPORTS_DB": reportstest.DB(t)} // PostgreSQL's container: the tests' server
 	run := func(service string, replica int) *proc {
 		s := p.Services[service]
-		env := []string{fmt.Sprintf("INSTANCE_ID=%s-%d", service, replica), fmt.Sprintf("PROJECTOR_ID=%s-%d", service, replica)} // the host name in a container
+		env := []string{fmt.Sprintf("INSTANCE_ID=%s-%d", service, replica), fmt.Sprintf("PROJECTOR_ID=%s-%d", service, replica),
+			fmt.Sprintf("REPORTS_ID=%s-%d", service, replica)} // the host name in a container
 		for k, v := range s.Environment {
 			if a, ok := addresses[k]; ok {
 				v = &a
@@ -122,18 +141,18 @@ func TestComposeServices(t *testing.T) {
 	}
 	var services []*proc
 	var urls []string
-	for _, name := range []string{"commands", "commands", "projector", "gateway"} {
+	for _, name := range []string{"commands", "commands", "projector", "reports", "gateway"} {
 		proc := run(name, len(services)+1)
 		services = append(services, proc)
 		urls = append(urls, "http://"+httpAddrOf(t, proc))
 	}
-	gatewayAdmin := "http://" + adminAddrOf(t, services[3])
+	gatewayAdmin := "http://" + adminAddrOf(t, services[4])
 	for i, u := range urls {
 		waitReady(t, u+"/readyz", services[i])
 	}
 
 	// A customer through the gateway: sign up, a deposit, a transfer out.
-	gw := urls[3] + "/graphql"
+	gw := urls[4] + "/graphql"
 	var signUp struct {
 		Data struct {
 			A struct{ IBAN, Token string } `json:"get_account"`
@@ -186,6 +205,7 @@ func TestComposeServices(t *testing.T) {
 	}
 	for u, want := range map[string]string{
 		urls[2]:      `openbank_queries_total{outcome="failed",query="FindUserQuery"} 1`, // a new user
+		urls[3]:      `openbank_reports_events_total`,
 		gatewayAdmin: `openbank_bus_request_seconds_count{outcome="answered",request="MoneyTransferCommand"}`,
 	} {
 		if !strings.Contains(metrics(u), want) {
@@ -194,7 +214,7 @@ func TestComposeServices(t *testing.T) {
 	}
 
 	// The gateway's public address serves no metrics.
-	if res, err := http.Get(urls[3] + "/metrics"); err != nil || res.StatusCode != http.StatusNotFound {
+	if res, err := http.Get(urls[4] + "/metrics"); err != nil || res.StatusCode != http.StatusNotFound {
 		t.Errorf("the gateway's public /metrics: %v %v", res, err)
 	} else {
 		res.Body.Close()

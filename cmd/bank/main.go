@@ -32,8 +32,11 @@ Commands:
   projector the projector: read models, transaction events, queries
   alerts    the alerts service: raises alerts when transactions set off
             their accounts' rules, and posts them to the rules' webhooks
+  reports   the reports service: the bank's history in PostgreSQL
+            (--reports-db), and the audit log over Kafka
   gateway   the GraphQL gateway (HTTP, websockets, GraphiQL) on :8888
-  query     ask the projector something and print the answer
+  query     ask the projector (or, for audit, the reports service)
+            something and print the answer
   health    exit 0 if a service's /readyz (default http://127.0.0.1:8888/readyz)
             answers 200: a container health check
 
@@ -72,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runProjector(ctx, args, getenv, stdout, stderr)
 	case "alerts":
 		return runAlerts(ctx, args, getenv, stdout, stderr)
+	case "reports":
+		return runReports(ctx, args, getenv, stdout, stderr)
 	case "gateway":
 		return runGateway(ctx, args, getenv, stdout, stderr)
 	case "health":

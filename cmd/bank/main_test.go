@@ -25,6 +25,7 @@ import (
 	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
+	"github.com/openbank/bank/services/reports/reportstest"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/iban"
 	"github.com/openbank/bank/topology/kafka"
@@ -44,7 +45,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build bank: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := reportstest.Main(m) // stops the tests' PostgreSQL, if one was started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -640,6 +641,9 @@ func TestQueryArguments(t *testing.T) {
 		{[]string{"transfer", "bac1d725-d341-5b5e-969a-165acaa56741"}, "TransferByIdQuery"},
 		{[]string{"as-of", "NL66OPEN0000000000", "3"}, "AccountAsOfQuery"},
 		{[]string{"as-of-time", "NL66OPEN0000000000", "2026-11-23T01:00:00Z"}, "AccountAsOfQuery"},
+		{[]string{"audit"}, "AuditLogQuery"},
+		{[]string{"audit", "50", "1764252000123000:bank_events:0:41"}, "AuditLogQuery"},
+		{[]string{"audit", "many"}, ""},
 		{nil, ""},
 		{[]string{"account"}, ""},
 		{[]string{"transaction", "seven"}, ""},

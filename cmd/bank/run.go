@@ -31,6 +31,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	cf := f.commands(lf)
 	pf := f.projectorFlags()
 	af := f.alertsFlags()
+	rf := f.embeddedReports()
 	gf := f.gatewayFlags("", true, lf) // GraphiQL for developers
 	httpAddr := f.httpAddr()
 	adminAddr := f.adminAddr()
@@ -63,6 +64,10 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 		log.Info("stopped")
 	}()
 	brokers := []string{b.broker.Addr()}
+	sql, err := rf.prepare(*fl.dataDir, log)
+	if err != nil {
+		return err
+	}
 	if _, err := syncTopology(ctx, brokers, b.registryURL, time.Minute, synchronizer.Options{Log: log}); err != nil {
 		return err
 	}
@@ -102,6 +107,8 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 			}
 		})
 	}
+	// The SQL store starts in the background and never stops the bank.
+	services.Go(func() { sql.run(ctx, brokers, b.registryURL, log) })
 
 	client, err := kafka.Connect(ctx, brokers, kafka.NewConfig("openbank-http"), log)
 	if err != nil {
@@ -133,10 +140,10 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 			return starting(&projectorReady, "the projector is still rebuilding its read model")
 		}},
 		{"alerts", func(context.Context) error { return starting(&alertsReady, "the alerts service is still starting") }},
-	}}
+	}, optional: []check{{"reports", sql.check}}}
 	url := browserURL(ln.Addr())
-	fmt.Fprintf(stdout, "Open Bank is running: open %s (GraphiQL at %sgraphiql, GraphQL at %sgraphql; Kafka at %s, Schema Registry at %s, metrics and status at %s, data in %s; started in %s; Ctrl-C stops)\n",
-		url, url, url, b.broker.Addr(), b.registryURL, adminURL(adminLn), *fl.dataDir, time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "Open Bank is running: open %s (GraphiQL at %sgraphiql, GraphQL at %sgraphql; Kafka at %s, Schema Registry at %s, metrics and status at %s, data in %s; %s; started in %s; Ctrl-C stops)\n",
+		url, url, url, b.broker.Addr(), b.registryURL, adminURL(adminLn), *fl.dataDir, sql.line(), time.Since(started).Round(time.Millisecond))
 	err = serveSite(ctx, ln, adminLn, s, f.serverTimeouts(), log)
 	log.Info("stopping")
 	if cause := context.Cause(ctx); err == nil && !errors.Is(cause, context.Canceled) {
@@ -168,9 +175,12 @@ func browserURL(a net.Addr) string {
 // GraphQL API and the frontend when it runs a gateway, and a view of the
 // cluster when it has one.
 type site struct {
-	api      http.Handler
-	status   http.HandlerFunc
-	checks   []check
+	api    http.Handler
+	status http.HandlerFunc
+	checks []check
+	// optional are listed by /readyz without making it fail: parts the
+	// bank serves without (the SQL reports store).
+	optional []check
 	profiles bool // serve /debug/pprof/
 }
 
@@ -226,11 +236,23 @@ func (s *site) ready(w http.ResponseWriter, r *http.Request) {
 			problems[c.name] = err.Error()
 		}
 	}
+	optional := map[string]string{}
+	for _, c := range s.optional {
+		optional[c.name] = "ready"
+		if err := c.fn(ctx); err != nil {
+			optional[c.name] = err.Error()
+		}
+	}
+	answer := map[string]any{"status": "ready"}
+	if len(optional) > 0 {
+		answer["optional"] = optional
+	}
 	if len(problems) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "problems": problems})
+		answer["status"], answer["problems"] = "not ready", problems
+		writeJSON(w, http.StatusServiceUnavailable, answer)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // clusterStatus shows what the backbone holds.
