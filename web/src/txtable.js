@@ -5,9 +5,16 @@
 import { h } from './dom.js';
 import { showAmount, showCents } from './money.js';
 import { showDate } from './dates.js';
+import { groupIBAN } from './iban.js';
 
 const amount = (t) => (t.changed_by_cents == null ? showAmount(t.changed_by) : showCents(t.changed_by_cents));
 const balance = (t) => (t.new_balance_cents == null ? showAmount(t.new_balance) : showCents(t.new_balance_cents));
+
+// party writes an account number in groups of four (it wraps between
+// them), anything else ("cash") as it is.
+export function party(s) {
+  return /^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(s ?? '') ? groupIBAN(s) : s;
+}
 
 // when is a transaction's time, or a dash for history written before
 // times were kept.
@@ -43,8 +50,8 @@ export function txTable(caption, { showIBAN = false } = {}) {
         dataset: { id: String(t.transaction_id) },
       },
       cell('date', 'Date', when(t)),
-      showIBAN ? cell('account', 'Account', h('span', { class: 'iban' }, t.iban)) : null,
-      cell('party', 'From / to', h('span', { class: 'iban' }, t.from_to)),
+      showIBAN ? cell('account', 'Account', h('span', { class: 'iban' }, party(t.iban))) : null,
+      cell('party', 'From / to', h('span', { class: 'iban' }, party(t.from_to))),
       cell('descr', 'Description', t.descr),
       cell('num amount', 'Amount', h('span', { class: 'visually-hidden' }, t.direction === 'DEBIT' ? 'debit ' : 'credit '), amount(t)),
       cell('num balance', 'Balance', balance(t)))));

@@ -71,6 +71,14 @@ const listBalance = async (page, iban) => (await page.locator(`.balance[data-iba
 const waitBalance = (page, euros) => page.waitForFunction((e) => document.querySelector('#balance')?.textContent === e, euros, T);
 const waitListBalance = (page, iban, euros) => page.waitForFunction(([i, e]) => document.querySelector(`.balance[data-iban="${i}"]`)?.textContent === e, [iban, euros], T);
 
+// localMinute writes a time (ms) as an <input type="datetime-local"> takes
+// it: the minute, in the time zone the browser shares with this script.
+const localMinute = (ms) => {
+  const d = new Date(ms);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+};
+
 // badge is what the live badge says, once the page has handled every
 // websocket close so far ('' when it is hidden).
 async function badge(page) {
@@ -123,7 +131,7 @@ async function noSidewaysScroll(page, name) {
   check(w <= 390, `the ${name} page is ${w}px wide on a phone: it scrolls sideways`);
 }
 
-let ann; let bob; let annTab2; let emp; let annIBAN; let bobIBAN; let second;
+let ann; let bob; let annTab2; let emp; let annIBAN; let bobIBAN; let second; let annDepositAt = 0;
 try {
   await b.item('home: says what it shows (only the company account is public), at both sizes', async () => {
     for (const [vp, name] of [[DESKTOP, 'home'], [PHONE, 'home-phone']]) {
@@ -234,6 +242,7 @@ try {
 
   await b.item('deposits show that they are under way, and their notice goes when it is stale', async () => {
     const held = await hold(ann, /money_transfer/);
+    annDepositAt = Date.now();
     await ann.getByLabel('Cash to deposit').fill('100');
     await ann.getByRole('button', { name: 'Deposit' }).click();
     await held.arrived;
@@ -267,7 +276,7 @@ try {
     await ann.getByRole('button', { name: 'Review transfer' }).click();
     await ann.getByRole('button', { name: 'Send €5,00' }).click();
     await ann.getByText(`Sent €5,00 to ${group(OUTSIDE)}, outside Open Bank.`).waitFor(T);
-    await waitRow(ann, new RegExp(`${OUTSIDE} debit ${MINUS}€5,00`));
+    await waitRow(ann, new RegExp(`${group(OUTSIDE)} debit ${MINUS}€5,00`));
     await waitBalance(ann, '€95,00');
     check(await ann.getByText(/^Deposited/).count() === 0, 'the deposit\'s notice stays after the transfer');
   });
@@ -291,7 +300,7 @@ try {
   });
 
   await b.item('alerts show as a toast, in view wherever the page is scrolled, and as a browser notification', async () => {
-    await waitRow(bob, new RegExp(`${annIBAN} lunch credit €150,00`));
+    await waitRow(bob, new RegExp(`${group(annIBAN)} lunch credit €150,00`));
     await bob.evaluate(() => window.scrollTo(0, 0));
     const toast = bob.getByRole('alert').filter({ hasText: `€150,00 came in on ${bobIBAN}` });
     await toast.waitFor(T);
@@ -310,7 +319,7 @@ try {
     check(text.includes(`To ${group(NOWHERE)} an account at Open Bank`) && !text.includes('outside Open Bank'), `the review of a transfer within Open Bank: ${text}`);
     await ann.getByRole('button', { name: 'Send €1,00' }).click();
     await ann.getByText(`Transfer failed. There is no account ${group(NOWHERE)} at Open Bank, so nothing was paid. The €1,00 taken from your account came back to it: your transactions show both.`).waitFor(T);
-    await waitRow(ann, new RegExp(`${NOWHERE} returned`));
+    await waitRow(ann, new RegExp(`${group(NOWHERE)} returned`));
     await waitBalance(ann, `${MINUS}€55,00`);
   });
 
@@ -412,17 +421,17 @@ try {
     const counted = Number((await emp.getByText(/accounts have transactions/).textContent()).match(/^(\d+)/)[1]);
     const listed = await emp.locator('table.txs tbody tr').count() - (await rowTexts(emp, 'Transactions of the followed accounts')).length;
     check(counted === listed && counted >= 4, `the count says ${counted}, the table lists ${listed}`);
-    await emp.getByLabel(`Follow ${annIBAN}`).check(T);
-    await emp.getByLabel(`Follow ${bobIBAN}`).check(T);
-    await waitRow(emp, new RegExp(`${bobIBAN} ${annIBAN} lunch credit €150,00`), 'Transactions of the followed accounts');
+    await emp.getByLabel(`Follow ${group(annIBAN)}`).check(T);
+    await emp.getByLabel(`Follow ${group(bobIBAN)}`).check(T);
+    await waitRow(emp, new RegExp(`${group(bobIBAN)} ${group(annIBAN)} lunch credit €150,00`), 'Transactions of the followed accounts');
     await b.shot(emp, 'frontend-employee');
     await accessible(emp, 'employee');
     // The same on a phone, in the same browser: the session is shared.
     const empPhone = await b.page(PHONE, emp.context());
     await empPhone.goto(`${base}/#/employee`);
     await empPhone.getByRole('heading', { name: 'All accounts' }).waitFor(T);
-    await empPhone.getByLabel(`Follow ${annIBAN}`).check(T);
-    await waitRow(empPhone, new RegExp(`${annIBAN}`), 'Transactions of the followed accounts');
+    await empPhone.getByLabel(`Follow ${group(annIBAN)}`).check(T);
+    await waitRow(empPhone, new RegExp(`${group(annIBAN)}`), 'Transactions of the followed accounts');
     for (const caption of ['Transactions of the followed accounts', 'Last transaction of every account']) {
       const fit = await rowsFit(empPhone, caption);
       check(fit.rows >= 2 && fit.bad.length === 0, `${caption}: rows cut on the phone: ${JSON.stringify(fit)}`);
@@ -433,6 +442,59 @@ try {
     await b.shot(empPhone, 'frontend-employee-phone');
     await accessible(empPhone, 'employee (phone)');
     await empPhone.close();
+  });
+
+  await b.item('audit playback steps through the events, forward and back, with the balance before and after', async () => {
+    const audit = emp.getByRole('region', { name: 'Audit playback' });
+    const view = () => emp.evaluate(() => ({
+      position: document.querySelector('.audit-position')?.textContent ?? '',
+      money: document.querySelector('.audit-event .audit-balance')?.textContent ?? '',
+      title: document.querySelector('.audit-event h3')?.textContent ?? '',
+    }));
+    const moved = (from) => emp.waitForFunction((p) => document.querySelector('.audit-position')?.textContent !== p, from, T);
+    await waitText(emp, '.audit-position', /^Event 1 of \d+/);
+    check(await audit.getByRole('button', { name: 'Previous event' }).isDisabled(), 'a step back from the first event');
+    // Jump to the minute before ann's first deposit, then step on to it.
+    await audit.getByLabel('Jump to a time').fill(localMinute(annDepositAt - 60_000));
+    await audit.getByRole('button', { name: 'Jump' }).click();
+    await waitText(emp, '.audit-position', /^Event 1 of \d+/);
+    const deposit = `Account ${group(annIBAN)}: €0,00 → €100,00`;
+    const stepTo = async (button, want, most) => {
+      for (let i = 0; !(await view()).money.startsWith(want); i++) {
+        check(i < most, `"${want}" not within ${most} steps (${(await view()).position})`);
+        const { position } = await view();
+        await audit.getByRole('button', { name: button }).click();
+        await moved(position);
+      }
+      return view();
+    };
+    const credit = await stepTo('Next event', deposit, 100);
+    check(credit.title.startsWith('Money credited'), `the deposit shows as ${credit.title}`);
+    // On to her next money event, the €5,00 sent outside: €100,00 → €95,00.
+    const debit = await stepTo('Next event', `Account ${group(annIBAN)}: €100,00 → €95,00`, 50);
+    check(debit.title.startsWith('Money debited'), `the transfer out shows as ${debit.title}`);
+    await b.shot(emp, 'frontend-audit');
+    await accessible(emp, 'audit playback');
+    // And back, one event at a time, to the deposit.
+    check((await stepTo('Previous event', deposit, 50)).position === credit.position, 'stepping back found another event');
+    // Play moves on by itself; Pause stops it.
+    await audit.getByRole('button', { name: 'Play' }).click();
+    await moved(credit.position);
+    await audit.getByRole('button', { name: 'Pause' }).click();
+    await audit.getByRole('button', { name: 'Play' }).waitFor(T);
+    // A time after everything: nothing there; then the first event again.
+    await audit.getByLabel('Jump to a time').fill('2099-01-01T00:00');
+    await audit.getByRole('button', { name: 'Jump' }).click();
+    await audit.getByText('No event there: the log holds none at or after that time.').waitFor(T);
+    await audit.getByRole('button', { name: 'From the first event' }).click();
+    await waitText(emp, '.audit-position', /^Event 1 of \d+/);
+    const phone = await b.page(PHONE, emp.context());
+    await phone.goto(`${base}/#/employee`);
+    await waitText(phone, '.audit-position', /^Event 1 of \d+/);
+    await noSidewaysScroll(phone, 'audit');
+    await b.shot(phone, 'frontend-audit-phone');
+    await accessible(phone, 'audit playback (phone)');
+    await phone.close();
   });
 
   await b.item('screenshots and accessibility of the client page on a desktop', async () => {
@@ -457,9 +519,9 @@ try {
     await waitBalance(ann, want);
     await waitListBalance(ann, annIBAN, want);
     await waitListBalance(annTab2, annIBAN, want);
-    await waitRow(emp, new RegExp(`${annIBAN} cash while away credit ${euros}`), 'Transactions of the followed accounts');
+    await waitRow(emp, new RegExp(`${group(annIBAN)} cash while away credit ${euros}`), 'Transactions of the followed accounts');
     await transfer(ann, bobIBAN, '1', 'after restart', '€1,00');
-    await waitRow(bob, new RegExp(`${annIBAN} after restart credit €1,00`));
+    await waitRow(bob, new RegExp(`${group(annIBAN)} after restart credit €1,00`));
     await waitRow(ann, new RegExp(`after restart debit ${MINUS}€1,00`));
     const rows = await rowTexts(ann);
     const ids = rows.map((r) => r.id);

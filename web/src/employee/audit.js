@@ -7,6 +7,7 @@ import { h, busy, uid } from '../dom.js';
 import { showDate, fromLocalInput } from '../dates.js';
 import { groupIBAN } from '../iban.js';
 import { showCents } from '../money.js';
+import { party } from '../txtable.js';
 import { auditCursor } from './audit-log.js';
 import { describeEvent } from './events.js';
 
@@ -23,7 +24,7 @@ const PLAY_EVERY = 1200;
 export function auditView({ session, onError }) {
   const log = auditCursor(async (vars) => (await gql(AUDIT, { first: PAGE, ...vars }, session)).audit_log);
   const c = controls();
-  const position = h('p', { class: 'hint' });
+  const position = h('p', { class: 'hint audit-position' });
   const card = h('div', { class: 'audit-event', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const list = h('ol', { class: 'audit-list', 'aria-label': 'Loaded events' });
   const player = timer(PLAY_EVERY, () => move(1), (on) => {
@@ -37,8 +38,8 @@ export function auditView({ session, onError }) {
     c.next.disabled = !s.canForward;
     c.play.disabled = !s.canForward && !player.on();
     position.textContent = !s.event ? 'No event there: the log holds none at or after that time.'
-      : `Event ${s.at + 1} of the ${s.events.length} loaded${s.hasMore ? ' (more follow)' : ', the last one so far'}.`;
-    card.replaceChildren(...(s.event ? eventCard(s.event) : []));
+      : `Event ${s.at + 1} of ${s.events.length}${s.hasMore ? ' loaded so far; more follow' : ''}.`;
+    card.replaceChildren(...(s.event ? eventCard(s.event).filter(Boolean) : []));
     list.replaceChildren(...s.events.map((x, i) => h('li', {}, h('button', {
       type: 'button', class: 'link', 'aria-current': i === s.at ? 'true' : false,
       onclick: () => { player.stop(); log.go(i); render(); },
@@ -129,7 +130,7 @@ function eventCard(e) {
   const t = e.transaction;
   const rows = [
     ['When', showDate(e.at, { seconds: true })],
-    ['About', e.aggregate],
+    ['About', party(e.aggregate)],
     ['By', e.actor ?? 'not named in the event'],
     ['Where', `${e.topic}, offset ${e.offset}`],
   ];

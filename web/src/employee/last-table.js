@@ -4,7 +4,7 @@ import { gql } from '../api.js';
 import { h } from '../dom.js';
 import { showCents } from '../money.js';
 import { TX_FIELDS } from '../feed.js';
-import { when } from '../txtable.js';
+import { when, party } from '../txtable.js';
 
 const ALL_LAST = `{ all_last_transactions { ${TX_FIELDS} } }`;
 
@@ -21,7 +21,7 @@ export function lastTransactions({ session, onError, followed }) {
     r.change.textContent = showCents(t.changed_by_cents);
     r.balance.textContent = showCents(t.new_balance_cents);
     r.descr.textContent = t.descr;
-    r.party.textContent = t.from_to;
+    r.party.textContent = party(t.from_to);
     r.date.replaceChildren(when(t));
     r.row.classList.remove('fresh');
     r.row.classList.add('fresh');
@@ -29,13 +29,13 @@ export function lastTransactions({ session, onError, followed }) {
   followed.onTx(update);
 
   const row = (t) => {
-    const cells = { date: cell('date', 'Date', when(t)), party: h('span', { class: 'iban' }, t.from_to), descr: cell('descr', 'Description', t.descr),
+    const cells = { date: cell('date', 'Date', when(t)), party: h('span', { class: 'iban' }, party(t.from_to)), descr: cell('descr', 'Description', t.descr),
       change: cell('num amount', 'Amount', showCents(t.changed_by_cents)), balance: cell('num balance', 'Balance', showCents(t.new_balance_cents)) };
     const id = `follow-${t.iban}`;
     const r = h('tr', { role: 'row', dataset: { id: String(t.transaction_id) } },
       cell('account', 'Account', h('label', { class: 'follow', for: id },
         h('input', { type: 'checkbox', id, checked: followed.has(t.iban), onchange: (e) => followed.set(t.iban, e.target.checked) }),
-        h('span', { class: 'visually-hidden' }, 'Follow '), h('span', { class: 'iban' }, t.iban))),
+        h('span', { class: 'visually-hidden' }, 'Follow '), h('span', { class: 'iban' }, party(t.iban)))),
       cells.date, cell('party', 'From / to', cells.party), cells.descr, cells.change, cells.balance);
     rows.set(t.iban, { row: r, ...cells });
     return r;

@@ -120,8 +120,13 @@ export class Browser {
   }
 }
 
-// accessible fails on what axe-core finds serious or critical on a page.
+// accessible fails on what axe-core finds serious or critical on a page,
+// and on a page that shows a programmer's word for nothing (null,
+// undefined, NaN, [object …]) to people.
 export async function accessible(page, name) {
+  const text = await page.locator('body').innerText();
+  const garbage = text.match(/\b(null|undefined|NaN)\b|\[object \w+\]/);
+  check(!garbage, `the ${name} page shows "${garbage?.[0]}": …${text.slice(Math.max(0, (garbage?.index ?? 0) - 80), (garbage?.index ?? 0) + 40)}…`);
   // Evaluated rather than added as an inline <script>, which the page's
   // Content-Security-Policy refuses, as it should.
   await page.evaluate(`${axeSource}\n;true`);
