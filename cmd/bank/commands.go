@@ -14,6 +14,7 @@ import (
 	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 // companyDeposit is the company account's initial cash: €1.000.000.000,00.
@@ -55,9 +56,9 @@ func (cf commandsFlags) run(ctx context.Context, brokers []string, registryURL s
 	if *cf.deposit < 1 {
 		return fmt.Errorf("--company-deposit %d: want a positive number of cents", *cf.deposit)
 	}
-	reg, err := sr.NewClient(sr.URLs(registryURL))
+	reg, err := kafka.RegistryClient(registryURL)
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

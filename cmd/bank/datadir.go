@@ -9,8 +9,9 @@ import (
 
 // dataSubdirs are the embedded bank's directories in its data dir: the
 // broker's log (every event, tokens and password hashes included), the
-// registry's schemas, and the gateway's session key and employee password.
-var dataSubdirs = []string{"kafka", "schema-registry", "gateway"}
+// registry's schemas, the gateway's session key and employee password,
+// and the broker's and registry's credentials.
+var dataSubdirs = []string{"kafka", "schema-registry", "gateway", "credentials"}
 
 // prepareDataDir creates the data dir readable by this user only (0700),
 // and closes subdirectories a former version created more open (their

@@ -10,12 +10,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
 	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/projector"
 	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 func runProjector(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
@@ -32,9 +31,9 @@ func (f *flags) projectorFlags() projectorFlags {
 
 // run runs a projector instance.
 func (pf projectorFlags) run(ctx context.Context, brokers []string, registryURL string, log *slog.Logger, ready func()) error {
-	reg, err := sr.NewClient(sr.URLs(registryURL))
+	reg, err := kafka.RegistryClient(registryURL)
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	return projector.Run(ctx, projector.Config{Brokers: brokers, Registry: reg, InstanceID: *pf.instanceID, Log: log, OnReady: ready})
 }
@@ -69,6 +68,9 @@ func runQuery(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if err := f.applySecurity(); err != nil {
+		return err
+	}
 	q, err := parseQuery(f.Args())
 	if err != nil {
 		fmt.Fprint(stderr, queryUsage)
@@ -78,9 +80,9 @@ func runQuery(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("--timeout: %w", err)
 	}
-	reg, err := sr.NewClient(sr.URLs(*registry))
+	reg, err := kafka.RegistryClient(*registry)
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()

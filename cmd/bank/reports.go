@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
 	"github.com/openbank/bank/services/reports"
 	"github.com/openbank/bank/services/reports/pgserver"
 	"github.com/openbank/bank/topology/kafka"
@@ -58,7 +56,7 @@ func (rf reportsFlags) runOn(ctx context.Context, db string, brokers []string, r
 	if db == "" {
 		return errors.New("--reports-db (REPORTS_DB) is needed: the PostgreSQL server to keep the reports in")
 	}
-	reg, err := sr.NewClient(sr.URLs(registryURL))
+	reg, err := kafka.RegistryClient(registryURL)
 	if err != nil {
 		return fmt.Errorf("schema registry client: %w", err)
 	}

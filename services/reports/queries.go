@@ -22,34 +22,6 @@ var queriesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 	Name: "openbank_reports_queries_total", Help: "Queries the reports service answered, by query and outcome (succeeded or failed).",
 }, []string{"query", "outcome"})
 
-// answerer answers the queries on reports_queries from the SQL store.
-type answerer struct{ s *service }
-
-func (*answerer) Setup(sarama.ConsumerGroupSession) error   { return nil }
-func (*answerer) Cleanup(sarama.ConsumerGroupSession) error { return nil }
-
-func (a *answerer) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	for {
-		select {
-		case <-sess.Context().Done():
-			return nil
-		case m, ok := <-claim.Messages():
-			if !ok {
-				return nil
-			}
-			if err := a.s.answer(sess.Context(), m); err != nil {
-				if sess.Context().Err() != nil {
-					return nil
-				}
-				a.s.log.Warn("query not answered; it will be delivered again", "partition", m.Partition, "offset", m.Offset, "err", err)
-				return nil // ends the session: the query comes again
-			}
-			sess.MarkMessage(m, "")
-			kafka.ObserveLag(QueryGroup, claim, m)
-		}
-	}
-}
-
 // answer answers one query; an error means it should be tried again.
 func (s *service) answer(ctx context.Context, m *sarama.ConsumerMessage) error {
 	rec, err := s.codec.Decode(ctx, m.Topic, m.Value)

@@ -110,7 +110,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// once, rather than wait for its former self's session to expire.
 	qcfg.Consumer.Group.InstanceId = QueryGroup + "-" + cfg.InstanceID
 	wg.Go(func() {
-		kafka.ConsumeGroup(ctx, cfg.Brokers, QueryGroup, qcfg, []string{topology.ReportsQueries}, &answerer{s}, log)
+		kafka.ConsumeGroup(ctx, cfg.Brokers, QueryGroup, qcfg, []string{topology.ReportsQueries}, kafka.Handler{Group: QueryGroup, Handle: s.answer, Log: log}, log)
 	})
 	wg.Go(func() { s.watchLag(ctx) })
 	if cfg.Rebuild {

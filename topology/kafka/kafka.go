@@ -30,7 +30,8 @@ func init() {
 	metrics.UseNilMetrics = true
 }
 
-// NewConfig returns the base configuration of every client.
+// NewConfig returns the base configuration of every client, with the
+// process's Security (SASL and TLS, see SetSecurity).
 func NewConfig(clientID string) *sarama.Config {
 	cfg := sarama.NewConfig()
 	cfg.ClientID = clientID
@@ -38,6 +39,7 @@ func NewConfig(clientID string) *sarama.Config {
 	cfg.Metadata.Retry.Max = 10
 	cfg.Metadata.Retry.Backoff = 250 * time.Millisecond
 	cfg.Net.DialTimeout = 5 * time.Second
+	current.Load().apply(cfg)
 	return cfg
 }
 
