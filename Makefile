@@ -21,7 +21,7 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $@
 
-web/dist/graphiql/BUILT: web/node_modules/.package-lock.json web/build.mjs $(wildcard web/src/*)
+web/dist/graphiql/BUILT: web/node_modules/.package-lock.json web/build.mjs $(shell find web/src -type f)
 	cd web && node build.mjs
 
 tools: ## headless Chromium for the browser tests, PostgreSQL for the SQL reports store and its tests (Debian packages; skipped when present)
