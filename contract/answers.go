@@ -18,8 +18,19 @@ type Transaction struct {
 	FromTo      string    `json:"from_to"`    // the counterparty: an IBAN or "cash"
 	Description string    `json:"description"`
 	TransferID  string    `json:"transfer_id"`
-	At          time.Time `json:"at"` // when the event was written
+	Kind        string    `json:"kind"` // KindTransfer, KindDeposit or KindReturn
+	At          time.Time `json:"at"`   // when the event was written
 }
+
+// The kinds of transactions.
+const (
+	// KindTransfer is money moved by a transfer, in or out.
+	KindTransfer = "transfer"
+	// KindDeposit is cash deposited.
+	KindDeposit = "deposit"
+	// KindReturn is a debit given back: the transfer's credit failed.
+	KindReturn = "return"
+)
 
 // Account is an account as queries show it: no tokens.
 type Account struct {

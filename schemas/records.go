@@ -334,6 +334,7 @@ type TransactionHappenedEvent struct {
 	FromTo        string `avro:"from_to"`
 	Description   string `avro:"description"`
 	AtMillis      int64  `avro:"at_millis"`
+	Kind          string `avro:"kind"`
 }
 
 // AvroName returns the record's full Avro name, which identifies it on the

@@ -38,11 +38,12 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Account struct {
-		Balance      func(childComplexity int) int
-		BalanceCents func(childComplexity int) int
-		Iban         func(childComplexity int) int
-		Owners       func(childComplexity int) int
-		Token        func(childComplexity int) int
+		Balance             func(childComplexity int) int
+		BalanceCents        func(childComplexity int) int
+		Iban                func(childComplexity int) int
+		OverdraftLimitCents func(childComplexity int) int
+		Owners              func(childComplexity int) int
+		Token               func(childComplexity int) int
 	}
 
 	AccountAsOf struct {
@@ -181,6 +182,7 @@ type ComplexityRoot struct {
 		FromTo          func(childComplexity int) int
 		ID              func(childComplexity int) int
 		Iban            func(childComplexity int) int
+		Kind            func(childComplexity int) int
 		NewBalance      func(childComplexity int) int
 		NewBalanceCents func(childComplexity int) int
 		TransactionID   func(childComplexity int) int
@@ -280,6 +282,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Iban(childComplexity), true
+	case "Account.overdraft_limit_cents":
+		if e.ComplexityRoot.Account.OverdraftLimitCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.OverdraftLimitCents(childComplexity), true
 	case "Account.owners":
 		if e.ComplexityRoot.Account.Owners == nil {
 			break
@@ -939,6 +947,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Transaction.Iban(childComplexity), true
+	case "Transaction.kind":
+		if e.ComplexityRoot.Transaction.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Kind(childComplexity), true
 	case "Transaction.new_balance":
 		if e.ComplexityRoot.Transaction.NewBalance == nil {
 			break
@@ -1275,6 +1289,8 @@ type Account {
   owners: [String!]!
   "The logged-in user's token for it, which money_transfer needs."
   token: String!
+  "How far below zero the balance may go, in cents (negative): a transfer that would take it there or lower is refused."
+  overdraft_limit_cents: Cents!
 }
 
 type User {
@@ -1353,6 +1369,17 @@ extend type Transaction {
   at: String
   "The id as a 64-bit integer (id is 32-bit, as in the original API)."
   transaction_id: Int64!
+  "What moved the money; null for history written before kinds were kept."
+  kind: TransactionKind
+}
+
+enum TransactionKind {
+  "Money moved by a transfer, in or out."
+  TRANSFER
+  "Cash deposited."
+  DEPOSIT
+  "A debit given back: the transfer's credit failed (to an account that does not exist, say)."
+  RETURN
 }
 
 "A page of an account's history, newest first."
@@ -1647,6 +1674,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_owners(ctx, field)
 	case "token":
 		return ec.fieldContext_Account_token(ctx, field)
+	case "overdraft_limit_cents":
+		return ec.fieldContext_Account_overdraft_limit_cents(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -1865,6 +1894,8 @@ func (ec *executionContext) childFields_Transaction(ctx context.Context, field g
 		return ec.fieldContext_Transaction_at(ctx, field)
 	case "transaction_id":
 		return ec.fieldContext_Transaction_transaction_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Transaction_kind(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Transaction", field.Name)
 }
@@ -2724,6 +2755,29 @@ func (ec *executionContext) _Account_token(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Account_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
+}
+
+func (ec *executionContext) _Account_overdraft_limit_cents(ctx context.Context, field graphql.CollectedField, obj *model.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_overdraft_limit_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OverdraftLimitCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_overdraft_limit_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, false, false, "Cents")
 }
 
 func (ec *executionContext) _AccountAsOf_iban(ctx context.Context, field graphql.CollectedField, obj *model.AccountAsOf) (ret graphql.Marshaler) {
@@ -5391,6 +5445,29 @@ func (ec *executionContext) fieldContext_Transaction_transaction_id(_ context.Co
 	return graphql.NewScalarFieldContext("Transaction", field, false, false, "Int64")
 }
 
+func (ec *executionContext) _Transaction_kind(ctx context.Context, field graphql.CollectedField, obj *model.Transaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transaction_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TransactionKind) graphql.Marshaler {
+			return ec.marshalOTransactionKind2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Transaction_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Transaction", field, false, false, "TransactionKind")
+}
+
 func (ec *executionContext) _TransactionPage_items(ctx context.Context, field graphql.CollectedField, obj *model.TransactionPage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6848,6 +6925,11 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "overdraft_limit_cents":
+			out.Values[i] = ec._Account_overdraft_limit_cents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7806,6 +7888,11 @@ func (ec *executionContext) _Transaction(ctx context.Context, sel ast.SelectionS
 		case "transaction_id":
 			out.Values[i] = ec._Transaction_transaction_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Transaction_kind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -8911,6 +8998,22 @@ func (ec *executionContext) marshalOTransaction2ᚖgithubᚗcomᚋopenbankᚋban
 		return graphql.Null
 	}
 	return ec._Transaction(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTransactionKind2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionKind(ctx context.Context, v any) (*model.TransactionKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.TransactionKind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTransactionKind2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionKind(ctx context.Context, sel ast.SelectionSet, v *model.TransactionKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOTransactionPage2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionPage(ctx context.Context, sel ast.SelectionSet, v *model.TransactionPage) graphql.Marshaler {

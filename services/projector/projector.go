@@ -250,7 +250,7 @@ func (p *projector) publish(ctx context.Context, batch []*sarama.ConsumerMessage
 		id, _ := schemas.ParseID(tx.TransferID)
 		msg, err := kafka.Message(ctx, p.codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{
 			ID: id, TransactionID: tx.ID, IBAN: tx.IBAN, NewBalance: tx.NewBalance, ChangedBy: tx.ChangedBy,
-			FromTo: tx.FromTo, Description: tx.Description, AtMillis: tx.At.UnixMilli(),
+			FromTo: tx.FromTo, Description: tx.Description, AtMillis: tx.At.UnixMilli(), Kind: tx.Kind,
 		})
 		if err != nil {
 			return kafka.Output{}, err

@@ -6,7 +6,7 @@ import { gql, ApiError } from './api.js';
 import { explain, failureOf } from './reasons.js';
 import { newestFirst } from './order.js';
 
-export const TX_FIELDS = 'id transaction_id at iban new_balance changed_by from_to descr direction new_balance_cents changed_by_cents';
+export const TX_FIELDS = 'id transaction_id at kind iban new_balance changed_by from_to descr direction new_balance_cents changed_by_cents';
 const STREAM = `subscription($iban: String) { stream_transactions(iban: $iban) { ${TX_FIELDS} } }`;
 const HISTORY = `query($iban: String!, $first: Int!, $after: String, $from: String) {
   history(iban: $iban, first: $first, after: $after, from: $from) { items { ${TX_FIELDS} } next has_more }

@@ -7,7 +7,8 @@ import { groupIBAN, isOpenIBAN } from './iban.js';
 import { explain } from './reasons.js';
 
 // reviewTransfer describes a transfer before it is sent:
-//   from: { iban, balanceCents }   the paying account (the user's)
+//   from: { iban, balanceCents, limitCents }   the paying account (the
+//         user's) and its overdraft limit (negative; unknown if absent)
 //   to: the IBAN (normalised), amountCents, descr
 //   own: the IBANs of the user's accounts
 // It returns { rows: [{ label, value, note }], warnings: [string],
@@ -25,7 +26,11 @@ export function reviewTransfer({ from, to, amountCents, descr, own = [] }) {
   if (outside) {
     warnings.push('This account is outside Open Bank: the money leaves Open Bank when you send it and cannot be called back here. Check the IBAN with the recipient.');
   }
-  if (afterCents < 0) warnings.push(belowZero(from.balanceCents, afterCents));
+  if (from.limitCents !== undefined && from.limitCents !== null && afterCents <= from.limitCents) {
+    warnings.push(`The bank will refuse this: the balance must stay above its overdraft limit of ${showCents(from.limitCents)}, and this would take it to ${showCents(afterCents)}.`);
+  } else if (afterCents < 0) {
+    warnings.push(belowZero(from.balanceCents, afterCents, from.limitCents));
+  }
   return { rows, warnings, confirm: `Send ${showCents(amountCents)}`, afterCents, outside };
 }
 
@@ -36,11 +41,12 @@ function destination(to, own) {
   return 'outside Open Bank: an account at another bank';
 }
 
-function belowZero(beforeCents, afterCents) {
+function belowZero(beforeCents, afterCents, limitCents) {
   const to = showCents(afterCents);
+  const limit = limitCents === undefined || limitCents === null ? 'its overdraft limit' : `its overdraft limit of ${showCents(limitCents)}`;
   return beforeCents < 0
-    ? `The balance is already below zero: this takes it further into overdraft, to ${to}. The bank refuses a transfer that would take it to its overdraft limit or beyond.`
-    : `This takes the balance below zero, to ${to}: the account goes into overdraft. The bank refuses a transfer that would take it to its overdraft limit or beyond.`;
+    ? `The balance is already below zero: this takes it further into overdraft, to ${to}. The bank refuses a transfer that would take it to ${limit} or beyond.`
+    : `This takes the balance below zero, to ${to}: the account goes into overdraft. The bank refuses a transfer that would take it to ${limit} or beyond.`;
 }
 
 // The codes with which a transfer between accounts of Open Bank fails

@@ -52,9 +52,17 @@ export function txTable(caption, { showIBAN = false } = {}) {
       cell('date', 'Date', when(t)),
       showIBAN ? cell('account', 'Account', h('span', { class: 'iban' }, party(t.iban))) : null,
       cell('party', 'From / to', h('span', { class: 'iban' }, party(t.from_to))),
-      cell('descr', 'Description', t.descr),
+      cell('descr', 'Description', ...description(t)),
       cell('num amount', 'Amount', h('span', { class: 'visually-hidden' }, t.direction === 'DEBIT' ? 'debit ' : 'credit '), amount(t)),
       cell('num balance', 'Balance', balance(t)))));
     },
   };
+}
+
+// description is a row's description; a return says in words what
+// happened, with the bank's own sentence beside it.
+function description(t) {
+  if (t.kind !== 'RETURN') return [t.descr];
+  return [h('span', { class: 'returned' }, 'Money returned: the transfer could not be paid in, so it came back.'),
+    ' ', h('small', { class: 'detail' }, t.descr)];
 }

@@ -319,7 +319,7 @@ try {
     check(text.includes(`To ${group(NOWHERE)} an account at Open Bank`) && !text.includes('outside Open Bank'), `the review of a transfer within Open Bank: ${text}`);
     await ann.getByRole('button', { name: 'Send €1,00' }).click();
     await ann.getByText(`Transfer failed. There is no account ${group(NOWHERE)} at Open Bank, so nothing was paid. The €1,00 taken from your account came back to it: your transactions show both.`).waitFor(T);
-    await waitRow(ann, new RegExp(`${group(NOWHERE)} returned`));
+    await waitRow(ann, new RegExp(`${group(NOWHERE)} Money returned: the transfer could not be paid in, so it came back\\. returned`));
     await waitBalance(ann, `${MINUS}€55,00`);
   });
 

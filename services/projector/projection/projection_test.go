@@ -69,14 +69,15 @@ func TestTransactionsFollowTheMoney(t *testing.T) {
 		newBalance int64
 		fromTo     string
 		descr      string
+		kind       string
 	}
 	want := []row{
-		{ann, 10_000, 10_000, "cash", "salary"},
-		{ann, -2_500, 7_500, bob, "rent"},
-		{bob, 2_500, 2_500, ann, "rent"},
-		{bob, -1_000, 1_500, outside, "gift"},
-		{ann, -700, 6_800, iban.Open("0000000009"), "typo"},
-		{ann, 700, 7_500, iban.Open("0000000009"), "returned: transaction 5 cancelled because account does not exist"},
+		{ann, 10_000, 10_000, "cash", "salary", "deposit"},
+		{ann, -2_500, 7_500, bob, "rent", "transfer"},
+		{bob, 2_500, 2_500, ann, "rent", "transfer"},
+		{bob, -1_000, 1_500, outside, "gift", "transfer"},
+		{ann, -700, 6_800, iban.Open("0000000009"), "typo", "transfer"},
+		{ann, 700, 7_500, iban.Open("0000000009"), "returned: transaction 5 cancelled because account does not exist", "return"},
 	}
 	if len(txs) != len(want) {
 		t.Fatalf("%d transactions, want %d", len(txs), len(want))
@@ -86,7 +87,7 @@ func TestTransactionsFollowTheMoney(t *testing.T) {
 		if tx.ID != int64(i+1) {
 			t.Errorf("transaction %d has id %d: ids must count up from 1 without gaps", i, tx.ID)
 		}
-		got := row{tx.IBAN, tx.ChangedBy, tx.NewBalance, tx.FromTo, tx.Description}
+		got := row{tx.IBAN, tx.ChangedBy, tx.NewBalance, tx.FromTo, tx.Description, tx.Kind}
 		if got != w {
 			t.Errorf("transaction %d:\n got %+v\nwant %+v", tx.ID, got, w)
 		}

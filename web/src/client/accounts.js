@@ -6,7 +6,7 @@ import { gql } from '../api.js';
 import { watch } from '../feed.js';
 import { balanceBook } from './balances.js';
 
-const ME = `{ me { username accounts { iban balance balance_cents owners token } } }`;
+const ME = `{ me { username accounts { iban balance balance_cents owners token overdraft_limit_cents } } }`;
 const SELECTED = 'openbank.iban';
 
 // accountStore returns the store: state() ({ username, accounts, loaded,

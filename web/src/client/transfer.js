@@ -27,7 +27,7 @@ export function transferCard({ store, session, fail }) {
     msg.clear();
     const t = form.check();
     if (!t) return;
-    const r = reviewTransfer({ from: { iban: t.acct.iban, balanceCents: t.acct.balance_cents }, to: t.iban, amountCents: t.cents, descr: t.descr, own: t.own });
+    const r = reviewTransfer({ from: { iban: t.acct.iban, balanceCents: t.acct.balance_cents, limitCents: t.acct.overdraft_limit_cents }, to: t.iban, amountCents: t.cents, descr: t.descr, own: t.own });
     form.el.hidden = true;
     const buttons = reviewPanel(review, r, {
       onSend: () => go(t, r.confirm, buttons),

@@ -44,6 +44,15 @@ test('the review warns before the balance goes below zero', () => {
   assert.deepEqual(exact.warnings, [], 'to zero is not below zero');
 });
 
+test('the review names the overdraft limit, and says when the bank will refuse', () => {
+  const into = reviewTransfer({ from: { iban: mine, balanceCents: 97250, limitCents: -50000 }, to: bank, amountCents: 120000, descr: 'rent' });
+  assert.deepEqual(into.warnings, ['This takes the balance below zero, to \u2212€227,50: the account goes into overdraft. The bank refuses a transfer that would take it to its overdraft limit of \u2212€500,00 or beyond.']);
+  const past = reviewTransfer({ from: { iban: mine, balanceCents: 97250, limitCents: -50000 }, to: bank, amountCents: 200000, descr: 'rent' });
+  assert.deepEqual(past.warnings, ['The bank will refuse this: the balance must stay above its overdraft limit of \u2212€500,00, and this would take it to \u2212€1.027,50.']);
+  const atLimit = reviewTransfer({ from: { iban: mine, balanceCents: 0, limitCents: -50000 }, to: bank, amountCents: 50000, descr: 'x' });
+  assert.match(atLimit.warnings[0], /^The bank will refuse this/, 'to the limit itself is refused');
+});
+
 test('the review names the user\'s own accounts', () => {
   const other = 'NL27OPEN0000000001';
   const r = reviewTransfer({ from: { iban: mine, balanceCents: 500 }, to: other, amountCents: 100, descr: 'savings', own: [mine, other] });
