@@ -83,6 +83,16 @@ type AccountAsOf struct {
 	Transactions      []Transaction `json:"transactions"`
 }
 
+// BankSummary answers BankSummaryQuery: the bank in four figures.
+type BankSummary struct {
+	Users        int64 `json:"users"`
+	Accounts     int64 `json:"accounts"`
+	Transactions int64 `json:"transactions"`
+	// Balances is what the accounts hold together, in cents: the cash
+	// deposited less what left the bank.
+	Balances int64 `json:"balances"`
+}
+
 // MaxHistoryPage bounds a page of an account's history.
 const MaxHistoryPage = 100
 

@@ -115,6 +115,14 @@ type ComplexityRoot struct {
 		Iban               func(childComplexity int) int
 	}
 
+	BankSummary struct {
+		Accounts      func(childComplexity int) int
+		Balances      func(childComplexity int) int
+		BalancesCents func(childComplexity int) int
+		Transactions  func(childComplexity int) int
+		Users         func(childComplexity int) int
+	}
+
 	CommandResult struct {
 		Reason     func(childComplexity int) int
 		ReasonCode func(childComplexity int) int
@@ -155,6 +163,7 @@ type ComplexityRoot struct {
 		AlertRules          func(childComplexity int, iban string) int
 		AllLastTransactions func(childComplexity int) int
 		AuditLog            func(childComplexity int, from *string, to *string, after *string, first *int) int
+		BankSummary         func(childComplexity int) int
 		History             func(childComplexity int, iban string, first *int, after *string, from *string, to *string) int
 		Me                  func(childComplexity int) int
 		TransactionByID     func(childComplexity int, id int) int
@@ -236,6 +245,7 @@ type QueryResolver interface {
 	AllLastTransactions(ctx context.Context) ([]*model.Transaction, error)
 	AlertRules(ctx context.Context, iban string) ([]*model.AlertRule, error)
 	Me(ctx context.Context) (*model.User, error)
+	BankSummary(ctx context.Context) (*model.BankSummary, error)
 	Transfer(ctx context.Context, uuid string) (*model.Transfer, error)
 	History(ctx context.Context, iban string, first *int, after *string, from *string, to *string) (*model.TransactionPage, error)
 	AccountAsOf(ctx context.Context, iban string, atTransaction *int64, atTime *string) (*model.AccountAsOf, error)
@@ -579,6 +589,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditTransaction.Iban(childComplexity), true
 
+	case "BankSummary.accounts":
+		if e.ComplexityRoot.BankSummary.Accounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BankSummary.Accounts(childComplexity), true
+	case "BankSummary.balances":
+		if e.ComplexityRoot.BankSummary.Balances == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BankSummary.Balances(childComplexity), true
+	case "BankSummary.balances_cents":
+		if e.ComplexityRoot.BankSummary.BalancesCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BankSummary.BalancesCents(childComplexity), true
+	case "BankSummary.transactions":
+		if e.ComplexityRoot.BankSummary.Transactions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BankSummary.Transactions(childComplexity), true
+	case "BankSummary.users":
+		if e.ComplexityRoot.BankSummary.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BankSummary.Users(childComplexity), true
+
 	case "CommandResult.reason":
 		if e.ComplexityRoot.CommandResult.Reason == nil {
 			break
@@ -810,6 +851,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["from"].(*string), args["to"].(*string), args["after"].(*string), args["first"].(*int)), true
+	case "Query.bank_summary":
+		if e.ComplexityRoot.Query.BankSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.BankSummary(childComplexity), true
 	case "Query.history":
 		if e.ComplexityRoot.Query.History == nil {
 			break
@@ -1293,6 +1340,16 @@ type Account {
   overdraft_limit_cents: Cents!
 }
 
+"The bank in four figures, for employees."
+type BankSummary {
+  users: Int64!
+  accounts: Int64!
+  transactions: Int64!
+  "What the accounts hold together: the cash deposited less what left the bank."
+  balances: String!
+  balances_cents: Cents!
+}
+
 type User {
   username: String!
   accounts: [Account!]!
@@ -1308,6 +1365,8 @@ type CommandResult {
 extend type Query {
   "The logged-in user (needs a session, see AccountResult.session) and their accounts."
   me: User
+  "How many users, accounts and transactions the bank has, and what its accounts hold together. Employees only."
+  bank_summary: BankSummary
   "A transfer's progress, for the owners of its accounts (or an employee); null until the read model has seen it start."
   transfer(uuid: String!): Transfer
 }
@@ -1816,6 +1875,22 @@ func (ec *executionContext) childFields_AuditTransaction(ctx context.Context, fi
 		return ec.fieldContext_AuditTransaction_balance_before_cents(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditTransaction", field.Name)
+}
+
+func (ec *executionContext) childFields_BankSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "users":
+		return ec.fieldContext_BankSummary_users(ctx, field)
+	case "accounts":
+		return ec.fieldContext_BankSummary_accounts(ctx, field)
+	case "transactions":
+		return ec.fieldContext_BankSummary_transactions(ctx, field)
+	case "balances":
+		return ec.fieldContext_BankSummary_balances(ctx, field)
+	case "balances_cents":
+		return ec.fieldContext_BankSummary_balances_cents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BankSummary", field.Name)
 }
 
 func (ec *executionContext) childFields_CommandResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3842,6 +3917,121 @@ func (ec *executionContext) fieldContext_AuditTransaction_balance_before_cents(_
 	return graphql.NewScalarFieldContext("AuditTransaction", field, false, false, "Cents")
 }
 
+func (ec *executionContext) _BankSummary_users(ctx context.Context, field graphql.CollectedField, obj *model.BankSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BankSummary_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Users, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BankSummary_users(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BankSummary", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _BankSummary_accounts(ctx context.Context, field graphql.CollectedField, obj *model.BankSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BankSummary_accounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accounts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BankSummary_accounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BankSummary", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _BankSummary_transactions(ctx context.Context, field graphql.CollectedField, obj *model.BankSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BankSummary_transactions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Transactions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BankSummary_transactions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BankSummary", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _BankSummary_balances(ctx context.Context, field graphql.CollectedField, obj *model.BankSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BankSummary_balances(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Balances, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BankSummary_balances(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BankSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _BankSummary_balances_cents(ctx context.Context, field graphql.CollectedField, obj *model.BankSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BankSummary_balances_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BalancesCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BankSummary_balances_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BankSummary", field, false, false, "Cents")
+}
+
 func (ec *executionContext) _CommandResult_success(ctx context.Context, field graphql.CollectedField, obj *model.CommandResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4790,6 +4980,38 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_bank_summary(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_bank_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().BankSummary(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BankSummary) graphql.Marshaler {
+			return ec.marshalOBankSummary2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐBankSummary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_bank_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BankSummary(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7396,6 +7618,59 @@ func (ec *executionContext) _AuditTransaction(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var bankSummaryImplementors = []string{"BankSummary"}
+
+func (ec *executionContext) _BankSummary(ctx context.Context, sel ast.SelectionSet, obj *model.BankSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bankSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BankSummary")
+		case "users":
+			out.Values[i] = ec._BankSummary_users(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accounts":
+			out.Values[i] = ec._BankSummary_accounts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "transactions":
+			out.Values[i] = ec._BankSummary_transactions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "balances":
+			out.Values[i] = ec._BankSummary_balances(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "balances_cents":
+			out.Values[i] = ec._BankSummary_balances_cents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var commandResultImplementors = []string{"CommandResult"}
 
 func (ec *executionContext) _CommandResult(ctx context.Context, sel ast.SelectionSet, obj *model.CommandResult) graphql.Marshaler {
@@ -7703,6 +7978,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
+				})
+		case "bank_summary":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_bank_summary(ctx, field)
 				})
 		case "transfer":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -8832,6 +9113,13 @@ func (ec *executionContext) marshalOAuditTransaction2ᚖgithubᚗcomᚋopenbank�
 		return graphql.Null
 	}
 	return ec._AuditTransaction(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOBankSummary2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐBankSummary(ctx context.Context, sel ast.SelectionSet, v *model.BankSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BankSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -116,6 +116,16 @@ type AuditTransaction struct {
 	BalanceBeforeCents int64  `json:"balance_before_cents"`
 }
 
+// The bank in four figures, for employees.
+type BankSummary struct {
+	Users        int64 `json:"users"`
+	Accounts     int64 `json:"accounts"`
+	Transactions int64 `json:"transactions"`
+	// What the accounts hold together: the cash deposited less what left the bank.
+	Balances      string `json:"balances"`
+	BalancesCents int64  `json:"balances_cents"`
+}
+
 type CommandResult struct {
 	Success bool    `json:"success"`
 	Reason  *string `json:"reason,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openbank/bank/contract"
+	"github.com/openbank/bank/money"
 
 	"github.com/openbank/bank/schemas"
 )
@@ -302,6 +303,21 @@ func (m *Model) move(iban string, delta int64, transfer schemas.ID, fromTo, desc
 	m.all = append(m.all, tx)
 	m.transactions[iban] = append(m.transactions[iban], tx)
 	return tx, nil
+}
+
+// Summary is the bank in four figures; false when the balances' sum does
+// not fit in 64 bits (each balance does; their sum could, in principle,
+// not).
+func (m *Model) Summary() (contract.BankSummary, bool) {
+	s := contract.BankSummary{Users: int64(len(m.users)), Accounts: int64(len(m.accounts)), Transactions: m.Transactions()}
+	for _, a := range m.accounts {
+		sum, ok := money.Add(s.Balances, a.Balance)
+		if !ok {
+			return contract.BankSummary{}, false
+		}
+		s.Balances = sum
+	}
+	return s, true
 }
 
 // Transactions counts the transactions so far: the id of the newest.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/topology/iban"
 )
@@ -97,6 +98,15 @@ func TestTransactionsFollowTheMoney(t *testing.T) {
 	}
 	if u, _ := m.User("bob"); !reflect.DeepEqual(u.Accounts, []string{bob, ann}) {
 		t.Errorf("bob's accounts %v", u.Accounts)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	m, _ := build(t, history())
+	got, ok := m.Summary()
+	// 10,000 deposited, 1,000 left the bank; the return came back.
+	if want := (contract.BankSummary{Users: 2, Accounts: 2, Transactions: 6, Balances: 9_000}); !ok || got != want {
+		t.Errorf("summary %+v %v, want %+v", got, ok, want)
 	}
 }
 

@@ -6,7 +6,7 @@ import { showCents } from '../money.js';
 import { TX_FIELDS } from '../feed.js';
 import { when, party } from '../txtable.js';
 
-const ALL_LAST = `{ all_last_transactions { ${TX_FIELDS} } }`;
+const ALL_LAST = `{ all_last_transactions { ${TX_FIELDS} } bank_summary { users accounts transactions balances_cents } }`;
 
 export function lastTransactions({ session, onError, followed }) {
   const body = h('tbody', { role: 'rowgroup' });
@@ -42,10 +42,10 @@ export function lastTransactions({ session, onError, followed }) {
   };
 
   async function load() {
-    let txs;
+    let txs, summary;
     count.textContent = 'Loading…';
     try {
-      ({ all_last_transactions: txs } = await gql(ALL_LAST, {}, session));
+      ({ all_last_transactions: txs, bank_summary: summary } = await gql(ALL_LAST, {}, session));
     } catch (err) {
       count.textContent = '';
       return onError(err);
@@ -53,7 +53,7 @@ export function lastTransactions({ session, onError, followed }) {
     rows.clear();
     body.replaceChildren(...txs.sort((a, b) => a.iban.localeCompare(b.iban)).map(row));
     const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    count.textContent = `${txs.length} account${txs.length === 1 ? ' has' : 's have'} transactions (an account with none is not listed), as read at ${time}.`;
+    count.textContent = summaryLine(summary, txs.length, time);
   }
 
   const th = (label, cls = '') => h('th', { scope: 'col', role: 'columnheader', class: cls }, label);
@@ -64,4 +64,15 @@ export function lastTransactions({ session, onError, followed }) {
         h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, th('Follow · account'), th('Date'), th('From / to'), th('Description'), th('Amount', 'num'), th('Balance', 'num'))),
         body)));
   return { el, load };
+}
+
+// summaryLine says how many accounts there are and how many are listed
+// (an account with no transaction has no last one to show).
+export function summaryLine(summary, listed, time) {
+  const n = (k, one, many) => `${k.toLocaleString('en')} ${k === 1 ? one : many}`;
+  const idle = summary.accounts - listed;
+  return `${n(summary.accounts, 'account', 'accounts')} of ${n(summary.users, 'user', 'users')}, ${n(summary.transactions, 'transaction', 'transactions')}; `
+    + `together they hold ${showCents(summary.balances_cents)}. `
+    + (idle > 0 ? `${n(idle, 'account has', 'accounts have')} no transaction yet and ${idle === 1 ? 'is' : 'are'} not listed. ` : '')
+    + `As read at ${time}.`;
 }
