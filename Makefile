@@ -1,9 +1,11 @@
 # Open Bank. `make run` starts the whole bank; `make test` runs every test.
 GO        ?= go
-KAFKA_PORT ?= 39092
+# Below Linux's ephemeral ports (32768-60999): a test's outgoing connection
+# or port-0 listener can never hold the broker's port.
+KAFKA_PORT ?= 29092
 # The real tier's second, secured broker (SASL/SCRAM, ACLs): started by the
 # first test that needs it (kafkatest.Secure), on empty storage.
-KAFKA_SECURE_PORT ?= 39094
+KAFKA_SECURE_PORT ?= 29094
 FUZZTIME  ?= 10s
 SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

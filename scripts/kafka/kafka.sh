@@ -4,7 +4,7 @@
 # through scripts/kafka/pom.xml and run on the local Java (17 or newer).
 #
 # Usage:
-#   scripts/kafka/kafka.sh start [PORT]   start a broker on 127.0.0.1:PORT (default 39092);
+#   scripts/kafka/kafka.sh start [PORT]   start a broker on 127.0.0.1:PORT (default 29092);
 #                                         prints "127.0.0.1:PORT" on stdout once it is ready.
 #                                         If that broker is already running it is reused.
 #   scripts/kafka/kafka.sh stop [PORT]    stop it (SIGTERM, then SIGKILL after 30 s) and
@@ -50,7 +50,7 @@ ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
 POM=$SCRIPT_DIR/pom.xml
 CACHE_DIR=${KAFKA_CACHE_DIR:-$ROOT/.cache/kafka}
 LIB_DIR=$CACHE_DIR/lib
-DEFAULT_PORT=39092
+DEFAULT_PORT=29092
 START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
 HOST=127.0.0.1

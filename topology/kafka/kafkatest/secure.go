@@ -23,7 +23,7 @@ import (
 )
 
 // SecurePortEnv names the variable with the port of the real tier's
-// secured broker (default 39094; its controller listens on the next port).
+// secured broker (default 29094; its controller listens on the next port).
 const SecurePortEnv = "BANK_TEST_KAFKA_SECURE_PORT"
 
 // Secured is the real tier's second broker: Apache Kafka with SASL/SCRAM
@@ -66,7 +66,7 @@ func startSecured() (*Secured, error) {
 	Credentials()
 	port := os.Getenv(SecurePortEnv)
 	if port == "" {
-		port = "39094"
+		port = "29094"
 	}
 	root, err := repoRoot()
 	if err != nil {
