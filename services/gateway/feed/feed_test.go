@@ -151,3 +151,46 @@ func drain(ch <-chan int, max int) []int {
 	}
 	return out
 }
+
+// A subscriber by SubscribeFunc takes values as they come; refusing one
+// drops it (slow, then done), and ctx ending ends it (done alone).
+func TestSubscribeFuncDeliversAndEnds(t *testing.T) {
+	h := New[int, string](4, nil)
+	var mu sync.Mutex
+	var got []int
+	var events []string
+	ctx, cancel := context.WithCancel(t.Context())
+	h.SubscribeFunc(ctx, "", "all", nil, func(v int) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) == 3 {
+			return false // its buffer is full
+		}
+		got = append(got, v)
+		return true
+	}, func() { events = append(events, "slow") }, func() { events = append(events, "done") })
+	calm, calmCancel := context.WithCancel(t.Context())
+	calmDone := make(chan struct{})
+	var calmGot []int
+	h.SubscribeFunc(calm, "", "all", nil, func(v int) bool { calmGot = append(calmGot, v); return true }, func() { t.Error("slow called on a calm subscriber") }, func() { close(calmDone) })
+	for i := range 5 {
+		h.Publish(i)
+	}
+	if !slices.Equal(got, []int{0, 1, 2}) || !slices.Equal(events, []string{"slow", "done"}) {
+		t.Fatalf("the full subscriber got %v, then %v", got, events)
+	}
+	if !slices.Equal(calmGot, []int{0, 1, 2, 3, 4}) || h.Len() != 1 {
+		t.Fatalf("the calm one got %v; %d subscribers", calmGot, h.Len())
+	}
+	cancel() // already dropped: nothing more
+	calmCancel()
+	select {
+	case <-calmDone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("done not called after ctx ended")
+	}
+	h.Publish(5)
+	if h.Len() != 0 || len(calmGot) != 5 || len(events) != 2 {
+		t.Fatalf("after the end: %d subscribers, %v, %v", h.Len(), calmGot, events)
+	}
+}
