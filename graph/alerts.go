@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-
 	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/money"
@@ -100,6 +98,6 @@ func (r *Resolver) alerts(ctx context.Context) (<-chan *model.Alert, error) {
 		return nil, err
 	}
 	return r.Alerts.Subscribe(ctx, user, func() {
-		transport.AddSubscriptionError(ctx, Error(contract.SubscriberTooSlow(SubscriberBuffer, "alerts")))
+		subscriptionError(ctx, Error(contract.SubscriberTooSlow(SubscriberBuffer, "alerts")))
 	}), nil
 }

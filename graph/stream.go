@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
@@ -79,7 +79,7 @@ func (r *Resolver) streamTransactions(ctx context.Context, f Filter) (<-chan *mo
 		return nil, err
 	}
 	return r.Live.Subscribe(ctx, f, func() {
-		transport.AddSubscriptionError(ctx, Error(contract.SubscriberTooSlow(SubscriberBuffer, "transactions")))
+		subscriptionError(ctx, Error(contract.SubscriberTooSlow(SubscriberBuffer, "transactions")))
 	}), nil
 }
 
@@ -95,4 +95,23 @@ func (r *Resolver) admit(ctx context.Context) error {
 	}
 	context.AfterFunc(ctx, release)
 	return nil
+}
+
+type subscriptionErrorsKey struct{}
+
+// WithSubscriptionErrors returns ctx for a subscription whose transport
+// wants the errors its stream ends with (a subscriber too slow): report is
+// called with each, before the stream's channel closes, and the transport
+// sends them as the subscription's error once it has sent the events
+// before them. It may be called from any goroutine.
+func WithSubscriptionErrors(ctx context.Context, report func(*gqlerror.Error)) context.Context {
+	return context.WithValue(ctx, subscriptionErrorsKey{}, report)
+}
+
+// subscriptionError tells ctx's transport the error its subscription ends
+// with; without one (no websocket) there is no one to tell.
+func subscriptionError(ctx context.Context, err *gqlerror.Error) {
+	if report, ok := ctx.Value(subscriptionErrorsKey{}).(func(*gqlerror.Error)); ok {
+		report(err)
+	}
 }

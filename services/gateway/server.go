@@ -35,8 +35,10 @@ func (g *Gateway) routes() http.Handler {
 		Logins:  ratelimit.NewLogins(perClient(g.cfg.LoginFailuresPerClient), g.cfg.LoginFailuresPerUser, g.cfg.LoginPace),
 		SignUps: ratelimit.New(perClient(g.cfg.SignUpsPerClient)), Deposits: ratelimit.New(perClient(g.cfg.DepositsPerClient)),
 		Admit: AdmitSubscriptions(g.cfg.MaxSubscriptions, g.clients), AllowPrivateWebhooks: g.cfg.AllowPrivateWebhooks}
+	srv, ws := newServer(resolver, g.cfg, g.revocations, g.sessions)
+	g.ws = ws
 	api := g.cors(g.checkOrigin(g.authenticate(g.identifyClient(g.admitWebsockets(holdWebsockets(
-		http.MaxBytesHandler(NewServer(resolver, g.cfg, g.revocations, g.sessions), g.cfg.MaxBodyBytes)))))))
+		http.MaxBytesHandler(srv, g.cfg.MaxBodyBytes)))))))
 	mux := http.NewServeMux()
 	for _, path := range []string{"/graphql", "/api", "/ws"} {
 		mux.Handle(path, api)
@@ -57,23 +59,37 @@ func (g *Gateway) routes() http.Handler {
 // revoked and tracked in live, which closes them when revoked or expired
 // (nil, neither).
 func NewServer(resolver *graph.Resolver, cfg Config, revoked *session.Revocations, live *liveSessions) *handler.Server {
+	srv, _ := newServer(resolver, cfg, revoked, live)
+	return srv
+}
+
+// newServer is NewServer, with its websocket transport (which Close ends).
+func newServer(resolver *graph.Resolver, cfg Config, revoked *session.Revocations, live *liveSessions) (*handler.Server, *wsTransport) {
+	ws := newWSTransport(wsSettings{
+		Init:        websocketInit(cfg.Sessions, revoked, live),
+		InitTimeout: 10 * time.Second,
+		// The legacy protocol's "ka" messages, and graphql-transport-ws
+		// pings whose missing pongs drop dead peers.
+		KeepAlive:    cfg.KeepAlive,
+		WriteTimeout: 10 * time.Second,
+		ReadLimit:    readLimit(cfg.MaxBodyBytes),
+		PerSecond:    cfg.MaxMessagesPerSecond,
+		// Running subscriptions are bounded by Admit; as many again may be
+		// starting or be queries.
+		MaxOperations: 2 * maxSubscriptions(cfg.MaxSubscriptions),
+	})
+	return newServerWith(resolver, cfg, ws), ws
+}
+
+// newServerWith is the GraphQL server with ws as its websocket transport.
+func newServerWith(resolver *graph.Resolver, cfg Config, ws graphql.Transport) *handler.Server {
 	complexity := generated.ComplexityRoot{}
 	complexity.Query.TransactionsByIban = func(child int, _ string, maxItems int) int { return child * max(maxItems, 1) }
 	// Nothing bounds the number of accounts; count on a thousand.
 	complexity.Query.AllLastTransactions = func(child int) int { return child * 1000 }
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver, Complexity: complexity}))
 	srv.SetErrorPresenter(graph.PresentError)
-	readLimit := cfg.MaxBodyBytes
-	srv.AddTransport(transport.Websocket{
-		Implementation: newGorillaWebsocket(10*time.Second, cfg.MaxMessagesPerSecond),
-		InitFunc:       websocketInit(cfg.Sessions, revoked, live),
-		InitTimeout:    10 * time.Second,
-		// Pings: the legacy protocol's "ka" messages, and
-		// graphql-transport-ws pings whose missing pongs drop dead peers.
-		KeepAlivePingInterval: cfg.KeepAlive,
-		PingPongInterval:      cfg.KeepAlive,
-		PayloadReadLimit:      &readLimit,
-	})
+	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -96,6 +112,24 @@ func NewServer(resolver *graph.Resolver, cfg Config, revoked *session.Revocation
 		return errors.New("internal error")
 	})
 	return srv
+}
+
+// maxSubscriptions is the limit of subscriptions per connection (the
+// default when none is set, as in tests).
+func maxSubscriptions(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+// readLimit is the websocket message limit for a body limit (gqlgen's 1 MB
+// when none is set, as in tests).
+func readLimit(maxBody int64) int64 {
+	if maxBody <= 0 {
+		return 1 << 20
+	}
+	return maxBody
 }
 
 func operationName(ctx context.Context) string {

@@ -146,12 +146,12 @@ func (l *liveSessions) revoked(username string, at int64) {
 	}
 }
 
-// wsHolder carries a websocket connection from the upgrade (Accept) to the
+// wsHolder carries a websocket connection from the upgrade to the
 // connection's init (where its session is known), through the request's
 // context.
 type wsHolder struct {
 	mu   sync.Mutex
-	conn *gorillaConn
+	conn *wsConn
 }
 
 type wsHolderKey struct{}
@@ -171,7 +171,7 @@ func holderOf(ctx context.Context) *wsHolder {
 	return h
 }
 
-func (h *wsHolder) set(c *gorillaConn) {
+func (h *wsHolder) set(c *wsConn) {
 	h.mu.Lock()
 	h.conn = c
 	h.mu.Unlock()
@@ -186,6 +186,5 @@ func (h *wsHolder) close(reason string) {
 	if c == nil {
 		return
 	}
-	_ = c.WriteClose(4401, reason)
-	_ = c.Close()
+	c.closeWith(closeUnauthorized, reason)
 }
