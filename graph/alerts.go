@@ -97,7 +97,5 @@ func (r *Resolver) alerts(ctx context.Context) (<-chan *model.Alert, error) {
 	if err := r.admit(ctx); err != nil {
 		return nil, err
 	}
-	return r.Alerts.Subscribe(ctx, user, func() {
-		subscriptionError(ctx, Error(contract.SubscriberTooSlow(SubscriberBuffer, "alerts")))
-	}), nil
+	return r.Alerts.Subscribe(ctx, user, tooSlow(ctx, "alerts")), nil
 }

@@ -78,9 +78,7 @@ func (r *Resolver) streamTransactions(ctx context.Context, f Filter) (<-chan *mo
 	if err := r.admit(ctx); err != nil {
 		return nil, err
 	}
-	return r.Live.Subscribe(ctx, f, func() {
-		subscriptionError(ctx, Error(contract.SubscriberTooSlow(SubscriberBuffer, "transactions")))
-	}), nil
+	return r.Live.Subscribe(ctx, f, tooSlow(ctx, "transactions")), nil
 }
 
 // admit lets a subscription start within the gateway's limits, releasing
@@ -93,25 +91,57 @@ func (r *Resolver) admit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	context.AfterFunc(ctx, release)
+	WhenDone(ctx, release)
 	return nil
 }
 
-type subscriptionErrorsKey struct{}
+type subscriptionKey struct{}
 
-// WithSubscriptionErrors returns ctx for a subscription whose transport
-// wants the errors its stream ends with (a subscriber too slow): report is
-// called with each, before the stream's channel closes, and the transport
-// sends them as the subscription's error once it has sent the events
-// before them. It may be called from any goroutine.
-func WithSubscriptionErrors(ctx context.Context, report func(*gqlerror.Error)) context.Context {
-	return context.WithValue(ctx, subscriptionErrorsKey{}, report)
+// Subscription is what a websocket transport tells the resolver of a
+// subscription it serves.
+type Subscription interface {
+	// SubscriptionError is told an error the stream ends with (a
+	// subscriber too slow), before its channel closes; the transport
+	// sends it as the subscription's error after the events before it.
+	// It may be told from any goroutine.
+	SubscriptionError(*gqlerror.Error)
+	// WhenDone calls f once the subscription ends (at once if it has).
+	// Unlike context.AfterFunc on the resolver's context it keeps nothing
+	// of that context (gqlgen's state of the operation) alive, which
+	// the transport need not keep once the resolver has returned.
+	WhenDone(f func())
 }
 
-// subscriptionError tells ctx's transport the error its subscription ends
-// with; without one (no websocket) there is no one to tell.
-func subscriptionError(ctx context.Context, err *gqlerror.Error) {
-	if report, ok := ctx.Value(subscriptionErrorsKey{}).(func(*gqlerror.Error)); ok {
-		report(err)
+// WithSubscription returns ctx for the resolver of s.
+func WithSubscription(ctx context.Context, s Subscription) context.Context {
+	return context.WithValue(ctx, subscriptionKey{}, s)
+}
+
+// SubscriptionOf returns the subscription ctx's resolver serves (nil:
+// none, as over HTTP), for its transport to find its own.
+func SubscriptionOf(ctx context.Context) Subscription {
+	s, _ := ctx.Value(subscriptionKey{}).(Subscription)
+	return s
+}
+
+// WhenDone calls f once ctx's subscription ends, or, without one, once
+// ctx ends.
+func WhenDone(ctx context.Context, f func()) {
+	if s := SubscriptionOf(ctx); s != nil {
+		s.WhenDone(f)
+		return
+	}
+	context.AfterFunc(ctx, f)
+}
+
+// tooSlow returns the slow callback of a subscription's feed: it tells
+// the transport the subscription ends as too slow (what names what fell
+// behind). It keeps the subscription, not ctx.
+func tooSlow(ctx context.Context, what string) func() {
+	s := SubscriptionOf(ctx)
+	return func() {
+		if s != nil {
+			s.SubscriptionError(Error(contract.SubscriberTooSlow(SubscriberBuffer, what)))
+		}
 	}
 }

@@ -57,7 +57,7 @@ func NewLiveFeed() LiveFeed {
 // Subscribe implements graph.Transactions.
 func (l LiveFeed) Subscribe(ctx context.Context, f graph.Filter, slow func()) <-chan *model.Transaction {
 	subscribers.Inc()
-	context.AfterFunc(ctx, subscribers.Dec)
+	graph.WhenDone(ctx, subscribers.Dec)
 	return subscribe(ctx, l.Hub, f.IBAN, f, f.Match, slow)
 }
 
@@ -71,11 +71,12 @@ func (a alertFeed) Subscribe(ctx context.Context, username string, slow func()) 
 }
 
 // subscribe subscribes to h for a resolver, which must return the channel
-// it gets as its answer, without an error. Within a websocket operation
+// it gets as its answer, without an error. Within a websocket subscription
 // the hub delivers straight to the operation, which queues the events
-// until they are written (no goroutine waits on them); the channel is
-// where gqlgen's executor takes each from to marshal it, one at a time.
-// Elsewhere it is the hub's own channel.
+// until they are written (no goroutine waits on them), until the
+// operation ends; the channel is where the operation's own executor takes
+// each from to marshal it, when its group does not. Elsewhere it is the
+// hub's own channel, until ctx ends.
 func subscribe[T any, K comparable](ctx context.Context, h *feed.Hub[T, K], route string, key K, match func(T) bool, slow func()) <-chan T {
 	op := pushTo(ctx)
 	if op == nil {
@@ -91,6 +92,6 @@ func subscribe[T any, K comparable](ctx context.Context, h *feed.Hub[T, K], rout
 	if !op.claim(handoff) {
 		return h.Subscribe(ctx, route, key, match, slow)
 	}
-	h.SubscribeFunc(ctx, route, key, match, func(v T) bool { return op.push(v) }, slow, op.feedEnded)
+	op.WhenDone(h.SubscribeFunc(route, key, match, func(v T) bool { return op.push(v) }, slow, op.feedEnded))
 	return ch
 }

@@ -74,25 +74,55 @@ func newServer(resolver *graph.Resolver, cfg Config, revoked *session.Revocation
 		WriteTimeout: 10 * time.Second,
 		ReadLimit:    readLimit(cfg.MaxBodyBytes),
 		PerSecond:    cfg.MaxMessagesPerSecond,
+		// Enough to keep Kafka busy with subscriptions' checks, few
+		// enough that a burst waits in line rather than in goroutines.
+		MaxStarting: 64,
 		// Running subscriptions are bounded by Admit; as many again may be
 		// starting or be queries.
 		MaxOperations: 2 * maxSubscriptions(cfg.MaxSubscriptions),
+		Marshal:       newMarshalExecutor(cfg),
 	})
 	return newServerWith(resolver, cfg, ws), ws
 }
 
 // newServerWith is the GraphQL server with ws as its websocket transport.
 func newServerWith(resolver *graph.Resolver, cfg Config, ws graphql.Transport) *handler.Server {
-	complexity := generated.ComplexityRoot{}
-	complexity.Query.TransactionsByIban = func(child int, _ string, maxItems int) int { return child * max(maxItems, 1) }
-	// Nothing bounds the number of accounts; count on a thousand.
-	complexity.Query.AllLastTransactions = func(child int) int { return child * 1000 }
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver, Complexity: complexity}))
-	srv.SetErrorPresenter(graph.PresentError)
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver, Complexity: complexityRoot()}))
 	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	configureExecutor(srv, cfg)
+	return srv
+}
+
+// complexityRoot is the cost of the fields whose cost is not their
+// children's.
+func complexityRoot() generated.ComplexityRoot {
+	complexity := generated.ComplexityRoot{}
+	complexity.Query.TransactionsByIban = func(child int, _ string, maxItems int) int { return child * max(maxItems, 1) }
+	// Nothing bounds the number of accounts; count on a thousand.
+	complexity.Query.AllLastTransactions = func(child int) int { return child * 1000 }
+	return complexity
+}
+
+// executorSettings is what configureExecutor sets: *handler.Server's
+// methods, which are its executor's.
+type executorSettings interface {
+	SetErrorPresenter(graphql.ErrorPresenterFunc)
+	SetRecoverFunc(graphql.RecoverFunc)
+	SetQueryCache(graphql.Cache[*ast.QueryDocument])
+	Use(graphql.HandlerExtension)
+	AroundResponses(graphql.ResponseMiddleware)
+	AroundRootFields(graphql.RootFieldMiddleware)
+	AroundFields(graphql.FieldMiddleware)
+}
+
+// configureExecutor sets the gateway's error presenter, limits and
+// extensions on a server's executor (or the websocket transport's
+// marshal executor, whose responses must be the server's).
+func configureExecutor(srv executorSettings, cfg Config) {
+	srv.SetErrorPresenter(graph.PresentError)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	cfg.abuseDefaults()
 	if cfg.Introspection {
@@ -111,7 +141,6 @@ func newServerWith(resolver *graph.Resolver, cfg Config, ws graphql.Transport) *
 		cfg.Log.Error("gateway: resolver panic", "panic", p, "operation", operationName(ctx))
 		return errors.New("internal error")
 	})
-	return srv
 }
 
 // maxSubscriptions is the limit of subscriptions per connection (the

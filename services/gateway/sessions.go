@@ -106,8 +106,8 @@ func newLiveSessions(r *session.Revocations) *liveSessions {
 	return l
 }
 
-// add tracks a connection's session until ctx (the connection's) ends, and
-// closes it when the session expires.
+// add tracks a connection's session until it ends, and closes it when the
+// session expires.
 func (l *liveSessions) add(ctx context.Context, h *wsHolder, s session.Subject) {
 	if s.Employee {
 		return
@@ -119,7 +119,7 @@ func (l *liveSessions) add(ctx context.Context, h *wsHolder, s session.Subject) 
 	l.conns[s.Username][h] = s
 	l.mu.Unlock()
 	expiry := time.AfterFunc(time.Until(s.Expires), func() { h.close("session expired") })
-	context.AfterFunc(ctx, func() {
+	h.whenClosed(ctx, func() {
 		expiry.Stop()
 		l.mu.Lock()
 		delete(l.conns[s.Username], h)
@@ -175,6 +175,19 @@ func (h *wsHolder) set(c *wsConn) {
 	h.mu.Lock()
 	h.conn = c
 	h.mu.Unlock()
+}
+
+// whenClosed calls f once the connection ends (or ctx, the connection's,
+// when it has none).
+func (h *wsHolder) whenClosed(ctx context.Context, f func()) {
+	h.mu.Lock()
+	c := h.conn
+	h.mu.Unlock()
+	if c == nil {
+		context.AfterFunc(ctx, f)
+		return
+	}
+	c.whenClosed(f)
 }
 
 // close ends the connection with 4401, on which graphql-ws clients stop

@@ -27,9 +27,10 @@ import (
 //   - one goroutine reads (run): it answers the protocol's messages and
 //     starts operations; the HTTP handler returns once the connection is
 //     upgraded, so neither its goroutine nor net/http's buffers stay;
-//   - an operation starts on a goroutine of its own (start), which parses,
-//     validates and dispatches it through gqlgen and ends once the
-//     resolver has subscribed to the feed: a subscription then has no
+//   - an operation is started (start) by one of a few goroutines the
+//     transport keeps while operations wait to start (starter), which
+//     parses, validates and dispatches it through gqlgen; once the
+//     resolver has subscribed to the feed, a subscription has no
 //     goroutine. The feed hands its events straight to the operation
 //     (wsOp.push), which queues them;
 //   - one goroutine per connection, started when an event is queued and
@@ -41,10 +42,11 @@ import (
 //     that stops reading for WriteTimeout is dropped.
 //
 // Operations that do not subscribe to a feed (queries, mutations, streams
-// of resolvers that do not use one) are served by gqlgen's executor on
-// their start goroutine until they end. The connection's reader owns
-// every other goroutine of the connection: when it ends it cancels them,
-// closes the socket and waits for them.
+// of resolvers that do not use one) are served by gqlgen's executor on a
+// goroutine of their own until they end (pull). The connection's reader
+// owns every other goroutine of the connection: when it ends it cancels
+// them, closes the socket and waits for them (its operations still
+// waiting to start are skipped when their turn comes).
 
 // The subprotocols, in the order of preference gqlgen had: a client that
 // offers both gets the legacy one.
@@ -95,6 +97,13 @@ type wsSettings struct {
 	// PerSecond is how many messages a client may send a second, twice
 	// that at once; a faster one is closed with 1008. Zero: no limit.
 	PerSecond int
+	// MaxStarting bounds the operations being started at once, over all
+	// connections; the others wait their turn in a queue.
+	MaxStarting int
+	// Marshal is the executor that marshals the events of a group of
+	// like subscriptions (newMarshalExecutor; nil: each subscription
+	// marshals its own).
+	Marshal graphql.GraphExecutor
 	// MaxOperations bounds the operations in flight on one connection
 	// (starting, running subscriptions, queries); beyond, a new one is
 	// refused. The limit of running subscriptions is the resolvers' own
@@ -129,18 +138,27 @@ type wsTransport struct {
 	conns  map[*wsConn]struct{}
 	closed bool
 	wg     sync.WaitGroup // the connections' readers
+
+	startMu    sync.Mutex
+	starts     []startJob // waiting to start, in turn
+	starters   int        // goroutines starting them
+	startersWG sync.WaitGroup
+
+	groupMu sync.Mutex
+	groups  map[groupKey]*marshalGroup
 }
 
 var _ graphql.Transport = (*wsTransport)(nil)
 
 func newWSTransport(s wsSettings) *wsTransport {
-	return &wsTransport{wsSettings: s, conns: map[*wsConn]struct{}{}, upgrader: websocket.Upgrader{
+	return &wsTransport{wsSettings: s, conns: map[*wsConn]struct{}{}, groups: map[groupKey]*marshalGroup{}, upgrader: websocket.Upgrader{
 		Subprotocols: wsSubprotocols,
 		CheckOrigin:  func(*http.Request) bool { return true }, // checked before: checkOrigin
 		// A small read buffer of our own rather than net/http's 4 KiB one:
 		// clients send a few small messages, and it is kept as long as the
-		// connection.
-		ReadBufferSize: 256,
+		// connection. (Messages larger than the buffer are read past it;
+		// it must hold a control frame, 125 bytes.)
+		ReadBufferSize: 128,
 		// Write buffers are lent from one pool while a message is written,
 		// so an idle connection holds none.
 		WriteBufferSize: 1024,
@@ -175,7 +193,7 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	// handler returns; it keeps the request's values (the client's
 	// address, a session from an Authorization header).
 	ctx, cancel := context.WithCancel(overWebsocket(context.WithoutCancel(r.Context())))
-	c := &wsConn{t: t, ws: ws, exec: exec, proto: proto, ctx: ctx, cancel: cancel, ops: map[string]*wsOp{},
+	c := &wsConn{t: t, ws: ws, exec: exec, proto: proto, ctx: ctx, cancel: cancel,
 		allowance: 2 * float64(t.PerSecond), last: time.Now()}
 	if a := admissionOf(r.Context()); a != nil {
 		c.release = a.take()
@@ -218,6 +236,7 @@ func (t *wsTransport) Close() {
 		c.closeWith(websocket.CloseGoingAway, "the gateway is shutting down")
 	}
 	t.wg.Wait()
+	t.startersWG.Wait()
 }
 
 // Len returns the number of open connections.
@@ -256,11 +275,12 @@ type wsConn struct {
 	mu          sync.Mutex
 	ended       bool // torn down: no goroutine starts after
 	initialised bool
-	ops         map[string]*wsOp
+	ops         []*wsOp // running, by id
 	ready       []*wsOp // live operations with something to do, in turn
 	flushing    bool    // a flush goroutine runs
 	timer       *time.Timer
 	pingSent    time.Time // the oldest ping not answered; zero for none
+	closers     []func()  // whenClosed's
 	wg          sync.WaitGroup
 
 	// The token bucket of the client's messages; the reader's alone.
@@ -287,43 +307,50 @@ type wsMessage struct {
 // errFlood ends a connection whose client sends messages too fast.
 var errFlood = errors.New("websocket client sent messages too fast")
 
-// run is the connection's reader.
+// run is the connection's reader. It waits for each message with as
+// little of its own on the stack as can be: the runtime halves an idle
+// goroutine's stack at a collection only while it uses under a quarter
+// of it (with 800 bytes to spare), and the wait in gorilla and net takes
+// about 1.1 KiB. So a reader whose stack grew to 8 KiB answering a
+// message (an init checking a session) falls back to 4 KiB; with a few
+// hundred bytes more in run's frame it would keep 8.
 func (c *wsConn) run() {
-	defer c.t.wg.Done()
-	defer c.teardown()
 	for {
-		kind, data, err := c.read()
-		if err != nil {
-			c.readFailed(err)
-			return
-		}
-		read := graphql.TraceTiming{Start: graphql.Now(), End: graphql.Now()}
-		if kind != websocket.TextMessage {
-			c.protocolError(closeBadRequest, websocket.CloseUnsupportedData, "binary messages are not supported")
-			return
-		}
-		var m wsIncoming
-		if err := json.Unmarshal(data, &m); err != nil {
-			c.invalid("invalid json", "decoding error")
-			return
-		}
-		if !c.handle(&m, read) {
-			return
+		kind, r, err := c.ws.NextReader()
+		if !c.serve(kind, r, err) {
+			break
 		}
 	}
+	c.teardown()
+	c.t.wg.Done()
 }
 
-// read returns the next message, within the rate and size limits.
-func (c *wsConn) read() (int, []byte, error) {
-	kind, r, err := c.ws.NextReader()
+// serve reads and answers a message; false ends the connection.
+//
+//go:noinline (its locals stay out of run's frame)
+func (c *wsConn) serve(kind int, r io.Reader, err error) bool {
+	if err == nil && c.t.PerSecond > 0 && !c.allow() {
+		err = errFlood
+	}
+	var data []byte
+	if err == nil {
+		data, err = io.ReadAll(r)
+	}
 	if err != nil {
-		return 0, nil, err
+		c.readFailed(err)
+		return false
 	}
-	if c.t.PerSecond > 0 && !c.allow() {
-		return 0, nil, errFlood
+	read := graphql.TraceTiming{Start: graphql.Now(), End: graphql.Now()}
+	if kind != websocket.TextMessage {
+		c.protocolError(closeBadRequest, websocket.CloseUnsupportedData, "binary messages are not supported")
+		return false
 	}
-	data, err := io.ReadAll(r)
-	return kind, data, err
+	var m wsIncoming
+	if err := json.Unmarshal(data, &m); err != nil {
+		c.invalid("invalid json", "decoding error")
+		return false
+	}
+	return c.handle(&m, read)
 }
 
 // allow takes a message from the bucket.
@@ -551,6 +578,31 @@ func (c *wsConn) write(m wsMessage) bool {
 	return true
 }
 
+// writeRaw sends a message made of parts, as write does.
+func (c *wsConn) writeRaw(parts ...[]byte) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closing.Load() {
+		return false
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.t.WriteTimeout))
+	w, err := c.ws.NextWriter(websocket.TextMessage)
+	for _, p := range parts {
+		if err == nil {
+			_, err = w.Write(p)
+		}
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		c.closing.Store(true)
+		_ = c.ws.Close()
+		return false
+	}
+	return true
+}
+
 // closeWith sends a close frame of code and reason and closes the socket;
 // the reader then tears the connection down.
 func (c *wsConn) closeWith(code int, reason string) {
@@ -596,8 +648,37 @@ func (c *wsConn) teardown() {
 	c.cancel()
 	_ = c.ws.Close()
 	c.wg.Wait()
+	// Nothing of the connection runs now: its operations' cleanups (their
+	// feeds, limits, groups) are all registered.
+	c.mu.Lock()
+	ops := c.ops
+	c.ops = nil
+	c.mu.Unlock()
+	for _, op := range ops {
+		op.cleanup()
+	}
+	c.mu.Lock()
+	closers := c.closers
+	c.closers = nil
+	c.mu.Unlock()
+	for _, f := range closers {
+		f()
+	}
 	if c.release != nil {
 		c.release()
 	}
 	c.t.forget(c)
+}
+
+// whenClosed calls f once the connection has ended (at once if it has):
+// a cleanup of the connection's that costs less than context.AfterFunc.
+func (c *wsConn) whenClosed(f func()) {
+	c.mu.Lock()
+	if c.ended && c.closers == nil {
+		c.mu.Unlock()
+		f()
+		return
+	}
+	c.closers = append(c.closers, f)
+	c.mu.Unlock()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -26,11 +27,15 @@ type wsOp struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	// Set by start before the operation goes live (c.mu orders them).
+	// How its events are marshalled: by its group (see websocket_groups.go),
+	// or, when it has none, by gqlgen's executor of its own operation
+	// (next, which takes each event from handoff). Set by start before the
+	// operation goes live (c.mu orders them).
+	group   *marshalGroup
 	rc      *graphql.OperationContext
-	next    graphql.ResponseHandler // gqlgen's: one event, marshalled
+	next    graphql.ResponseHandler
 	nextCtx context.Context
-	handoff func(any) // puts an event where next reads it
+	handoff func(any)
 
 	// Guarded by c.mu.
 	state   opState
@@ -41,7 +46,9 @@ type wsOp struct {
 	errs    []*gqlerror.Error
 	// silent ends it without a word: a legacy client started another
 	// operation with its id.
-	silent bool
+	silent   bool
+	cleanups []func() // WhenDone's
+	cleaned  bool     // the cleanups have run
 }
 
 type opState uint8
@@ -49,24 +56,24 @@ type opState uint8
 const (
 	opStarting opState = iota
 	opLive             // its feed pushes events; flush sends them
-	opPulling          // its start goroutine runs it through gqlgen
+	opPulling          // a goroutine of its own runs it through gqlgen
 	opEnded
 )
 
-type wsOpKey struct{}
+var _ graph.Subscription = (*wsOp)(nil)
 
-// pushTo returns the websocket operation ctx belongs to, for a feed to
-// deliver to it (nil: none).
+// pushTo returns the websocket subscription ctx's resolver serves, for a
+// feed to deliver to it (nil: none).
 func pushTo(ctx context.Context) *wsOp {
-	op, _ := ctx.Value(wsOpKey{}).(*wsOp)
+	op, _ := graph.SubscriptionOf(ctx).(*wsOp)
 	return op
 }
 
-// subscribe registers an operation and starts it; false ends the
+// subscribe registers an operation and queues its start; false ends the
 // connection.
 func (c *wsConn) subscribe(id string, payload json.RawMessage, read graphql.TraceTiming) bool {
 	c.mu.Lock()
-	old := c.ops[id]
+	old := c.op(id)
 	if old != nil {
 		if !c.proto.legacy {
 			c.mu.Unlock()
@@ -76,7 +83,6 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, read graphql.Trac
 		// As subscriptions-transport-ws servers do, the new operation
 		// replaces the old one, which ends without a word.
 		old.silent = true
-		delete(c.ops, id)
 	}
 	if len(c.ops) >= c.t.MaxOperations {
 		c.mu.Unlock()
@@ -90,21 +96,42 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, read graphql.Trac
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	op := &wsOp{c: c, id: id, ctx: ctx, cancel: cancel}
-	c.ops[id] = op
-	c.wg.Add(1)
+	c.ops = append(c.ops, op)
 	c.mu.Unlock()
 	if old != nil {
 		c.stopped(old)
 	}
-	go c.start(op, payload, read)
+	c.t.queueStart(startJob{c: c, op: op, payload: payload, read: read})
 	return true
+}
+
+// op returns the operation id (nil for none); c.mu is held. A connection
+// has a few operations: a slice costs less than a map. A replaced one
+// (silent) is not found by its id.
+func (c *wsConn) op(id string) *wsOp {
+	for _, op := range c.ops {
+		if op.id == id && !op.silent {
+			return op
+		}
+	}
+	return nil
+}
+
+// forget takes op out of the connection's operations; c.mu is held.
+func (c *wsConn) forget(op *wsOp) {
+	if i := slices.Index(c.ops, op); i >= 0 {
+		c.ops = slices.Delete(c.ops, i, i+1)
+		if len(c.ops) == 0 {
+			c.ops = nil
+		}
+	}
 }
 
 // stop ends the operation id at the client's request; an unknown id (one
 // that ended already) is ignored.
 func (c *wsConn) stop(id string) {
 	c.mu.Lock()
-	op := c.ops[id]
+	op := c.op(id)
 	c.mu.Unlock()
 	if op != nil {
 		c.stopped(op)
@@ -121,12 +148,64 @@ func (c *wsConn) stopped(op *wsOp) {
 	c.mu.Unlock()
 }
 
+// startJob is an operation waiting to start.
+type startJob struct {
+	c       *wsConn
+	op      *wsOp
+	payload json.RawMessage
+	read    graphql.TraceTiming
+}
+
+// queueStart has j started by one of at most MaxStarting goroutines of
+// the transport, in the order they come. A subscription's start asks
+// Kafka whether its user may read the account: a burst of them (a
+// gateway's clients reconnecting at once) would otherwise each hold a
+// goroutine and its stack while they wait, and wait longer than the
+// answer's timeout. Queued, one costs its message.
+func (t *wsTransport) queueStart(j startJob) {
+	t.startMu.Lock()
+	defer t.startMu.Unlock()
+	t.starts = append(t.starts, j)
+	if t.starters < t.MaxStarting {
+		t.starters++
+		t.startersWG.Add(1)
+		go t.starter()
+	}
+}
+
+// starter starts queued operations until none is left.
+func (t *wsTransport) starter() {
+	defer t.startersWG.Done()
+	for {
+		t.startMu.Lock()
+		if len(t.starts) == 0 {
+			t.starters--
+			t.starts = nil
+			t.startMu.Unlock()
+			return
+		}
+		j := t.starts[0]
+		t.starts[0] = startJob{}
+		t.starts = t.starts[1:]
+		t.startMu.Unlock()
+		// The connection owns the operation once it starts; one that
+		// ended meanwhile is skipped.
+		if j.c.enter() {
+			j.c.start(j.op, j.payload, j.read)
+		}
+	}
+}
+
 // start parses, validates and dispatches an operation, as gqlgen's
 // transport did. A subscription whose resolver subscribed to a feed goes
-// live and this goroutine ends; anything else runs here to its end.
+// live; anything else runs on a goroutine of its own to its end.
 func (c *wsConn) start(op *wsOp, payload json.RawMessage, read graphql.TraceTiming) {
 	defer c.wg.Done()
-	ctx := graphql.StartOperationTrace(op.ctx)
+	if op.ctx.Err() != nil {
+		c.end(op) // stopped, or the connection ended, while it waited
+		return
+	}
+	ctx := op.ctx
 	defer func() {
 		if r := recover(); r != nil {
 			c.sendErrors(op, recovered(ctx, op.rc, r))
@@ -142,9 +221,12 @@ func (c *wsConn) start(op *wsOp, payload json.RawMessage, read graphql.TraceTimi
 		return
 	}
 	params.ReadTime = read
-	rc, errs := c.exec.CreateOperationContext(ctx, params)
+	// The trace's start is read into rc's stats; the operation's context
+	// need not keep it.
+	traced := graphql.StartOperationTrace(ctx)
+	rc, errs := c.exec.CreateOperationContext(traced, params)
 	if errs != nil {
-		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		resp := c.exec.DispatchError(graphql.WithOperationContext(traced, rc), errs)
 		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
 			c.sendErrors(op, resp.Errors...)
 		} else {
@@ -155,24 +237,52 @@ func (c *wsConn) start(op *wsOp, payload json.RawMessage, read graphql.TraceTimi
 	}
 	op.rc = rc
 	ctx = graphql.WithOperationContext(ctx, rc)
-	if rc.Operation.Operation == ast.Subscription {
-		ctx = context.WithValue(graph.WithSubscriptionErrors(ctx, op.report), wsOpKey{}, op)
+	subscription := rc.Operation.Operation == ast.Subscription
+	if subscription {
+		ctx = graph.WithSubscription(ctx, op)
 	}
 	next, nextCtx := c.exec.DispatchOperation(ctx, rc)
 	c.mu.Lock()
-	op.next, op.nextCtx = next, nextCtx
-	if op.claimed && op.state == opStarting {
-		op.state = opLive
-		if len(op.queue) > 0 || op.fed || op.ctx.Err() != nil {
-			c.schedule(op)
-		}
+	claimed := op.claimed && op.state == opStarting
+	c.mu.Unlock()
+	if !claimed {
+		op.next, op.nextCtx = next, nextCtx
+		c.mu.Lock()
+		op.state = opPulling
+		c.wg.Add(1)
 		c.mu.Unlock()
+		go c.pull(op)
 		return
 	}
-	op.state = opPulling
+	// A feed delivers to it: its events are marshalled by the group of
+	// the operations like it, and gqlgen's state of its own operation
+	// (next, rc and their contexts) can go.
+	if g := c.t.join(op, params); g != nil {
+		op.group = g
+		op.rc, op.handoff = nil, nil
+	} else {
+		op.next, op.nextCtx = next, nextCtx
+	}
+	c.mu.Lock()
+	op.state = opLive
+	if len(op.queue) > 0 || op.fed || op.ctx.Err() != nil {
+		c.schedule(op)
+	}
 	c.mu.Unlock()
+}
+
+// pull runs an operation through gqlgen's executor to its end: a query,
+// a mutation, or a stream that is not a feed's.
+func (c *wsConn) pull(op *wsOp) {
+	defer c.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			c.sendErrors(op, recovered(op.nextCtx, op.rc, r))
+			c.end(op)
+		}
+	}()
 	for {
-		resp := next(nextCtx)
+		resp := op.next(op.nextCtx)
 		if resp == nil {
 			break
 		}
@@ -198,8 +308,9 @@ func recovered(ctx context.Context, rc *graphql.OperationContext, r any) *gqlerr
 }
 
 // claim lets a feed deliver to op, handing its events to the resolver's
-// channel through handoff; false if another feed already does (an
-// operation has one root field) or op is no longer starting.
+// channel through handoff (when op marshals them itself); false if
+// another feed already does (an operation has one root field) or op is
+// no longer starting.
 func (op *wsOp) claim(handoff func(any)) bool {
 	c := op.c
 	c.mu.Lock()
@@ -232,7 +343,7 @@ func (op *wsOp) push(v any) bool {
 }
 
 // feedEnded is told by the feed that it delivers no more (op was dropped
-// as too slow, or its context ended).
+// as too slow, or removed).
 func (op *wsOp) feedEnded() {
 	c := op.c
 	c.mu.Lock()
@@ -243,11 +354,38 @@ func (op *wsOp) feedEnded() {
 	c.mu.Unlock()
 }
 
-// report keeps an error op's stream ends with (graph.WithSubscriptionErrors).
-func (op *wsOp) report(err *gqlerror.Error) {
+// SubscriptionError keeps an error op's stream ends with
+// (graph.Subscription).
+func (op *wsOp) SubscriptionError(err *gqlerror.Error) {
 	op.c.mu.Lock()
 	op.errs = append(op.errs, err)
 	op.c.mu.Unlock()
+}
+
+// WhenDone calls f once op ends (graph.Subscription): when it ends, or
+// when its connection does.
+func (op *wsOp) WhenDone(f func()) {
+	c := op.c
+	c.mu.Lock()
+	if op.cleaned {
+		c.mu.Unlock()
+		f()
+		return
+	}
+	op.cleanups = append(op.cleanups, f)
+	c.mu.Unlock()
+}
+
+// cleanup runs op's WhenDone functions, once.
+func (op *wsOp) cleanup() {
+	c := op.c
+	c.mu.Lock()
+	fs := op.cleanups
+	op.cleanups, op.cleaned = nil, true
+	c.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
 }
 
 // schedule gives a live operation its turn with the flush goroutine,
@@ -312,15 +450,28 @@ func (c *wsConn) flush() {
 // deliver sends one event of a live operation, marshalled by gqlgen's
 // executor as the operation selects it.
 func (c *wsConn) deliver(op *wsOp, v any) {
-	resp, panicked := op.marshal(v)
+	var payload []byte
+	var panicked *gqlerror.Error
+	if op.group != nil {
+		payload, panicked = op.group.marshal(v)
+	} else {
+		var resp *graphql.Response
+		if resp, panicked = op.marshal(v); resp != nil {
+			var err error
+			if payload, err = json.Marshal(resp); err != nil {
+				panic(err) // as gqlgen's: a response is JSON
+			}
+		}
+	}
 	switch {
 	case panicked != nil:
 		c.sendErrors(op, panicked)
 		c.end(op)
-	case resp == nil: // op's context ended
+	case payload == nil: // the context ended
 		c.end(op)
 	default:
-		c.sendResponse(op, resp)
+		c.sendPayload(op, payload)
+		eventsSent.Inc()
 	}
 }
 
@@ -339,7 +490,7 @@ func (op *wsOp) marshal(v any) (resp *graphql.Response, panicked *gqlerror.Error
 
 // end ends an operation: it says so to the client (complete, or the
 // errors its stream ended with), unless the connection is closing, and
-// releases what it holds (its feed, its place in the limits).
+// releases what it holds (its feed, its place in the limits, its group).
 func (c *wsConn) end(op *wsOp) {
 	c.mu.Lock()
 	if op.state == opEnded {
@@ -348,12 +499,11 @@ func (c *wsConn) end(op *wsOp) {
 	}
 	op.state = opEnded
 	op.queue = nil
-	if c.ops[op.id] == op {
-		delete(c.ops, op.id)
-	}
+	c.forget(op)
 	errs, silent := op.errs, op.silent
 	c.mu.Unlock()
 	op.cancel()
+	op.cleanup()
 	switch {
 	case silent:
 	case len(errs) > 0:
@@ -370,22 +520,33 @@ func (c *wsConn) sendResponse(op *wsOp, resp *graphql.Response) {
 	if err != nil {
 		panic(err) // as gqlgen's: a response is JSON
 	}
-	c.send(op, wsMessage{ID: op.id, Type: c.proto.next, Payload: b})
+	c.sendPayload(op, b)
+}
+
+// sendPayload sends a result of op given as the JSON of its
+// graphql.Response.
+func (c *wsConn) sendPayload(op *wsOp, payload []byte) {
+	if c.isSilent(op) {
+		return
+	}
+	// What gorilla's WriteJSON of the wsMessage writes (the payload,
+	// json.Marshal's, is compact and escaped already), without copying
+	// the payload.
+	id, _ := json.Marshal(op.id)
+	c.writeRaw([]byte(`{"payload":`), payload, []byte(`,"id":`), id, []byte(`,"type":"`+c.proto.next+"\"}\n"))
 }
 
 // sendErrors sends op's error message.
 func (c *wsConn) sendErrors(op *wsOp, errs ...*gqlerror.Error) {
-	c.send(op, errorMessage(op.id, errs...))
+	if !c.isSilent(op) {
+		c.write(errorMessage(op.id, errs...))
+	}
 }
 
-// send writes a message of op, unless op was replaced.
-func (c *wsConn) send(op *wsOp, m wsMessage) {
+func (c *wsConn) isSilent(op *wsOp) bool {
 	c.mu.Lock()
-	silent := op.silent
-	c.mu.Unlock()
-	if !silent {
-		c.write(m)
-	}
+	defer c.mu.Unlock()
+	return op.silent
 }
 
 // errorMessage is the error message of operation id.

@@ -58,22 +58,28 @@ func New[T any, K comparable](buffer int, route func(T) string) *Hub[T, K] {
 // shared between subscribers: treat them as read-only.
 func (h *Hub[T, K]) Subscribe(ctx context.Context, route string, key K, match func(T) bool, slow func()) <-chan T {
 	s := &sub[T]{ch: make(chan T, h.buffer), slow: slow, route: route}
-	h.add(ctx, s, key, match)
+	h.add(s, key, match)
+	// No goroutine per subscriber: unsubscribing runs when ctx ends.
+	context.AfterFunc(ctx, func() { h.remove(s, key, nil) })
 	return s.ch
 }
 
-// SubscribeFunc is Subscribe for a subscriber that keeps its own buffer:
-// deliver is handed each value as it is published (with the hub locked
-// for reading: it must not block, nor call the hub) and reports whether
-// it took it; refusing one drops the subscriber, as a full buffer does
-// (slow is called). done is called once, when the subscriber is dropped
-// or ctx ends, after slow if it fell behind; no value is delivered after.
-func (h *Hub[T, K]) SubscribeFunc(ctx context.Context, route string, key K, match func(T) bool, deliver func(T) bool, slow, done func()) {
-	h.add(ctx, &sub[T]{slow: slow, route: route, deliver: deliver, done: done}, key, match)
+// SubscribeFunc is Subscribe for a subscriber that keeps its own buffer
+// and says itself when it ends: deliver is handed each value as it is
+// published (with the hub locked for reading: it must not block, nor
+// call the hub; several publishers may call it at once) and reports
+// whether it took it; refusing one drops the subscriber, as a full buffer
+// does (slow is called). It lasts until remove is called. done is called
+// once, when the subscriber is dropped or removed, after slow if it fell
+// behind; no value is delivered after.
+func (h *Hub[T, K]) SubscribeFunc(route string, key K, match func(T) bool, deliver func(T) bool, slow, done func()) (remove func()) {
+	s := &sub[T]{slow: slow, route: route, deliver: deliver, done: done}
+	h.add(s, key, match)
+	return func() { h.remove(s, key, nil) }
 }
 
-// add subscribes s until ctx ends.
-func (h *Hub[T, K]) add(ctx context.Context, s *sub[T], key K, match func(T) bool) {
+// add subscribes s.
+func (h *Hub[T, K]) add(s *sub[T], key K, match func(T) bool) {
 	route := s.route
 	h.mu.Lock()
 	groups := h.routes[route]
@@ -89,8 +95,6 @@ func (h *Hub[T, K]) add(ctx context.Context, s *sub[T], key K, match func(T) boo
 	g.subs[s] = struct{}{}
 	h.n++
 	h.mu.Unlock()
-	// No goroutine per subscriber: unsubscribing runs when ctx ends.
-	context.AfterFunc(ctx, func() { h.remove(s, key, nil) })
 }
 
 // Publish hands v to every subscriber it matches, without waiting.
