@@ -32,8 +32,13 @@ func compareServer(t *testing.T, which string) (string, LiveFeed) {
 	limit := int64(64 << 10)
 	var ws graphql.Transport
 	switch which {
-	case "ours":
+	case "ours", "ours, each its own marshaller":
+		var marshal graphql.GraphExecutor
+		if which == "ours" {
+			marshal = newMarshalExecutor(cfg)
+		}
 		ws = newWSTransport(wsSettings{
+			Marshal:      marshal,
 			Init:         func(ctx context.Context, _ map[string]any) (context.Context, error) { return ctx, nil },
 			InitTimeout:  10 * time.Second,
 			KeepAlive:    time.Hour,
@@ -42,6 +47,7 @@ func compareServer(t *testing.T, which string) (string, LiveFeed) {
 			PerSecond:    1000,
 			// Bounded by Admit.
 			MaxOperations: 10,
+			MaxStarting:   4,
 		})
 	case "gqlgen":
 		ws = transport.Websocket{
@@ -215,19 +221,21 @@ func TestAnswersAreGqlgens(t *testing.T) {
 						}
 					}
 				}
-				oursURL, oursLive := compareServer(t, "ours")
 				refURL, refLive := compareServer(t, "gqlgen")
-				ours := converse(t, oursURL, oursLive, protocol, steps)
 				ref := converse(t, refURL, refLive, protocol, steps)
-				if len(ours) != len(ref) {
-					t.Fatalf("%d frames, gqlgen %d\nours:   %q\ngqlgen: %q", len(ours), len(ref), ours, ref)
-				}
-				for i := range ours {
-					if ours[i] != ref[i] {
-						t.Errorf("frame %d:\nours:   %q\ngqlgen: %q", i, ours[i], ref[i])
+				for _, which := range []string{"ours", "ours, each its own marshaller"} {
+					oursURL, oursLive := compareServer(t, which)
+					ours := converse(t, oursURL, oursLive, protocol, steps)
+					if len(ours) != len(ref) {
+						t.Fatalf("%s: %d frames, gqlgen %d\nours:   %q\ngqlgen: %q", which, len(ours), len(ref), ours, ref)
+					}
+					for i := range ours {
+						if ours[i] != ref[i] {
+							t.Errorf("%s: frame %d:\nours:   %q\ngqlgen: %q", which, i, ours[i], ref[i])
+						}
 					}
 				}
-				t.Logf("%d frames alike, the last %q", len(ours), ours[len(ours)-1])
+				t.Logf("%d frames alike, the last %q", len(ref), ref[len(ref)-1])
 			})
 		}
 	}

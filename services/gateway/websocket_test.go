@@ -1,18 +1,23 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/openbank/bank/graph"
+	"github.com/openbank/bank/graph/model"
 )
 
 // The transport against clients that do not follow the protocols: every
@@ -29,14 +34,19 @@ type wsFixture struct {
 func newWSFixture(t testing.TB, configure func(*wsSettings)) *wsFixture {
 	t.Helper()
 	live := NewLiveFeed()
+	return newWSFixtureOf(t, live, &graph.Resolver{Live: live, Admit: AdmitSubscriptions(100, nil)}, configure)
+}
+
+func newWSFixtureOf(t testing.TB, live LiveFeed, resolver *graph.Resolver, configure func(*wsSettings)) *wsFixture {
+	t.Helper()
+	cfg := Config{MaxDepth: 10, MaxComplexity: 1000}
 	s := wsSettings{InitTimeout: 10 * time.Second, KeepAlive: time.Hour, WriteTimeout: 10 * time.Second,
-		ReadLimit: 4096, PerSecond: 1000, MaxOperations: 8}
+		ReadLimit: 4096, PerSecond: 1000, MaxOperations: 8, MaxStarting: 4, Marshal: newMarshalExecutor(cfg)}
 	if configure != nil {
 		configure(&s)
 	}
 	ws := newWSTransport(s)
-	resolver := &graph.Resolver{Live: live, Admit: AdmitSubscriptions(100, nil)}
-	srv := httptest.NewServer(newServerWith(resolver, Config{MaxDepth: 10, MaxComplexity: 1000}, ws))
+	srv := httptest.NewServer(newServerWith(resolver, cfg, ws))
 	t.Cleanup(func() { srv.Close(); ws.Close() })
 	return &wsFixture{url: "ws" + strings.TrimPrefix(srv.URL, "http"), live: live, ws: ws}
 }
@@ -333,7 +343,7 @@ func (f *wsFixture) op(id string) *wsOp {
 	for c := range f.ws.conns {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return c.ops[id]
+		return c.op(id)
 	}
 	return nil
 }
@@ -373,6 +383,122 @@ func TestOperationsInFlightAreBounded(t *testing.T) {
 	}
 	p.expect("complete")
 	waitUntil(t, "the two", func() bool { return f.live.Len() == 2 })
+}
+
+// blockingFeed is a live feed whose subscriptions wait until released.
+type blockingFeed struct {
+	LiveFeed
+	calls   atomic.Int32
+	release chan struct{}
+}
+
+func (b *blockingFeed) Subscribe(ctx context.Context, f graph.Filter, slow func()) <-chan *model.Transaction {
+	b.calls.Add(1)
+	<-b.release
+	return b.LiveFeed.Subscribe(ctx, f, slow)
+}
+
+// Operations wait in line to start, MaxStarting at a time; those of a
+// connection that closes meanwhile are skipped, and the others start.
+func TestOperationsWaitTheirTurnToStart(t *testing.T) {
+	feed := &blockingFeed{LiveFeed: NewLiveFeed(), release: make(chan struct{})}
+	f := newWSFixtureOf(t, feed.LiveFeed, &graph.Resolver{Live: feed}, func(s *wsSettings) { s.MaxStarting = 1 })
+	first := f.dial(t, "graphql-transport-ws")
+	first.send(`{"type":"connection_init"}`)
+	first.expect("connection_ack")
+	first.send(subscribeMsg("graphql-transport-ws", "1"))
+	waitUntil(t, "the first to start", func() bool { return feed.calls.Load() == 1 })
+	gone := f.dial(t, "graphql-transport-ws")
+	gone.send(`{"type":"connection_init"}`)
+	gone.expect("connection_ack")
+	gone.send(subscribeMsg("graphql-transport-ws", "1"))
+	waiting := f.dial(t, "graphql-ws")
+	waiting.send(`{"type":"connection_init"}`)
+	waiting.expect("connection_ack")
+	waiting.send(subscribeMsg("graphql-ws", "1"))
+	waitUntil(t, "two in line", func() bool {
+		f.ws.startMu.Lock()
+		defer f.ws.startMu.Unlock()
+		return len(f.ws.starts) == 2
+	})
+	gone.conn.Close()
+	waitUntil(t, "the closed connection to end", func() bool { return f.ws.Len() == 2 })
+	close(feed.release)
+	waitUntil(t, "the other two to start", func() bool { return f.live.Len() == 2 })
+	if n := feed.calls.Load(); n != 2 {
+		t.Errorf("%d subscriptions resolved, want 2 (the closed connection's skipped)", n)
+	}
+	f.live.Publish(graph.Transaction(tx(1, "")))
+	first.expect("next")
+	waiting.expect("data")
+}
+
+// Like subscriptions (the same operation, variables and viewer) share one
+// marshaller, which an event goes through once; others have their own;
+// the marshaller outlives the subscription that made it, and goes with
+// the last.
+func TestLikeSubscriptionsShareAMarshaller(t *testing.T) {
+	f := newWSFixture(t, func(s *wsSettings) {
+		s.Init = func(ctx context.Context, p map[string]any) (context.Context, error) {
+			if u, ok := p["user"].(string); ok {
+				return graph.WithUser(ctx, u), nil
+			}
+			return ctx, nil
+		}
+	})
+	groups := func() int {
+		f.ws.groupMu.Lock()
+		defer f.ws.groupMu.Unlock()
+		return len(f.ws.groups)
+	}
+	const ids = `{"query":"subscription { stream_transactions(iban: \"NL66OPEN0000000000\") { id } }"}`
+	const descrs = `{"query":"subscription { stream_transactions(iban: \"NL66OPEN0000000000\") { descr } }"}`
+	subscriber := func(user, payload string) *peer {
+		p := f.dial(t, "graphql-transport-ws")
+		p.send(`{"type":"connection_init","payload":{"user":"` + user + `"}}`)
+		p.expect("connection_ack")
+		p.send(`{"id":"1","type":"subscribe","payload":` + payload + `}`)
+		return p
+	}
+	maker := subscriber("ann", ids)
+	alike := []*peer{subscriber("ann", ids), subscriber("ann", ids)}
+	other := subscriber("ann", descrs)
+	otherViewer := subscriber("bob", ids)
+	waitUntil(t, "five subscriptions", func() bool { return f.live.Len() == 5 })
+	if n := groups(); n != 3 {
+		t.Fatalf("%d groups, want 3 (ann's ids, ann's descrs, bob's ids)", n)
+	}
+	marshalled, sent := counterValue(eventsMarshalled), counterValue(eventsSent)
+	f.live.Publish(graph.Transaction(tx(1, "one")))
+	for _, p := range append(alike, maker, otherViewer) {
+		if m := p.expect("next"); fmt.Sprint(m["payload"]) != "map[data:map[stream_transactions:map[id:1]]]" {
+			t.Errorf("next %v", m)
+		}
+	}
+	if m := other.expect("next"); fmt.Sprint(m["payload"]) != "map[data:map[stream_transactions:map[descr:one]]]" {
+		t.Errorf("next %v", m)
+	}
+	if m, s := counterValue(eventsMarshalled)-marshalled, counterValue(eventsSent)-sent; m != 3 || s != 5 {
+		t.Errorf("one event marshalled %v times and sent %v times, want 3 and 5", m, s)
+	}
+	maker.conn.Close()
+	waitUntil(t, "the maker to leave", func() bool { return f.live.Len() == 4 })
+	f.live.Publish(graph.Transaction(tx(2, "two")))
+	for _, p := range alike {
+		if m := p.expect("next"); fmt.Sprint(m["payload"]) != "map[data:map[stream_transactions:map[id:2]]]" {
+			t.Errorf("after the maker left: %v", m)
+		}
+	}
+	for _, p := range append(alike, other, otherViewer) {
+		p.conn.Close()
+	}
+	waitUntil(t, "no group left", func() bool { return f.live.Len() == 0 && groups() == 0 })
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	_ = c.Write(&m)
+	return m.GetCounter().GetValue()
 }
 
 // Events reach a subscriber in the order they were published, however
@@ -478,15 +604,15 @@ func TestNoGoroutineOutlivesItsConnection(t *testing.T) {
 }
 
 // transportGoroutines counts the goroutines running the transport's code,
-// by function (run, start, flush, tick).
+// by function (run, starter, pull, flush, tick).
 func transportGoroutines() map[string]int {
 	buf := make([]byte, 8<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	out := map[string]int{}
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		for _, fn := range []string{"run", "start", "flush", "tick"} {
-			if strings.Contains(g, "gateway.(*wsConn)."+fn+"(") {
-				out[fn]++
+		for _, fn := range []string{"(*wsConn).run", "(*wsTransport).starter", "(*wsConn).pull", "(*wsConn).flush", "(*wsConn).tick"} {
+			if strings.Contains(g, "gateway."+fn+"(") {
+				out[fn[strings.Index(fn, ".")+1:]]++
 				break
 			}
 		}
