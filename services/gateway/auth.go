@@ -66,7 +66,7 @@ func websocketInit(k *session.Keeper, revoked *session.Revocations, live *liveSe
 			return ctx, &wsCloseError{Code: closeUnauthorized, Reason: "unauthorized", Err: err}
 		}
 		if holder := holderOf(ctx); holder != nil && live != nil {
-			live.add(ctx, holder, who)
+			live.add(holder, who)
 		}
 		return authed, nil
 	}

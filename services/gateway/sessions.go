@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/gorilla/websocket"
@@ -108,8 +107,9 @@ func newLiveSessions(r *session.Revocations) *liveSessions {
 
 // add tracks a connection's session until it ends, and closes it when the
 // session expires.
-func (l *liveSessions) add(ctx context.Context, h *wsHolder, s session.Subject) {
-	if s.Employee {
+func (l *liveSessions) add(h *wsHolder, s session.Subject) {
+	c := h.held()
+	if s.Employee || c == nil {
 		return
 	}
 	l.mu.Lock()
@@ -118,9 +118,8 @@ func (l *liveSessions) add(ctx context.Context, h *wsHolder, s session.Subject) 
 	}
 	l.conns[s.Username][h] = s
 	l.mu.Unlock()
-	expiry := time.AfterFunc(time.Until(s.Expires), func() { h.close("session expired") })
-	h.whenClosed(ctx, func() {
-		expiry.Stop()
+	c.expireAt(s.Expires)
+	c.whenClosed(func() {
 		l.mu.Lock()
 		delete(l.conns[s.Username], h)
 		if len(l.conns[s.Username]) == 0 {
@@ -177,17 +176,11 @@ func (h *wsHolder) set(c *wsConn) {
 	h.mu.Unlock()
 }
 
-// whenClosed calls f once the connection ends (or ctx, the connection's,
-// when it has none).
-func (h *wsHolder) whenClosed(ctx context.Context, f func()) {
+// held returns the held connection (nil: none yet).
+func (h *wsHolder) held() *wsConn {
 	h.mu.Lock()
-	c := h.conn
-	h.mu.Unlock()
-	if c == nil {
-		context.AfterFunc(ctx, f)
-		return
-	}
-	c.whenClosed(f)
+	defer h.mu.Unlock()
+	return h.conn
 }
 
 // close ends the connection with 4401, on which graphql-ws clients stop

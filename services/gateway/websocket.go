@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,8 +37,9 @@ import (
 //   - one goroutine per connection, started when an event is queued and
 //     gone once the queue is empty (flush), marshals them through gqlgen's
 //     executor (field selection, the response size limit) and writes them;
-//   - a timer (no goroutine while it waits) ends a connection whose init
-//     does not come in time, then sends the keep-alives;
+//   - one clock for all connections ends a connection whose init does
+//     not come in time (or whose session ended), and sends the
+//     keep-alives, each on a goroutine of its own while it writes;
 //   - writes are serialised by a lock and bounded by a deadline: a client
 //     that stops reading for WriteTimeout is dropped.
 //
@@ -146,12 +148,16 @@ type wsTransport struct {
 
 	groupMu sync.Mutex
 	groups  map[groupKey]*marshalGroup
+
+	clockRuns bool // guarded by mu
+	clockStop chan struct{}
+	clockWG   sync.WaitGroup
 }
 
 var _ graphql.Transport = (*wsTransport)(nil)
 
 func newWSTransport(s wsSettings) *wsTransport {
-	return &wsTransport{wsSettings: s, conns: map[*wsConn]struct{}{}, groups: map[groupKey]*marshalGroup{}, upgrader: websocket.Upgrader{
+	return &wsTransport{wsSettings: s, conns: map[*wsConn]struct{}{}, groups: map[groupKey]*marshalGroup{}, clockStop: make(chan struct{}), upgrader: websocket.Upgrader{
 		Subprotocols: wsSubprotocols,
 		CheckOrigin:  func(*http.Request) bool { return true }, // checked before: checkOrigin
 		// A small read buffer of our own rather than net/http's 4 KiB one:
@@ -191,9 +197,11 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	// The connection outlives the request, whose context ends when the
 	// handler returns; it keeps the request's values (the client's
-	// address, a session from an Authorization header).
-	ctx, cancel := context.WithCancel(overWebsocket(context.WithoutCancel(r.Context())))
-	c := &wsConn{t: t, ws: ws, exec: exec, proto: proto, ctx: ctx, cancel: cancel,
+	// address, a session from an Authorization header). It has no end of
+	// its own: teardown ends each operation's, and a context that cannot
+	// end costs its children no registration.
+	ctx := overWebsocket(context.WithoutCancel(r.Context()))
+	c := &wsConn{t: t, ws: ws, exec: exec, proto: proto, ctx: ctx,
 		allowance: 2 * float64(t.PerSecond), last: time.Now()}
 	if a := admissionOf(r.Context()); a != nil {
 		c.release = a.take()
@@ -202,7 +210,6 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	if t.closed {
 		t.mu.Unlock()
 		c.closeWith(websocket.CloseGoingAway, "the gateway is shutting down")
-		cancel()
 		if c.release != nil {
 			c.release()
 		}
@@ -210,22 +217,86 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	t.conns[c] = struct{}{}
 	t.wg.Add(1)
+	if t.InitTimeout > 0 {
+		c.mu.Lock()
+		c.initBy = time.Now().Add(t.InitTimeout)
+		c.setDue()
+		c.mu.Unlock()
+	}
+	t.runClock()
 	t.mu.Unlock()
 	if h := holderOf(r.Context()); h != nil {
 		h.set(c) // so a revoked session can close it
 	}
-	if t.InitTimeout > 0 {
-		c.mu.Lock()
-		c.timer = time.AfterFunc(t.InitTimeout, c.tick)
-		c.mu.Unlock()
-	}
 	go c.run()
+}
+
+// runClock starts the clock unless it runs; t.mu is held.
+func (t *wsTransport) runClock() {
+	if t.clockRuns || t.closed {
+		return
+	}
+	t.clockRuns = true
+	t.clockWG.Add(1)
+	go t.clock(t.clockPeriod())
+}
+
+// clockPeriod is how often the clock looks: a second, or finer for short
+// timeouts (tests).
+func (t *wsTransport) clockPeriod() time.Duration {
+	p := time.Second
+	for _, d := range []time.Duration{t.InitTimeout, t.KeepAlive} {
+		if d > 0 {
+			p = min(p, d/2)
+		}
+	}
+	return max(p, 10*time.Millisecond)
+}
+
+// clock is the connections' one timer: it runs while there are
+// connections, and gives each that has something due (its init timeout,
+// a keep-alive, its session's end) a tick on a goroutine of its own. Per
+// connection it costs a deadline rather than two runtime timers.
+func (t *wsTransport) clock(period time.Duration) {
+	defer t.clockWG.Done()
+	tk := time.NewTicker(period)
+	defer tk.Stop()
+	var due []*wsConn
+	for {
+		select {
+		case <-t.clockStop:
+			return
+		case now := <-tk.C:
+			t.mu.Lock()
+			if len(t.conns) == 0 {
+				t.clockRuns = false
+				t.mu.Unlock()
+				return
+			}
+			for c := range t.conns {
+				if d := c.due.Load(); d != 0 && now.UnixNano() >= d {
+					due = append(due, c)
+				}
+			}
+			t.mu.Unlock()
+			for i, c := range due {
+				if c.enter() {
+					go c.tick(now)
+				}
+				due[i] = nil
+			}
+			due = due[:0]
+		}
+	}
 }
 
 // Close closes every connection (1001, going away) and waits for their
 // goroutines; no connection is accepted after.
 func (t *wsTransport) Close() {
 	t.mu.Lock()
+	if !t.closed {
+		close(t.clockStop)
+	}
 	t.closed = true
 	conns := make([]*wsConn, 0, len(t.conns))
 	for c := range t.conns {
@@ -237,6 +308,7 @@ func (t *wsTransport) Close() {
 	}
 	t.wg.Wait()
 	t.startersWG.Wait()
+	t.clockWG.Wait()
 }
 
 // Len returns the number of open connections.
@@ -254,11 +326,10 @@ func (t *wsTransport) forget(c *wsConn) {
 
 // wsConn is one websocket connection.
 type wsConn struct {
-	t      *wsTransport
-	ws     *websocket.Conn
-	exec   graphql.GraphExecutor
-	proto  *wsProtocol
-	cancel context.CancelFunc // ends ctx, and every operation's
+	t     *wsTransport
+	ws    *websocket.Conn
+	exec  graphql.GraphExecutor
+	proto *wsProtocol
 	// release gives the connection's place back to the client limits
 	// (nil: none was taken).
 	release func()
@@ -278,10 +349,14 @@ type wsConn struct {
 	ops         []*wsOp // running, by id
 	ready       []*wsOp // live operations with something to do, in turn
 	flushing    bool    // a flush goroutine runs
-	timer       *time.Timer
-	pingSent    time.Time // the oldest ping not answered; zero for none
-	closers     []func()  // whenClosed's
-	wg          sync.WaitGroup
+	// When something is due, for the transport's clock: the init by
+	// initBy, a keep-alive at nextPing, the session's end at expires
+	// (zero: none); due is the first of them (Unix ns; 0: none).
+	initBy, nextPing, expires time.Time
+	due                       atomic.Int64
+	pingSent                  time.Time // the oldest ping not answered; zero for none
+	closers                   []func()  // whenClosed's
+	wg                        sync.WaitGroup
 
 	// The token bucket of the client's messages; the reader's alone.
 	allowance float64
@@ -496,13 +571,11 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	}
 	c.mu.Lock()
 	c.initialised = true
+	c.initBy = time.Time{}
 	if c.t.KeepAlive > 0 {
-		if c.timer == nil {
-			c.timer = time.AfterFunc(c.t.KeepAlive, c.tick)
-		} else {
-			c.timer.Reset(c.t.KeepAlive)
-		}
+		c.nextPing = time.Now().Add(c.t.KeepAlive)
 	}
+	c.setDue()
 	c.mu.Unlock()
 	c.write(wsMessage{Type: "connection_ack"})
 	if c.proto.legacy {
@@ -511,43 +584,69 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	return true
 }
 
-// tick is the connection's timer: before init, the init timeout; after,
-// the keep-alive.
-func (c *wsConn) tick() {
-	if !c.enter() {
+// setDue sets due to the first of the connection's deadlines; c.mu is
+// held.
+func (c *wsConn) setDue() {
+	var first time.Time
+	for _, t := range []time.Time{c.initBy, c.nextPing, c.expires} {
+		if !t.IsZero() && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	if first.IsZero() {
+		c.due.Store(0)
 		return
 	}
+	c.due.Store(first.UnixNano())
+}
+
+// expireAt ends the connection with 4401 at t, when its session expires.
+func (c *wsConn) expireAt(t time.Time) {
+	c.mu.Lock()
+	c.expires = t
+	c.setDue()
+	c.mu.Unlock()
+}
+
+// tick does what is due at now (the clock calls it, counted in): the end
+// of the session, the init timeout, a keep-alive (and the end of a peer
+// that answered no ping for two intervals).
+func (c *wsConn) tick(now time.Time) {
 	defer c.wg.Done()
 	c.mu.Lock()
-	if !c.initialised {
-		c.mu.Unlock()
+	expired := !c.expires.IsZero() && !now.Before(c.expires)
+	late := !c.initialised && !c.initBy.IsZero() && !now.Before(c.initBy)
+	ping := c.initialised && !c.nextPing.IsZero() && !now.Before(c.nextPing)
+	if expired {
+		c.expires = time.Time{} // once
+	}
+	if late {
+		c.initBy = time.Time{}
+	}
+	dead := false
+	if ping {
+		c.nextPing = now.Add(c.t.KeepAlive)
+		if !c.proto.legacy {
+			dead = !c.pingSent.IsZero() && now.Sub(c.pingSent) >= 2*c.t.KeepAlive
+			if c.pingSent.IsZero() {
+				c.pingSent = now
+			}
+		}
+	}
+	c.setDue()
+	c.mu.Unlock()
+	switch {
+	case expired:
+		c.closeWith(closeUnauthorized, "session expired")
+	case late:
 		c.protocolError(closeInitTimeout, websocket.CloseProtocolError, "Connection initialisation timeout", "connection initialisation timeout")
-		return
+	case dead:
+		c.closeWith(websocket.CloseNormalClosure, "no pong")
+	case ping && c.proto.legacy:
+		c.write(wsMessage{Type: "ka"})
+	case ping:
+		c.write(wsMessage{Type: "ping"})
 	}
-	if c.t.KeepAlive <= 0 {
-		c.mu.Unlock()
-		return
-	}
-	msg := wsMessage{Type: "ka"}
-	if !c.proto.legacy {
-		now := time.Now()
-		if !c.pingSent.IsZero() && now.Sub(c.pingSent) >= 2*c.t.KeepAlive {
-			c.mu.Unlock()
-			c.closeWith(websocket.CloseNormalClosure, "no pong")
-			return
-		}
-		if c.pingSent.IsZero() {
-			c.pingSent = now
-		}
-		msg = wsMessage{Type: "ping"}
-	}
-	c.mu.Unlock()
-	c.write(msg)
-	c.mu.Lock()
-	if !c.ended {
-		c.timer.Reset(c.t.KeepAlive)
-	}
-	c.mu.Unlock()
 }
 
 // enter counts a goroutine of the connection in, unless it is torn down.
@@ -641,17 +740,18 @@ func (c *wsConn) teardown() {
 	c.mu.Lock()
 	c.ended = true
 	c.ready = nil
-	if c.timer != nil {
-		c.timer.Stop()
-	}
+	c.due.Store(0)
+	ops := slices.Clone(c.ops)
 	c.mu.Unlock()
-	c.cancel()
+	for _, op := range ops {
+		op.cancel()
+	}
 	_ = c.ws.Close()
 	c.wg.Wait()
 	// Nothing of the connection runs now: its operations' cleanups (their
 	// feeds, limits, groups) are all registered.
 	c.mu.Lock()
-	ops := c.ops
+	ops = c.ops
 	c.ops = nil
 	c.mu.Unlock()
 	for _, op := range ops {
@@ -671,7 +771,7 @@ func (c *wsConn) teardown() {
 }
 
 // whenClosed calls f once the connection has ended (at once if it has):
-// a cleanup of the connection's that costs less than context.AfterFunc.
+// the connection's context does not end.
 func (c *wsConn) whenClosed(f func()) {
 	c.mu.Lock()
 	if c.ended && c.closers == nil {
