@@ -1,6 +1,9 @@
 # Open Bank. `make run` starts the whole bank; `make test` runs every test.
 GO        ?= go
 KAFKA_PORT ?= 39092
+# The real tier's second, secured broker (SASL/SCRAM, ACLs): started by the
+# first test that needs it (kafkatest.Secure), on empty storage.
+KAFKA_SECURE_PORT ?= 39094
 FUZZTIME  ?= 10s
 SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -18,12 +21,14 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $@
 
-web/dist/graphiql/BUILT: web/node_modules/.package-lock.json web/build.mjs $(wildcard web/src/*)
+web/dist/graphiql/BUILT: web/node_modules/.package-lock.json web/build.mjs $(shell find web/src -type f)
 	cd web && node build.mjs
 
-tools: ## headless Chromium for the browser tests (Debian package; skipped when present)
+tools: ## headless Chromium for the browser tests, PostgreSQL for the SQL reports store and its tests (Debian packages; skipped when present)
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$CHROMIUM" ] || \
 		{ echo "installing chromium (apt-get)"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null || [ -n "$$REPORTS_TEST_DB" ] || \
+		{ echo "installing postgresql (apt-get)"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
 test: web tools check test-web test-embedded fuzz test-kafka ## everything CI runs
 
@@ -60,10 +65,11 @@ fuzz: ## each fuzz target briefly: command sequences against the domain, money a
 	$(GO) test -run '^$$' -fuzz '^FuzzGraphQL$$' -fuzztime $(FUZZTIME) ./services/gateway/
 	$(GO) test -run '^$$' -fuzz '^FuzzWebsocketFrames$$' -fuzztime $(FUZZTIME) ./services/gateway/
 
-test-kafka: web tools ## all tests again, integration ones on a real Apache Kafka broker
+test-kafka: web tools ## all tests again, integration ones on a real Apache Kafka broker (and the least-privilege ones on a secured one)
 	scripts/kafka/kafka.sh restart $(KAFKA_PORT)
-	BANK_TEST_KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -race -count=1 -p 1 ./... ; \
-		rc=$$?; scripts/kafka/kafka.sh stop $(KAFKA_PORT); exit $$rc
+	scripts/kafka/kafka.sh stop $(KAFKA_SECURE_PORT)
+	BANK_TEST_KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) BANK_TEST_KAFKA_SECURE_PORT=$(KAFKA_SECURE_PORT) $(GO) test -race -count=1 -p 1 ./... ; \
+		rc=$$?; scripts/kafka/kafka.sh stop $(KAFKA_PORT); scripts/kafka/kafka.sh stop $(KAFKA_SECURE_PORT); exit $$rc
 
 vulncheck: ## known vulnerabilities in the code and its modules (govulncheck; needs vuln.go.dev, which CI and this project's machines cannot reach)
 	$(GO) run golang.org/x/vuln/cmd/govulncheck@v1.9.0 ./...

@@ -18,8 +18,19 @@ type Transaction struct {
 	FromTo      string    `json:"from_to"`    // the counterparty: an IBAN or "cash"
 	Description string    `json:"description"`
 	TransferID  string    `json:"transfer_id"`
-	At          time.Time `json:"at"` // when the event was written
+	Kind        string    `json:"kind"` // KindTransfer, KindDeposit or KindReturn
+	At          time.Time `json:"at"`   // when the event was written
 }
+
+// The kinds of transactions.
+const (
+	// KindTransfer is money moved by a transfer, in or out.
+	KindTransfer = "transfer"
+	// KindDeposit is cash deposited.
+	KindDeposit = "deposit"
+	// KindReturn is a debit given back: the transfer's credit failed.
+	KindReturn = "return"
+)
 
 // Account is an account as queries show it: no tokens.
 type Account struct {
@@ -70,6 +81,16 @@ type AccountAsOf struct {
 	Balance           int64         `json:"balance"`
 	Owners            []string      `json:"owners"`
 	Transactions      []Transaction `json:"transactions"`
+}
+
+// BankSummary answers BankSummaryQuery: the bank in four figures.
+type BankSummary struct {
+	Users        int64 `json:"users"`
+	Accounts     int64 `json:"accounts"`
+	Transactions int64 `json:"transactions"`
+	// Balances is what the accounts hold together, in cents: the cash
+	// deposited less what left the bank.
+	Balances int64 `json:"balances"`
 }
 
 // MaxHistoryPage bounds a page of an account's history.

@@ -23,6 +23,11 @@ const (
 	DefaultMaxDepositsPerDay = 2_500_000
 )
 
+// OverdraftLimit is how far below zero an account may go, in cents
+// (−€500,00): a debit that would take the balance to it or below is
+// refused.
+const OverdraftLimit = -50_000
+
 // Cash is the "from" of a deposit, in MoneyTransferCommand: money entering
 // the bank.
 const Cash = "cash"

@@ -92,7 +92,7 @@ func (r *Resolver) me(ctx context.Context) (*model.User, error) {
 	for _, c := range creds.Accounts {
 		a := byIBAN[c.IBAN]
 		out.Accounts = append(out.Accounts, &model.Account{Iban: c.IBAN, Balance: money.Euro(a.Balance),
-			BalanceCents: a.Balance, Owners: a.Users, Token: c.Token})
+			BalanceCents: a.Balance, Owners: a.Users, Token: c.Token, OverdraftLimitCents: contract.OverdraftLimit})
 	}
 	return out, nil
 }

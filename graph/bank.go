@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -126,7 +127,9 @@ func PresentError(ctx context.Context, err error) *gqlerror.Error {
 
 // transaction converts the read model's transaction.
 func transaction(t contract.Transaction) *model.Transaction {
-	return newTransaction(t.ID, t.IBAN, t.NewBalance, t.ChangedBy, t.FromTo, t.Description, t.At)
+	tx := newTransaction(t.ID, t.IBAN, t.NewBalance, t.ChangedBy, t.FromTo, t.Description, t.At)
+	tx.Kind = kindOf(t.Kind)
+	return tx
 }
 
 // Transaction converts a live transaction event.
@@ -135,7 +138,18 @@ func Transaction(e *schemas.TransactionHappenedEvent) *model.Transaction {
 	if e.AtMillis > 0 { // 0: published before times were carried
 		at = time.UnixMilli(e.AtMillis)
 	}
-	return newTransaction(e.TransactionID, e.IBAN, e.NewBalance, e.ChangedBy, e.FromTo, e.Description, at)
+	tx := newTransaction(e.TransactionID, e.IBAN, e.NewBalance, e.ChangedBy, e.FromTo, e.Description, at)
+	tx.Kind = kindOf(e.Kind)
+	return tx
+}
+
+// kindOf is a transaction's kind as GraphQL answers it (nil when unknown).
+func kindOf(kind string) *model.TransactionKind {
+	k := model.TransactionKind(strings.ToUpper(kind))
+	if !k.IsValid() {
+		return nil
+	}
+	return &k
 }
 
 func newTransaction(id int64, iban string, balance, change int64, fromTo, descr string, at time.Time) *model.Transaction {

@@ -67,6 +67,11 @@ func (r *queryResolver) Me(ctx context.Context) (*model.User, error) {
 	return r.me(ctx)
 }
 
+// BankSummary is the resolver for the bank_summary field.
+func (r *queryResolver) BankSummary(ctx context.Context) (*model.BankSummary, error) {
+	return r.bankSummary(ctx)
+}
+
 // Transfer is the resolver for the transfer field.
 func (r *queryResolver) Transfer(ctx context.Context, uuid string) (*model.Transfer, error) {
 	return r.transfer(ctx, uuid)

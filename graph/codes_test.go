@@ -72,6 +72,7 @@ func TestFailuresCarryTheirCodes(t *testing.T) {
 		{name: "not logged in", op: `mutation { leave_account(iban: "NL11OPEN0000000001") { reason } }`,
 			want: contract.NotLoggedIn.Code, asError: true},
 		{name: "employees only", who: alice, op: `{ all_last_transactions { id } }`, want: contract.EmployeesOnly.Code, asError: true},
+		{name: "the bank's summary, employees only", who: alice, op: `{ bank_summary { accounts } }`, want: contract.EmployeesOnly.Code, asError: true},
 		{name: "a read of someone else's account", who: alice, op: `{ transactions_by_iban(iban: "NL99OPEN0000000009", max_items: 5) { id } }`,
 			answer: func(schemas.Record) (schemas.Record, error) { return answered(contract.User{Username: "alice"}) },
 			want:   contract.NotYourAccount.Code, asError: true},

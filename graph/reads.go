@@ -7,6 +7,7 @@ import (
 
 	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
+	"github.com/openbank/bank/money"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/topology/iban"
 )
@@ -92,4 +93,17 @@ func (r *Resolver) allLastTransactions(ctx context.Context) ([]*model.Transactio
 		return nil, err
 	}
 	return transactions(ts), nil
+}
+
+// bankSummary answers the bank in four figures, to employees.
+func (r *Resolver) bankSummary(ctx context.Context) (*model.BankSummary, error) {
+	if !isEmployee(ctx) && !r.OpenReads {
+		return nil, refusal{contract.EmployeesOnly}
+	}
+	var s contract.BankSummary
+	if err := r.query(ctx, &schemas.BankSummaryQuery{ID: schemas.NewID()}, &s); err != nil {
+		return nil, err
+	}
+	return &model.BankSummary{Users: s.Users, Accounts: s.Accounts, Transactions: s.Transactions,
+		Balances: money.Euro(s.Balances), BalancesCents: s.Balances}, nil
 }

@@ -730,8 +730,8 @@ func TestTransactionConversion(t *testing.T) {
 		}
 	}
 	at := time.Date(2026, 11, 27, 9, 30, 0, 123e6, time.UTC)
-	tx := Transaction(&schemas.TransactionHappenedEvent{TransactionID: 1 << 40, AtMillis: at.UnixMilli()})
-	if str(tx.At) != "2026-11-27T09:30:00.123Z" || tx.TransactionID != 1<<40 {
+	tx := Transaction(&schemas.TransactionHappenedEvent{TransactionID: 1 << 40, AtMillis: at.UnixMilli(), Kind: "return"})
+	if str(tx.At) != "2026-11-27T09:30:00.123Z" || tx.TransactionID != 1<<40 || tx.Kind == nil || *tx.Kind != model.TransactionKindReturn {
 		t.Errorf("time %s, id %d", str(tx.At), tx.TransactionID)
 	}
 }

@@ -249,6 +249,11 @@ type QuerySucceeded struct {
 
 // Queries.
 
+// BankSummaryQuery: How many users, accounts and transactions the bank has, and the money its accounts hold together.
+type BankSummaryQuery struct {
+	ID ID `avro:"id"`
+}
+
 // AllLastTransactionsQuery: The last transaction of every account.
 type AllLastTransactionsQuery struct {
 	ID ID `avro:"id"`
@@ -334,6 +339,7 @@ type TransactionHappenedEvent struct {
 	FromTo        string `avro:"from_to"`
 	Description   string `avro:"description"`
 	AtMillis      int64  `avro:"at_millis"`
+	Kind          string `avro:"kind"`
 }
 
 // AvroName returns the record's full Avro name, which identifies it on the
@@ -381,6 +387,7 @@ func (*CommandSucceeded) AvroName() string         { return Namespace + ".Comman
 func (*QueryFailed) AvroName() string              { return Namespace + ".QueryFailed" }
 func (*QuerySucceeded) AvroName() string           { return Namespace + ".QuerySucceeded" }
 func (*AllLastTransactionsQuery) AvroName() string { return Namespace + ".AllLastTransactionsQuery" }
+func (*BankSummaryQuery) AvroName() string         { return Namespace + ".BankSummaryQuery" }
 func (*FindBankAccountQuery) AvroName() string     { return Namespace + ".FindBankAccountQuery" }
 func (*FindBankAccountsForUserQuery) AvroName() string {
 	return Namespace + ".FindBankAccountsForUserQuery"
@@ -428,6 +435,7 @@ func (r *CommandSucceeded) Key() string                 { return r.ID.String() }
 func (r *QueryFailed) Key() string                      { return r.ID.String() }
 func (r *QuerySucceeded) Key() string                   { return r.ID.String() }
 func (r *AllLastTransactionsQuery) Key() string         { return r.ID.String() }
+func (r *BankSummaryQuery) Key() string                 { return r.ID.String() }
 func (r *FindBankAccountQuery) Key() string             { return r.IBAN }
 func (r *FindBankAccountsForUserQuery) Key() string     { return r.Username }
 func (r *FindUserQuery) Key() string                    { return r.Username }
@@ -472,6 +480,7 @@ func (r *CommandSucceeded) RecordID() ID                 { return r.ID }
 func (r *QueryFailed) RecordID() ID                      { return r.ID }
 func (r *QuerySucceeded) RecordID() ID                   { return r.ID }
 func (r *AllLastTransactionsQuery) RecordID() ID         { return r.ID }
+func (r *BankSummaryQuery) RecordID() ID                 { return r.ID }
 func (r *FindBankAccountQuery) RecordID() ID             { return r.ID }
 func (r *FindBankAccountsForUserQuery) RecordID() ID     { return r.ID }
 func (r *FindUserQuery) RecordID() ID                    { return r.ID }
@@ -517,6 +526,7 @@ var all = []Record{
 	&QueryFailed{},
 	&QuerySucceeded{},
 	&AllLastTransactionsQuery{},
+	&BankSummaryQuery{},
 	&FindBankAccountQuery{},
 	&FindBankAccountsForUserQuery{},
 	&FindUserQuery{},

@@ -152,7 +152,7 @@ var Topics = []Topic{
 	{Name: UserQueries, Partitions: 24, Replication: replicas, Configs: configs(minute),
 		Records: names("FindUserQuery", "FindCredentialsQuery"), Doc: "Questions to the projector about users."},
 	{Name: BankQueries, Partitions: 24, Replication: replicas, Configs: configs(minute),
-		Records: names("AllLastTransactionsQuery", "FindBankAccountQuery", "FindBankAccountsForUserQuery",
+		Records: names("AllLastTransactionsQuery", "BankSummaryQuery", "FindBankAccountQuery", "FindBankAccountsForUserQuery",
 			"TransactionByIdQuery", "TransactionsByIbanQuery", "TransferByIdQuery", "AccountAsOfQuery", "AlertRulesQuery"),
 		Doc: "Questions to the projector about accounts and transactions."},
 	{Name: UserQueriesFeedback, Partitions: 24, Replication: replicas, Configs: configs(minute), Records: queryFeedback,

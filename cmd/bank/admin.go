@@ -1,13 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
-
-	"github.com/openbank/bank/services/gateway"
 )
 
 // The gateway (`bank gateway`, and `bank`) serves its public pages and API
@@ -39,43 +34,4 @@ func adminURL(ln net.Listener) string {
 		return "off"
 	}
 	return browserURL(ln.Addr())
-}
-
-// public is what a gateway serves to everyone: health, readiness, and the
-// API and pages, each answer with the security headers.
-func (s *site) public() http.Handler {
-	mux := http.NewServeMux()
-	s.health(mux)
-	if s.api != nil {
-		mux.Handle("/", s.api)
-	}
-	return gateway.SecurityHeaders(mux)
-}
-
-// admin is what only operators may see: metrics, status and profiles,
-// with health and readiness for their monitors.
-func (s *site) admin() http.Handler {
-	mux := http.NewServeMux()
-	s.health(mux)
-	s.operations(mux)
-	return mux
-}
-
-// serveSite serves s's public side on public and its admin side on admin
-// (if any) until ctx ends or either fails.
-func serveSite(ctx context.Context, public, admin net.Listener, s *site, t serverTimeouts, log *slog.Logger) error {
-	if admin == nil {
-		return serve(ctx, public, s.public(), t, log)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 2)
-	go func() { done <- serve(ctx, public, s.public(), t, log) }()
-	go func() { done <- serve(ctx, admin, s.admin(), t, log) }()
-	err := <-done
-	cancel()
-	if err2 := <-done; err == nil {
-		err = err2
-	}
-	return err
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
 	"github.com/openbank/bank/services/alerts"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 func runAlerts(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
@@ -29,9 +27,9 @@ func (f *flags) alertsFlags() alertsFlags {
 
 // run runs an alerts instance.
 func (af alertsFlags) run(ctx context.Context, brokers []string, registryURL string, log *slog.Logger, ready func()) error {
-	reg, err := sr.NewClient(sr.URLs(registryURL))
+	reg, err := kafka.RegistryClient(registryURL)
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	return alerts.Run(ctx, alerts.Config{Brokers: brokers, Registry: reg, InstanceID: *af.instanceID, Log: log, OnReady: ready,
 		AllowPrivateWebhooks: *af.allowPrivate})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openbank/bank/services/broker"
 	"github.com/openbank/bank/services/schemaregistry"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 // backbone is the embedded Kafka broker and Schema Registry.
@@ -22,7 +23,12 @@ type backbone struct {
 	registry    *schemaregistry.Registry
 	registrySrv *http.Server
 	registryURL string
-	log         *slog.Logger
+	// creds are what the broker and the registry accept (and the
+	// embedded services use); acls whether the broker enforces the
+	// principals table.
+	creds credentials
+	acls  bool
+	log   *slog.Logger
 }
 
 type backboneFlags struct {
@@ -33,6 +39,7 @@ type backboneFlags struct {
 }
 
 func (f *flags) backbone() backboneFlags {
+	f.securityFlags() // the credentials the broker and registry accept
 	return backboneFlags{
 		dataDir:      f.string("data-dir", "BANK_DATA_DIR", "./data", "where the embedded broker and registry keep their data"),
 		kafkaPort:    f.int("kafka-port", "KAFKA_PORT", 9092, "port of the embedded Kafka broker on 127.0.0.1 (0 picks a free one)"),
@@ -56,7 +63,11 @@ func (f *flags) syncWrites() *bool {
 		"--sync-writes=false survives a crash of the process but not a power cut: unsafe for money, for tests and benchmarks (env KAFKA_SYNC_WRITES)")
 }
 
-func startBackbone(fl backboneFlags, log *slog.Logger) (*backbone, error) {
+// startBackbone starts the embedded broker and registry, which accept
+// the credentials sec gives or those kept in the data dir (generated at
+// the first start); with principals' passwords, the broker has the
+// principals of topology.Principals and enforces their ACLs instead.
+func startBackbone(fl backboneFlags, sec kafka.Security, principals map[string]string, log *slog.Logger) (*backbone, error) {
 	dir, err := filepath.Abs(*fl.dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -65,7 +76,16 @@ func startBackbone(fl backboneFlags, log *slog.Logger) (*backbone, error) {
 		return nil, err
 	}
 	b := &backbone{log: log}
-	b.broker, err = broker.Start(broker.Config{Port: *fl.kafkaPort, DataDir: dir, SyncWrites: fl.syncWrites, Log: log})
+	if b.creds, err = embeddedCredentials(dir, sec, log); err != nil {
+		return nil, err
+	}
+	users, acls, err := brokerUsers(b.creds.sec, principals)
+	if err != nil {
+		return nil, err
+	}
+	b.acls = acls
+	b.broker, err = broker.Start(broker.Config{Port: *fl.kafkaPort, DataDir: dir, SyncWrites: fl.syncWrites, Log: log,
+		Users: users, ACLs: acls})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +101,8 @@ func startBackbone(fl backboneFlags, log *slog.Logger) (*backbone, error) {
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
 	b.registryURL = "http://" + ln.Addr().String()
-	b.registrySrv = &http.Server{Handler: b.registry.Handler(), ReadTimeout: 30 * time.Second, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	reg := schemaregistry.RequireBasicAuth(b.registry.Handler(), b.creds.sec.Registry.User, b.creds.sec.Registry.Password)
+	b.registrySrv = &http.Server{Handler: reg, ReadTimeout: 30 * time.Second, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := b.registrySrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("schema registry stopped", "err", err)
@@ -109,11 +130,12 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	b, err := startBackbone(fl, log)
+	b, err := startBackbone(fl, f.sec, principalPasswords(getenv), log)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Kafka broker at %s, Schema Registry at %s\n", b.broker.Addr(), b.registryURL)
+	fmt.Fprintln(stdout, connectHint(b.creds, b.broker.Addr(), b.registryURL, b.acls))
 	<-ctx.Done()
 	log.Info("stopping")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -234,12 +234,17 @@ func TestChaos(t *testing.T) {
 	}
 	checkLedger(t, c.kafka(t), ibans, want)
 
-	// No log shows a password or a token.
+	// No log shows a password or a token, the services' own Kafka and
+	// registry passwords included.
+	creds := kafkatest.Credentials()
 	procsMu.Lock()
 	for _, p := range append(procs, gw) {
 		logs := p.logs()
 		if strings.Contains(logs, chaosPassword) {
 			t.Errorf("a log of %v shows the customers' password", p.cmd.Args)
+		}
+		if strings.Contains(logs, creds.Password) || strings.Contains(logs, creds.Registry.Password) {
+			t.Errorf("a log of %v shows the Kafka or registry password", p.cmd.Args)
 		}
 		for _, c := range people {
 			if strings.Contains(logs, c.token) {

@@ -14,15 +14,17 @@ import (
 	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 // companyDeposit is the company account's initial cash: €1.000.000.000,00.
 const companyDeposit = 100_000_000_000
 
 type commandsFlags struct {
-	instanceID *string
-	deposit    *int
-	limits     limitsFlags
+	instanceID   *string
+	deposit      *int
+	noLocalSteps *bool
+	limits       limitsFlags
 }
 
 // commands adds the command handler's flags; limits are shared with the
@@ -32,6 +34,8 @@ func (f *flags) commands(limits limitsFlags) commandsFlags {
 		limits:     limits,
 		instanceID: f.string("instance-id", "INSTANCE_ID", hostname(), "name of this command handler instance: unique among running ones, the same across its restarts"),
 		deposit:    f.int("company-deposit", "COMPANY_DEPOSIT", companyDeposit, "initial cash of the company account in cents (deposited once, ever)"),
+		noLocalSteps: f.bool("no-local-steps", "NO_LOCAL_STEPS",
+			"write every saga step to Kafka and read it back, even the steps this instance owns (one transaction per step, as before; for comparison)"),
 	}
 }
 
@@ -52,9 +56,9 @@ func (cf commandsFlags) run(ctx context.Context, brokers []string, registryURL s
 	if *cf.deposit < 1 {
 		return fmt.Errorf("--company-deposit %d: want a positive number of cents", *cf.deposit)
 	}
-	reg, err := sr.NewClient(sr.URLs(registryURL))
+	reg, err := kafka.RegistryClient(registryURL)
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -74,6 +78,7 @@ func (cf commandsFlags) run(ctx context.Context, brokers []string, registryURL s
 	}
 	return commandhandler.Run(ctx, commandhandler.Config{
 		Brokers: brokers, Registry: reg, InstanceID: *cf.instanceID, Log: log, OnReady: onReady, Limits: limits,
+		NoLocalSteps: *cf.noLocalSteps,
 	})
 }
 

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -12,10 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openbank/bank/services/reports/reportstest"
+
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 // loadCompose loads ../../docker-compose.yml as docker compose would (schema
@@ -29,17 +35,37 @@ func loadCompose(t *testing.T, env map[string]string, profiles ...string) (*type
 	}, loader.WithProfiles(profiles))
 }
 
-var bankServices = []string{"sync", "commands", "projector", "gateway"}
+var bankServices = []string{"sync", "commands", "projector", "alerts", "reports", "gateway"}
+
+// oneShot are the compose services that run once and exit.
+var oneShot = []string{"acls", "sync"}
+
+// composeEnv is what a person sets before docker compose up: the
+// employees' credential and a password per principal.
+func composeEnv() map[string]string {
+	env := map[string]string{"EMPLOYEE_PASSWORD": "staff only", "POSTGRES_PASSWORD": "pg"}
+	for _, p := range topology.Principals {
+		env[topology.PasswordVariable(p.Name)] = strings.ToLower(rand.Text())
+	}
+	return env
+}
 
 func TestComposeFileIsValid(t *testing.T) {
-	if _, err := loadCompose(t, nil); err == nil || !strings.Contains(err.Error(), "set EMPLOYEE_PASSWORD") {
-		t.Errorf("without EMPLOYEE_PASSWORD: %v", err)
+	env := composeEnv()
+	for _, missing := range []string{"EMPLOYEE_PASSWORD", "POSTGRES_PASSWORD", topology.PasswordVariable(topology.PrincipalAdmin), topology.PasswordVariable(topology.PrincipalGateway)} {
+		without := maps.Clone(env)
+		delete(without, missing)
+		if _, err := loadCompose(t, without); err == nil || !strings.Contains(err.Error(), "set "+missing) {
+			t.Errorf("without %s: %v", missing, err)
+		}
 	}
+	env["KAFKA_REPLICATION"] = "3"
 	for _, profile := range [][]string{nil, {"cluster"}} {
-		p, err := loadCompose(t, map[string]string{"EMPLOYEE_PASSWORD": "pw", "KAFKA_REPLICATION": "3"}, profile...)
+		p, err := loadCompose(t, env, profile...)
 		if err != nil {
 			t.Fatalf("profiles %v: %v", profile, err)
 		}
+		checkComposeSecurity(t, p, env)
 		brokers := 0
 		for name, s := range p.Services {
 			if strings.HasPrefix(name, "kafka") {
@@ -51,7 +77,7 @@ func TestComposeFileIsValid(t *testing.T) {
 			if s.MemLimit == 0 {
 				t.Errorf("%s: no memory limit", name)
 			}
-			if name != "sync" && s.HealthCheck == nil {
+			if !slices.Contains(oneShot, name) && s.HealthCheck == nil {
 				t.Errorf("%s: no health check", name)
 			}
 			for dep, d := range s.DependsOn {
@@ -86,25 +112,109 @@ func TestComposeFileIsValid(t *testing.T) {
 		if v := gw.Environment["INTROSPECTION"]; v == nil || *v == "" {
 			t.Errorf("gateway: INTROSPECTION not set")
 		}
+		// PostgreSQL is for the other containers only; the reports service
+		// waits for it to be healthy and reaches it with the password set.
+		pg := p.Services["postgres"]
+		if len(pg.Ports) != 0 || !slices.Contains(pg.Expose, "5432") {
+			t.Errorf("postgres: ports %v, expose %v; want 5432 exposed to the network, nothing published", pg.Ports, pg.Expose)
+		}
+		rp := p.Services["reports"]
+		if d, ok := rp.DependsOn["postgres"]; !ok || d.Condition != types.ServiceConditionHealthy {
+			t.Errorf("reports does not wait for PostgreSQL to be healthy")
+		}
+		if db := rp.Environment["REPORTS_DB"]; db == nil || *db != "postgres://openbank:pg@postgres:5432/openbank" {
+			t.Errorf("reports: REPORTS_DB %v", db)
+		}
+	}
+}
+
+// checkComposeSecurity checks that compose runs a secured cluster: Kafka
+// started by the secure entry point with every principal's password, each
+// bank service as its own principal of the table (the synchronizer as the
+// super user), the registry reachable inside the compose network only.
+func checkComposeSecurity(t *testing.T, p *types.Project, env map[string]string) {
+	t.Helper()
+	for name, s := range p.Services {
+		value := func(k string) string {
+			if v := s.Environment[k]; v != nil {
+				return *v
+			}
+			return ""
+		}
+		switch {
+		case strings.HasPrefix(name, "kafka"):
+			if len(s.Entrypoint) != 2 || s.Entrypoint[1] != "/openbank/kafka.sh" {
+				t.Errorf("%s: entry point %v, want the secure one", name, s.Entrypoint)
+			}
+			if value("KAFKA_PASSWORD_ADMIN") != env["KAFKA_PASSWORD_ADMIN"] {
+				t.Errorf("%s: no admin password", name)
+			}
+			if name == "kafka" { // the controller formats every principal's credential
+				for _, pr := range topology.Principals {
+					if v := topology.PasswordVariable(pr.Name); value(v) != env[v] {
+						t.Errorf("kafka: %s is not given, so %s cannot log in", v, pr.Name)
+					}
+				}
+			}
+			if len(s.Ports) > 0 {
+				t.Errorf("%s publishes %v on the host", name, s.Ports)
+			}
+		case name == "postgres":
+			// Not a Kafka client: the reports service's SQL store.
+		case name == "schema-registry":
+			if len(s.Ports) > 0 {
+				t.Errorf("the registry is published on the host: %v", s.Ports)
+			}
+			if jaas := value("SCHEMA_REGISTRY_KAFKASTORE_SASL_JAAS_CONFIG"); !strings.Contains(jaas, `username="registry"`) ||
+				!strings.Contains(jaas, env["KAFKA_PASSWORD_REGISTRY"]) || value("SCHEMA_REGISTRY_KAFKASTORE_SECURITY_PROTOCOL") != "SASL_PLAINTEXT" {
+				t.Errorf("the registry does not speak to Kafka as principal registry: %q", jaas)
+			}
+		default:
+			user := value("KAFKA_SASL_USER")
+			pr, ok := topology.LookupPrincipal(user)
+			if !ok {
+				t.Errorf("%s: KAFKA_SASL_USER %q is not a principal of topology.Principals", name, user)
+				continue
+			}
+			if value("KAFKA_SASL_PASSWORD") != env[topology.PasswordVariable(user)] {
+				t.Errorf("%s: not %s's password", name, user)
+			}
+			if pr.Super != slices.Contains(oneShot, name) {
+				t.Errorf("%s runs as %s: only the one-shot acls and sync may be the super user", name, user)
+			}
+		}
 	}
 }
 
 // TestComposeServices runs the bank's services as compose configures them —
-// the same commands and environment, each its own process — against the
-// embedded broker and registry (`bank broker`) standing in for Kafka and
-// the Schema Registry: only the addresses differ.
+// the same commands and environment, each its own process and principal —
+// against the embedded broker and registry (`bank broker`) standing in for
+// Kafka and the Schema Registry. The broker gets the principals' passwords
+// as compose's Kafka does, and so enforces the principals table's ACLs as
+// compose's Kafka does once `bank acls` ran. Only the addresses differ, and
+// the registry's credentials (compose's is reachable on its network only).
 func TestComposeServices(t *testing.T) {
 	skipOnRealKafka(t)
-	p, err := loadCompose(t, map[string]string{"EMPLOYEE_PASSWORD": "staff only"})
+	cenv := composeEnv()
+	p, err := loadCompose(t, cenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := start(t, []string{"BANK_DATA_DIR=" + t.TempDir(), "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}, "broker")
+	brokerEnv := []string{"BANK_DATA_DIR=" + t.TempDir(), "KAFKA_PORT=0", "SCHEMA_REGISTRY_ADDR=127.0.0.1:0"}
+	for k, v := range p.Services["kafka"].Environment {
+		if strings.HasPrefix(k, "KAFKA_PASSWORD_") && v != nil {
+			brokerEnv = append(brokerEnv, k+"="+*v)
+		}
+	}
+	b := start(t, brokerEnv, "broker")
 	m := b.line(t, regexp.MustCompile(`^Kafka broker at (\S+), Schema Registry at (\S+)`))
-	addresses := map[string]string{"KAFKA_BROKERS": m[1], "SCHEMA_REGISTRY_URL": m[2], "BANK_HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0"}
+	b.line(t, regexp.MustCompile(`^Kafka clients authenticate with SASL/SCRAM-SHA-512 as one of the principals`))
+	addresses := map[string]string{"KAFKA_BROKERS": m[1], "SCHEMA_REGISTRY_URL": m[2], "BANK_HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
+		"REPORTS_DB": reportstest.DB(t)} // PostgreSQL's container: the tests' server
 	run := func(service string, replica int) *proc {
 		s := p.Services[service]
-		env := []string{fmt.Sprintf("INSTANCE_ID=%s-%d", service, replica), fmt.Sprintf("PROJECTOR_ID=%s-%d", service, replica)} // the host name in a container
+		env := []string{fmt.Sprintf("INSTANCE_ID=%s-%d", service, replica), fmt.Sprintf("PROJECTOR_ID=%s-%d", service, replica),
+			fmt.Sprintf("REPORTS_ID=%s-%d", service, replica)} // the host name in a container
 		for k, v := range s.Environment {
 			if a, ok := addresses[k]; ok {
 				v = &a
@@ -116,13 +226,14 @@ func TestComposeServices(t *testing.T) {
 		return start(t, env, s.Command...)
 	}
 
-	sync := run("sync", 1)
-	if err, logs := sync.wait(t); err != nil {
-		t.Fatalf("sync: %v\n%s", err, logs)
+	for _, once := range oneShot {
+		if err, logs := run(once, 1).wait(t); err != nil {
+			t.Fatalf("%s: %v\n%s", once, err, logs)
+		}
 	}
 	var services []*proc
 	var urls []string
-	for _, name := range []string{"commands", "commands", "projector", "gateway"} {
+	for _, name := range []string{"commands", "commands", "projector", "gateway", "alerts", "reports"} {
 		proc := run(name, len(services)+1)
 		services = append(services, proc)
 		urls = append(urls, "http://"+httpAddrOf(t, proc))
@@ -186,6 +297,7 @@ func TestComposeServices(t *testing.T) {
 	}
 	for u, want := range map[string]string{
 		urls[2]:      `openbank_queries_total{outcome="failed",query="FindUserQuery"} 1`, // a new user
+		urls[5]:      `openbank_reports_events_total`,
 		gatewayAdmin: `openbank_bus_request_seconds_count{outcome="answered",request="MoneyTransferCommand"}`,
 	} {
 		if !strings.Contains(metrics(u), want) {
@@ -198,6 +310,17 @@ func TestComposeServices(t *testing.T) {
 		t.Errorf("the gateway's public /metrics: %v %v", res, err)
 	} else {
 		res.Body.Close()
+	}
+
+	// The gateway's principal is confined to what it needs.
+	checkGatewayIsConfined(t, []string{m[1]}, kafka.Security{User: topology.PrincipalGateway,
+		Password: cenv[topology.PasswordVariable(topology.PrincipalGateway)]})
+
+	// No service was refused anything: the table grants what each needs.
+	for _, proc := range services {
+		if logs := proc.logs(); strings.Contains(logs, "not authorized") || strings.Contains(logs, "AUTHORIZATION_FAILED") {
+			t.Errorf("bank %v was refused something:\n%s", proc.cmd.Args[1:], logs)
+		}
 	}
 
 	// SIGTERM, as docker stop sends: every service ends cleanly.

@@ -15,10 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/topology/iban"
+	"github.com/openbank/bank/topology/kafka"
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
@@ -184,7 +183,7 @@ func TestTheWholeBankSurvivesSIGKILL(t *testing.T) {
 	}
 	check := func(when string) {
 		t.Run(when, func(t *testing.T) {
-			reg, _ := sr.NewClient(sr.URLs(registry))
+			reg, _ := kafka.RegistryClient(registry)
 			checkLedger(t, &kafkatest.Env{Brokers: []string{brokers}, RegistryURL: registry, Registry: reg}, ibans, want)
 			checkHistories(t, api, append(slices.Clone(ibans), iban.Company), want, true)
 		})

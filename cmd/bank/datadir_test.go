@@ -9,10 +9,11 @@ import (
 	"testing"
 
 	"github.com/openbank/bank/services/gateway/session"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 // The embedded bank's data — events with tokens and password hashes, the
-// session key, the employee password — is readable by its user only, also
+// session key, the employee password, the broker's credentials — is readable by its user only, also
 // in a data dir an older version made.
 func TestTheDataDirIsPrivate(t *testing.T) {
 	skipOnRealKafka(t)
@@ -26,7 +27,7 @@ func TestTheDataDirIsPrivate(t *testing.T) {
 			}
 		}
 		port, registry, sync := 0, "127.0.0.1:0", false
-		b, err := startBackbone(backboneFlags{dataDir: &dir, kafkaPort: &port, registryAddr: &registry, syncWrites: &sync}, slog.New(slog.DiscardHandler))
+		b, err := startBackbone(backboneFlags{dataDir: &dir, kafkaPort: &port, registryAddr: &registry, syncWrites: &sync}, kafka.Security{}, nil, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,6 +41,7 @@ func TestTheDataDirIsPrivate(t *testing.T) {
 		want := map[string]fs.FileMode{
 			".": 0o700, "kafka": 0o700, "kafka/.lock": 0o600, "schema-registry": 0o700, "schema-registry/schemas.jsonl": 0o600,
 			"gateway": 0o700, "gateway/employee.password": 0o600, "gateway/session.key": 0o600,
+			"credentials": 0o700, "credentials/kafka.properties": 0o600, "credentials/schema-registry.userinfo": 0o600,
 		}
 		if older {
 			want["."] = 0o755 &^ umask(t) // the user's own directory: warned about, left

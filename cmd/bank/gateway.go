@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,10 +15,9 @@ import (
 
 	"sync/atomic"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
 	"github.com/openbank/bank/services/gateway"
 	"github.com/openbank/bank/services/gateway/session"
+	"github.com/openbank/bank/site"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/kafka"
 )
@@ -139,19 +137,20 @@ func runGateway(ctx context.Context, args []string, getenv func(string) string, 
 		defer adminLn.Close()
 		log.Info("serving the admin address: /metrics, health and readiness, --pprof's profiles", "admin_addr", adminLn.Addr().String())
 	}
-	reg, err := sr.NewClient(sr.URLs(*registry))
+	reg, err := kafka.RegistryClient(*registry)
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	gw, err := gateway.New(ctx, cfg, topology.NewCodec(reg))
 	if err != nil {
 		return err
 	}
 	defer gw.Close()
-	s := &site{api: gw.Handler(), profiles: *f.profiles, checks: []check{{"kafka", func(context.Context) error { return gw.Ready() }}}}
+	s := &site.Site{API: gw.Handler(), Profiles: *f.profiles, Headers: gateway.SecurityHeaders,
+		Checks: []site.Check{{Name: "kafka", Fn: func(context.Context) error { return gw.Ready() }}}}
 	log.Info("serving /graphql, /healthz, /readyz", "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "gateway: GraphQL at %sgraphql, GraphiQL at %sgraphiql; metrics at %s\n", browserURL(ln.Addr()), browserURL(ln.Addr()), adminURL(adminLn))
-	return serveSite(ctx, ln, adminLn, s, f.serverTimeouts(), log)
+	return site.ServePublicAndAdmin(ctx, ln, adminLn, s, f.serverTimeouts(), log)
 }
 
 // sessionKeyFile is where the embedded bank keeps its session key.
@@ -174,25 +173,6 @@ func employeePassword(dataDir string) (string, string, error) {
 		return "", file, fmt.Errorf("employee password: %w", err)
 	}
 	return pw, file, nil
-}
-
-// serve serves HTTP until ctx ends, then shuts down, giving requests in
-// flight 10 s.
-func serve(ctx context.Context, ln net.Listener, h http.Handler, t serverTimeouts, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadTimeout: t.read, ReadHeaderTimeout: t.readHeader, IdleTimeout: t.idle, MaxHeaderBytes: 64 << 10}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		return fmt.Errorf("http: %w", err)
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
-	return nil
 }
 
 // service runs a service against Kafka (brokers) and the Schema Registry
@@ -220,7 +200,7 @@ func runService(ctx context.Context, name string, args []string, getenv func(str
 // serveService runs a service (run, which calls ready once it serves) with
 // an HTTP server beside it for /metrics, /healthz and /readyz: ready once
 // the service is and Kafka answers. It returns when the service does.
-func serveService(ctx context.Context, addr string, profiles bool, timeouts serverTimeouts, brokers []string, log *slog.Logger, run func(ctx context.Context, ready func()) error) error {
+func serveService(ctx context.Context, addr string, profiles bool, timeouts site.Timeouts, brokers []string, log *slog.Logger, run func(ctx context.Context, ready func()) error) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve HTTP (--http-addr): %w", err)
@@ -232,15 +212,15 @@ func serveService(ctx context.Context, addr string, profiles bool, timeouts serv
 	}
 	defer client.Close()
 	var ready atomic.Bool
-	s := &site{profiles: profiles, checks: []check{
-		{"kafka", func(context.Context) error { return client.RefreshMetadata() }},
-		{"service", func(context.Context) error { return starting(&ready, "still starting") }},
+	s := &site.Site{Profiles: profiles, Checks: []site.Check{
+		{Name: "kafka", Fn: func(context.Context) error { return client.RefreshMetadata() }},
+		{Name: "service", Fn: func(context.Context) error { return starting(&ready, "still starting") }},
 	}}
 	log.Info("serving /metrics, /healthz, /readyz", "addr", ln.Addr().String())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, s.handler(), timeouts, log) }()
+	go func() { served <- site.Serve(ctx, ln, s.Handler(), timeouts, log) }()
 	err = run(ctx, func() { ready.Store(true) })
 	cancel()
 	if serr := <-served; err == nil {

@@ -3,21 +3,11 @@ package main
 import (
 	"fmt"
 	"time"
+
+	"github.com/openbank/bank/site"
 )
 
-// serverTimeouts bound how long a bank HTTP server waits for its clients,
-// so that slow or idle ones cannot hold its connections (and memory)
-// forever. Websockets are not cut by them: gorilla/websocket clears the
-// connection's deadlines when it takes the connection over, and the
-// gateway's keep-alive pings drop dead peers instead.
-type serverTimeouts struct {
-	// read bounds reading a whole request, body included; readHeader its
-	// headers; idle how long a kept-alive connection may wait for its
-	// next request.
-	read, readHeader, idle time.Duration
-}
-
-// timeoutFlags are the flags of serverTimeouts.
+// timeoutFlags are the flags of site.Timeouts.
 type timeoutFlags struct{ read, readHeader, idle *time.Duration }
 
 // httpTimeouts adds the HTTP servers' timeout flags.
@@ -30,9 +20,9 @@ func (f *flags) httpTimeouts() timeoutFlags {
 }
 
 // values checks the flags and returns the timeouts.
-func (tf timeoutFlags) values() (serverTimeouts, error) {
-	t := serverTimeouts{read: *tf.read, readHeader: *tf.readHeader, idle: *tf.idle}
-	for name, d := range map[string]time.Duration{"--http-read-timeout": t.read, "--http-read-header-timeout": t.readHeader, "--http-idle-timeout": t.idle} {
+func (tf timeoutFlags) values() (site.Timeouts, error) {
+	t := site.Timeouts{Read: *tf.read, ReadHeader: *tf.readHeader, Idle: *tf.idle}
+	for name, d := range map[string]time.Duration{"--http-read-timeout": t.Read, "--http-read-header-timeout": t.ReadHeader, "--http-idle-timeout": t.Idle} {
 		if d <= 0 {
 			return t, fmt.Errorf("%s %s: want a positive duration", name, d)
 		}
@@ -42,7 +32,7 @@ func (tf timeoutFlags) values() (serverTimeouts, error) {
 
 // serverTimeouts returns the timeouts of the parsed flags (checked by
 // parse).
-func (f *flags) serverTimeouts() serverTimeouts {
+func (f *flags) serverTimeouts() site.Timeouts {
 	t, _ := f.timeouts.values()
 	return t
 }

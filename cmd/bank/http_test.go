@@ -16,11 +16,12 @@ import (
 
 	"github.com/openbank/bank/graph"
 	"github.com/openbank/bank/services/gateway"
+	"github.com/openbank/bank/site"
 )
 
-// serveTest serves h with serve() and the timeouts t on a free port until
+// serveTest serves h with site.Serve and the timeouts t on a free port until
 // the test ends; it returns the address.
-func serveTest(t *testing.T, h http.Handler, timeouts serverTimeouts) string {
+func serveTest(t *testing.T, h http.Handler, timeouts site.Timeouts) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -28,7 +29,7 @@ func serveTest(t *testing.T, h http.Handler, timeouts serverTimeouts) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, h, timeouts, slog.New(slog.DiscardHandler)) }()
+	go func() { done <- site.Serve(ctx, ln, h, timeouts, slog.New(slog.DiscardHandler)) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
@@ -68,17 +69,17 @@ func TestSlowAndIdleClientsAreCut(t *testing.T) {
 	}
 
 	t.Run("headers sent slowly", func(t *testing.T) {
-		conn := dial(serveTest(t, readBody, serverTimeouts{read: long, readHeader: short, idle: long}))
+		conn := dial(serveTest(t, readBody, site.Timeouts{Read: long, ReadHeader: short, Idle: long}))
 		io.WriteString(conn, "POST / HTTP/1.1\r\nHost: bank\r\n") // and never the blank line
 		closedBy(t, conn, "headers never finished")
 	})
 	t.Run("a body sent slowly", func(t *testing.T) {
-		conn := dial(serveTest(t, readBody, serverTimeouts{read: short, readHeader: long, idle: long}))
+		conn := dial(serveTest(t, readBody, site.Timeouts{Read: short, ReadHeader: long, Idle: long}))
 		io.WriteString(conn, "POST / HTTP/1.1\r\nHost: bank\r\nContent-Length: 1000\r\n\r\nabc") // 997 bytes short
 		closedBy(t, conn, "a body that never ends")
 	})
 	t.Run("an idle kept-alive connection", func(t *testing.T) {
-		conn := dial(serveTest(t, readBody, serverTimeouts{read: long, readHeader: long, idle: short}))
+		conn := dial(serveTest(t, readBody, site.Timeouts{Read: long, ReadHeader: long, Idle: short}))
 		io.WriteString(conn, "GET / HTTP/1.1\r\nHost: bank\r\n\r\n")
 		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil || res.StatusCode != http.StatusOK || res.Close {
@@ -92,7 +93,7 @@ func TestSlowAndIdleClientsAreCut(t *testing.T) {
 // A websocket outlives the read and idle timeouts: the connection is the
 // websocket's once upgraded.
 func TestWebsocketsOutliveTheReadTimeouts(t *testing.T) {
-	timeouts := serverTimeouts{read: 100 * time.Millisecond, readHeader: 100 * time.Millisecond, idle: 100 * time.Millisecond}
+	timeouts := site.Timeouts{Read: 100 * time.Millisecond, ReadHeader: 100 * time.Millisecond, Idle: 100 * time.Millisecond}
 	live := gateway.NewLiveFeed()
 	srv := gateway.NewServer(&graph.Resolver{Live: live}, gateway.Config{KeepAlive: time.Hour}, nil, nil)
 	addr := serveTest(t, srv, timeouts)
@@ -114,7 +115,7 @@ func TestWebsocketsOutliveTheReadTimeouts(t *testing.T) {
 	}
 	exchange(`{"type":"connection_init"}`, `"connection_ack"`)
 	// Well past every timeout, the connection still answers.
-	time.Sleep(10 * timeouts.read)
+	time.Sleep(10 * timeouts.Read)
 	exchange(`{"type":"ping"}`, `"pong"`)
 }
 
@@ -122,12 +123,12 @@ func TestTimeoutFlags(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		env  map[string]string
-		want serverTimeouts
+		want site.Timeouts
 		err  string
 	}{
-		{want: serverTimeouts{read: 30 * time.Second, readHeader: 10 * time.Second, idle: 2 * time.Minute}},
+		{want: site.Timeouts{Read: 30 * time.Second, ReadHeader: 10 * time.Second, Idle: 2 * time.Minute}},
 		{args: []string{"--http-read-timeout", "5s"}, env: map[string]string{"HTTP_IDLE_TIMEOUT": "1m", "HTTP_READ_HEADER_TIMEOUT": "2s"},
-			want: serverTimeouts{read: 5 * time.Second, readHeader: 2 * time.Second, idle: time.Minute}},
+			want: site.Timeouts{Read: 5 * time.Second, ReadHeader: 2 * time.Second, Idle: time.Minute}},
 		{args: []string{"--http-idle-timeout", "0s"}, err: "--http-idle-timeout 0s: want a positive duration"},
 	} {
 		f := newFlags("test", func(k string) string { return tc.env[k] }, io.Discard)

@@ -28,12 +28,16 @@ Commands:
             schema registry, synchronizer, services, HTTP
   broker    only the embedded Kafka broker and schema registry
   sync      make a Kafka cluster and schema registry match the topology
+  acls      make a secured Kafka cluster's ACLs match the principals table
   commands  a command handler instance (run several: they share the work)
   projector the projector: read models, transaction events, queries
   alerts    the alerts service: raises alerts when transactions set off
             their accounts' rules, and posts them to the rules' webhooks
+  reports   the reports service: the bank's history in PostgreSQL
+            (--reports-db), and the audit log over Kafka
   gateway   the GraphQL gateway (HTTP, websockets, GraphiQL) on :8888
-  query     ask the projector something and print the answer
+  query     ask the projector (or, for audit, the reports service)
+            something and print the answer
   health    exit 0 if a service's /readyz (default http://127.0.0.1:8888/readyz)
             answers 200: a container health check
 
@@ -66,12 +70,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBroker(ctx, args, getenv, stdout, stderr)
 	case "sync":
 		return runSync(ctx, args, getenv, stdout, stderr)
+	case "acls":
+		return runACLs(ctx, args, getenv, stdout, stderr)
 	case "commands":
 		return runCommands(ctx, args, getenv, stdout, stderr)
 	case "projector":
 		return runProjector(ctx, args, getenv, stdout, stderr)
 	case "alerts":
 		return runAlerts(ctx, args, getenv, stdout, stderr)
+	case "reports":
+		return runReports(ctx, args, getenv, stdout, stderr)
 	case "gateway":
 		return runGateway(ctx, args, getenv, stdout, stderr)
 	case "health":
@@ -100,6 +108,11 @@ type flags struct {
 	// allowPrivate is --webhooks-allow-private, shared by the alerts
 	// service and the gateway of one command.
 	allowPrivate *bool
+	// security reads the Kafka and registry security flags (added by
+	// cluster and backbone); sec is what they said, set by parse as the
+	// process's kafka.Security.
+	security func() (kafka.Security, error)
+	sec      kafka.Security
 }
 
 // newFlags returns a command's flag set, with the logging flags every
@@ -174,11 +187,37 @@ func (f *flags) boolDefault(name, env string, def bool, help string) *bool {
 }
 
 // cluster adds the flags that point a command at Kafka and the Schema
-// Registry.
+// Registry, and those of how it authenticates to them.
 func (f *flags) cluster() (brokers, registry *string) {
 	brokers = f.string("brokers", "KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
 	registry = f.string("schema-registry-url", "SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081", "Schema Registry URL")
+	f.securityFlags()
 	return brokers, registry
+}
+
+// securityFlags adds the Kafka and registry security flags (SASL, TLS,
+// basic auth; see kafka.SecurityFlags), once.
+func (f *flags) securityFlags() {
+	if f.security == nil {
+		f.security = kafka.SecurityFlags(f.FlagSet, f.getenv)
+	}
+}
+
+// applySecurity makes the security flags the process's kafka.Security,
+// which every Kafka and registry client it builds then uses.
+func (f *flags) applySecurity() error {
+	if f.security == nil {
+		return nil
+	}
+	sec, err := f.security()
+	if err != nil {
+		return err
+	}
+	if err := kafka.SetSecurity(sec); err != nil {
+		return err
+	}
+	f.sec = sec
+	return nil
 }
 
 // logging adds the logging flags and returns a function building the logger
@@ -217,6 +256,9 @@ func (f *flags) parse(args []string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("unexpected arguments: %v", f.Args())
 	}
 	if err := errors.Join(f.errs...); err != nil {
+		return nil, err
+	}
+	if err := f.applySecurity(); err != nil {
 		return nil, err
 	}
 	if f.timeouts.read != nil {

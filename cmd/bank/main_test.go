@@ -25,6 +25,7 @@ import (
 	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler/domain"
+	"github.com/openbank/bank/services/reports/reportstest"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/iban"
 	"github.com/openbank/bank/topology/kafka"
@@ -39,12 +40,17 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bankBin = filepath.Join(dir, "bank")
+	// The test credentials: the brokers and registries the tests start
+	// (embedded ones through `bank`, `bank broker` and kafkatest) accept
+	// them, every process started gets them (start), and this process's
+	// clients use them.
+	kafkatest.Credentials()
 	out, err := exec.Command("go", "build", "-o", bankBin, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build bank: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := reportstest.Main(m) // stops the tests' PostgreSQL, if one was started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -83,7 +89,8 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bankBin, args...), lines: make(chan string, 100), done: make(chan error, 1)}
 	// No test may take the default admin address: tests run side by side.
-	p.cmd.Env = append(append(os.Environ(), "ADMIN_ADDR=127.0.0.1:0"), env...)
+	// Every process gets the test credentials (env may override them).
+	p.cmd.Env = append(append(append(os.Environ(), "ADMIN_ADDR=127.0.0.1:0"), kafkatest.ClientEnv()...), env...)
 	p.cmd.Stderr = p
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -138,7 +145,7 @@ func startCluster(t *testing.T, brokerEnv ...string) *cluster {
 // the test.
 func (c *cluster) kafka(t *testing.T) *kafkatest.Env {
 	t.Helper()
-	reg, err := sr.NewClient(sr.URLs(c.registry))
+	reg, err := kafka.RegistryClient(c.registry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +331,7 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	gw.stop(t)
 
 	// An event, consumed and committed by a group, then a restart.
-	reg, _ := sr.NewClient(sr.URLs(registry))
+	reg, _ := kafka.RegistryClient(registry)
 	env := &kafkatest.Env{Brokers: brokers, RegistryURL: registry, Registry: reg}
 	codec := env.Codec()
 	event := &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "ada", Password: "hash"}
@@ -343,7 +350,7 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	if u := me(m[2]); u != "grace" {
 		t.Errorf("after a restart the session is refused: me = %q", u)
 	}
-	reg, _ = sr.NewClient(sr.URLs(m[4]))
+	reg, _ = kafka.RegistryClient(m[4])
 	env = &kafkatest.Env{Brokers: []string{m[3]}, RegistryURL: m[4], Registry: reg}
 	// The group resumes after the committed offset: it sees bob, not ada.
 	got := env.ConsumeGroup(t, "restart", topology.UserEvents, 1)
@@ -640,6 +647,9 @@ func TestQueryArguments(t *testing.T) {
 		{[]string{"transfer", "bac1d725-d341-5b5e-969a-165acaa56741"}, "TransferByIdQuery"},
 		{[]string{"as-of", "NL66OPEN0000000000", "3"}, "AccountAsOfQuery"},
 		{[]string{"as-of-time", "NL66OPEN0000000000", "2026-11-23T01:00:00Z"}, "AccountAsOfQuery"},
+		{[]string{"audit"}, "AuditLogQuery"},
+		{[]string{"audit", "50", "1764252000123000:bank_events:0:41"}, "AuditLogQuery"},
+		{[]string{"audit", "many"}, ""},
 		{nil, ""},
 		{[]string{"account"}, ""},
 		{[]string{"transaction", "seven"}, ""},

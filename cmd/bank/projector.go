@@ -10,12 +10,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
 	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/projector"
 	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 func runProjector(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
@@ -32,16 +31,17 @@ func (f *flags) projectorFlags() projectorFlags {
 
 // run runs a projector instance.
 func (pf projectorFlags) run(ctx context.Context, brokers []string, registryURL string, log *slog.Logger, ready func()) error {
-	reg, err := sr.NewClient(sr.URLs(registryURL))
+	reg, err := kafka.RegistryClient(registryURL)
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	return projector.Run(ctx, projector.Config{Brokers: brokers, Registry: reg, InstanceID: *pf.instanceID, Log: log, OnReady: ready})
 }
 
 const queryUsage = `Usage: bank query [flags] KIND [ARGS]
 
-Asks the projector over Kafka and prints its JSON answer.
+Asks the projector (audit: the reports service) over Kafka and prints its
+JSON answer.
 
   account IBAN               an account: balance and owners
   accounts USERNAME          the accounts of a user
@@ -52,6 +52,8 @@ Asks the projector over Kafka and prints its JSON answer.
   transfer UUID              a transfer's progress
   as-of IBAN TRANSACTION_ID  an account as it stood after that transaction
   as-of-time IBAN RFC3339    an account as it stood at that time
+  audit [N] [CURSOR]         the first N (default 20, at most 500) events of
+                             the audit log, after CURSOR (a page's "next")
 `
 
 func runQuery(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -66,6 +68,9 @@ func runQuery(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if err := f.applySecurity(); err != nil {
+		return err
+	}
 	q, err := parseQuery(f.Args())
 	if err != nil {
 		fmt.Fprint(stderr, queryUsage)
@@ -75,9 +80,9 @@ func runQuery(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("--timeout: %w", err)
 	}
-	reg, err := sr.NewClient(sr.URLs(*registry))
+	reg, err := kafka.RegistryClient(*registry)
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -156,6 +161,15 @@ func parseQuery(args []string) (schemas.Record, error) {
 			return nil, fmt.Errorf("transaction id %q: want a number from 1", arg(2))
 		}
 		return &schemas.AccountAsOfQuery{ID: id, IBAN: arg(1), AsOfTransactionID: n, MaxItems: 20}, nil
+	case "audit":
+		first := int64(20)
+		if arg(1) != "" {
+			var err error
+			if first, err = strconv.ParseInt(arg(1), 10, 32); err != nil {
+				return nil, fmt.Errorf("count %q: %w", arg(1), err)
+			}
+		}
+		return &schemas.AuditLogQuery{ID: id, First: int32(first), After: arg(2)}, nil
 	case "as-of-time":
 		at, err := time.Parse(time.RFC3339, arg(2))
 		if err != nil {

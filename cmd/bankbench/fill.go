@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
@@ -25,7 +25,8 @@ import (
 // through the API, because a million events through the API would measure
 // the API. Every event is one the command handler could have written:
 // accounts opened, funded from cash, then transfers between them, each a
-// started, debited, credited, completed saga.
+// started, debited, credited, completed saga. It is long on purpose: it
+// reads top to bottom as the log it writes.
 func fill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bankbench fill", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -33,15 +34,23 @@ func fill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	registry := fs.String("schema-registry", "http://127.0.0.1:8081", "Schema Registry URL")
 	events := fs.Int("events", 1_000_000, "events to write (at least; the last saga is whole)")
 	accounts := fs.Int("accounts", 1000, "accounts the transfers move money between")
+	security := kafka.SecurityFlags(fs, os.Getenv) // writes the event topics: the admin principal on a secured cluster
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sec, err := security()
+	if err != nil {
+		return err
+	}
+	if err := kafka.SetSecurity(sec); err != nil {
 		return err
 	}
 	if *accounts < 2 || *events < 1 {
 		return errors.New("--accounts at least 2, --events at least 1")
 	}
-	reg, err := sr.NewClient(sr.URLs(*registry))
+	reg, err := kafka.RegistryClient(*registry)
 	if err != nil {
-		return fmt.Errorf("schema registry: %w", err)
+		return err
 	}
 	codec := topology.NewCodec(reg)
 	cfg := kafka.ProducerConfig("bankbench-fill")

@@ -38,11 +38,12 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Account struct {
-		Balance      func(childComplexity int) int
-		BalanceCents func(childComplexity int) int
-		Iban         func(childComplexity int) int
-		Owners       func(childComplexity int) int
-		Token        func(childComplexity int) int
+		Balance             func(childComplexity int) int
+		BalanceCents        func(childComplexity int) int
+		Iban                func(childComplexity int) int
+		OverdraftLimitCents func(childComplexity int) int
+		Owners              func(childComplexity int) int
+		Token               func(childComplexity int) int
 	}
 
 	AccountAsOf struct {
@@ -114,6 +115,14 @@ type ComplexityRoot struct {
 		Iban               func(childComplexity int) int
 	}
 
+	BankSummary struct {
+		Accounts      func(childComplexity int) int
+		Balances      func(childComplexity int) int
+		BalancesCents func(childComplexity int) int
+		Transactions  func(childComplexity int) int
+		Users         func(childComplexity int) int
+	}
+
 	CommandResult struct {
 		Reason     func(childComplexity int) int
 		ReasonCode func(childComplexity int) int
@@ -154,6 +163,7 @@ type ComplexityRoot struct {
 		AlertRules          func(childComplexity int, iban string) int
 		AllLastTransactions func(childComplexity int) int
 		AuditLog            func(childComplexity int, from *string, to *string, after *string, first *int) int
+		BankSummary         func(childComplexity int) int
 		History             func(childComplexity int, iban string, first *int, after *string, from *string, to *string) int
 		Me                  func(childComplexity int) int
 		TransactionByID     func(childComplexity int, id int) int
@@ -181,6 +191,7 @@ type ComplexityRoot struct {
 		FromTo          func(childComplexity int) int
 		ID              func(childComplexity int) int
 		Iban            func(childComplexity int) int
+		Kind            func(childComplexity int) int
 		NewBalance      func(childComplexity int) int
 		NewBalanceCents func(childComplexity int) int
 		TransactionID   func(childComplexity int) int
@@ -234,6 +245,7 @@ type QueryResolver interface {
 	AllLastTransactions(ctx context.Context) ([]*model.Transaction, error)
 	AlertRules(ctx context.Context, iban string) ([]*model.AlertRule, error)
 	Me(ctx context.Context) (*model.User, error)
+	BankSummary(ctx context.Context) (*model.BankSummary, error)
 	Transfer(ctx context.Context, uuid string) (*model.Transfer, error)
 	History(ctx context.Context, iban string, first *int, after *string, from *string, to *string) (*model.TransactionPage, error)
 	AccountAsOf(ctx context.Context, iban string, atTransaction *int64, atTime *string) (*model.AccountAsOf, error)
@@ -280,6 +292,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Iban(childComplexity), true
+	case "Account.overdraft_limit_cents":
+		if e.ComplexityRoot.Account.OverdraftLimitCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.OverdraftLimitCents(childComplexity), true
 	case "Account.owners":
 		if e.ComplexityRoot.Account.Owners == nil {
 			break
@@ -571,6 +589,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditTransaction.Iban(childComplexity), true
 
+	case "BankSummary.accounts":
+		if e.ComplexityRoot.BankSummary.Accounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BankSummary.Accounts(childComplexity), true
+	case "BankSummary.balances":
+		if e.ComplexityRoot.BankSummary.Balances == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BankSummary.Balances(childComplexity), true
+	case "BankSummary.balances_cents":
+		if e.ComplexityRoot.BankSummary.BalancesCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BankSummary.BalancesCents(childComplexity), true
+	case "BankSummary.transactions":
+		if e.ComplexityRoot.BankSummary.Transactions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BankSummary.Transactions(childComplexity), true
+	case "BankSummary.users":
+		if e.ComplexityRoot.BankSummary.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BankSummary.Users(childComplexity), true
+
 	case "CommandResult.reason":
 		if e.ComplexityRoot.CommandResult.Reason == nil {
 			break
@@ -802,6 +851,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["from"].(*string), args["to"].(*string), args["after"].(*string), args["first"].(*int)), true
+	case "Query.bank_summary":
+		if e.ComplexityRoot.Query.BankSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.BankSummary(childComplexity), true
 	case "Query.history":
 		if e.ComplexityRoot.Query.History == nil {
 			break
@@ -939,6 +994,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Transaction.Iban(childComplexity), true
+	case "Transaction.kind":
+		if e.ComplexityRoot.Transaction.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Kind(childComplexity), true
 	case "Transaction.new_balance":
 		if e.ComplexityRoot.Transaction.NewBalance == nil {
 			break
@@ -1275,6 +1336,18 @@ type Account {
   owners: [String!]!
   "The logged-in user's token for it, which money_transfer needs."
   token: String!
+  "How far below zero the balance may go, in cents (negative): a transfer that would take it there or lower is refused."
+  overdraft_limit_cents: Cents!
+}
+
+"The bank in four figures, for employees."
+type BankSummary {
+  users: Int64!
+  accounts: Int64!
+  transactions: Int64!
+  "What the accounts hold together: the cash deposited less what left the bank."
+  balances: String!
+  balances_cents: Cents!
 }
 
 type User {
@@ -1292,6 +1365,8 @@ type CommandResult {
 extend type Query {
   "The logged-in user (needs a session, see AccountResult.session) and their accounts."
   me: User
+  "How many users, accounts and transactions the bank has, and what its accounts hold together. Employees only."
+  bank_summary: BankSummary
   "A transfer's progress, for the owners of its accounts (or an employee); null until the read model has seen it start."
   transfer(uuid: String!): Transfer
 }
@@ -1353,6 +1428,17 @@ extend type Transaction {
   at: String
   "The id as a 64-bit integer (id is 32-bit, as in the original API)."
   transaction_id: Int64!
+  "What moved the money; null for history written before kinds were kept."
+  kind: TransactionKind
+}
+
+enum TransactionKind {
+  "Money moved by a transfer, in or out."
+  TRANSFER
+  "Cash deposited."
+  DEPOSIT
+  "A debit given back: the transfer's credit failed (to an account that does not exist, say)."
+  RETURN
 }
 
 "A page of an account's history, newest first."
@@ -1647,6 +1733,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_owners(ctx, field)
 	case "token":
 		return ec.fieldContext_Account_token(ctx, field)
+	case "overdraft_limit_cents":
+		return ec.fieldContext_Account_overdraft_limit_cents(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -1789,6 +1877,22 @@ func (ec *executionContext) childFields_AuditTransaction(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type AuditTransaction", field.Name)
 }
 
+func (ec *executionContext) childFields_BankSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "users":
+		return ec.fieldContext_BankSummary_users(ctx, field)
+	case "accounts":
+		return ec.fieldContext_BankSummary_accounts(ctx, field)
+	case "transactions":
+		return ec.fieldContext_BankSummary_transactions(ctx, field)
+	case "balances":
+		return ec.fieldContext_BankSummary_balances(ctx, field)
+	case "balances_cents":
+		return ec.fieldContext_BankSummary_balances_cents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BankSummary", field.Name)
+}
+
 func (ec *executionContext) childFields_CommandResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "success":
@@ -1865,6 +1969,8 @@ func (ec *executionContext) childFields_Transaction(ctx context.Context, field g
 		return ec.fieldContext_Transaction_at(ctx, field)
 	case "transaction_id":
 		return ec.fieldContext_Transaction_transaction_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Transaction_kind(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Transaction", field.Name)
 }
@@ -2724,6 +2830,29 @@ func (ec *executionContext) _Account_token(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Account_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
+}
+
+func (ec *executionContext) _Account_overdraft_limit_cents(ctx context.Context, field graphql.CollectedField, obj *model.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_overdraft_limit_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OverdraftLimitCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_overdraft_limit_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, false, false, "Cents")
 }
 
 func (ec *executionContext) _AccountAsOf_iban(ctx context.Context, field graphql.CollectedField, obj *model.AccountAsOf) (ret graphql.Marshaler) {
@@ -3788,6 +3917,121 @@ func (ec *executionContext) fieldContext_AuditTransaction_balance_before_cents(_
 	return graphql.NewScalarFieldContext("AuditTransaction", field, false, false, "Cents")
 }
 
+func (ec *executionContext) _BankSummary_users(ctx context.Context, field graphql.CollectedField, obj *model.BankSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BankSummary_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Users, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BankSummary_users(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BankSummary", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _BankSummary_accounts(ctx context.Context, field graphql.CollectedField, obj *model.BankSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BankSummary_accounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accounts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BankSummary_accounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BankSummary", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _BankSummary_transactions(ctx context.Context, field graphql.CollectedField, obj *model.BankSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BankSummary_transactions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Transactions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BankSummary_transactions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BankSummary", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _BankSummary_balances(ctx context.Context, field graphql.CollectedField, obj *model.BankSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BankSummary_balances(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Balances, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BankSummary_balances(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BankSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _BankSummary_balances_cents(ctx context.Context, field graphql.CollectedField, obj *model.BankSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BankSummary_balances_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BalancesCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BankSummary_balances_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BankSummary", field, false, false, "Cents")
+}
+
 func (ec *executionContext) _CommandResult_success(ctx context.Context, field graphql.CollectedField, obj *model.CommandResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4741,6 +4985,38 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_bank_summary(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_bank_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().BankSummary(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BankSummary) graphql.Marshaler {
+			return ec.marshalOBankSummary2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐBankSummary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_bank_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BankSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_transfer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5389,6 +5665,29 @@ func (ec *executionContext) _Transaction_transaction_id(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_Transaction_transaction_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Transaction", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _Transaction_kind(ctx context.Context, field graphql.CollectedField, obj *model.Transaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transaction_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TransactionKind) graphql.Marshaler {
+			return ec.marshalOTransactionKind2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Transaction_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Transaction", field, false, false, "TransactionKind")
 }
 
 func (ec *executionContext) _TransactionPage_items(ctx context.Context, field graphql.CollectedField, obj *model.TransactionPage) (ret graphql.Marshaler) {
@@ -6848,6 +7147,11 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "overdraft_limit_cents":
+			out.Values[i] = ec._Account_overdraft_limit_cents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7314,6 +7618,59 @@ func (ec *executionContext) _AuditTransaction(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var bankSummaryImplementors = []string{"BankSummary"}
+
+func (ec *executionContext) _BankSummary(ctx context.Context, sel ast.SelectionSet, obj *model.BankSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bankSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BankSummary")
+		case "users":
+			out.Values[i] = ec._BankSummary_users(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accounts":
+			out.Values[i] = ec._BankSummary_accounts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "transactions":
+			out.Values[i] = ec._BankSummary_transactions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "balances":
+			out.Values[i] = ec._BankSummary_balances(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "balances_cents":
+			out.Values[i] = ec._BankSummary_balances_cents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var commandResultImplementors = []string{"CommandResult"}
 
 func (ec *executionContext) _CommandResult(ctx context.Context, sel ast.SelectionSet, obj *model.CommandResult) graphql.Marshaler {
@@ -7622,6 +7979,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
 				})
+		case "bank_summary":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_bank_summary(ctx, field)
+				})
 		case "transfer":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -7806,6 +8169,11 @@ func (ec *executionContext) _Transaction(ctx context.Context, sel ast.SelectionS
 		case "transaction_id":
 			out.Values[i] = ec._Transaction_transaction_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Transaction_kind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -8747,6 +9115,13 @@ func (ec *executionContext) marshalOAuditTransaction2ᚖgithubᚗcomᚋopenbank�
 	return ec._AuditTransaction(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOBankSummary2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐBankSummary(ctx context.Context, sel ast.SelectionSet, v *model.BankSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BankSummary(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8911,6 +9286,22 @@ func (ec *executionContext) marshalOTransaction2ᚖgithubᚗcomᚋopenbankᚋban
 		return graphql.Null
 	}
 	return ec._Transaction(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTransactionKind2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionKind(ctx context.Context, v any) (*model.TransactionKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.TransactionKind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTransactionKind2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionKind(ctx context.Context, sel ast.SelectionSet, v *model.TransactionKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOTransactionPage2ᚖgithubᚗcomᚋopenbankᚋbankᚋgraphᚋmodelᚐTransactionPage(ctx context.Context, sel ast.SelectionSet, v *model.TransactionPage) graphql.Marshaler {

@@ -18,6 +18,8 @@ type Account struct {
 	Owners []string `json:"owners"`
 	// The logged-in user's token for it, which money_transfer needs.
 	Token string `json:"token"`
+	// How far below zero the balance may go, in cents (negative): a transfer that would take it there or lower is refused.
+	OverdraftLimitCents int64 `json:"overdraft_limit_cents"`
 }
 
 // An account as it stood at a past point.
@@ -114,6 +116,16 @@ type AuditTransaction struct {
 	BalanceBeforeCents int64  `json:"balance_before_cents"`
 }
 
+// The bank in four figures, for employees.
+type BankSummary struct {
+	Users        int64 `json:"users"`
+	Accounts     int64 `json:"accounts"`
+	Transactions int64 `json:"transactions"`
+	// What the accounts hold together: the cash deposited less what left the bank.
+	Balances      string `json:"balances"`
+	BalancesCents int64  `json:"balances_cents"`
+}
+
 type CommandResult struct {
 	Success bool    `json:"success"`
 	Reason  *string `json:"reason,omitempty"`
@@ -172,6 +184,8 @@ type Transaction struct {
 	At *string `json:"at,omitempty"`
 	// The id as a 64-bit integer (id is 32-bit, as in the original API).
 	TransactionID int64 `json:"transaction_id"`
+	// What moved the money; null for history written before kinds were kept.
+	Kind *TransactionKind `json:"kind,omitempty"`
 }
 
 // A page of an account's history, newest first.
@@ -537,6 +551,66 @@ func (e *ReasonCode) UnmarshalJSON(b []byte) error {
 }
 
 func (e ReasonCode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TransactionKind string
+
+const (
+	// Money moved by a transfer, in or out.
+	TransactionKindTransfer TransactionKind = "TRANSFER"
+	// Cash deposited.
+	TransactionKindDeposit TransactionKind = "DEPOSIT"
+	// A debit given back: the transfer's credit failed (to an account that does not exist, say).
+	TransactionKindReturn TransactionKind = "RETURN"
+)
+
+var AllTransactionKind = []TransactionKind{
+	TransactionKindTransfer,
+	TransactionKindDeposit,
+	TransactionKindReturn,
+}
+
+func (e TransactionKind) IsValid() bool {
+	switch e {
+	case TransactionKindTransfer, TransactionKindDeposit, TransactionKindReturn:
+		return true
+	}
+	return false
+}
+
+func (e TransactionKind) String() string {
+	return string(e)
+}
+
+func (e *TransactionKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TransactionKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TransactionKind", str)
+	}
+	return nil
+}
+
+func (e TransactionKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TransactionKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TransactionKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -29,6 +29,10 @@ waitfor() {
   echo "replay: no '$2' in $1 after $3 s:" >&2; tail -20 "$1" >&2; exit 1
 }
 
+# The broker accepts these credentials, and every process below uses them.
+KAFKA_SASL_USER=bench KAFKA_SASL_PASSWORD=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+SCHEMA_REGISTRY_USER=bench SCHEMA_REGISTRY_PASSWORD=$KAFKA_SASL_PASSWORD
+export KAFKA_SASL_USER KAFKA_SASL_PASSWORD SCHEMA_REGISTRY_USER SCHEMA_REGISTRY_PASSWORD
 "$dir/bank" broker --data-dir "$dir/data" --kafka-port 0 --registry-addr 127.0.0.1:0 >"$dir/broker.out" 2>"$dir/broker.log" &
 waitfor "$dir/broker.out" '^Kafka broker at' 30
 read -r kafka registry < <(sed -nE 's/^Kafka broker at ([^,]+), Schema Registry at (.+)$/\1 \2/p' "$dir/broker.out")

@@ -5,7 +5,8 @@
 // exactly once: the alerts of a batch of transactions and the batch's
 // offsets commit in one Kafka transaction, so a killed and restarted
 // instance goes on where the last commit left off. A second consumer group
-// posts each alert to its rule's webhook (see webhook.go).
+// posts each alert to its rule's webhook, each destination apart from the
+// others (see delivery.go).
 package alerts
 
 import (
@@ -68,6 +69,13 @@ type Config struct {
 	// Attempts bounds the posts of one alert; after the last failure the
 	// alert is parked on dead_letters (default 10).
 	Attempts int
+	// MaxInFlight bounds the webhook posts in flight at once over all
+	// destinations (default 32); a destination posts one at a time, in
+	// order (see delivery.go).
+	MaxInFlight int
+	// MaxPending bounds the alerts with a webhook that a partition of the
+	// alerts topic holds read but not yet delivered (default 200).
+	MaxPending int
 	// OnReady, if set, is called once the rules are rebuilt and alerts are
 	// being raised.
 	OnReady func()
@@ -89,6 +97,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 10
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = defaultMaxInFlight
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = defaultMaxPending
 	}
 	log := cfg.Log
 	if log == nil {
@@ -141,9 +155,14 @@ func Run(ctx context.Context, cfg Config) error {
 		kafka.ConsumeGroup(ctx, cfg.Brokers, RaiseGroup, raise, []string{topology.TransactionEvents}, &raiser{s}, log)
 	})
 	deliver := kafka.ConsumerConfig("openbank-alerts-webhooks-" + cfg.InstanceID)
-	deliver.Consumer.Offsets.AutoCommit.Enable = false // committed after each delivery
+	deliver.Consumer.Offsets.AutoCommit.Enable = false // committed as deliveries finish (delivery.go)
+	// Those commits go to the group's coordinator on the connection its
+	// fetches wait on: a short wait, so a commit is not held long.
+	deliver.Consumer.MaxWaitTime = 100 * time.Millisecond
 	wg.Go(func() {
-		kafka.ConsumeGroup(ctx, cfg.Brokers, DeliverGroup, deliver, []string{topology.Alerts}, &deliverer{s}, log)
+		d := newDispatcher(s)
+		kafka.ConsumeGroup(ctx, cfg.Brokers, DeliverGroup, deliver, []string{topology.Alerts}, &deliverer{s: s, d: d}, log)
+		d.wait() // the sessions ended, so do the destinations' workers
 	})
 	if cfg.OnReady != nil {
 		cfg.OnReady()

@@ -17,6 +17,8 @@ import (
 
 	"github.com/openbank/bank/durable"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/openbank/bank/topology"
 )
 
 // Config configures the embedded broker.
@@ -36,7 +38,25 @@ type Config struct {
 	// (retention.ms, retention.bytes); kfake only does so when asked.
 	// Zero means every minute.
 	RetentionInterval time.Duration
-	Log               *slog.Logger
+	// Users are the principals the broker accepts, over SASL/SCRAM
+	// (SHA-512 or SHA-256);
+	// a client that does not authenticate as one is refused. None: no
+	// authentication, any process that reaches the port may do anything.
+	Users []User
+	// ACLs enforces the users' Grants: a user that is not Super may do
+	// only what they allow (Kafka's rules: Read and Write imply Describe,
+	// Write on a topic lets a producer be idempotent).
+	ACLs bool
+	Log  *slog.Logger
+}
+
+// User is a SASL/SCRAM principal of the broker.
+type User struct {
+	Name, Password string
+	// Super may do anything, whatever the ACLs.
+	Super bool
+	// Grants are what the user may do when ACLs are on.
+	Grants []topology.Grant
 }
 
 // Broker is a running embedded broker.
@@ -59,6 +79,11 @@ func Start(cfg Config) (*Broker, error) {
 		kfake.ClusterID("openbank-embedded"),
 		kfake.WithLogger(logger{cfg.Log}),
 	}
+	sasl, err := saslOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, sasl...)
 	b := &Broker{}
 	if cfg.DataDir != "" {
 		dir := filepath.Join(cfg.DataDir, "kafka")

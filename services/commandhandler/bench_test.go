@@ -2,10 +2,13 @@ package commandhandler_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/contract"
@@ -15,18 +18,32 @@ import (
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
-// BenchmarkTransferSaga measures whole transfers (MoneyTransfer, debit,
-// credit, completion: four transactions and three hops over the broker)
-// through one handler instance on the embedded broker, with 64 in flight.
-// It reports transfers/s and the latency a client waits.
+// BenchmarkTransferSaga measures whole transfers through one handler
+// instance on the embedded broker, with 1 and with 64 in flight: with local
+// steps (the default: a transfer is one transaction) and step by step
+// (MoneyTransfer, debit, credit, completion: four transactions and three
+// hops over the broker). It reports transfers/s, the latency a client
+// waits, and the Kafka transactions per transfer (below 1 when a batch
+// holds several transfers).
 func BenchmarkTransferSaga(b *testing.B) {
+	for _, mode := range []struct {
+		name    string
+		noLocal bool
+	}{{"local", false}, {"step by step", true}} {
+		for _, clients := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/%d in flight", mode.name, clients), func(b *testing.B) { benchTransfers(b, mode.noLocal, clients) })
+		}
+	}
+}
+
+func benchTransfers(b *testing.B, noLocal bool, clients int) {
 	env := kafkatest.Synced(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
 		done <- commandhandler.Run(ctx, commandhandler.Config{Brokers: env.Brokers, Registry: env.Registry,
-			InstanceID: "bench", OnReady: func() { close(ready) }, NewToken: func() string { return testToken },
+			InstanceID: "bench", OnReady: func() { close(ready) }, NewToken: func() string { return testToken }, NoLocalSteps: noLocal,
 			Limits: contract.AmountLimits{MaxTransfer: 1 << 50, MaxDeposit: 1 << 50, MaxDepositsPerDay: 1 << 50}})
 	}()
 	<-ready
@@ -70,7 +87,7 @@ func BenchmarkTransferSaga(b *testing.B) {
 		wg        sync.WaitGroup
 	)
 	jobs := make(chan int)
-	for w := range 64 {
+	for w := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -85,6 +102,7 @@ func BenchmarkTransferSaga(b *testing.B) {
 			}
 		}()
 	}
+	txns := testutil.ToFloat64(commandhandler.Transactions)
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
@@ -98,4 +116,5 @@ func BenchmarkTransferSaga(b *testing.B) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "transfers/s")
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric((testutil.ToFloat64(commandhandler.Transactions)-txns)/float64(b.N), "txns/transfer")
 }

@@ -30,11 +30,11 @@ func (h *groupHandler) Setup(sess sarama.ConsumerGroupSession) error {
 				"topic", t, "partitions", got, inputs[0], want)
 		}
 	}
-	barrier, err := h.barrier(sess)
+	barrier, positions, err := h.barrier(sess)
 	if err != nil {
 		return err
 	}
-	s := &session{ConsumerGroupSession: sess, barrier: barrier, abort: make(chan struct{})}
+	s := &session{ConsumerGroupSession: sess, barrier: barrier, positions: positions, abort: make(chan struct{})}
 	h.cur = s
 	h.log.Info("partitions assigned", "generation", sess.GenerationID(), "partitions", len(want), "waits_for", barrier)
 	select {
@@ -46,25 +46,27 @@ func (h *groupHandler) Setup(sess sarama.ConsumerGroupSession) error {
 }
 
 // barrier reads the metadata of the offsets committed for our partitions:
-// the newest events their previous owners' decisions depended on.
-func (h *groupHandler) barrier(sess sarama.ConsumerGroupSession) (map[string]int64, error) {
+// the newest events their previous owners' decisions depended on; and the
+// offsets themselves, a partition never committed having its oldest.
+func (h *groupHandler) barrier(sess sarama.ConsumerGroupSession) (map[string]int64, positions, error) {
 	client := h.e.client
 	req := sarama.NewOffsetFetchRequest(client.Config().Version, Group, sess.Claims())
 	// Wait out transactions still committing offsets for these partitions.
 	req.RequireStable = true
 	for attempt := 0; ; attempt++ {
 		if err := sess.Context().Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		coord, err := client.Coordinator(Group)
 		if err != nil {
-			return nil, fmt.Errorf("group coordinator: %w", err)
+			return nil, nil, fmt.Errorf("group coordinator: %w", err)
 		}
 		resp, err := coord.FetchOffset(req)
 		if err != nil {
-			return nil, fmt.Errorf("fetch committed offsets: %w", err)
+			return nil, nil, fmt.Errorf("fetch committed offsets: %w", err)
 		}
 		out := map[string]int64{}
+		pos := positions{}
 		unstable := false
 		for topic, parts := range resp.Blocks {
 			for p, b := range parts {
@@ -72,7 +74,12 @@ func (h *groupHandler) barrier(sess sarama.ConsumerGroupSession) (map[string]int
 				case errors.Is(b.Err, sarama.ErrUnstableOffsetCommit):
 					unstable = true
 				case b.Err != sarama.ErrNoError:
-					return nil, fmt.Errorf("committed offset of %s/%d: %w", topic, p, b.Err)
+					return nil, nil, fmt.Errorf("committed offset of %s/%d: %w", topic, p, b.Err)
+				}
+				if b.Offset >= 0 {
+					pos.set(topic, p, b.Offset)
+				} else if oldest, err := client.GetOffset(topic, p, sarama.OffsetOldest); err == nil {
+					pos.set(topic, p, oldest) // nothing consumed yet
 				}
 				for t, off := range decodeBarrier(b.Metadata) {
 					// -1: no event of that topic was depended on.
@@ -85,13 +92,13 @@ func (h *groupHandler) barrier(sess sarama.ConsumerGroupSession) (map[string]int
 		if errors.Is(resp.Err, sarama.ErrUnstableOffsetCommit) {
 			unstable = true
 		} else if resp.Err != sarama.ErrNoError {
-			return nil, fmt.Errorf("fetch committed offsets: %w", resp.Err)
+			return nil, nil, fmt.Errorf("fetch committed offsets: %w", resp.Err)
 		}
 		if !unstable {
-			return out, nil
+			return out, pos, nil
 		}
 		if attempt > 300 {
-			return nil, errors.New("offsets of the group stayed unstable for a minute")
+			return nil, nil, errors.New("offsets of the group stayed unstable for a minute")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

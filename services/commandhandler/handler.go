@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +57,14 @@ type Config struct {
 	NewToken func() string
 	// MaxBatch bounds the inputs decided in one transaction.
 	MaxBatch int
+	// NoLocalSteps writes every saga step and reads it back, as several
+	// instances do for the steps another one owns, instead of deciding
+	// the ones this instance owns at once (local.go). For comparison and
+	// tests.
+	NoLocalSteps bool
+
+	// beforeCommit, in tests, runs before each transaction commits.
+	beforeCommit func(sarama.ConsumerGroupSession)
 	// Limits bound transfers and cash deposits (contract defaults when
 	// zero). Every instance should run with the same.
 	Limits contract.AmountLimits
@@ -106,6 +113,9 @@ func Run(ctx context.Context, cfg Config) error {
 	for _, t := range topology.StateTopics {
 		e.lastWrite[t] = -1
 		e.own[t] = map[int64]bool{}
+	}
+	if e.partitions, err = partitionCounts(client); err != nil {
+		return err
 	}
 	if e.producer, err = kafka.NewTxnProducer(cfg.Brokers, "openbank-commands-"+cfg.InstanceID, log); err != nil {
 		return err
@@ -168,6 +178,9 @@ type session struct {
 	// barrier is, per event topic, the offset of the last event the
 	// previous owners of our partitions depended on.
 	barrier map[string]int64
+	// positions are the committed offsets of our partitions; only the
+	// engine reads and writes them once the session is queued.
+	positions positions
 	// abort ends the session, so the group re-delivers from the committed
 	// offsets; closed at most once.
 	abort     chan struct{}
@@ -204,6 +217,8 @@ type engine struct {
 	work    chan item
 	pending []item
 	current *session
+	// partitions counts each input topic's partitions, to place a step.
+	partitions map[string]int32
 }
 
 // rebuild reads the event topics up to where they stood at start, showing
@@ -377,13 +392,14 @@ func (e *engine) process(ctx context.Context, s *session, batch []item) error {
 	var out []*sarama.ProducerMessage
 	var decided []schemas.Record
 	offsets := map[string]map[int32]int64{}
+	touched := map[string]map[int32]int64{} // partitions of local steps
 	for _, it := range batch {
 		m := it.msg
 		if offsets[m.Topic] == nil {
 			offsets[m.Topic] = map[int32]int64{}
 		}
 		offsets[m.Topic][m.Partition] = m.Offset + 1
-		msgs, records, err := e.decide(ctx, m)
+		msgs, records, err := e.decide(ctx, s, m, touched)
 		if err != nil {
 			e.state.Rollback()
 			return err
@@ -391,11 +407,27 @@ func (e *engine) process(ctx context.Context, s *session, batch []item) error {
 		out = append(out, msgs...)
 		decided = append(decided, records...)
 	}
+	for topic, parts := range touched {
+		for p, off := range parts {
+			if _, consumed := offsets[topic][p]; !consumed {
+				if offsets[topic] == nil {
+					offsets[topic] = map[int32]int64{}
+				}
+				offsets[topic][p] = off
+			}
+		}
+	}
 	if err := e.commit(ctx, s, out, offsets); err != nil {
 		e.state.Rollback()
 		return err
 	}
 	e.state.Commit()
+	transactions.Inc()
+	for topic, parts := range offsets {
+		for p, off := range parts {
+			s.positions.set(topic, p, off)
+		}
+	}
 	count(decided)
 	batchSeconds.Observe(time.Since(start).Seconds())
 	batchInputs.Observe(float64(len(batch)))
@@ -410,9 +442,10 @@ func (e *engine) process(ctx context.Context, s *session, batch []item) error {
 
 // decide handles one input: it returns the messages to write (and the
 // records they carry) and applies their events to the state (journaled, so
-// a failed commit undoes them). Inputs that can never be handled go to the
-// dead-letter topic.
-func (e *engine) decide(ctx context.Context, m *sarama.ConsumerMessage) ([]*sarama.ProducerMessage, []schemas.Record, error) {
+// a failed commit undoes them). The steps it makes that this instance owns
+// are decided at once (local.go). Inputs that can never be handled go to
+// the dead-letter topic.
+func (e *engine) decide(ctx context.Context, s *session, m *sarama.ConsumerMessage, touched map[string]map[int32]int64) ([]*sarama.ProducerMessage, []schemas.Record, error) {
 	// The codec refuses records that do not belong on the topic, so only
 	// commands, and feedback on transfer_command_feedback, get through.
 	rec, err := e.codec.Decode(ctx, m.Topic, m.Value)
@@ -423,10 +456,17 @@ func (e *engine) decide(ctx context.Context, m *sarama.ConsumerMessage) ([]*sara
 		}
 		return nil, nil, err // the registry unreachable, say: try again
 	}
-	d, err := e.state.Decide(rec, e.env)
+	return e.decideSteps(ctx, s, m, rec, touched)
+}
+
+// decideOne decides r, read from m or made by deciding it, and applies the
+// decision's events. What cannot be decided, or whose decision would repeat
+// an applied event, comes back as parked: m's dead letter.
+func (e *engine) decideOne(m *sarama.ConsumerMessage, r schemas.Record) (domain.Decision, *sarama.ProducerMessage, error) {
+	d, err := e.state.Decide(r, e.env)
 	if err != nil {
-		e.log.Error("input cannot be decided; parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-		return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil, nil
+		e.log.Error("cannot be decided; parked", "record", r.AvroName(), "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+		return domain.Decision{}, kafka.DeadLetter(m, Group, err), nil
 	}
 	for _, ev := range d.Events {
 		if e.state.Repeats(ev) {
@@ -434,48 +474,17 @@ func (e *engine) decide(ctx context.Context, m *sarama.ConsumerMessage) ([]*sara
 			// sequence fuzzer checks it); if one did, park the input
 			// rather than write the event twice or loop on it.
 			kafka.DuplicateEvents.WithLabelValues("commands").Inc()
-			err := fmt.Errorf("decision on %s repeats %s %s", rec.AvroName(), ev.AvroName(), ev.RecordID())
-			e.log.Error("input parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-			return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil, nil
+			err := fmt.Errorf("decision on %s repeats %s %s", r.AvroName(), ev.AvroName(), ev.RecordID())
+			e.log.Error("parked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+			return domain.Decision{}, kafka.DeadLetter(m, Group, err), nil
 		}
 	}
 	for _, ev := range d.Events {
 		if err := e.state.Apply(ev); err != nil {
-			return nil, nil, fmt.Errorf("apply decided %s: %w", ev.AvroName(), err)
+			return domain.Decision{}, nil, fmt.Errorf("apply decided %s: %w", ev.AvroName(), err)
 		}
 	}
-	var out []*sarama.ProducerMessage
-	records := slices.Concat(d.Events, d.Commands, d.Feedback)
-	for _, rec := range records {
-		msg, err := e.message(ctx, rec)
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, msg)
-	}
-	return out, records, nil
-}
-
-// message encodes a record for its topic: the one topic of its type, or for
-// feedback the topic answering the command it names.
-func (e *engine) message(ctx context.Context, rec schemas.Record) (*sarama.ProducerMessage, error) {
-	name := rec.AvroName()
-	switch fb := rec.(type) {
-	case *schemas.CommandSucceeded:
-		name = schemas.Namespace + "." + fb.CommandName
-	case *schemas.CommandFailed:
-		name = schemas.Namespace + "." + fb.CommandName
-	}
-	topic, err := topology.TopicOf(name)
-	if err != nil {
-		return nil, err
-	}
-	if name != rec.AvroName() {
-		if topic, err = topology.FeedbackTopic(topic); err != nil {
-			return nil, err
-		}
-	}
-	return kafka.Message(ctx, e.codec, topic, rec)
+	return d, nil, nil
 }
 
 // commit writes the batch's messages and offsets in one transaction. The
@@ -499,6 +508,9 @@ func (e *engine) commit(ctx context.Context, s *session, out []*sarama.ProducerM
 		return pom
 	}
 	instance := "openbank-commands-" + e.cfg.InstanceID
+	if e.cfg.beforeCommit != nil {
+		e.cfg.beforeCommit(s)
+	}
 	return e.producer.Commit(ctx, out, withMetadata, sarama.NewConsumerGroupMetadataFromSession(s, Group, &instance))
 }
 

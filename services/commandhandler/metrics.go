@@ -21,6 +21,14 @@ var (
 		Help:    "Time to decide a batch of inputs and commit its transaction.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	})
+	transactions = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "openbank_command_transactions_total",
+		Help: "Kafka transactions the command handler committed (a batch of inputs each).",
+	})
+	localSteps = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "openbank_command_local_steps_total",
+		Help: "Saga steps decided at once, in their input's transaction, because this instance owns them.",
+	})
 	batchInputs = promauto.NewHistogram(prometheus.HistogramOpts{
 		Name:    "openbank_command_batch_inputs",
 		Help:    "Inputs decided in one transaction.",

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/services/gateway"
+	"github.com/openbank/bank/services/reports"
+	"github.com/openbank/bank/services/reports/reportstest"
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
@@ -83,14 +86,22 @@ func (r *restartable) stop() {
 	r.gw.Close()
 }
 
-// The frontend in a real browser: two clients sign up, pay each other and
-// see it live on both pages, a refused transfer says why, the employee page
-// needs its credential, and the pages come back after the gateway restarts
-// with what happened meanwhile, once.
+// The frontend in a real browser, at desktop and phone sizes: two clients
+// sign up, review and send transfers, see balances and transactions live,
+// share an account, get alerts; the employee page needs its credential and
+// plays the audit log back; the pages come back after the gateway restarts
+// with what happened meanwhile, once. web/test/frontend.mjs names each
+// check (the items of issue 19).
 func TestFrontendInABrowser(t *testing.T) {
 	browser := chromium(t)
 	s := startStack(t, nil) // s.srv: another gateway, up while the browser's restarts
 	startAlerts(t, s.env)
+	// The audit view reads the log from the reports service.
+	db := reportstest.DB(t)
+	kafkatest.Run(t, "reports", func(ctx context.Context, ready func()) error {
+		return reports.Run(ctx, reports.Config{Brokers: s.env.Brokers, Registry: s.env.Registry, DB: db,
+			InstanceID: "r", Log: kafkatest.Log(t), OnReady: ready})
+	})
 	requests, err := bus.New(t.Context(), s.env.Brokers, s.env.Codec(), "test-bootstrap", kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +169,16 @@ func TestFrontendInABrowser(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("browser: %v; %s", err, strings.TrimSpace(stderr.String()))
 	}
-	for _, name := range []string{"frontend-home.png", "frontend-client.png", "frontend-client-phone.png", "frontend-employee-login.png", "frontend-employee.png"} {
+	t.Logf("the browser's checks:\n%s", stderr.String())
+	// Each page at both sizes (desktop 1280×800, phone 390×844).
+	for _, page := range []string{"home", "login", "employee-login", "client", "employee", "audit"} {
+		for _, name := range []string{"frontend-" + page + ".png", "frontend-" + page + "-phone.png"} {
+			if st, err := os.Stat(filepath.Join(artifacts, name)); err != nil || st.Size() == 0 {
+				t.Errorf("screenshot %s: %v", name, err)
+			}
+		}
+	}
+	for _, name := range []string{"frontend-review.png", "frontend-signup-confirm.png", "frontend-client-alert-phone.png"} {
 		if st, err := os.Stat(filepath.Join(artifacts, name)); err != nil || st.Size() == 0 {
 			t.Errorf("screenshot %s: %v", name, err)
 		}

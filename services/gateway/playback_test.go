@@ -1,12 +1,18 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/reports"
+	"github.com/openbank/bank/services/reports/reportstest"
+	"github.com/openbank/bank/topology"
+	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
 // Playback over the whole stack (handler, projector, gateway over HTTP):
@@ -112,5 +118,81 @@ func TestPlaybackMatchesTheHistory(t *testing.T) {
 		map[string]any{"iban": ann.IBAN, "at": time.Now().Add(time.Hour).Format(time.RFC3339)}), "account_as_of")
 	if byTime.Balance != newest.NewBalanceCents {
 		t.Errorf("as of an hour from now: %d, want %d", byTime.Balance, newest.NewBalanceCents)
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(reportstest.Main(m)) }
+
+// audit_log over the whole stack, the reports service answering from
+// PostgreSQL: an employee pages through every event once, in log order,
+// each money event with the balance before and after; a customer may not.
+func TestAuditLogPagesThroughEveryEvent(t *testing.T) {
+	s := startStack(t, nil)
+	db := reportstest.DB(t)
+	kafkatest.Run(t, "reports", func(ctx context.Context, ready func()) error {
+		return reports.Run(ctx, reports.Config{Brokers: s.env.Brokers, Registry: s.env.Registry, DB: db,
+			InstanceID: "r", Log: kafkatest.Log(t), OnReady: ready})
+	})
+	sfx := suffix()
+	ann := s.signUp(t, "ann-"+sfx, "pw")
+	for _, amount := range []int{10_000, 2_500} {
+		if r := s.transfer(t, schemas.NewID().String(), ann.Username, ann.Token, amount, contract.Cash, ann.IBAN, "deposit"); r.Success == nil || !*r.Success {
+			t.Fatalf("deposit: %+v", r)
+		}
+	}
+	emp := s.employee(t)
+	type event struct {
+		Cursor      string `json:"cursor"`
+		Type        string `json:"type"`
+		Aggregate   string `json:"aggregate"`
+		At          string `json:"at"`
+		Transaction *struct {
+			Before int64 `json:"balance_before_cents"`
+			After  int64 `json:"balance_cents"`
+			IBAN   string
+		} `json:"transaction"`
+	}
+	var events []event
+	after := ""
+	for pages := 0; ; pages++ {
+		vars := map[string]any{"first": 3}
+		if after != "" {
+			vars["after"] = after
+		}
+		page := field[struct {
+			Events  []event `json:"events"`
+			Next    *string `json:"next"`
+			HasMore bool    `json:"has_more"`
+		}](t, do(t, s.srv.URL+"/graphql", emp, `query($first: Int, $after: String) {
+			audit_log(first: $first, after: $after) { events { cursor type aggregate at transaction { iban balance_before_cents balance_cents } } next has_more } }`, vars), "audit_log")
+		events = append(events, page.Events...)
+		if !page.HasMore {
+			break
+		}
+		after = *page.Next
+		if pages > 1000 {
+			t.Fatal("audit log without an end")
+		}
+	}
+	seen := map[string]bool{}
+	var annMoney []event
+	for _, e := range events {
+		if seen[e.Cursor] {
+			t.Fatalf("event %s twice", e.Cursor)
+		}
+		seen[e.Cursor] = true
+		if e.Transaction != nil && e.Aggregate != "" && e.Transaction.IBAN == ann.IBAN {
+			annMoney = append(annMoney, e)
+		}
+	}
+	if len(events) != len(s.env.ReadAll(t, topology.UserEvents))+len(s.env.ReadAll(t, topology.BankEvents)) {
+		t.Errorf("%d audit events, the log holds %d", len(events), len(s.env.ReadAll(t, topology.UserEvents))+len(s.env.ReadAll(t, topology.BankEvents)))
+	}
+	if len(annMoney) != 2 || annMoney[0].Transaction.Before != 0 || annMoney[0].Transaction.After != 10_000 ||
+		annMoney[1].Transaction.Before != 10_000 || annMoney[1].Transaction.After != 12_500 {
+		t.Errorf("ann's money events: %+v", annMoney)
+	}
+	if r := do(t, s.srv.URL+"/graphql", ann.Session, `{ audit_log(first: 3) { events { type } } }`, nil); len(r.Errors) != 1 || r.Errors[0].Message != contract.EmployeesOnly.Text {
+		t.Errorf("a customer asked the audit log: %+v", r)
 	}
 }

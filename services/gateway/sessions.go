@@ -24,6 +24,7 @@ const SessionConsumer = "gateway-sessions"
 // topic keeps them longer than any session lives), so this gateway honours
 // every log-out and password change, whichever gateway took it.
 type revocationReader struct {
+	client  sarama.Client // its own connection: see followRevocations
 	lookups sarama.Client
 	events  *eventlog.Log
 	stop    context.CancelFunc
@@ -38,13 +39,22 @@ func (g *Gateway) followRevocations(ctx context.Context, codec *topology.Codec) 
 	if err != nil {
 		return nil, err
 	}
-	events, err := eventlog.Open(ctx, g.client, lookups, []string{topology.SessionEvents}, "revoked sessions", g.cfg.Log)
+	// A connection of its own: a broker answers one connection's requests
+	// in order, so sharing the live feed's would hold each live fetch
+	// behind this reader's waiting one (it waits while no one logs out).
+	client, err := kafka.Connect(ctx, g.cfg.Brokers, kafka.ConsumerConfig(g.cfg.ClientID+"-sessions"), g.cfg.Log)
 	if err != nil {
 		lookups.Close()
 		return nil, err
 	}
+	events, err := eventlog.Open(ctx, client, lookups, []string{topology.SessionEvents}, "revoked sessions", g.cfg.Log)
+	if err != nil {
+		client.Close()
+		lookups.Close()
+		return nil, err
+	}
 	runCtx, stop := context.WithCancel(context.Background())
-	r := &revocationReader{lookups: lookups, events: events, stop: stop, done: make(chan struct{})}
+	r := &revocationReader{client: client, lookups: lookups, events: events, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		for {
@@ -88,6 +98,7 @@ func (r *revocationReader) Close() {
 	r.stop()
 	<-r.done
 	r.events.Close()
+	r.client.Close()
 	r.lookups.Close()
 }
 

@@ -117,7 +117,7 @@ func Run(ctx context.Context, cfg Config) error {
 		commit  bool
 	}{
 		{EmitGroup, []string{topology.BankEvents}, &emitter{p}, false},
-		{QueryGroup, []string{topology.UserQueries, topology.BankQueries}, &answerer{p}, true},
+		{QueryGroup, []string{topology.UserQueries, topology.BankQueries}, kafka.Handler{Group: QueryGroup, Handle: p.answer, Log: log}, true},
 	} {
 		gcfg := kafka.ConsumerConfig("openbank-projector-" + cfg.InstanceID)
 		gcfg.Consumer.Offsets.AutoCommit.Enable = g.commit
@@ -250,7 +250,7 @@ func (p *projector) publish(ctx context.Context, batch []*sarama.ConsumerMessage
 		id, _ := schemas.ParseID(tx.TransferID)
 		msg, err := kafka.Message(ctx, p.codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{
 			ID: id, TransactionID: tx.ID, IBAN: tx.IBAN, NewBalance: tx.NewBalance, ChangedBy: tx.ChangedBy,
-			FromTo: tx.FromTo, Description: tx.Description, AtMillis: tx.At.UnixMilli(),
+			FromTo: tx.FromTo, Description: tx.Description, AtMillis: tx.At.UnixMilli(), Kind: tx.Kind,
 		})
 		if err != nil {
 			return kafka.Output{}, err
@@ -263,34 +263,6 @@ func (p *projector) publish(ctx context.Context, batch []*sarama.ConsumerMessage
 		}
 	}
 	return kafka.Output{Messages: msgs, Committed: func() { transactionsPublished.Add(float64(len(txs))) }}, nil
-}
-
-// answerer answers queries from the read model.
-type answerer struct{ p *projector }
-
-func (*answerer) Setup(sarama.ConsumerGroupSession) error   { return nil }
-func (*answerer) Cleanup(sarama.ConsumerGroupSession) error { return nil }
-
-func (a *answerer) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	for {
-		select {
-		case <-sess.Context().Done():
-			return nil
-		case m, ok := <-claim.Messages():
-			if !ok {
-				return nil
-			}
-			if err := a.p.answer(sess.Context(), m); err != nil {
-				if sess.Context().Err() != nil {
-					return nil
-				}
-				a.p.log.Warn("query not answered; it will be delivered again", "topic", m.Topic, "offset", m.Offset, "err", err)
-				return nil // ends the session: the query comes again
-			}
-			sess.MarkMessage(m, "")
-			kafka.ObserveLag(QueryGroup, claim, m)
-		}
-	}
 }
 
 // answer answers one query; an error means it should be tried again.

@@ -3,6 +3,7 @@ package projector
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,6 +67,12 @@ func Answer(m *projection.Model, rec schemas.Record) (any, contract.Reason) {
 			return nil, contract.UserNotFound
 		}
 		return m.AccountsOf(q.Username), contract.Reason{}
+	case *schemas.BankSummaryQuery:
+		s, ok := m.Summary()
+		if !ok {
+			return nil, contract.ModelUnavailable(errors.New("the accounts' balances sum past 64 bits"))
+		}
+		return s, contract.Reason{}
 	case *schemas.AllLastTransactionsQuery:
 		return m.LastTransactions(), contract.Reason{}
 	case *schemas.TransactionByIdQuery:

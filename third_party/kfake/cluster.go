@@ -245,6 +245,15 @@ func NewCluster(opts ...Opt) (*Cluster, error) {
 		}
 	}()
 
+	// Users given as options (with their ACLs) are the cluster's
+	// configuration: applied again after loading persisted state (below),
+	// they replace the users a data dir held, and those users' ACLs, so a
+	// restart with other credentials or grants leaves no old ones valid.
+	configuredSASL := len(cfg.sasls) > 0
+	cfgSASLUsers := map[string]bool{}
+	for mu := range cfg.sasls {
+		cfgSASLUsers[mu.u] = true
+	}
 	for mu, p := range cfg.sasls {
 		switch mu.m {
 		case saslPlain:
@@ -299,9 +308,35 @@ func NewCluster(opts ...Opt) (*Cluster, error) {
 	// since partition leader assignment needs c.bs)
 	var loaded bool
 	if c.persist() {
+		configured := c.sasls
 		loaded, err = c.loadFromDisk()
 		if err != nil {
 			return nil, fmt.Errorf("loading persisted state: %w", err)
+		}
+		if loaded && configuredSASL {
+			c.sasls = configured
+			if err = c.saveSASL(c.fs, c.cfg.dataDir); err != nil {
+				return nil, fmt.Errorf("persisting the configured SASL users: %w", err)
+			}
+			// A configured user's ACLs come with it: they replace the
+			// persisted ones of that user. Other ACLs stay.
+			users := map[string]bool{}
+			for u := range cfgSASLUsers {
+				users[principal(u)] = true
+			}
+			kept := c.acls.acls[:0]
+			for _, a := range c.acls.acls {
+				if !users[a.principal] {
+					kept = append(kept, a)
+				}
+			}
+			c.acls.acls = kept
+			for _, a := range cfg.seedACLs {
+				c.acls.add(a)
+			}
+			if err = c.saveACLs(c.fs, c.cfg.dataDir); err != nil {
+				return nil, fmt.Errorf("persisting the configured ACLs: %w", err)
+			}
 		}
 	}
 

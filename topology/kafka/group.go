@@ -137,3 +137,41 @@ func Batch(ctx context.Context, claim sarama.ConsumerGroupClaim, max int) []*sar
 	}
 	return batch
 }
+
+// Handler is a consumer-group handler that handles each message with
+// Handle and then marks it (the group's auto-commit commits it): for
+// consumers whose work is idempotent or answered per message, such as
+// query answerers. A failed message ends the session, so the group hands
+// it out again.
+type Handler struct {
+	Group  string
+	Handle func(ctx context.Context, m *sarama.ConsumerMessage) error
+	Log    *slog.Logger
+}
+
+func (Handler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (Handler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+// ConsumeClaim handles the claim's messages in order until the session ends.
+func (h Handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	ctx := sess.Context()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			if err := h.Handle(ctx, m); err != nil {
+				if ctx.Err() == nil {
+					h.Log.Warn("message not handled; it will be delivered again", "group", h.Group, "topic", m.Topic,
+						"partition", m.Partition, "offset", m.Offset, "err", err)
+				}
+				return nil // ends the session
+			}
+			sess.MarkMessage(m, "")
+			ObserveLag(h.Group, claim, m)
+		}
+	}
+}

@@ -108,7 +108,11 @@ func TestSyncTwiceMakesTheClusterMatchAndThenChangesNothing(t *testing.T) {
 
 func getJSON(t *testing.T, url string, into any) {
 	t.Helper()
-	res, err := http.Get(url)
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if reg := kafkatest.Credentials().Registry; reg.User != "" {
+		req.SetBasicAuth(reg.User, reg.Password)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +253,7 @@ func TestEmbeddedRestartKeepsMessagesOffsetsAndSchemaIDs(t *testing.T) {
 	}
 	dir := t.TempDir()
 	start := func() (*kafkatest.Env, func()) {
-		b, err := broker.Start(broker.Config{DataDir: dir})
+		b, err := broker.Start(broker.Config{DataDir: dir, Users: kafkatest.BrokerUsers()})
 		if err != nil {
 			t.Fatal(err)
 		}

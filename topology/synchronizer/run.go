@@ -19,9 +19,9 @@ func Run(ctx context.Context, brokers []string, registryURL string, opts Options
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	reg, err := sr.NewClient(sr.URLs(registryURL))
+	reg, err := kafka.RegistryClient(registryURL)
 	if err != nil {
-		return Report{}, fmt.Errorf("schema registry client for %s: %w", registryURL, err)
+		return Report{}, err
 	}
 	var (
 		rep   Report
@@ -52,4 +52,36 @@ func once(ctx context.Context, brokers []string, reg *sr.Client, opts Options) (
 	}
 	defer admin.Close()
 	return Sync(ctx, admin, reg, opts)
+}
+
+// RunACLs connects to the cluster and makes the ACLs of topology.Principals
+// match the table, retrying while the cluster is not up yet, until ctx
+// ends: what a deployment runs before anything that needs its grants (a
+// schema registry keeping its schemas in Kafka, say) starts.
+func RunACLs(ctx context.Context, brokers []string, log *slog.Logger) (Report, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var rep Report
+	var final error
+	err := kafka.Retry(ctx, func() error {
+		rep = Report{}
+		admin, err := sarama.NewClusterAdmin(brokers, kafka.NewConfig("openbank-acls"))
+		if err != nil {
+			log.Info("ACLs not synced yet, retrying", "err", err)
+			return fmt.Errorf("connect to Kafka: %w", err)
+		}
+		defer admin.Close()
+		final = syncACLs(ctx, admin, &rep)
+		var perm *PermanentError
+		if final == nil || errors.As(final, &perm) {
+			return nil
+		}
+		log.Info("ACLs not synced yet, retrying", "err", final)
+		return final
+	})
+	if err != nil {
+		return rep, fmt.Errorf("ACLs of Kafka %v: %w", brokers, err)
+	}
+	return rep, final
 }

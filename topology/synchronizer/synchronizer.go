@@ -50,7 +50,11 @@ type Options struct {
 	// from the topology without failing. Partitions cannot be changed
 	// without moving keys to other partitions, so by default it fails.
 	AllowPartitionDrift bool
-	Log                 *slog.Logger
+	// ACLs makes the cluster's ACLs of the principals in
+	// topology.Principals match the table (see syncACLs). The cluster
+	// needs an authorizer, and the synchronizer must be its super user.
+	ACLs bool
+	Log  *slog.Logger
 }
 
 // Report says what a run found and did.
@@ -66,11 +70,13 @@ type Report struct {
 	Deleted        []string // unknown topics deleted
 	Registered     []string // subjects given a new schema version
 	UpToDate       int      // subjects whose schema was already registered
+	ACLsCreated    []string // allow rules created (with ACLs)
+	ACLsDeleted    []string // rules of the table's principals that it does not grant, deleted
 }
 
 // Changed reports whether the run changed anything.
 func (r Report) Changed() bool {
-	return len(r.Created)+len(r.ConfigsFixed)+len(r.Deleted)+len(r.Registered) > 0
+	return len(r.Created)+len(r.ConfigsFixed)+len(r.Deleted)+len(r.Registered)+len(r.ACLsCreated)+len(r.ACLsDeleted) > 0
 }
 
 // PermanentError is a failure that retrying will not fix: an incompatible
@@ -99,6 +105,15 @@ func Sync(ctx context.Context, admin Admin, reg Registry, opts Options) (Report,
 	}
 	if err := syncSchemas(ctx, reg, opts, &rep); err != nil {
 		return rep, err
+	}
+	if opts.ACLs {
+		acls, ok := admin.(ACLAdmin)
+		if !ok {
+			return rep, &PermanentError{fmt.Errorf("ACLs: %T cannot manage ACLs", admin)}
+		}
+		if err := syncACLs(ctx, acls, &rep); err != nil {
+			return rep, err
+		}
 	}
 	if len(rep.PartitionDrift) > 0 && !opts.AllowPartitionDrift {
 		return rep, &PermanentError{fmt.Errorf("topics differ from the topology in ways Kafka cannot fix in place: %s",

@@ -43,54 +43,94 @@ export function field({ label, name, type = 'text', hint, ...attrs }) {
   };
 }
 
+// moneyText is text with its amounts kept on one line (a minus sign may
+// otherwise end a line and its euros start the next).
+export function moneyText(text) {
+  const parts = String(text).split(/([-\u2212]?€[\d.]+,\d\d)/);
+  return parts.map((p, i) => (i % 2 ? h('span', { class: 'money' }, p) : p)).filter((p) => p !== '');
+}
+
+// The success notice on show: a newer success, anywhere on the page,
+// clears it, so a notice never stays to describe an older action.
+let lastSuccess = null;
+
 // notice is a message area that screen readers announce.
 export function notice() {
   const el = h('div', { class: 'notice', role: 'status', 'aria-live': 'polite', hidden: true });
-  return {
+  let kind = '';
+  const clear = () => {
+    kind = '';
+    el.replaceChildren();
+    el.hidden = true;
+  };
+  const self = {
     el,
-    show(kind, msg) {
-      el.className = `notice ${kind}`;
-      el.textContent = msg;
+    kind: () => kind,
+    show(k, msg) {
+      if (k === 'success' && msg) {
+        if (lastSuccess && lastSuccess !== self && lastSuccess.kind() === 'success') lastSuccess.clear();
+        lastSuccess = self;
+      }
+      kind = msg ? k : '';
+      el.className = `notice ${k}`;
+      el.replaceChildren(...moneyText(msg ?? ''));
       el.hidden = !msg;
     },
-    clear() {
-      el.textContent = '';
-      el.hidden = true;
+    clear,
+    // clearOn clears a success notice when the person types in or changes
+    // anything inside container.
+    clearOn(container) {
+      const stale = () => { if (kind === 'success') clear(); };
+      container.addEventListener('input', stale);
+      container.addEventListener('change', stale);
     },
+  };
+  return self;
+}
+
+// busy marks a button as working (its label says so; it cannot be
+// pressed twice) until the returned function is called, which gives it
+// back its label (unless the page relabelled it meanwhile).
+export function busy(button, label) {
+  const before = button.textContent;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  button.textContent = label;
+  return () => {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+    if (button.textContent === label) button.textContent = before;
   };
 }
 
-// txTable renders transactions, newest first.
-export function txTable(caption, { showIBAN = false } = {}) {
-  const body = h('tbody');
-  const empty = h('p', { class: 'empty' }, 'No transactions yet.');
-  const table = h('table', { class: 'txs' },
-    h('caption', { class: 'visually-hidden' }, caption),
-    h('thead', {}, h('tr', {},
-      h('th', { scope: 'col' }, '#'),
-      showIBAN ? h('th', { scope: 'col' }, 'Account') : null,
-      h('th', { scope: 'col' }, 'From / to'),
-      h('th', { scope: 'col' }, 'Description'),
-      h('th', { scope: 'col', class: 'num' }, 'Amount'),
-      h('th', { scope: 'col', class: 'num' }, 'Balance'))),
-    body);
-  // Focusable, so a keyboard can scroll it on a narrow screen.
-  const wrap = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption }, table, empty);
-  return {
-    el: wrap,
-    render(list, fresh) {
-      empty.hidden = list.length > 0;
-      table.hidden = list.length === 0;
-      body.replaceChildren(...list.map((t) => h('tr', {
-        class: [t.changed_by_cents < 0 ? 'debit' : 'credit', fresh && fresh.id === t.id ? 'fresh' : ''].join(' '),
-        dataset: { id: String(t.id) },
-      },
-      h('td', {}, String(t.id)),
-      showIBAN ? h('td', {}, h('code', {}, t.iban)) : null,
-      h('td', {}, h('code', {}, t.from_to)),
-      h('td', { class: 'descr' }, t.descr),
-      h('td', { class: 'num amount' }, h('span', { class: 'visually-hidden' }, t.direction === 'DEBIT' ? 'debit ' : 'credit '), t.changed_by),
-      h('td', { class: 'num' }, t.new_balance))));
-    },
-  };
+// confirmation asks one question before something that cannot be undone:
+// a box with the question, what it means, and two buttons. It resolves
+// true (yes) or false (no); focus goes to the question and, after, back
+// where it was.
+export function confirmation(into, { title, body = [], yes, no = 'Cancel', danger = false }) {
+  return new Promise((resolve) => {
+    const back = document.activeElement;
+    const heading = h('h3', { id: uid('confirm'), tabindex: '-1' }, title);
+    const yesButton = h('button', { type: 'button', class: danger ? 'danger' : '' }, yes);
+    const noButton = h('button', { type: 'button', class: 'secondary' }, no);
+    const box = h('div', { class: 'confirm', role: 'group', 'aria-labelledby': heading.id },
+      heading, ...body.map((p) => (typeof p === 'string' ? h('p', {}, p) : p)), h('div', { class: 'actions' }, yesButton, noButton));
+    const done = (answer) => {
+      box.remove();
+      document.removeEventListener('keydown', onKey, true);
+      if (back && back.isConnected) back.focus();
+      resolve(answer);
+    };
+    const onKey = (e) => {
+      if (e.key === 'Escape' && box.contains(document.activeElement)) {
+        e.preventDefault();
+        done(false);
+      }
+    };
+    yesButton.addEventListener('click', () => done(true));
+    noButton.addEventListener('click', () => done(false));
+    document.addEventListener('keydown', onKey, true);
+    into.append(box);
+    heading.focus();
+  });
 }

@@ -1,6 +1,9 @@
-import { follow } from './live.js';
-import { h, notice, txTable } from './dom.js';
+// The home page: what Open Bank is, and one account anyone may watch, the
+// company's.
+import { follow } from './feed.js';
+import { h, notice } from './dom.js';
 import { groupIBAN } from './iban.js';
+import { txTable } from './txtable.js';
 
 // The bank's own account, opened at start with the initial cash.
 const COMPANY = 'NL66OPEN0000000000';
@@ -11,14 +14,15 @@ export function home(root, { live }) {
   const msg = notice();
   root.append(
     h('h1', {}, 'Open Bank'),
-    h('p', { class: 'lead' }, 'An open-source, event-sourced bank: every command goes through Kafka, every balance is built from events, and the company account\'s transactions arrive here live.'),
+    h('p', { class: 'lead' }, 'An open-source, event-sourced bank: every command goes through Kafka and every balance is built from events. Below, one account anyone may watch: the bank\'s own.'),
     h('ul', { class: 'cards' },
-      h('li', {}, h('a', { href: '#/client' }, 'Open an account or log in'), h('p', {}, 'Sign up with a username and password, move money, watch your transactions live.')),
-      h('li', {}, h('a', { href: '#/employee' }, 'Employees'), h('p', {}, 'The last transaction of every account, and accounts followed live.')),
+      h('li', {}, h('a', { href: '#/client' }, 'Log in or create a user'), h('p', {}, 'Open accounts, deposit cash, review and send transfers, share an account, set alerts; your balances and transactions update live.')),
+      h('li', {}, h('a', { href: '#/employee' }, 'Employees'), h('p', {}, 'With the employee password: the last transaction of every account, and accounts followed live.')),
       h('li', {}, h('a', { href: 'graphiql' }, 'GraphiQL'), h('p', {}, 'The GraphQL API, with queries, mutations and subscriptions.'))),
     h('section', { 'aria-labelledby': 'company-h' },
       h('h2', { id: 'company-h' }, 'The company account, live'),
-      h('p', {}, 'Transactions of ', h('code', { class: 'iban' }, groupIBAN(COMPANY)), ' as they happen.'),
+      h('p', {}, 'The newest transactions of the bank\'s own account, ', h('span', { class: 'iban' }, groupIBAN(COMPANY)),
+        ', appear here as they happen. Other accounts are private: only their owners (and employees) see them.'),
       msg.el, table.el));
   return follow(live, COMPANY, 10, (list) => { msg.clear(); table.render(list); },
     (e) => (e.code === 'ACCOUNT_NOT_FOUND' || e.code === 'NOT_YOUR_ACCOUNT'

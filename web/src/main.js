@@ -3,8 +3,8 @@
 import { connect } from './live.js';
 import { h } from './dom.js';
 import { home } from './home.js';
-import { client } from './client.js';
-import { employee } from './employee.js';
+import { client } from './client/page.js';
+import { employee } from './employee/page.js';
 
 const pages = {
   '#/': { title: 'Home', render: home },
@@ -12,12 +12,16 @@ const pages = {
   '#/employee': { title: 'Employee', render: employee },
 };
 
-const liveStatus = h('span', { class: 'live-status', role: 'status', 'aria-live': 'polite' }, 'Connecting…');
+// The live badge speaks only while the page watches something: with
+// nothing to watch there is no connection, and nothing is wrong.
+const liveStatus = h('span', { class: 'live-status', role: 'status', hidden: true });
 const live = connect(({ state, retryIn }) => {
   liveStatus.dataset.state = state;
-  liveStatus.textContent = state === 'live' ? 'Live'
-    : state === 'reconnecting' && retryIn > 0 ? `Offline: reconnecting in ${Math.ceil(retryIn / 1000)} s…`
-      : state === 'reconnecting' ? 'Offline: reconnecting…' : 'Connecting…';
+  liveStatus.hidden = state === 'idle';
+  liveStatus.textContent = state === 'idle' ? ''
+    : state === 'live' ? 'Live'
+      : state === 'reconnecting' && retryIn > 0 ? `Offline: reconnecting in ${Math.ceil(retryIn / 1000)} s…`
+        : state === 'reconnecting' ? 'Offline: reconnecting…' : 'Connecting…';
 }, () => window.dispatchEvent(new Event('openbank:session-ended')));
 
 const nav = h('nav', { 'aria-label': 'Pages' }, h('ul', {},

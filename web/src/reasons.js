@@ -6,6 +6,8 @@
 // SAY_AS_IS: the API's sentence is already right for people.
 export const SAY_AS_IS = null;
 
+const MINUS = '\u2212';
+
 const after = (text, re, fallback) => text?.match(re)?.[1] ?? fallback;
 const wait = (text) => {
   const s = after(text, /in (\d+)s\b/, '');
@@ -39,12 +41,12 @@ export const messages = {
   IBAN_EXISTS: 'That IBAN is already taken; try again.',
   IBAN_INVALID: 'That IBAN is not valid: check it for typos.',
   INSUFFICIENT_FUNDS: (t) => {
-    const limit = after(t, /limit of (.+)$/, '');
-    return `Not enough money in the account${limit ? ` (it may not go below ${limit})` : ''}.`;
+    const limit = after(t, /limit of (-?€[\d.,]+)/, '');
+    return `Not enough money in the account: ${limit ? `the balance must stay above ${limit.replace(/^-/, MINUS)}` : 'that would take it past its overdraft limit'}.`;
   },
   KAFKA_UNAVAILABLE: 'The bank cannot reach its message broker right now. Nothing was lost; try again in a moment.',
   LAST_OWNER_BALANCE: 'Empty the account before you leave it: you are its last owner.',
-  LOGIN_INVALID: 'Wrong username or password. New here? Use Create an account.',
+  LOGIN_INVALID: 'Wrong username or password. New here? Choose Create a new user.',
   MARKED_FAILED: (t) => `An operator ended this transfer: ${t || 'no reason given'}.`,
   MAX_ITEMS_INVALID: 'Show between 1 and 1000 transactions.',
   MODEL_BEHIND: SLOW,

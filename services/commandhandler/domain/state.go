@@ -15,8 +15,8 @@ import (
 	"github.com/openbank/bank/schemas"
 )
 
-// Limit is how far below zero a new account may go, in cents (€500).
-const Limit = -50_000
+// Limit is how far below zero a new account may go, in cents.
+const Limit = contract.OverdraftLimit
 
 // User is a user aggregate.
 type User struct {

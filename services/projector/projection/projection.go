@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openbank/bank/contract"
+	"github.com/openbank/bank/money"
 
 	"github.com/openbank/bank/schemas"
 )
@@ -177,7 +178,7 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 			return nil, err
 		}
 		t := m.transfers[e.ID]
-		tx, err := m.move(e.IBAN, -e.Amount, e.ID, counterparty(t, false), description(t), at)
+		tx, err := m.move(e.IBAN, -e.Amount, e.ID, counterparty(t, false), description(t), contract.KindTransfer, at)
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +189,11 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 			return nil, err
 		}
 		t := m.transfers[e.ID]
-		tx, err := m.move(e.IBAN, e.Amount, e.ID, counterparty(t, true), description(t), at)
+		kind := contract.KindTransfer
+		if t != nil && t.From == contract.Cash {
+			kind = contract.KindDeposit
+		}
+		tx, err := m.move(e.IBAN, e.Amount, e.ID, counterparty(t, true), description(t), kind, at)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +204,7 @@ func (m *Model) Apply(e schemas.Record, at time.Time) ([]Transaction, error) {
 		}
 		t := m.transfers[e.ID]
 		desc := fmt.Sprintf("returned: transaction %d cancelled because %s", m.debits[e.ID], e.Reason)
-		tx, err := m.move(e.IBAN, e.Amount, e.ID, counterparty(t, false), desc, at)
+		tx, err := m.move(e.IBAN, e.Amount, e.ID, counterparty(t, false), desc, contract.KindReturn, at)
 		if err != nil {
 			return nil, err
 		}
@@ -287,17 +292,32 @@ func description(t *Transfer) string {
 }
 
 // move changes a balance and records the transaction, with the next id.
-func (m *Model) move(iban string, delta int64, transfer schemas.ID, fromTo, desc string, at time.Time) (Transaction, error) {
+func (m *Model) move(iban string, delta int64, transfer schemas.ID, fromTo, desc, kind string, at time.Time) (Transaction, error) {
 	a, ok := m.accounts[iban]
 	if !ok {
 		return Transaction{}, fmt.Errorf("money moved on unknown account %s", iban)
 	}
 	a.Balance += delta
 	tx := Transaction{ID: int64(len(m.all)) + 1, IBAN: iban, NewBalance: a.Balance, ChangedBy: delta,
-		FromTo: fromTo, Description: desc, TransferID: transfer.String(), At: at.UTC()}
+		FromTo: fromTo, Description: desc, TransferID: transfer.String(), Kind: kind, At: at.UTC()}
 	m.all = append(m.all, tx)
 	m.transactions[iban] = append(m.transactions[iban], tx)
 	return tx, nil
+}
+
+// Summary is the bank in four figures; false when the balances' sum does
+// not fit in 64 bits (each balance does; their sum could, in principle,
+// not).
+func (m *Model) Summary() (contract.BankSummary, bool) {
+	s := contract.BankSummary{Users: int64(len(m.users)), Accounts: int64(len(m.accounts)), Transactions: m.Transactions()}
+	for _, a := range m.accounts {
+		sum, ok := money.Add(s.Balances, a.Balance)
+		if !ok {
+			return contract.BankSummary{}, false
+		}
+		s.Balances = sum
+	}
+	return s, true
 }
 
 // Transactions counts the transactions so far: the id of the newest.

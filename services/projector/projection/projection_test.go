@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/topology/iban"
 )
@@ -69,14 +70,15 @@ func TestTransactionsFollowTheMoney(t *testing.T) {
 		newBalance int64
 		fromTo     string
 		descr      string
+		kind       string
 	}
 	want := []row{
-		{ann, 10_000, 10_000, "cash", "salary"},
-		{ann, -2_500, 7_500, bob, "rent"},
-		{bob, 2_500, 2_500, ann, "rent"},
-		{bob, -1_000, 1_500, outside, "gift"},
-		{ann, -700, 6_800, iban.Open("0000000009"), "typo"},
-		{ann, 700, 7_500, iban.Open("0000000009"), "returned: transaction 5 cancelled because account does not exist"},
+		{ann, 10_000, 10_000, "cash", "salary", "deposit"},
+		{ann, -2_500, 7_500, bob, "rent", "transfer"},
+		{bob, 2_500, 2_500, ann, "rent", "transfer"},
+		{bob, -1_000, 1_500, outside, "gift", "transfer"},
+		{ann, -700, 6_800, iban.Open("0000000009"), "typo", "transfer"},
+		{ann, 700, 7_500, iban.Open("0000000009"), "returned: transaction 5 cancelled because account does not exist", "return"},
 	}
 	if len(txs) != len(want) {
 		t.Fatalf("%d transactions, want %d", len(txs), len(want))
@@ -86,7 +88,7 @@ func TestTransactionsFollowTheMoney(t *testing.T) {
 		if tx.ID != int64(i+1) {
 			t.Errorf("transaction %d has id %d: ids must count up from 1 without gaps", i, tx.ID)
 		}
-		got := row{tx.IBAN, tx.ChangedBy, tx.NewBalance, tx.FromTo, tx.Description}
+		got := row{tx.IBAN, tx.ChangedBy, tx.NewBalance, tx.FromTo, tx.Description, tx.Kind}
 		if got != w {
 			t.Errorf("transaction %d:\n got %+v\nwant %+v", tx.ID, got, w)
 		}
@@ -96,6 +98,15 @@ func TestTransactionsFollowTheMoney(t *testing.T) {
 	}
 	if u, _ := m.User("bob"); !reflect.DeepEqual(u.Accounts, []string{bob, ann}) {
 		t.Errorf("bob's accounts %v", u.Accounts)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	m, _ := build(t, history())
+	got, ok := m.Summary()
+	// 10,000 deposited, 1,000 left the bank; the return came back.
+	if want := (contract.BankSummary{Users: 2, Accounts: 2, Transactions: 6, Balances: 9_000}); !ok || got != want {
+		t.Errorf("summary %+v %v, want %+v", got, ok, want)
 	}
 }
 

@@ -6,10 +6,18 @@
 // tier, see scripts/kafka), tests run against that real Apache Kafka
 // instead; the registry stays embedded. That cluster is shared by every test,
 // so tests must not assume it starts empty.
+//
+// The embedded broker requires SASL/SCRAM-SHA-512 and the registry basic
+// auth, as the bank's own do, so every test goes through the
+// authentication path: both accept this process's test credentials
+// (Credentials), which are the process's kafka.Security from the first
+// Start on. (The real broker of the second tier is a plaintext one; the
+// least-privilege tests use a second, secured broker, see secure.go.)
 package kafkatest
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -48,11 +56,12 @@ func Real() bool { return os.Getenv(BrokersEnv) != "" }
 // Start returns a cluster and an empty registry, closed when the test ends.
 func Start(t testing.TB) *Env {
 	t.Helper()
+	sec := Credentials()
 	env := &Env{}
 	if brokers := os.Getenv(BrokersEnv); brokers != "" {
 		env.Brokers = strings.Split(brokers, ",")
 	} else {
-		b, err := broker.Start(broker.Config{Port: 0})
+		b, err := broker.Start(broker.Config{Port: 0, Users: BrokerUsers()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,14 +73,57 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(reg.Handler())
+	srv := httptest.NewServer(schemaregistry.RequireBasicAuth(reg.Handler(), sec.Registry.User, sec.Registry.Password))
 	t.Cleanup(srv.Close)
 	env.RegistryURL = srv.URL
-	env.Registry, err = sr.NewClient(sr.URLs(srv.URL))
+	env.Registry, err = kafka.RegistryClient(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return env
+}
+
+var (
+	credentialsOnce sync.Once
+	credentials     kafka.Security
+)
+
+// Credentials returns the test credentials of this process, made the
+// process's kafka.Security at the first call: a SCRAM user and a registry
+// user with random passwords. Against real Kafka (BANK_TEST_KAFKA_BROKERS,
+// a plaintext broker) it holds the registry's only.
+func Credentials() kafka.Security {
+	credentialsOnce.Do(func() {
+		credentials = kafka.Security{Registry: kafka.RegistrySecurity{User: "bank-test", Password: rand.Text()}}
+		if !Real() {
+			credentials.User, credentials.Password = "bank-test", rand.Text()
+		}
+		if err := kafka.SetSecurity(credentials); err != nil {
+			panic(err)
+		}
+	})
+	return credentials
+}
+
+// BrokerUsers returns the users of an embedded broker a test starts
+// itself: the test credentials' (see Credentials).
+func BrokerUsers() []broker.User {
+	sec := Credentials()
+	if sec.User == "" {
+		return nil
+	}
+	return []broker.User{{Name: sec.User, Password: sec.Password, Super: true}}
+}
+
+// ClientEnv returns the environment that gives a bank process started by
+// a test the test credentials (see Credentials).
+func ClientEnv() []string {
+	sec := Credentials()
+	var env []string
+	if sec.User != "" {
+		env = append(env, "KAFKA_SASL_USER="+sec.User, "KAFKA_SASL_PASSWORD="+sec.Password)
+	}
+	return append(env, "SCHEMA_REGISTRY_USER="+sec.Registry.User, "SCHEMA_REGISTRY_PASSWORD="+sec.Registry.Password)
 }
 
 // Synced is Start followed by the synchronizer: every topic exists and every

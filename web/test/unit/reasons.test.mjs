@@ -22,7 +22,9 @@ test('every explanation is a sentence, with or without the API sentence', () => 
 });
 
 test('limits and waits are read from the API sentence', () => {
-  assert.equal(explain('INSUFFICIENT_FUNDS', 'insufficient funds would be below the limit of €0,00'), 'Not enough money in the account (it may not go below €0,00).');
+  assert.equal(explain('INSUFFICIENT_FUNDS', 'insufficient funds would be below the limit of -€500,00'), 'Not enough money in the account: the balance must stay above \u2212€500,00.');
+  assert.equal(explain('INSUFFICIENT_FUNDS', 'insufficient funds would be below the limit of €0,00'), 'Not enough money in the account: the balance must stay above €0,00.');
+  assert.equal(explain('INSUFFICIENT_FUNDS', ''), 'Not enough money in the account: that would take it past its overdraft limit.');
   assert.equal(explain('AMOUNT_TOO_LARGE', 'amount may be at most €1.000.000,00 per transfer'), 'That is more than one transfer may move (at most €1.000.000,00).');
   assert.equal(explain('DEPOSIT_TOO_LARGE', 'a cash deposit may be at most €10.000,00'), 'That is more cash than one deposit may bring (at most €10.000,00).');
   assert.equal(explain('DAILY_DEPOSIT_LIMIT', 'cash deposits on an account may total at most €25.000,00 a day (UTC)'), "That would take today's cash deposits on this account over the daily limit (at most €25.000,00 a day).");

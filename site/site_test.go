@@ -1,4 +1,4 @@
-package main
+package site
 
 import (
 	"net/http"
@@ -11,7 +11,7 @@ func TestProfilesOnlyWhenAskedFor(t *testing.T) {
 		profiles bool
 		want     int
 	}{{false, http.StatusNotFound}, {true, http.StatusOK}} {
-		srv := httptest.NewServer((&site{profiles: tc.profiles}).handler())
+		srv := httptest.NewServer((&Site{Profiles: tc.profiles}).Handler())
 		res, err := http.Get(srv.URL + "/debug/pprof/goroutine?debug=1")
 		if err != nil {
 			t.Fatal(err)
@@ -27,11 +27,17 @@ func TestProfilesOnlyWhenAskedFor(t *testing.T) {
 // A gateway's public address serves no metrics, status or profiles: they
 // are on the admin address only.
 func TestOperationsOnlyOnTheAdminAddress(t *testing.T) {
-	s := &site{api: http.NotFoundHandler(), profiles: true,
-		status: func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusOK, map[string]string{"brokers": "x"})
+	nosniff := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			h.ServeHTTP(w, r)
+		})
+	}
+	s := &Site{API: http.NotFoundHandler(), Profiles: true, Headers: nosniff,
+		Status: func(w http.ResponseWriter, _ *http.Request) {
+			WriteJSON(w, http.StatusOK, map[string]string{"brokers": "x"})
 		}}
-	public, admin := httptest.NewServer(s.public()), httptest.NewServer(s.admin())
+	public, admin := httptest.NewServer(s.Public()), httptest.NewServer(s.Admin())
 	defer public.Close()
 	defer admin.Close()
 	status := func(srv *httptest.Server, path string) *http.Response {

@@ -1,0 +1,11 @@
+package commandhandler
+
+import "github.com/IBM/sarama"
+
+// Hooks and counters for the tests of package commandhandler_test.
+
+// SetBeforeCommit makes f run before each transaction commits.
+func SetBeforeCommit(c *Config, f func(sarama.ConsumerGroupSession)) { c.beforeCommit = f }
+
+// Counters of this process's command handlers.
+var Transactions, LocalSteps = transactions, localSteps
