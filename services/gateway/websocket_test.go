@@ -160,14 +160,7 @@ func subscribeMsg(protocol, id string) string {
 func TestModernProtocolViolationsCloseTheConnection(t *testing.T) {
 	const proto = "graphql-transport-ws"
 	f := newWSFixture(t, nil)
-	for _, tc := range []struct {
-		name   string
-		init   bool
-		send   []string
-		binary bool
-		code   int
-		reason string
-	}{
+	f.violate(t, proto, []violation{
 		{name: "an unknown message type", init: true, send: []string{`{"type":"subscribe_all"}`}, code: 4400, reason: `unexpected message "subscribe_all"`},
 		{name: "a server's message", init: true, send: []string{`{"id":"1","type":"next","payload":{}}`}, code: 4400, reason: `unexpected message "next"`},
 		{name: "no type", init: true, send: []string{`{"id":"1"}`}, code: 4400, reason: `unexpected message ""`},
@@ -185,36 +178,13 @@ func TestModernProtocolViolationsCloseTheConnection(t *testing.T) {
 			code: 4409, reason: truncate("Subscriber for "+strings.Repeat("é", 100)+" already exists", 123)},
 		{name: "connection_terminate, which is the legacy protocol's", init: true, send: []string{`{"type":"connection_terminate"}`}, code: 4400, reason: `unexpected message "connection_terminate"`},
 		{name: "a message over the size limit", init: true, send: []string{`{"type":"ping","payload":"` + strings.Repeat("x", 5000) + `"}`}, code: 1009, reason: ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := f.dial(t, proto)
-			if tc.init {
-				p.send(`{"type":"connection_init"}`)
-				p.expect("connection_ack")
-			}
-			for _, m := range tc.send {
-				p.send(m)
-			}
-			if tc.binary {
-				_ = p.conn.WriteMessage(websocket.BinaryMessage, []byte(`{"type":"ping"}`))
-			}
-			p.wantClose(tc.code, tc.reason, "")
-		})
-	}
-	waitUntil(t, "every connection to end", func() bool { return f.ws.Len() == 0 && f.live.Len() == 0 })
+	})
 }
 
 func TestLegacyProtocolViolationsCloseTheConnection(t *testing.T) {
 	const proto = "graphql-ws"
 	f := newWSFixture(t, nil)
-	for _, tc := range []struct {
-		name          string
-		init          bool
-		send          []string
-		binary        bool
-		code          int
-		reason, error string
-	}{
+	f.violate(t, proto, []violation{
 		{name: "an unknown message type", init: true, send: []string{`{"type":"subscribe"}`}, code: 1002, reason: "unexpected message", error: `unexpected message "subscribe"`},
 		{name: "a server's message", init: true, send: []string{`{"type":"ka"}`}, code: 1002, reason: "unexpected message", error: `unexpected message "ka"`},
 		{name: "graphql-transport-ws's ping", init: true, send: []string{`{"type":"ping"}`}, code: 1002, reason: "unexpected message", error: `unexpected message "ping"`},
@@ -227,7 +197,26 @@ func TestLegacyProtocolViolationsCloseTheConnection(t *testing.T) {
 		{name: "connection_terminate", init: true, send: []string{`{"type":"connection_terminate"}`}, code: 1000, reason: "terminated"},
 		{name: "connection_terminate before init", send: []string{`{"type":"connection_terminate"}`}, code: 1000, reason: "terminated"},
 		{name: "a message over the size limit", init: true, send: []string{`{"type":"start","id":"1","payload":"` + strings.Repeat("x", 5000) + `"}`}, code: 1009, reason: ""},
-	} {
+	})
+}
+
+// violation is a message (or a few) that breaks a protocol, and the close
+// it gets: code, the frame's reason, and on the legacy protocol the
+// connection_error before it.
+type violation struct {
+	name          string
+	init          bool
+	send          []string
+	binary        bool
+	code          int
+	reason, error string
+}
+
+// violate sends each violation on a connection of its own and checks its
+// close; then no connection may be left.
+func (f *wsFixture) violate(t *testing.T, proto string, cases []violation) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := f.dial(t, proto)
 			if tc.init {
