@@ -58,13 +58,14 @@ test-embedded: web tools ## all tests, integration ones on the embedded broker (
 	$(GO) test -race -count=1 ./...
 	cd third_party/kfake && $(GO) test -race -count=1 ./...
 
-fuzz: ## each fuzz target briefly: command sequences against the domain, money arithmetic, usernames, Avro decoding, IBANs, GraphQL operations
+fuzz: ## each fuzz target briefly: command sequences against the domain, money arithmetic, usernames, Avro decoding, IBANs, GraphQL operations, websocket frames
 	$(GO) test -run '^$$' -fuzz '^FuzzCommandSequences$$' -fuzztime $(FUZZTIME) ./services/commandhandler/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzAddSub$$' -fuzztime 5s ./money/
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeUsername$$' -fuzztime 5s ./contract/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./topology/
 	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./topology/iban/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraphQL$$' -fuzztime $(FUZZTIME) ./services/gateway/
+	$(GO) test -run '^$$' -fuzz '^FuzzWebsocketFrames$$' -fuzztime $(FUZZTIME) ./services/gateway/
 
 test-kafka: web tools ## all tests again, integration ones on a real Apache Kafka broker (and the least-privilege ones on a secured one)
 	scripts/kafka/kafka.sh restart $(KAFKA_PORT)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-
 	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
 	"github.com/openbank/bank/money"
@@ -99,7 +97,5 @@ func (r *Resolver) alerts(ctx context.Context) (<-chan *model.Alert, error) {
 	if err := r.admit(ctx); err != nil {
 		return nil, err
 	}
-	return r.Alerts.Subscribe(ctx, user, func() {
-		transport.AddSubscriptionError(ctx, Error(contract.SubscriberTooSlow(SubscriberBuffer, "alerts")))
-	}), nil
+	return r.Alerts.Subscribe(ctx, user, tooSlow(ctx, "alerts")), nil
 }

@@ -133,6 +133,18 @@ func WithEmployee(ctx context.Context) context.Context {
 	return context.WithValue(ctx, employeeKey{}, true)
 }
 
+// Viewer names who a request acts for, as the resolvers tell: "employee",
+// "user:" and the username, or "" for anyone.
+func Viewer(ctx context.Context) string {
+	if isEmployee(ctx) {
+		return "employee"
+	}
+	if u, err := userOf(ctx); err == nil {
+		return "user:" + u
+	}
+	return ""
+}
+
 func isEmployee(ctx context.Context) bool {
 	e, _ := ctx.Value(employeeKey{}).(bool)
 	return e

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph/model"
@@ -78,9 +78,7 @@ func (r *Resolver) streamTransactions(ctx context.Context, f Filter) (<-chan *mo
 	if err := r.admit(ctx); err != nil {
 		return nil, err
 	}
-	return r.Live.Subscribe(ctx, f, func() {
-		transport.AddSubscriptionError(ctx, Error(contract.SubscriberTooSlow(SubscriberBuffer, "transactions")))
-	}), nil
+	return r.Live.Subscribe(ctx, f, tooSlow(ctx, "transactions")), nil
 }
 
 // admit lets a subscription start within the gateway's limits, releasing
@@ -93,6 +91,57 @@ func (r *Resolver) admit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	context.AfterFunc(ctx, release)
+	WhenDone(ctx, release)
 	return nil
+}
+
+type subscriptionKey struct{}
+
+// Subscription is what a websocket transport tells the resolver of a
+// subscription it serves.
+type Subscription interface {
+	// SubscriptionError is told an error the stream ends with (a
+	// subscriber too slow), before its channel closes; the transport
+	// sends it as the subscription's error after the events before it.
+	// It may be told from any goroutine.
+	SubscriptionError(*gqlerror.Error)
+	// WhenDone calls f once the subscription ends (at once if it has).
+	// Unlike context.AfterFunc on the resolver's context it keeps nothing
+	// of that context (gqlgen's state of the operation) alive, which
+	// the transport need not keep once the resolver has returned.
+	WhenDone(f func())
+}
+
+// WithSubscription returns ctx for the resolver of s.
+func WithSubscription(ctx context.Context, s Subscription) context.Context {
+	return context.WithValue(ctx, subscriptionKey{}, s)
+}
+
+// SubscriptionOf returns the subscription ctx's resolver serves (nil:
+// none, as over HTTP), for its transport to find its own.
+func SubscriptionOf(ctx context.Context) Subscription {
+	s, _ := ctx.Value(subscriptionKey{}).(Subscription)
+	return s
+}
+
+// WhenDone calls f once ctx's subscription ends, or, without one, once
+// ctx ends.
+func WhenDone(ctx context.Context, f func()) {
+	if s := SubscriptionOf(ctx); s != nil {
+		s.WhenDone(f)
+		return
+	}
+	context.AfterFunc(ctx, f)
+}
+
+// tooSlow returns the slow callback of a subscription's feed: it tells
+// the transport the subscription ends as too slow (what names what fell
+// behind). It keeps the subscription, not ctx.
+func tooSlow(ctx context.Context, what string) func() {
+	s := SubscriptionOf(ctx)
+	return func() {
+		if s != nil {
+			s.SubscriptionError(Error(contract.SubscriberTooSlow(SubscriberBuffer, what)))
+		}
+	}
 }

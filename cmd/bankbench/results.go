@@ -26,10 +26,19 @@ type runConfig struct {
 type serviceUse struct {
 	CPUCores                float64 `json:"cpu_cores"`
 	RSSBeforeSubscribersMiB float64 `json:"rss_before_subscribers_mib"`
-	KiBPerSubscriber        float64 `json:"kib_per_idle_subscriber"`
-	RSSBeforeLoadMiB        float64 `json:"rss_before_load_mib"`
-	RSSMiB                  float64 `json:"rss_mib"`
-	PeakRSSMiB              float64 `json:"peak_rss_mib"`
+	// KiBPerSubscriber is RSS per subscription the service runs, idle,
+	// once its memory settled; KiBPerSubscriberAtOnce the same a second
+	// after they all run (RSSSubscribedMiB), with the garbage of
+	// subscribing still there.
+	KiBPerSubscriber       float64 `json:"kib_per_idle_subscriber"`
+	KiBPerSubscriberAtOnce float64 `json:"kib_per_subscriber_at_once"`
+	RSSSubscribedMiB       float64 `json:"rss_subscribed_mib"`
+	RSSBeforeLoadMiB       float64 `json:"rss_before_load_mib"`
+	// SubscribersBeforeLoad is how many subscriptions the service ran
+	// when RSSBeforeLoadMiB was read (-1: it does not say).
+	SubscribersBeforeLoad float64 `json:"subscribers_before_load"`
+	RSSMiB                float64 `json:"rss_mib"`
+	PeakRSSMiB            float64 `json:"peak_rss_mib"`
 }
 
 type results struct {
@@ -73,6 +82,10 @@ func (r *results) print(w io.Writer) {
 		s := r.Services[n]
 		fmt.Fprintf(tw, "%s\tCPU %.2f cores, RSS %.0f MiB before subscribers, %.0f MiB before load (%.1f KiB per idle subscriber), %.0f MiB after (peak %.0f MiB)\n",
 			n, s.CPUCores, s.RSSBeforeSubscribersMiB, s.RSSBeforeLoadMiB, s.KiBPerSubscriber, s.RSSMiB, s.PeakRSSMiB)
+		if s.SubscribersBeforeLoad >= 0 {
+			fmt.Fprintf(tw, "\t%.0f subscriptions running before load; a second after they ran, RSS %.0f MiB (%.1f KiB per subscriber)\n",
+				s.SubscribersBeforeLoad, s.RSSSubscribedMiB, s.KiBPerSubscriberAtOnce)
+		}
 	}
 	tw.Flush()
 }
@@ -90,6 +103,9 @@ func (r *results) write(file string) error {
 type usage struct {
 	at       time.Time
 	cpu, rss float64
+	// subscribers is a gateway's openbank_websocket_subscribers (-1 when
+	// it has none).
+	subscribers float64
 }
 
 func (b *bench) sample(ctx context.Context) map[string]usage {
@@ -102,7 +118,7 @@ func (b *bench) sample(ctx context.Context) map[string]usage {
 			cancel()
 			continue
 		}
-		s := usage{at: time.Now()}
+		s := usage{at: time.Now(), subscribers: -1}
 		sc := bufio.NewScanner(res.Body)
 		for sc.Scan() {
 			name, value, ok := strings.Cut(sc.Text(), " ")
@@ -115,6 +131,8 @@ func (b *bench) sample(ctx context.Context) map[string]usage {
 				s.cpu = v
 			case "process_resident_memory_bytes":
 				s.rss = v
+			case "openbank_websocket_subscribers":
+				s.subscribers = v
 			}
 		}
 		res.Body.Close()

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/openbank/bank/contract"
 	"github.com/openbank/bank/graph"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -124,7 +123,7 @@ type budgetKey struct{}
 func (b *responseBudget) spent() bool { return b.used.Load() > b.max }
 
 // limitResponseSize adds the response budget of max bytes to srv.
-func limitResponseSize(srv *handler.Server, max int64) {
+func limitResponseSize(srv executorSettings, max int64) {
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		b := &responseBudget{max: max}
 		resp := next(context.WithValue(ctx, budgetKey{}, b))

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-
 	"github.com/openbank/bank/graph"
 	"github.com/openbank/bank/services/gateway/session"
 )
@@ -57,22 +55,20 @@ func checkBearer(ctx context.Context, k *session.Keeper, revoked *session.Revoca
 // GraphiQL sends its headers). A bad one closes the connection with 4401,
 // on which graphql-ws clients stop retrying; so does the session's
 // revocation or expiry later.
-func websocketInit(k *session.Keeper, revoked *session.Revocations, live *liveSessions) transport.WebsocketInitFunc {
-	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		ctx = overWebsocket(ctx)
+func websocketInit(k *session.Keeper, revoked *session.Revocations, live *liveSessions) wsInitFunc {
+	return func(ctx context.Context, p map[string]any) (context.Context, error) {
 		h := authorization(p)
 		if h == "" {
-			return ctx, nil, nil
+			return ctx, nil
 		}
 		authed, who, err := checkBearer(ctx, k, revoked, h)
 		if err != nil {
-			ctx = transport.WithWebsocketCloseCode(ctx, 4401)
-			return transport.AppendCloseReason(ctx, "unauthorized"), nil, err
+			return ctx, &wsCloseError{Code: closeUnauthorized, Reason: "unauthorized", Err: err}
 		}
 		if holder := holderOf(ctx); holder != nil && live != nil {
-			live.add(ctx, holder, who)
+			live.add(holder, who)
 		}
-		return authed, nil, nil
+		return authed, nil
 	}
 }
 

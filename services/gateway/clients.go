@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
 	"github.com/openbank/bank/contract"
@@ -173,7 +174,9 @@ func clientAddress(ctx context.Context) string {
 
 // admitWebsockets refuses a websocket beyond its client's or the
 // gateway's limit with 429 Too Many Requests, before it is upgraded, and
-// counts it while it is open.
+// counts it while it is open: the transport takes the admission with the
+// connection, which outlives the request, and gives it back when the
+// connection ends.
 func (g *Gateway) admitWebsockets(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !websocket.IsWebSocketUpgrade(r) {
@@ -186,7 +189,31 @@ func (g *Gateway) admitWebsockets(next http.Handler) http.Handler {
 			http.Error(w, refusal, http.StatusTooManyRequests)
 			return
 		}
-		defer release() // the transport serves the websocket until it ends
-		next.ServeHTTP(w, r)
+		a := &admission{release: release}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), admissionKey{}, a)))
+		if !a.taken.Load() {
+			release() // not upgraded
+		}
 	})
+}
+
+// admission is a websocket's place within the client limits, from the
+// upgrade request to the connection that takes it.
+type admission struct {
+	release func()
+	taken   atomic.Bool
+}
+
+type admissionKey struct{}
+
+func admissionOf(ctx context.Context) *admission {
+	a, _ := ctx.Value(admissionKey{}).(*admission)
+	return a
+}
+
+// take hands the admission to the connection, which calls release when it
+// ends.
+func (a *admission) take() (release func()) {
+	a.taken.Store(true)
+	return a.release
 }

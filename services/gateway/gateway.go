@@ -9,8 +9,9 @@
 // GraphQL server; live.go fans live transactions and alerts out; auth.go
 // reads sessions (headers and websocket init); origins.go is CORS, the
 // origin check and who a client is; limits.go, abuse.go and clients.go
-// bound what one request or client may cost; websocket.go adapts
-// gorilla/websocket; sessions.go follows revocations.
+// bound what one request or client may cost; websocket.go and
+// websocket_ops.go are the websocket transport (on gorilla/websocket);
+// sessions.go follows revocations.
 package gateway
 
 import (
@@ -40,6 +41,7 @@ type Gateway struct {
 	alerts  *feed.Hub[*model.Alert, string]
 	clients *Clients
 	handler http.Handler
+	ws      *wsTransport // the websockets, which outlive their requests
 
 	revocations *session.Revocations
 	revoked     *revocationReader // session_events
@@ -97,8 +99,10 @@ func (g *Gateway) Ready() error {
 	return nil
 }
 
-// Close stops the consumers and closes the connections.
+// Close closes the websockets (1001, going away), stops the consumers
+// and closes the connections.
 func (g *Gateway) Close() {
+	g.ws.Close()
 	g.revoked.Close()
 	g.tail.Close()
 	g.client.Close()

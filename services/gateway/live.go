@@ -57,8 +57,8 @@ func NewLiveFeed() LiveFeed {
 // Subscribe implements graph.Transactions.
 func (l LiveFeed) Subscribe(ctx context.Context, f graph.Filter, slow func()) <-chan *model.Transaction {
 	subscribers.Inc()
-	context.AfterFunc(ctx, subscribers.Dec)
-	return l.Hub.Subscribe(ctx, f.IBAN, f, f.Match, slow)
+	graph.WhenDone(ctx, subscribers.Dec)
+	return subscribe(ctx, l.Hub, f.IBAN, f, f.Match, slow)
 }
 
 // alertFeed subscribes to a user's alerts.
@@ -67,5 +67,31 @@ type alertFeed struct {
 }
 
 func (a alertFeed) Subscribe(ctx context.Context, username string, slow func()) <-chan *model.Alert {
-	return a.Hub.Subscribe(ctx, username, username, nil, slow)
+	return subscribe(ctx, a.Hub, username, username, nil, slow)
+}
+
+// subscribe subscribes to h for a resolver, which must return the channel
+// it gets as its answer, without an error. Within a websocket subscription
+// the hub delivers straight to the operation, which queues the events
+// until they are written (no goroutine waits on them), until the
+// operation ends; the channel is where the operation's own executor takes
+// each from to marshal it, when its group does not. Elsewhere it is the
+// hub's own channel, until ctx ends.
+func subscribe[T any, K comparable](ctx context.Context, h *feed.Hub[T, K], route string, key K, match func(T) bool, slow func()) <-chan T {
+	op := pushTo(ctx)
+	if op == nil {
+		return h.Subscribe(ctx, route, key, match, slow)
+	}
+	ch := make(chan T, 1)
+	handoff := func(v any) {
+		select {
+		case ch <- v.(T):
+		default: // cannot be: the executor takes each before the next
+		}
+	}
+	if !op.claim(handoff) {
+		return h.Subscribe(ctx, route, key, match, slow)
+	}
+	op.WhenDone(h.SubscribeFunc(route, key, match, func(v T) bool { return op.push(v) }, slow, op.feedEnded))
+	return ch
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/gorilla/websocket"
@@ -117,10 +116,11 @@ func newLiveSessions(r *session.Revocations) *liveSessions {
 	return l
 }
 
-// add tracks a connection's session until ctx (the connection's) ends, and
-// closes it when the session expires.
-func (l *liveSessions) add(ctx context.Context, h *wsHolder, s session.Subject) {
-	if s.Employee {
+// add tracks a connection's session until it ends, and closes it when the
+// session expires.
+func (l *liveSessions) add(h *wsHolder, s session.Subject) {
+	c := h.held()
+	if s.Employee || c == nil {
 		return
 	}
 	l.mu.Lock()
@@ -129,9 +129,8 @@ func (l *liveSessions) add(ctx context.Context, h *wsHolder, s session.Subject) 
 	}
 	l.conns[s.Username][h] = s
 	l.mu.Unlock()
-	expiry := time.AfterFunc(time.Until(s.Expires), func() { h.close("session expired") })
-	context.AfterFunc(ctx, func() {
-		expiry.Stop()
+	c.expireAt(s.Expires)
+	c.whenClosed(func() {
 		l.mu.Lock()
 		delete(l.conns[s.Username], h)
 		if len(l.conns[s.Username]) == 0 {
@@ -157,12 +156,12 @@ func (l *liveSessions) revoked(username string, at int64) {
 	}
 }
 
-// wsHolder carries a websocket connection from the upgrade (Accept) to the
+// wsHolder carries a websocket connection from the upgrade to the
 // connection's init (where its session is known), through the request's
 // context.
 type wsHolder struct {
 	mu   sync.Mutex
-	conn *gorillaConn
+	conn *wsConn
 }
 
 type wsHolderKey struct{}
@@ -182,10 +181,17 @@ func holderOf(ctx context.Context) *wsHolder {
 	return h
 }
 
-func (h *wsHolder) set(c *gorillaConn) {
+func (h *wsHolder) set(c *wsConn) {
 	h.mu.Lock()
 	h.conn = c
 	h.mu.Unlock()
+}
+
+// held returns the held connection (nil: none yet).
+func (h *wsHolder) held() *wsConn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conn
 }
 
 // close ends the connection with 4401, on which graphql-ws clients stop
@@ -197,6 +203,5 @@ func (h *wsHolder) close(reason string) {
 	if c == nil {
 		return
 	}
-	_ = c.WriteClose(4401, reason)
-	_ = c.Close()
+	c.closeWith(closeUnauthorized, reason)
 }

@@ -35,6 +35,10 @@ type sub[T any] struct {
 	ch    chan T
 	slow  func()
 	route string
+	// A subscriber by SubscribeFunc has no channel: deliver takes each
+	// value, done ends it.
+	deliver func(T) bool
+	done    func()
 }
 
 // New returns a hub whose subscribers each buffer up to buffer values;
@@ -54,6 +58,29 @@ func New[T any, K comparable](buffer int, route func(T) string) *Hub[T, K] {
 // shared between subscribers: treat them as read-only.
 func (h *Hub[T, K]) Subscribe(ctx context.Context, route string, key K, match func(T) bool, slow func()) <-chan T {
 	s := &sub[T]{ch: make(chan T, h.buffer), slow: slow, route: route}
+	h.add(s, key, match)
+	// No goroutine per subscriber: unsubscribing runs when ctx ends.
+	context.AfterFunc(ctx, func() { h.remove(s, key, nil) })
+	return s.ch
+}
+
+// SubscribeFunc is Subscribe for a subscriber that keeps its own buffer
+// and says itself when it ends: deliver is handed each value as it is
+// published (with the hub locked for reading: it must not block, nor
+// call the hub; several publishers may call it at once) and reports
+// whether it took it; refusing one drops the subscriber, as a full buffer
+// does (slow is called). It lasts until remove is called. done is called
+// once, when the subscriber is dropped or removed, after slow if it fell
+// behind; no value is delivered after.
+func (h *Hub[T, K]) SubscribeFunc(route string, key K, match func(T) bool, deliver func(T) bool, slow, done func()) (remove func()) {
+	s := &sub[T]{slow: slow, route: route, deliver: deliver, done: done}
+	h.add(s, key, match)
+	return func() { h.remove(s, key, nil) }
+}
+
+// add subscribes s.
+func (h *Hub[T, K]) add(s *sub[T], key K, match func(T) bool) {
+	route := s.route
 	h.mu.Lock()
 	groups := h.routes[route]
 	if groups == nil {
@@ -68,9 +95,6 @@ func (h *Hub[T, K]) Subscribe(ctx context.Context, route string, key K, match fu
 	g.subs[s] = struct{}{}
 	h.n++
 	h.mu.Unlock()
-	// No goroutine per subscriber: unsubscribing runs when ctx ends.
-	context.AfterFunc(ctx, func() { h.remove(s, key, nil) })
-	return s.ch
 }
 
 // Publish hands v to every subscriber it matches, without waiting.
@@ -88,6 +112,12 @@ func (h *Hub[T, K]) Publish(v T) {
 				continue
 			}
 			for s := range g.subs {
+				if s.deliver != nil {
+					if !s.deliver(v) {
+						late = append(late, behind{s, key})
+					}
+					continue
+				}
 				select {
 				case s.ch <- v:
 				default:
@@ -106,7 +136,8 @@ func (h *Hub[T, K]) Publish(v T) {
 }
 
 // remove unsubscribes s, calls before (if s was still subscribed) and closes
-// its channel, so the subscriber learns why before it sees the close.
+// its channel (or calls its done), so the subscriber learns why before it
+// sees the end.
 func (h *Hub[T, K]) remove(s *sub[T], key K, before func()) {
 	h.mu.Lock()
 	g := h.routes[s.route][key]
@@ -131,6 +162,10 @@ func (h *Hub[T, K]) remove(s *sub[T], key K, before func()) {
 	// Unlocked: once out of the map no Publish sends to s.
 	if before != nil {
 		before()
+	}
+	if s.done != nil {
+		s.done()
+		return
 	}
 	close(s.ch)
 }

@@ -151,3 +151,38 @@ func drain(ch <-chan int, max int) []int {
 	}
 	return out
 }
+
+// A subscriber by SubscribeFunc takes values as they come; refusing one
+// drops it (slow, then done), and removing it ends it (done alone).
+func TestSubscribeFuncDeliversAndEnds(t *testing.T) {
+	h := New[int, string](4, nil)
+	var got []int
+	var events []string
+	removeFull := h.SubscribeFunc("", "all", nil, func(v int) bool {
+		if len(got) == 3 {
+			return false // its buffer is full
+		}
+		got = append(got, v)
+		return true
+	}, func() { events = append(events, "slow") }, func() { events = append(events, "done") })
+	var calmGot []int
+	calmDone := 0
+	removeCalm := h.SubscribeFunc("", "all", nil, func(v int) bool { calmGot = append(calmGot, v); return true },
+		func() { t.Error("slow called on a calm subscriber") }, func() { calmDone++ })
+	for i := range 5 {
+		h.Publish(i)
+	}
+	if !slices.Equal(got, []int{0, 1, 2}) || !slices.Equal(events, []string{"slow", "done"}) {
+		t.Fatalf("the full subscriber got %v, then %v", got, events)
+	}
+	if !slices.Equal(calmGot, []int{0, 1, 2, 3, 4}) || h.Len() != 1 {
+		t.Fatalf("the calm one got %v; %d subscribers", calmGot, h.Len())
+	}
+	removeFull() // dropped already: nothing more
+	removeCalm()
+	removeCalm()
+	h.Publish(5)
+	if h.Len() != 0 || len(calmGot) != 5 || calmDone != 1 || len(events) != 2 {
+		t.Fatalf("after the end: %d subscribers, %v, done %d times, %v", h.Len(), calmGot, calmDone, events)
+	}
+}
