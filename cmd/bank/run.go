@@ -70,7 +70,7 @@ func runEmbedded(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	if _, err := syncTopology(ctx, brokers, b.registryURL, time.Minute, synchronizer.Options{Log: log}); err != nil {
+	if _, err := syncTopology(ctx, brokers, b.registryURL, time.Minute, synchronizer.Options{Log: log, MaxPartitions: 1}); err != nil {
 		return err
 	}
 	gwConfig, err := embeddedGateway(ef.gateway, *ef.backbone.dataDir, brokers, log)

@@ -145,6 +145,25 @@ func TestDriftRules(t *testing.T) {
 					t.Errorf("drift %v", r.Drift)
 				}
 			}},
+		{name: "missing topic is created with at most MaxPartitions", brokers: 1, opts: Options{MaxPartitions: 1},
+			change: func(a *fakeAdmin) { delete(a.topics, topology.BankCommands) },
+			check: func(t *testing.T, a *fakeAdmin, r Report) {
+				if n := a.topics[topology.BankCommands].NumPartitions; n != 1 || len(r.Drift) > 0 {
+					t.Errorf("created with %d partitions, drift %v", n, r.Drift)
+				}
+			}},
+		{name: "under MaxPartitions a topic with the topology's count is kept as it is", brokers: 1, opts: Options{MaxPartitions: 1},
+			check: func(t *testing.T, a *fakeAdmin, r Report) {
+				if n := a.topics[topology.BankCommands].NumPartitions; n <= 1 || r.Changed() || len(r.Drift) > 0 {
+					t.Errorf("%d partitions, report %+v", n, r)
+				}
+			}},
+		{name: "under MaxPartitions another partition count still fails", brokers: 1, permanent: true, opts: Options{MaxPartitions: 1},
+			change: func(a *fakeAdmin) {
+				d := a.topics[topology.BankCommands]
+				d.NumPartitions = 3
+				a.topics[topology.BankCommands] = d
+			}},
 		{name: "other replication is reported, not fatal", brokers: 3,
 			change: func(a *fakeAdmin) {
 				d := a.topics[topology.BankEvents]
