@@ -21,8 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/openbank/bank/contract"
-
 	"github.com/IBM/sarama"
 
 	"github.com/openbank/bank/eventlog"
@@ -276,21 +274,13 @@ func (p *projector) answer(ctx context.Context, m *sarama.ConsumerMessage) error
 		_, _, err := p.replies.SendMessage(kafka.DeadLetter(m, QueryGroup, err))
 		return err
 	}
-	name := topology.ShortName(rec.AvroName())
 	result, failure := p.query(ctx, rec)
-	var reply schemas.Record
-	if failure != (contract.Reason{}) {
-		reply = &schemas.QueryFailed{ID: rec.RecordID(), QueryName: name, Reason: failure.Text, Code: string(failure.Code)}
-		queriesTotal.WithLabelValues(name, "failed").Inc()
-	} else {
-		reply = &schemas.QuerySucceeded{ID: rec.RecordID(), QueryName: name, QueryResult: result}
-		queriesTotal.WithLabelValues(name, "succeeded").Inc()
+	outcome := "succeeded"
+	if failure.Failed() {
+		outcome = "failed"
 	}
-	topic, err := topology.FeedbackTopic(m.Topic)
-	if err != nil {
-		return err
-	}
-	msg, err := kafka.Message(ctx, p.codec, topic, reply)
+	queriesTotal.WithLabelValues(topology.ShortName(rec.AvroName()), outcome).Inc()
+	msg, err := kafka.QueryReply(ctx, p.codec, m, rec, result, failure)
 	if err != nil {
 		return err
 	}

@@ -33,21 +33,13 @@ func (s *service) answer(ctx context.Context, m *sarama.ConsumerMessage) error {
 		_, _, err := s.replies.SendMessage(kafka.DeadLetter(m, QueryGroup, err))
 		return err
 	}
-	name := topology.ShortName(rec.AvroName())
 	result, reason := s.query(ctx, rec)
-	var reply schemas.Record
+	outcome := "succeeded"
 	if reason.Failed() {
-		reply = &schemas.QueryFailed{ID: rec.RecordID(), QueryName: name, Reason: reason.Text, Code: string(reason.Code)}
-		queriesTotal.WithLabelValues(name, "failed").Inc()
-	} else {
-		reply = &schemas.QuerySucceeded{ID: rec.RecordID(), QueryName: name, QueryResult: result}
-		queriesTotal.WithLabelValues(name, "succeeded").Inc()
+		outcome = "failed"
 	}
-	topic, err := topology.FeedbackTopic(m.Topic)
-	if err != nil {
-		return err
-	}
-	msg, err := kafka.Message(ctx, s.codec, topic, reply)
+	queriesTotal.WithLabelValues(topology.ShortName(rec.AvroName()), outcome).Inc()
+	msg, err := kafka.QueryReply(ctx, s.codec, m, rec, result, reason)
 	if err != nil {
 		return err
 	}
