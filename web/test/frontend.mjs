@@ -77,7 +77,10 @@ const waitListBalance = (page, iban, euros) => page.waitForFunction(([i, e]) => 
 const localSecond = (ms) => {
   const d = new Date(ms);
   const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  // Chromium writes a whole minute without ":00", and playwright refuses
+  // a value the input does not keep as given.
+  const seconds = d.getSeconds() ? `:${p(d.getSeconds())}` : '';
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}${seconds}`;
 };
 
 // badge is what the live badge says, once the page has handled every
