@@ -466,7 +466,7 @@ func TestRebuildEndsOnAnAbortedTailAndUnderSteadyLoad(t *testing.T) {
 	env := kafkatest.Synced(t)
 	start(t, env, "a")
 	c := client{t, newBus(t, env)}
-	user := unique("ann")
+	user := kafkatest.Unique("ann")
 	c.user(user)
 	ann, tok := c.account(user)
 	if ok, reason := c.transfer(schemas.NewID(), domain.Cash, ann, tok, user, 100_000); !ok {
@@ -523,7 +523,3 @@ func TestRebuildEndsOnAnAbortedTailAndUnderSteadyLoad(t *testing.T) {
 	wg.Wait()
 	t.Logf("b rebuilt and consumed after %s under traffic (%d transfers in all)", rebuilt.Round(time.Millisecond), sent.Load())
 }
-
-// unique makes a username no other test uses: against real Kafka every
-// test of every package shares one cluster, users included.
-func unique(name string) string { return name + "-" + schemas.NewID().String()[:8] }

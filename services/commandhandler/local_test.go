@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/services/commandhandler/domain"
 	"github.com/openbank/bank/topology"
-	"github.com/openbank/bank/topology/kafka"
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
@@ -49,16 +49,19 @@ func TestALocalTransferIsOneTransaction(t *testing.T) {
 		env := kafkatest.Synced(t)
 		startWith(t, env, "a", func(c *commandhandler.Config) { c.NoLocalSteps = !local })
 		c := client{t, newBus(t, env)}
-		annName, bobName := unique("ann"), unique("bob")
+		annName, bobName := kafkatest.Unique("ann"), kafkatest.Unique("bob")
+		start := testutil.ToFloat64(commandhandler.Transactions)
 		c.user(annName)
 		c.user(bobName)
 		ann, tok := c.account(annName)
 		bob, _ := c.account(bobName)
 		ids := map[string]schemas.ID{"deposit": schemas.NewID(), "inside": schemas.NewID(), "outside": schemas.NewID(),
 			"returned": schemas.NewID(), "refused": schemas.NewID()}
-		before := testutil.ToFloat64(commandhandler.Transactions)
+		// Four commands, each sent when the one before was answered: four
+		// transactions, counted (see below) before the transfers' are.
+		before := start + countedSince(t, commandhandler.Transactions, start, 4)
 		sagaTopics := []string{topology.TransferCommands, topology.TransferCommandFeedback}
-		sagaEnds := endOffsets(t, env, sagaTopics...)
+		sagaEnds := env.EndOffsets(t, sagaTopics...)
 		steps := []struct {
 			name     string
 			from, to string
@@ -76,7 +79,10 @@ func TestALocalTransferIsOneTransaction(t *testing.T) {
 				t.Fatalf("%s: ok %v (%s), want %v", s.name, ok, reason, s.ok)
 			}
 		}
-		txns := testutil.ToFloat64(commandhandler.Transactions) - before
+		// The handler counts a transaction when its commit returns, which
+		// can be after the client read the answer the transaction carried:
+		// wait for at least one a transfer (the number that must hold).
+		txns := countedSince(t, commandhandler.Transactions, before, float64(len(steps)))
 		state, events := replay(t, env)
 		if got := state.Accounts[ann].Balance + state.Accounts[bob].Balance; got != 10_000-1_000 {
 			t.Errorf("ann and bob hold %d, want %d", got, 10_000-1_000)
@@ -87,7 +93,7 @@ func TestALocalTransferIsOneTransaction(t *testing.T) {
 		}
 		// Compared with the ends before: against real Kafka other tests
 		// wrote saga steps there.
-		if after := endOffsets(t, env, sagaTopics...); local && after != sagaEnds {
+		if after := env.EndOffsets(t, sagaTopics...); local && after != sagaEnds {
 			t.Errorf("%d offsets written on %v: local steps are never written", after-sagaEnds, sagaTopics)
 		}
 		return out, txns
@@ -132,7 +138,7 @@ func TestARebalanceDuringALocalTransferAppliesItOnce(t *testing.T) {
 		})
 	})
 	c := client{t, newBus(t, env)}
-	annName, bobName := unique("ann"), unique("bob")
+	annName, bobName := kafkatest.Unique("ann"), kafkatest.Unique("bob")
 	c.user(annName)
 	c.user(bobName)
 	ann, tok := c.account(annName)
@@ -174,27 +180,16 @@ func TestARebalanceDuringALocalTransferAppliesItOnce(t *testing.T) {
 	}
 }
 
-// endOffsets sums the end offsets of the topics' partitions.
-func endOffsets(t *testing.T, env *kafkatest.Env, topics ...string) int64 {
+// countedSince waits until counter has grown by at least want since
+// before (or ten seconds) and returns by how much it has.
+func countedSince(t *testing.T, counter prometheus.Collector, before, want float64) float64 {
 	t.Helper()
-	cl, err := sarama.NewClient(env.Brokers, kafka.ConsumerConfig("test-end-offsets"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	var sum int64
-	for _, topic := range topics {
-		parts, err := cl.Partitions(topic)
-		if err != nil {
-			t.Fatal(err)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := testutil.ToFloat64(counter) - before
+		if n >= want || time.Now().After(deadline) {
+			return n
 		}
-		for _, p := range parts {
-			end, err := cl.GetOffset(topic, p, sarama.OffsetNewest)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sum += end
-		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return sum
 }

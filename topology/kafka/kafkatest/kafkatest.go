@@ -271,6 +271,37 @@ func (e *Env) ReadAll(t testing.TB, topic string) []schemas.Record {
 	return out
 }
 
+// EndOffsets sums the end offsets of the topics' partitions: compared
+// before and after, what a test wrote there, whatever other tests wrote
+// before it on a shared cluster.
+func (e *Env) EndOffsets(t testing.TB, topics ...string) int64 {
+	t.Helper()
+	cl, err := sarama.NewClient(e.Brokers, kafka.ConsumerConfig("test-end-offsets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var sum int64
+	for _, topic := range topics {
+		parts, err := cl.Partitions(topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range parts {
+			end, err := cl.GetOffset(topic, p, sarama.OffsetNewest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += end
+		}
+	}
+	return sum
+}
+
+// Unique makes a name (a username, say) no other test uses: against real
+// Kafka every test of every package shares one cluster, users included.
+func Unique(name string) string { return name + "-" + schemas.NewID().String()[:8] }
+
 // readUntil decodes what pc delivers until offset end, or until nothing
 // comes for a second.
 func readUntil(t testing.TB, pc sarama.PartitionConsumer, codec *topology.Codec, end int64) []schemas.Record {
