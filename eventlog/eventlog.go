@@ -81,10 +81,18 @@ func OpenAt(ctx context.Context, client, lookups sarama.Client, topics []string,
 // handle with each message, in one goroutine the Log owns, until Close.
 // client (read committed) stays the caller's.
 func Follow(ctx context.Context, client sarama.Client, topics []string, name string, log *slog.Logger, handle func(*sarama.ConsumerMessage)) (*Log, error) {
-	l, err := open(ctx, client, client, topics, nil, name, log, sarama.OffsetNewest)
+	// The starting offsets are asked on a connection of their own (see
+	// kafka.OffsetsApart), needed only while the partitions are opened.
+	lookups, err := kafka.Connect(ctx, kafka.Addrs(client), client.Config(), log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	l, err := open(ctx, client, lookups, topics, nil, name, log, sarama.OffsetNewest)
+	lookups.Close()
 	if err != nil {
 		return nil, err
 	}
+	l.lookups = client
 	l.wg.Go(func() {
 		for {
 			select {
@@ -101,7 +109,7 @@ func Follow(ctx context.Context, client sarama.Client, topics []string, name str
 // open follows topics from offset from (sarama.OffsetOldest or Newest),
 // but from start's offsets for the partitions it names.
 func open(ctx context.Context, client, lookups sarama.Client, topics []string, start map[Partition]int64, name string, log *slog.Logger, from int64) (*Log, error) {
-	consumer, err := sarama.NewConsumerFromClient(client)
+	consumer, err := sarama.NewConsumerFromClient(kafka.OffsetsApart(client, lookups))
 	if err != nil {
 		return nil, fmt.Errorf("%s: consumer: %w", name, err)
 	}

@@ -2,6 +2,7 @@ package eventlog_test
 
 import (
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,5 +84,60 @@ func TestOpenAtStartsAtTheGivenOffsets(t *testing.T) {
 	}
 	if caught, err := l.CaughtUp(t.Context(), ends); err != nil || !caught {
 		t.Errorf("caught up %v, %v", caught, err)
+	}
+}
+
+// counting counts the offset lookups asked of a client.
+type counting struct {
+	sarama.Client
+	lookups atomic.Int64
+}
+
+func (c *counting) GetOffset(topic string, partition int32, at int64) (int64, error) {
+	c.lookups.Add(1)
+	return c.Client.GetOffset(topic, partition, at)
+}
+
+// Opening a partition asks for its oldest and newest offsets. Asked on the
+// connection that fetches, each waited behind a long poll when the
+// partitions were idle (a broker answers a connection in order): opening
+// the gateway's 72 feedback partitions on a real Kafka took over a minute.
+// Open asks them of its lookups client, and Follow of one of its own, never
+// of the client that fetches.
+func TestOffsetLookupsNeverWaitBehindAFetch(t *testing.T) {
+	env := kafkatest.Start(t)
+	topic := kafkatest.Unique("idle")
+	if err := env.Admin(t).CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 24, ReplicationFactor: 1}, false); err != nil {
+		t.Fatal(err)
+	}
+	connect := func(id string) *counting {
+		c, err := kafka.Connect(t.Context(), env.Brokers, kafka.ConsumerConfig(id), kafkatest.Log(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return &counting{Client: c}
+	}
+	fetches, lookups := connect("test-fetches"), connect("test-lookups")
+	l, err := eventlog.Open(t.Context(), fetches, lookups, []string{topic}, "test open", kafkatest.Log(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if n := fetches.lookups.Load(); n != 0 {
+		t.Errorf("Open asked %d offsets on the fetching connection", n)
+	}
+	if n := lookups.lookups.Load(); n < 2*24 {
+		t.Errorf("Open asked %d offsets of its lookups client, want at least 2 per partition (48)", n)
+	}
+
+	follower := connect("test-follow")
+	f, err := eventlog.Follow(t.Context(), follower, []string{topic}, "test follow", kafkatest.Log(t), func(*sarama.ConsumerMessage) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n := follower.lookups.Load(); n != 0 {
+		t.Errorf("Follow asked %d offsets on the fetching connection", n)
 	}
 }

@@ -30,9 +30,17 @@ func ConsumeGroup(ctx context.Context, brokers []string, group string, cfg *sara
 			Sleep(ctx, time.Second)
 			continue
 		}
-		cg, err := sarama.NewConsumerGroupFromClient(group, client)
+		lookups, err := sarama.NewClient(brokers, cfg)
 		if err != nil {
 			client.Close()
+			outage.Failed(err)
+			Sleep(ctx, time.Second)
+			continue
+		}
+		cg, err := sarama.NewConsumerGroupFromClient(group, OffsetsApart(client, lookups))
+		if err != nil {
+			client.Close()
+			lookups.Close()
 			outage.Failed(err)
 			Sleep(ctx, time.Second)
 			continue
@@ -49,6 +57,7 @@ func ConsumeGroup(ctx context.Context, brokers []string, group string, cfg *sara
 		}
 		cg.Close() // after a stuck join its client is closed: leaving fails, harmlessly
 		client.Close()
+		lookups.Close()
 		<-errsDone
 	}
 }
