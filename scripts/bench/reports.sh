@@ -55,10 +55,25 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 as_pg "$pgbin/pg_ctl" -D "$dir/pg" -l "$dir/pg/server.log" -w -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=" start >/dev/null
 export REPORTS_DB="postgres://openbank:bench@127.0.0.1:$port/postgres" REPORTS_ID=bench
 
-# measure NAME ARGS...: run bank reports until its tables have caught up.
+# cpu PID: CPU seconds of a process and of its children it has reaped
+# (PostgreSQL's backends end up in the postmaster's).
+cpu() { awk '{ printf "%.2f", ($14 + $15 + $16 + $17) / 100 }' "/proc/$1/stat"; }
+# cpu_tree PID: cpu of PID and of its live children.
+cpu_tree() {
+  local sum
+  sum=$(cpu "$1")
+  for c in $(pgrep -P "$1"); do sum=$(awk -v a="$sum" -v b="$(cpu "$c" 2>/dev/null || echo 0)" 'BEGIN { printf "%.2f", a + b }'); done
+  echo "$sum"
+}
+postmaster=$(head -1 "$dir/pg/postmaster.pid")
+broker=$(pgrep -f "$dir/bank broker" | head -1)
+
+# measure NAME ARGS...: run bank reports until its tables have caught up,
+# and say what CPU each part used meanwhile.
 measure() {
   local name=$1; shift
-  local start end
+  local start end pg0 br0
+  pg0=$(cpu_tree "$postmaster"); br0=$(cpu "$broker")
   start=$(date +%s.%N)
   "$dir/bank" reports "$@" 2>"$dir/$name.log" &
   local pid=$!
@@ -66,6 +81,10 @@ measure() {
   [ "$name" = rebuild ] && pattern='msg="caught up with the event log".*rebuild=true'
   waitfor "$dir/$name.log" "$pattern" 1200
   end=$(date +%s.%N)
+  local rep pg br
+  rep=$(cpu "$pid"); pg=$(cpu_tree "$postmaster"); br=$(cpu "$broker")
+  awk -v n="$name" -v r="$rep" -v p="$pg" -v p0="$pg0" -v b="$br" -v b0="$br0" -v s="$start" -v e="$end" \
+    'BEGIN { printf "reports (%s): CPU until caught up: bank reports %.1f s, PostgreSQL %.1f s, broker %.1f s, over %.1f s\n", n, r, p - p0, b - b0, e - s }'
   [ "$name" = rebuild ] && waitfor "$dir/$name.log" 'msg="rebuilt tables swapped in"' 120
   kill "$pid"; wait "$pid" 2>/dev/null || true
   echo "reports ($name): $(grep -E "$pattern" "$dir/$name.log" | head -1 | sed -E 's/^time=[^ ]+ level=INFO //')"

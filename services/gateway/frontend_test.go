@@ -93,6 +93,12 @@ func (r *restartable) stop() {
 // with what happened meanwhile, once. web/test/frontend.mjs names each
 // check (the items of issue 19).
 func TestFrontendInABrowser(t *testing.T) {
+	if kafkatest.Real() {
+		// What the page does does not depend on the broker behind the
+		// gateway, and the embedded tier runs this test: run twice, it
+		// cost 100 s of the suite's 20-minute budget.
+		t.Skip("the browser test runs in the embedded tier")
+	}
 	browser := chromium(t)
 	s := startStack(t, nil) // s.srv: another gateway, up while the browser's restarts
 	startAlerts(t, s.env)
