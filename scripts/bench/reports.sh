@@ -4,6 +4,7 @@
 #
 #   scripts/bench/reports.sh            # 1,000,000 events
 #   EVENTS=200000 scripts/bench/reports.sh
+#   PROFILE=/tmp/reports.pprof scripts/bench/reports.sh   # and a CPU profile
 #
 # Starts an embedded broker in a temporary directory, writes EVENTS events
 # with `bankbench fill` (as scripts/bench/replay.sh does), starts a
@@ -40,12 +41,17 @@ waitfor() {
   echo "reports: no '$2' in $1 after $3 s:" >&2; tail -20 "$1" >&2; exit 1
 }
 
+# The broker accepts these credentials, and every process below uses them.
+KAFKA_SASL_USER=bench KAFKA_SASL_PASSWORD=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+SCHEMA_REGISTRY_USER=bench SCHEMA_REGISTRY_PASSWORD=$KAFKA_SASL_PASSWORD
+export KAFKA_SASL_USER KAFKA_SASL_PASSWORD SCHEMA_REGISTRY_USER SCHEMA_REGISTRY_PASSWORD
 "$dir/bank" broker --data-dir "$dir/data" --kafka-port 0 --registry-addr 127.0.0.1:0 >"$dir/broker.out" 2>"$dir/broker.log" &
 waitfor "$dir/broker.out" '^Kafka broker at' 30
 read -r kafka registry < <(sed -nE 's/^Kafka broker at ([^,]+), Schema Registry at (.+)$/\1 \2/p' "$dir/broker.out")
 export KAFKA_BROKERS=$kafka SCHEMA_REGISTRY_URL=$registry BANK_HTTP_ADDR=127.0.0.1:0
-"$dir/bank" sync 2>"$dir/sync.log"
-"$dir/bankbench" fill --brokers "$kafka" --schema-registry "$registry" --events "$EVENTS" --accounts "$ACCOUNTS" 2>"$dir/fill.log"
+"$dir/bank" sync 2>"$dir/sync.log" || { tail -5 "$dir/sync.log" >&2; exit 1; }
+"$dir/bankbench" fill --brokers "$kafka" --schema-registry "$registry" --events "$EVENTS" --accounts "$ACCOUNTS" 2>"$dir/fill.log" ||
+  { tail -5 "$dir/fill.log" >&2; exit 1; }
 
 # PostgreSQL with its defaults (fsync on), on a free port.
 mkdir "$dir/pg"; printf 'bench\n' >"$dir/pw"
@@ -72,11 +78,20 @@ broker=$(pgrep -f "$dir/bank broker" | head -1)
 # and say what CPU each part used meanwhile.
 measure() {
   local name=$1; shift
-  local start end pg0 br0
+  local start end pg0 br0 pid
   pg0=$(cpu_tree "$postmaster"); br0=$(cpu "$broker")
   start=$(date +%s.%N)
-  "$dir/bank" reports "$@" 2>"$dir/$name.log" &
-  local pid=$!
+  if [ -n "${PROFILE:-}" ] && [ "$name" = empty ]; then
+    # PROFILE=FILE: a 15-second CPU profile of the catch-up on empty tables.
+    local pport
+    pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    BANK_HTTP_ADDR=127.0.0.1:$pport "$dir/bank" reports --pprof "$@" 2>"$dir/$name.log" &
+    pid=$!
+    (sleep 2; curl -s -o "$PROFILE" "http://127.0.0.1:$pport/debug/pprof/profile?seconds=15") &
+  else
+    "$dir/bank" reports "$@" 2>"$dir/$name.log" &
+    pid=$!
+  fi
   local pattern='msg="caught up with the event log".* offsets=[1-9]'
   [ "$name" = rebuild ] && pattern='msg="caught up with the event log".*rebuild=true'
   waitfor "$dir/$name.log" "$pattern" 1200

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -116,33 +117,79 @@ func (s *service) catchUp(ctx context.Context, l *eventlog.Log, rebuilding bool)
 	return nil
 }
 
-// applyLoop writes the log's events to st a batch at a time. Decoding
-// runs a batch ahead, on a goroutine of its own, so that it overlaps the
-// SQL transaction of the batch before. It returns nil when ctx ends, and
-// the error of a batch that could not be written (nothing of it was).
+// applyLoop writes the log's events to st a batch at a time, in three
+// stages on goroutines of their own, each a batch ahead of the next:
+// decoding, preparing (the store's Go half: the cache and the rows) and
+// writing (its SQL transaction). It returns nil when ctx ends, and the
+// error of a batch that could not be prepared or written (nothing of it
+// was written, nor of any batch after it).
 func (s *service) applyLoop(ctx context.Context, l *eventlog.Log, st *store.Store, live bool) error {
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
 	decoded := make(chan decodedBatch, 1)
-	done := make(chan struct{})
-	defer func() { cancel(); <-done }()
-	go func() {
-		defer close(done)
-		s.decodeLoop(ctx, l, decoded)
-	}()
+	prepared := make(chan preparedBatch, 1)
+	failed := make(chan error, 1)
+	wg.Go(func() { s.decodeLoop(ctx, l, decoded) })
+	wg.Go(func() {
+		if err := s.writeLoop(ctx, l, st, live, prepared); err != nil {
+			failed <- err
+		}
+	})
 	for {
 		var b decodedBatch
 		select {
 		case <-ctx.Done():
 			return nil
+		case err := <-failed:
+			return err
 		case b = <-decoded:
 		}
+		p, err := st.Prepare(ctx, b.events)
+		if err != nil {
+			select {
+			case werr := <-failed: // the write that failed the store says why
+				return werr
+			default:
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("prepare %d events for %s: %w", len(b.events), st.Schema(), err)
+		}
+		select {
+		case prepared <- preparedBatch{b.msgs, p}:
+		case err := <-failed:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// preparedBatch is a batch of messages and their prepared rows.
+type preparedBatch struct {
+	msgs  []*sarama.ConsumerMessage
+	batch *store.Batch
+}
+
+// writeLoop writes prepared batches in order until ctx ends (nil) or one
+// fails.
+func (s *service) writeLoop(ctx context.Context, l *eventlog.Log, st *store.Store, live bool, prepared <-chan preparedBatch) error {
+	for {
+		var b preparedBatch
+		select {
+		case <-ctx.Done():
+			return nil
+		case b = <-prepared:
+		}
 		began := time.Now()
-		res, err := st.Apply(ctx, b.events)
+		res, err := st.Write(ctx, b.batch)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("write %d events to %s: %w", len(b.events), st.Schema(), err)
+			return fmt.Errorf("write %d events to %s: %w", len(b.msgs), st.Schema(), err)
 		}
 		committed := time.Now()
 		batchSeconds.Observe(committed.Sub(began).Seconds())

@@ -55,7 +55,7 @@ type Config struct {
 	// them in before following the log.
 	Rebuild bool
 	Log     *slog.Logger
-	// BatchSize bounds the events of one SQL transaction (default 1000);
+	// BatchSize bounds the events of one SQL transaction (default 4000);
 	// BatchWait how long a batch waits for more once it has some (default
 	// 50 ms; an idle log ends it after 5 ms).
 	BatchSize int
@@ -131,7 +131,7 @@ func (c *Config) defaults() {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	if c.BatchSize <= 0 {
-		c.BatchSize = 1000
+		c.BatchSize = 4000
 	}
 	if c.BatchWait <= 0 {
 		c.BatchWait = 50 * time.Millisecond

@@ -1,30 +1,30 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/openbank/bank/schemas"
 )
 
-// writes are the rows one batch adds or changes.
+// writes are the rows one batch adds or changes: the cache's, until
+// materialize copies them.
 type writes struct {
+	seq          uint64 // the batch's
 	events       [][]any
 	transactions [][]any
 	accounts     map[string]*account // new or changed
 	owners       map[string]bool     // accounts whose owners changed
 	transfers    map[schemas.ID]*transfer
 	users        map[string]*user
+	once         [][]any // applied_once rows
 	result       Result
 }
 
-func newWrites() *writes {
-	return &writes{accounts: map[string]*account{}, owners: map[string]bool{}, transfers: map[schemas.ID]*transfer{}, users: map[string]*user{}}
+func newWrites(seq uint64) *writes {
+	return &writes{seq: seq, accounts: map[string]*account{}, owners: map[string]bool{}, transfers: map[schemas.ID]*transfer{}, users: map[string]*user{}}
 }
 
 // notApplied is an event that changes nothing for a reason other than
@@ -34,13 +34,13 @@ type notApplied struct{ error }
 
 // apply adds one event's rows to w: its audit row always, and whatever
 // it changes.
-func (s *Store) apply(ctx context.Context, tx pgx.Tx, e Event, w *writes) error {
+func (s *Store) apply(e Event, w *writes) error {
 	var txID int64
 	var note string
 	if e.Record == nil {
 		note = fmt.Sprintf("not decodable: %v", e.Err)
 	} else {
-		id, err := s.applyRecord(ctx, tx, e.Record, e.At, w)
+		id, err := s.applyRecord(e.Record, e.At, w)
 		var na notApplied
 		switch {
 		case errors.Is(err, ErrDuplicate):
@@ -66,7 +66,7 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, e Event, w *writes) error 
 
 // applyRecord applies one decoded event and returns the id of the
 // transaction it made, if any.
-func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, rec schemas.Record, at time.Time, w *writes) (int64, error) {
+func (s *Store) applyRecord(rec schemas.Record, at time.Time, w *writes) (int64, error) {
 	c := s.c
 	switch e := rec.(type) {
 	case *schemas.UserAccountCreatedEvent:
@@ -78,7 +78,7 @@ func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, rec schemas.Record, 
 		u.createdAt = at.UTC()
 		w.users[u.name] = u
 	case *schemas.PasswordChangedEvent:
-		return 0, s.once(ctx, tx, e) // the hash is a secret: nothing else to keep
+		return 0, c.once(e, w) // the hash is a secret: nothing else to keep
 	case *schemas.BankAccountCreatedEvent:
 		if c.accounts[e.IBAN] != nil {
 			return 0, fmt.Errorf("account %s created again: %w", e.IBAN, ErrDuplicate)
@@ -88,7 +88,7 @@ func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, rec schemas.Record, 
 		w.accounts[e.IBAN] = a
 		c.linkUser(e.Username, w)
 	case *schemas.UserAddedToBankAccountEvent, *schemas.UserRemovedFromBankAccountEvent:
-		return 0, s.applyOwner(ctx, tx, e, w)
+		return 0, s.applyOwner(e, w)
 	case *schemas.TransferStartedEvent:
 		t := c.transferOf(e.ID)
 		if t.known {
@@ -115,7 +115,7 @@ func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, rec schemas.Record, 
 }
 
 // applyOwner adds an owner to an account or removes one, once per event.
-func (s *Store) applyOwner(ctx context.Context, tx pgx.Tx, rec schemas.Record, w *writes) error {
+func (s *Store) applyOwner(rec schemas.Record, w *writes) error {
 	c := s.c
 	switch e := rec.(type) {
 	case *schemas.UserAddedToBankAccountEvent:
@@ -123,7 +123,7 @@ func (s *Store) applyOwner(ctx context.Context, tx pgx.Tx, rec schemas.Record, w
 		if a == nil {
 			return notApplied{fmt.Errorf("user added to unknown account %s", e.IBAN)}
 		}
-		if err := s.once(ctx, tx, e); err != nil {
+		if err := c.once(e, w); err != nil {
 			return err
 		}
 		if !slices.Contains(a.owners, e.Username) {
@@ -133,7 +133,7 @@ func (s *Store) applyOwner(ctx context.Context, tx pgx.Tx, rec schemas.Record, w
 		}
 		c.linkUser(e.Username, w)
 	case *schemas.UserRemovedFromBankAccountEvent:
-		if err := s.once(ctx, tx, e); err != nil {
+		if err := c.once(e, w); err != nil {
 			return err
 		}
 		if a := c.accounts[e.IBAN]; a != nil && slices.Contains(a.owners, e.Username) {
@@ -144,16 +144,15 @@ func (s *Store) applyOwner(ctx context.Context, tx pgx.Tx, rec schemas.Record, w
 	return nil
 }
 
-// once records an event by its kind and id, or refuses it as a repeat.
-func (s *Store) once(ctx context.Context, tx pgx.Tx, e schemas.Record) error {
-	tag, err := tx.Exec(ctx, "INSERT INTO "+s.q+".applied_once (kind, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-		e.AvroName(), [16]byte(e.RecordID()))
-	if err != nil {
-		return fmt.Errorf("apply: %w", err)
+// once records an event by its kind and id, or refuses it as a repeat:
+// load has read whether the table holds it.
+func (c *cache) once(e schemas.Record, w *writes) error {
+	k := onceKey{e.AvroName(), e.RecordID()}
+	if _, seen := c.applied[k]; seen {
+		return fmt.Errorf("%s %s applied before: %w", k.kind, k.id, ErrDuplicate)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("%s %s applied before: %w", e.AvroName(), e.RecordID(), ErrDuplicate)
-	}
+	c.applied[k] = w.seq
+	w.once = append(w.once, []any{k.kind, [16]byte(k.id)})
 	return nil
 }
 
@@ -192,6 +191,7 @@ func (c *cache) move(id schemas.ID, step uint8, iban string, delta int64, reason
 		return 0, fmt.Errorf("%s of transfer %s applied before: %w", stepNames[step], id, ErrDuplicate)
 	}
 	t.steps |= step
+	t.seq = w.seq
 	a := c.accounts[iban]
 	if a == nil {
 		return 0, notApplied{fmt.Errorf("money moved on unknown account %s", iban)}

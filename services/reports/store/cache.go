@@ -11,14 +11,24 @@ import (
 )
 
 // cache holds the rows a batch reads (balances, transfers and their money
-// steps, users), loaded from the tables the first time a batch needs them
-// and changed in place as events apply; the tables stay the truth. A batch
-// that fails drops the whole cache.
+// steps, users, the events applied once), loaded from the tables the first
+// time a batch needs them and changed in place as events apply; the tables
+// stay the truth. It runs ahead of the tables by the batches prepared and
+// not yet written: a row is dropped only once the batch that last changed
+// it is written, so a row the cache lacks is never one a pending batch
+// holds. A batch that fails drops the whole cache.
 type cache struct {
 	lastTx    int64 // id of the newest transaction
 	accounts  map[string]*account
 	transfers map[schemas.ID]*transfer
 	users     map[string]*user
+	applied   map[onceKey]uint64 // events applied once, by the batch that did (0: read from the table)
+}
+
+// onceKey names an event applied once: its kind and id.
+type onceKey struct {
+	kind string
+	id   schemas.ID
 }
 
 type account struct {
@@ -38,9 +48,10 @@ type transfer struct {
 	amount             int64
 	status, reason     string
 	startedAt, endedAt time.Time
-	steps              uint8 // money steps applied: debit, credit, return
-	debitTx            int64 // the debit's transaction id, which a return names
-	stored             bool  // has a row
+	steps              uint8  // money steps applied: debit, credit, return
+	debitTx            int64  // the debit's transaction id, which a return names
+	stored             bool   // has a row
+	seq                uint64 // the batch that last changed it
 }
 
 type user struct {
@@ -61,16 +72,19 @@ var stepNames = map[uint8]string{stepDebit: "debit", stepCredit: "credit", stepR
 // ended ones are dropped (and read again if the log ever repeats them).
 const maxTransfers = 50_000
 
-// load makes sure the cache holds every row the events touch.
-func (s *Store) load(ctx context.Context, tx pgx.Tx, events []Event) error {
+// load makes sure the cache holds every row the events touch. It reads
+// what the tables hold now, outside any transaction: a row a batch not
+// yet written changes is in the cache already (see cache).
+func (s *Store) load(ctx context.Context, events []Event) error {
 	if s.c == nil {
-		c := &cache{accounts: map[string]*account{}, transfers: map[schemas.ID]*transfer{}, users: map[string]*user{}}
-		if err := tx.QueryRow(ctx, "SELECT coalesce(max(id), 0) FROM "+s.q+".transactions").Scan(&c.lastTx); err != nil {
+		c := &cache{accounts: map[string]*account{}, transfers: map[schemas.ID]*transfer{}, users: map[string]*user{}, applied: map[onceKey]uint64{}}
+		if err := s.pool.QueryRow(ctx, "SELECT coalesce(max(id), 0) FROM "+s.q+".transactions").Scan(&c.lastTx); err != nil {
 			return fmt.Errorf("apply: last transaction: %w", err)
 		}
 		s.c = c
 	}
 	ibans, ids, names := s.c.missing(events)
+	once := s.c.missingOnce(events)
 	b := &pgx.Batch{}
 	if len(ibans) > 0 {
 		b.Queue("SELECT iban, owners, balance, opened_at FROM "+s.q+".accounts WHERE iban = ANY($1)", ibans).Query(s.c.scanAccounts)
@@ -83,10 +97,13 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, events []Event) error {
 	if len(names) > 0 {
 		b.Queue("SELECT username, coalesce(created_at, 'epoch') FROM "+s.q+".users WHERE username = ANY($1)", names).Query(s.c.scanUsers)
 	}
+	if len(once) > 0 {
+		b.Queue("SELECT kind, id FROM "+s.q+".applied_once WHERE id = ANY($1)", once).Query(s.c.scanOnce)
+	}
 	if b.Len() == 0 {
 		return nil
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("apply: read the rows the batch changes: %w", err)
 	}
 	return nil
@@ -190,6 +207,33 @@ func (c *cache) scanSteps(rows pgx.Rows) error {
 	return rows.Err()
 }
 
+// missingOnce lists the ids of events applied once that the cache does
+// not know applied.
+func (c *cache) missingOnce(events []Event) (ids [][16]byte) {
+	for _, e := range events {
+		switch r := e.Record.(type) {
+		case *schemas.PasswordChangedEvent, *schemas.UserAddedToBankAccountEvent, *schemas.UserRemovedFromBankAccountEvent:
+			if _, ok := c.applied[onceKey{r.AvroName(), r.RecordID()}]; !ok {
+				ids = append(ids, r.RecordID())
+			}
+		}
+	}
+	return ids
+}
+
+func (c *cache) scanOnce(rows pgx.Rows) error {
+	for rows.Next() {
+		var k onceKey
+		var id [16]byte
+		if err := rows.Scan(&k.kind, &id); err != nil {
+			return err
+		}
+		k.id = id
+		c.applied[k] = 0
+	}
+	return rows.Err()
+}
+
 func (c *cache) scanUsers(rows pgx.Rows) error {
 	for rows.Next() {
 		u := &user{stored: true}
@@ -214,22 +258,21 @@ func (c *cache) transferOf(id schemas.ID) *transfer {
 	return t
 }
 
-// settle records that the batch w wrote committed, and keeps the cache
-// bounded.
-func (c *cache) settle(w *writes) {
-	for _, a := range w.accounts {
-		a.stored = true
-	}
-	for _, u := range w.users {
-		u.stored = true
-	}
-	for _, t := range w.transfers {
-		t.stored = t.stored || t.known
-	}
+// evict keeps the cache bounded: beyond maxTransfers, it drops the
+// transfers and events applied once that no batch still to be written
+// (after written) changed; whatever the log names again is read again.
+func (c *cache) evict(written uint64) {
 	if len(c.transfers) > maxTransfers {
 		for id, t := range c.transfers {
-			if !t.known || t.status != "started" {
+			if (!t.known || t.status != "started") && t.seq <= written {
 				delete(c.transfers, id)
+			}
+		}
+	}
+	if len(c.applied) > maxTransfers {
+		for k, seq := range c.applied {
+			if seq <= written {
+				delete(c.applied, k)
 			}
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,16 +57,47 @@ type Result struct {
 }
 
 // Store writes into one schema of a database.
+//
+// Applying a batch has two halves: Prepare applies its events to the
+// writer's cache and builds its rows (Go, and reads of rows the cache
+// lacks), Write writes them and the offsets in one SQL transaction. One
+// goroutine may prepare batch n+1 while another writes batch n, so the Go
+// half of one batch overlaps the PostgreSQL half of the one before; the
+// rows a batch carries are copies, so a later Prepare changes nothing of
+// them. Batches are written in the order they were prepared. After any
+// failure, of either half, nothing more is prepared or written until
+// Offsets reads the stored position again (and drops the cache, which may
+// hold what was never written).
 type Store struct {
 	pool   *pgxpool.Pool
 	schema string
 	q      string // schema, quoted
 	log    *slog.Logger
-	next   map[eventlog.Partition]int64 // the stored position, as this writer left it
+	next   map[eventlog.Partition]int64 // the position after the batches prepared
 	c      *cache                       // nil until loaded, and after a failed batch
-	// applied counts the events this writer applied, analyzed how many
-	// it had applied at its last ANALYZE (see analyze).
+	seq    uint64                       // batches prepared since Offsets
+
+	written atomic.Uint64 // batches written since Offsets
+	failed  atomic.Bool   // a batch failed: nothing more until Offsets
+
+	// applied counts the events this writer wrote, analyzed how many it
+	// had written at its last ANALYZE (see analyze). Write's alone.
 	applied, analyzed int
+}
+
+// Batch is a prepared batch: its rows and offsets, for Write.
+type Batch struct {
+	seq    uint64
+	moves  []offsetMove
+	rows   *rows
+	result Result
+}
+
+// offsetMove moves a partition's stored offset from prev (none stored
+// yet: -1) to next.
+type offsetMove struct {
+	p          eventlog.Partition
+	prev, next int64
 }
 
 // New returns a store on schema (migrated already: Migrate).
@@ -81,6 +113,7 @@ func (s *Store) Schema() string { return s.schema }
 
 // Offsets reads the stored position: per partition, the offset after the
 // last record applied. The writer's idea of the position starts there.
+// No Prepare or Write may run meanwhile.
 func (s *Store) Offsets(ctx context.Context) (map[eventlog.Partition]int64, error) {
 	rows, err := s.pool.Query(ctx, "SELECT topic, partition, next_offset FROM "+s.q+".offsets")
 	if err != nil {
@@ -101,57 +134,109 @@ func (s *Store) Offsets(ctx context.Context) (map[eventlog.Partition]int64, erro
 		s.next[p] = n
 	}
 	s.c = nil // whatever was cached may be another writer's past
+	s.seq = 0
+	s.written.Store(0)
+	s.failed.Store(false)
 	return out, nil
 }
 
 // Apply applies events, which follow the stored position in each
-// partition, and moves the position past them, in one SQL transaction.
-// On ErrConflict nothing was written: read Offsets and start again there.
+// partition, and moves the position past them, in one SQL transaction:
+// Prepare and Write in one. On ErrConflict nothing was written: read
+// Offsets and start again there.
 func (s *Store) Apply(ctx context.Context, events []Event) (Result, error) {
+	b, err := s.Prepare(ctx, events)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.Write(ctx, b)
+}
+
+// errFailed refuses work after a failed batch.
+var errFailed = errors.New("apply: a batch failed: read the offsets again")
+
+// Prepare applies events, which follow the position of the batches
+// prepared before, to the cache and builds their rows. Nothing is
+// written: Write does that.
+func (s *Store) Prepare(ctx context.Context, events []Event) (*Batch, error) {
 	if s.next == nil {
-		return Result{}, errors.New("apply: read the offsets first")
+		return nil, errors.New("apply: read the offsets first")
+	}
+	if s.failed.Load() {
+		s.c = nil
+		return nil, errFailed
 	}
 	if len(events) == 0 {
+		return nil, nil
+	}
+	b, err := s.prepare(ctx, events)
+	if err != nil {
+		s.failed.Store(true)
+		s.c = nil // it may hold what was never written
+		return nil, err
+	}
+	return b, nil
+}
+
+func (s *Store) prepare(ctx context.Context, events []Event) (*Batch, error) {
+	moves, err := s.advance(events)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.load(ctx, events); err != nil {
+		return nil, err
+	}
+	s.seq++
+	w := newWrites(s.seq)
+	for _, e := range events {
+		if err := s.apply(e, w); err != nil {
+			return nil, err
+		}
+	}
+	b := &Batch{seq: s.seq, moves: moves, rows: s.c.materialize(w), result: w.result}
+	s.c.evict(s.written.Load())
+	return b, nil
+}
+
+// Write writes a prepared batch and moves the stored offsets past it, in
+// one SQL transaction. Batches are written in the order prepared.
+func (s *Store) Write(ctx context.Context, b *Batch) (Result, error) {
+	if b == nil {
 		return Result{}, nil
 	}
+	if s.failed.Load() {
+		return Result{}, errFailed
+	}
+	if want := s.written.Load() + 1; b.seq != want {
+		s.failed.Store(true)
+		return Result{}, fmt.Errorf("apply: batch %d written out of order (batch %d is next)", b.seq, want)
+	}
+	if err := s.write(ctx, b); err != nil {
+		s.failed.Store(true)
+		return Result{}, err
+	}
+	s.written.Store(b.seq)
+	s.applied += b.result.Events
+	s.analyze(ctx)
+	return b.result, nil
+}
+
+func (s *Store) write(ctx context.Context, b *Batch) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return Result{}, fmt.Errorf("apply: begin: %w", err)
+		return fmt.Errorf("apply: begin: %w", err)
 	}
 	defer tx.Rollback(context.Background()) // after a commit, a no-op
-	committed := false
-	defer func() {
-		if !committed {
-			s.c = nil // it may hold what was rolled back
-		}
-	}()
-	ends, err := s.advance(ctx, tx, events)
-	if err != nil {
-		return Result{}, err
+	if err := s.moveOffsets(ctx, tx, b.moves); err != nil {
+		return err
 	}
-	if err := s.load(ctx, tx, events); err != nil {
-		return Result{}, err
-	}
-	w := newWrites()
-	for _, e := range events {
-		if err := s.apply(ctx, tx, e, w); err != nil {
-			return Result{}, err
-		}
-	}
-	if err := s.flush(ctx, tx, w); err != nil {
-		return Result{}, err
+	if err := s.flush(ctx, tx, b.rows); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return Result{}, fmt.Errorf("apply: commit: %w", err)
+		return fmt.Errorf("apply: commit: %w", err)
 	}
-	committed = true
-	for p, n := range ends {
-		s.next[p] = n
-	}
-	s.c.settle(w)
-	s.applied += len(events)
-	s.analyze(ctx)
-	return w.result, nil
+	return nil
 }
 
 // analyze refreshes the planner's statistics each time this writer has
@@ -170,10 +255,9 @@ func (s *Store) analyze(ctx context.Context) {
 	}
 }
 
-// advance moves the stored offsets past events, first thing in the
-// transaction: only if they are where this writer left them (a second
-// writer's update waits for the first's commit, then finds them moved).
-func (s *Store) advance(ctx context.Context, tx pgx.Tx, events []Event) (map[eventlog.Partition]int64, error) {
+// advance moves the writer's position past events and returns the moves
+// of the stored offsets that Write makes.
+func (s *Store) advance(events []Event) ([]offsetMove, error) {
 	ends := map[eventlog.Partition]int64{}
 	for _, e := range events {
 		p := eventlog.Partition{Topic: e.Topic, Partition: e.Partition}
@@ -182,22 +266,38 @@ func (s *Store) advance(ctx context.Context, tx pgx.Tx, events []Event) (map[eve
 		}
 		ends[p] = max(ends[p], e.Offset+1)
 	}
+	var moves []offsetMove
 	for p, end := range ends {
+		prev, ok := s.next[p]
+		if !ok {
+			prev = -1
+		}
+		moves = append(moves, offsetMove{p, prev, end})
+		s.next[p] = end
+	}
+	return moves, nil
+}
+
+// moveOffsets moves the stored offsets, first thing in the transaction:
+// only if they are where this writer left them (a second writer's update
+// waits for the first's commit, then finds them moved).
+func (s *Store) moveOffsets(ctx context.Context, tx pgx.Tx, moves []offsetMove) error {
+	for _, m := range moves {
 		var tag interface{ RowsAffected() int64 }
 		var err error
-		if prev, ok := s.next[p]; ok {
+		if m.prev >= 0 {
 			tag, err = tx.Exec(ctx, "UPDATE "+s.q+".offsets SET next_offset = $3 WHERE topic = $1 AND partition = $2 AND next_offset = $4",
-				p.Topic, p.Partition, end, prev)
+				m.p.Topic, m.p.Partition, m.next, m.prev)
 		} else {
 			tag, err = tx.Exec(ctx, "INSERT INTO "+s.q+".offsets (topic, partition, next_offset) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-				p.Topic, p.Partition, end)
+				m.p.Topic, m.p.Partition, m.next)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("apply: move the offsets: %w", err)
+			return fmt.Errorf("apply: move the offsets: %w", err)
 		}
 		if tag.RowsAffected() != 1 {
-			return nil, fmt.Errorf("%s: %w", p, ErrConflict)
+			return fmt.Errorf("%s: %w", m.p, ErrConflict)
 		}
 	}
-	return ends, nil
+	return nil
 }

@@ -169,7 +169,8 @@ func TestASecondWriterConflicts(t *testing.T) {
 	}
 }
 
-// A failed batch leaves nothing behind, in the tables or in the writer.
+// A failed batch leaves nothing behind, in the tables or in the writer:
+// the writer refuses more until it has read the stored position again.
 func TestAFailedBatchWritesNothing(t *testing.T) {
 	pool, _ := reportstest.Pool(t)
 	s := open(t, pool, store.Live)
@@ -183,6 +184,12 @@ func TestAFailedBatchWritesNothing(t *testing.T) {
 	}
 	if got := reportstest.Rows(t, pool, "SELECT count(*) FROM reports.events"); got[0] != "0" {
 		t.Fatalf("%v events after a failed batch", got)
+	}
+	if _, err := s.Apply(t.Context(), l.events); err == nil {
+		t.Fatal("applied after a failed batch without reading the offsets again")
+	}
+	if _, err := s.Offsets(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := s.Apply(t.Context(), l.events); err != nil {
 		t.Fatal(err)
