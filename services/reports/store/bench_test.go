@@ -10,10 +10,10 @@ import (
 	"github.com/openbank/bank/services/reports/store"
 )
 
-// BenchmarkApply writes batches of 1,000 events shaped as `bankbench
+// BenchmarkApply writes batches of 4,000 events shaped as `bankbench
 // fill` writes them (transfers between 1,000 accounts, each a started,
 // debited, credited, completed saga) into a PostgreSQL of the tests.
-var perBatch = 1000 // events per batch, the service's default
+var perBatch = 4000 // events per batch, the service's default
 
 func BenchmarkApply(b *testing.B) {
 	pool, _ := reportstest.Pool(b)
