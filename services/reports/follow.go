@@ -146,12 +146,15 @@ func (s *service) applyLoop(ctx context.Context, l *eventlog.Log, st *store.Stor
 		case b = <-decoded:
 		}
 		p, err := st.Prepare(ctx, b.events)
-		if err != nil {
-			select {
-			case werr := <-failed: // the write that failed the store says why
-				return werr
-			default:
+		if errors.Is(err, store.ErrFailed) {
+			select { // a write failed the store: it says why
+			case err := <-failed:
+				return err
+			case <-ctx.Done():
+				return nil
 			}
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

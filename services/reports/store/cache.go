@@ -98,7 +98,9 @@ func (s *Store) load(ctx context.Context, events []Event) error {
 		b.Queue("SELECT username, coalesce(created_at, 'epoch') FROM "+s.q+".users WHERE username = ANY($1)", names).Query(s.c.scanUsers)
 	}
 	if len(once) > 0 {
-		b.Queue("SELECT kind, id FROM "+s.q+".applied_once WHERE id = ANY($1)", once).Query(s.c.scanOnce)
+		// Both key columns, so the primary key is used (by id alone, the
+		// table was scanned whole).
+		b.Queue("SELECT kind, id FROM "+s.q+".applied_once WHERE kind = ANY($1) AND id = ANY($2)", onceKinds, once).Query(s.c.scanOnce)
 	}
 	if b.Len() == 0 {
 		return nil
@@ -206,6 +208,10 @@ func (c *cache) scanSteps(rows pgx.Rows) error {
 	}
 	return rows.Err()
 }
+
+// onceKinds are the kinds of events applied once (see cache.once).
+var onceKinds = []string{(&schemas.PasswordChangedEvent{}).AvroName(), (&schemas.UserAddedToBankAccountEvent{}).AvroName(),
+	(&schemas.UserRemovedFromBankAccountEvent{}).AvroName()}
 
 // missingOnce lists the ids of events applied once that the cache does
 // not know applied.

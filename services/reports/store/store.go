@@ -152,8 +152,8 @@ func (s *Store) Apply(ctx context.Context, events []Event) (Result, error) {
 	return s.Write(ctx, b)
 }
 
-// errFailed refuses work after a failed batch.
-var errFailed = errors.New("apply: a batch failed: read the offsets again")
+// ErrFailed refuses work after a failed batch: read Offsets again.
+var ErrFailed = errors.New("apply: a batch failed: read the offsets again")
 
 // Prepare applies events, which follow the position of the batches
 // prepared before, to the cache and builds their rows. Nothing is
@@ -164,7 +164,7 @@ func (s *Store) Prepare(ctx context.Context, events []Event) (*Batch, error) {
 	}
 	if s.failed.Load() {
 		s.c = nil
-		return nil, errFailed
+		return nil, ErrFailed
 	}
 	if len(events) == 0 {
 		return nil, nil
@@ -205,7 +205,7 @@ func (s *Store) Write(ctx context.Context, b *Batch) (Result, error) {
 		return Result{}, nil
 	}
 	if s.failed.Load() {
-		return Result{}, errFailed
+		return Result{}, ErrFailed
 	}
 	if want := s.written.Load() + 1; b.seq != want {
 		s.failed.Store(true)
