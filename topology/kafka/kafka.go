@@ -76,6 +76,11 @@ func TransactionalConfig(clientID, txnID string) *sarama.Config {
 	// keep that short. Our transactions last milliseconds.
 	cfg.Producer.Transaction.Timeout = 10 * time.Second
 	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	// A transaction's messages are handed over at once (SendMessages):
+	// flushed at the first, they went in two or three produce requests,
+	// each a round of fsyncs on a durable broker. A millisecond gathers
+	// them into one.
+	cfg.Producer.Flush.Frequency = time.Millisecond
 	return cfg
 }
 
