@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/openbank/bank/services/broker"
 	"github.com/openbank/bank/services/schemaregistry"
 	"github.com/openbank/bank/topology/kafka"
@@ -89,6 +91,7 @@ func startBackbone(fl backboneFlags, sec kafka.Security, principals map[string]s
 	if err != nil {
 		return nil, err
 	}
+	registerSyncMetrics(b.broker)
 	b.registry, err = schemaregistry.Open(dir, schemaregistry.WithLogger(log))
 	if err != nil {
 		b.broker.Close()
@@ -143,4 +146,22 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, s
 	b.Close(shutdownCtx)
 	log.Info("stopped")
 	return nil
+}
+
+// registerSyncMetrics exports the embedded broker's fsyncs: a benchmark
+// counts them per transfer. A second broker in one process (tests) keeps
+// the first's.
+func registerSyncMetrics(br *broker.Broker) {
+	for _, m := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "openbank_broker_sync_rounds_total",
+			Help: "Rounds of fsyncs the embedded broker ran before acknowledging writes (group commit: one round serves every write waiting)."},
+			func() float64 { r, _ := br.SyncStats(); return float64(r) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "openbank_broker_fsyncs_total",
+			Help: "Files and directories the embedded broker fsynced."},
+			func() float64 { _, n := br.SyncStats(); return float64(n) }),
+	} {
+		if err := prometheus.Register(m); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			panic(err)
+		}
+	}
 }
