@@ -134,14 +134,14 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 				return nil, fmt.Errorf("%s: consume %s/%d: %w", name, topic, p, err)
 			}
 			l.parts = append(l.parts, Partition{topic, p})
-			l.wg.Go(func() { l.forward(pc) })
+			l.wg.Go(func() { l.forward(Partition{topic, p}, pc) })
 		}
 	}
 	return l, nil
 }
 
 // forward hands one partition's messages over, logging outages once.
-func (l *Log) forward(pc sarama.PartitionConsumer) {
+func (l *Log) forward(p Partition, pc sarama.PartitionConsumer) {
 	defer pc.AsyncClose()
 	for {
 		select {
@@ -153,6 +153,9 @@ func (l *Log) forward(pc sarama.PartitionConsumer) {
 			}
 		case m, ok := <-pc.Messages():
 			if !ok {
+				// Only sarama ends it while the Log runs: the offset left
+				// the log (retention), and the reader can never catch up.
+				l.log.Error("stopped following a partition: its consumer ended", "reader", l.name, "partition", p.String(), "next", l.Next(p.Topic, p.Partition))
 				return
 			}
 			l.outage.Recovered()

@@ -273,6 +273,16 @@ func (s *Store) advance(events []Event) ([]offsetMove, error) {
 			prev = -1
 		}
 		moves = append(moves, offsetMove{p, prev, end})
+	}
+	// The partitions the batch leaves where they are are checked too: a
+	// second writer's batch on other partitions only would pass a check
+	// of its own partitions, with a cache that missed this writer's rows.
+	for p, at := range s.next {
+		if _, moved := ends[p]; !moved {
+			moves = append(moves, offsetMove{p, at, at})
+		}
+	}
+	for p, end := range ends {
 		s.next[p] = end
 	}
 	return moves, nil

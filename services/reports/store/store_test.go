@@ -169,6 +169,36 @@ func TestASecondWriterConflicts(t *testing.T) {
 	}
 }
 
+// A second writer whose batch names none of the partitions the first
+// moved conflicts too: every partition the writer knows is checked, not
+// only the batch's (else its cache, which missed the first writer's rows,
+// would number transactions again).
+func TestASecondWriterOnOtherPartitionsConflicts(t *testing.T) {
+	pool, _ := reportstest.Pool(t)
+	first := open(t, pool, store.Live)
+	at := time.Now()
+	acct := "NL66OPEN0000000006"
+	l := newLog().add(at, &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "ann", Password: "hash"})
+	l.add(at, &schemas.BankAccountCreatedEvent{ID: schemas.NewID(), IBAN: acct, Username: "ann"})
+	if _, err := first.Apply(t.Context(), l.events); err != nil {
+		t.Fatal(err)
+	}
+	a, b := open(t, pool, store.Live), open(t, pool, store.Live) // both at the same position
+	n := len(l.events)
+	l.add(at, transfer(schemas.NewID(), "cash", acct, 7, "in", "credited")...) // bank_events only
+	if _, err := a.Apply(t.Context(), l.events[n:]); err != nil {
+		t.Fatal(err)
+	}
+	n = len(l.events)
+	l.add(at, &schemas.UserAccountCreatedEvent{ID: schemas.NewID(), Username: "bob", Password: "hash"}) // user_events only
+	if _, err := b.Apply(t.Context(), l.events[n:]); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a second writer on another partition: %v, want ErrConflict", err)
+	}
+	if got := reportstest.Rows(t, pool, "SELECT count(*) FROM reports.users"); !slices.Equal(got, []string{"1"}) {
+		t.Errorf("users %v, want only ann's", got)
+	}
+}
+
 // A failed batch leaves nothing behind, in the tables or in the writer:
 // the writer refuses more until it has read the stored position again.
 func TestAFailedBatchWritesNothing(t *testing.T) {
