@@ -21,8 +21,7 @@ func TestABatchPreparedAheadLeavesTheOneBeforeAsItWas(t *testing.T) {
 	pool, _ := reportstest.Pool(t)
 	s := open(t, pool, store.Live)
 	acct := "NL66OPEN0000000004"
-	l := newLog().add(time.Now(), &schemas.BankAccountCreatedEvent{ID: schemas.NewID(), IBAN: acct, Username: "ann"})
-	l.add(time.Now(), transfer(schemas.NewID(), "cash", acct, 7, "in", "credited")...)
+	l := fundedLog(acct, 7)
 	first := len(l.events)
 	l.add(time.Now(), transfer(schemas.NewID(), "cash", acct, 3, "in", "credited")...)
 	l.add(time.Now(), &schemas.UserAddedToBankAccountEvent{ID: schemas.NewID(), IBAN: acct, Username: "bob"})
@@ -58,8 +57,7 @@ func TestBatchesAreWrittenInTheOrderPrepared(t *testing.T) {
 	pool, _ := reportstest.Pool(t)
 	s := open(t, pool, store.Live)
 	acct := "NL66OPEN0000000005"
-	l := newLog().add(time.Now(), &schemas.BankAccountCreatedEvent{ID: schemas.NewID(), IBAN: acct, Username: "ann"})
-	l.add(time.Now(), transfer(schemas.NewID(), "cash", acct, 7, "in", "credited")...)
+	l := fundedLog(acct, 7)
 	b1, err := s.Prepare(t.Context(), l.events[:1])
 	if err != nil {
 		t.Fatal(err)

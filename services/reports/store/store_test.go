@@ -59,6 +59,13 @@ func transfer(id schemas.ID, from, to string, amount int64, desc string, outcome
 	return recs
 }
 
+// fundedLog is a log that opens acct for ann and pays amount into it
+// from cash.
+func fundedLog(acct string, amount int64) *log {
+	l := newLog().add(time.Now(), &schemas.BankAccountCreatedEvent{ID: schemas.NewID(), IBAN: acct, Username: "ann"})
+	return l.add(time.Now(), transfer(schemas.NewID(), "cash", acct, amount, "in", "credited")...)
+}
+
 func open(t *testing.T, pool *pgxpool.Pool, schema string) *store.Store {
 	t.Helper()
 	if err := store.Migrate(context.Background(), pool, schema); err != nil {
@@ -205,8 +212,7 @@ func TestAFailedBatchWritesNothing(t *testing.T) {
 	pool, _ := reportstest.Pool(t)
 	s := open(t, pool, store.Live)
 	acct := "NL66OPEN0000000003"
-	l := newLog().add(time.Now(), &schemas.BankAccountCreatedEvent{ID: schemas.NewID(), IBAN: acct, Username: "ann"})
-	l.add(time.Now(), transfer(schemas.NewID(), "cash", acct, 7, "in", "credited")...)
+	l := fundedLog(acct, 7)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := s.Apply(ctx, l.events); err == nil {
