@@ -9,7 +9,7 @@ KAFKA_SECURE_PORT ?= 29094
 FUZZTIME  ?= 10s
 SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run build web tools test check test-web test-embedded test-kafka fuzz vulncheck kafka-fetch clean
+.PHONY: run build web tools test check test-web test-embedded test-kafka fuzz bench-smoke vulncheck kafka-fetch clean
 
 run: web ## start the whole bank (embedded Kafka + Schema Registry, data in ./data)
 	$(GO) run ./cmd/bank
@@ -32,7 +32,7 @@ tools: ## headless Chromium for the browser tests, PostgreSQL for the SQL report
 	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null || [ -n "$$REPORTS_TEST_DB" ] || \
 		{ echo "installing postgresql (apt-get)"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
-test: web tools check test-web test-embedded fuzz test-kafka ## everything CI runs
+test: web tools check test-web test-embedded fuzz bench-smoke test-kafka ## everything CI runs
 
 GENERATED = graph/generated/*.go graph/model/*.go graph/*.resolvers.go graph/reasons.graphqls web/src/codes.js
 VENV = .cache/venv
@@ -66,6 +66,10 @@ fuzz: ## each fuzz target briefly: command sequences against the domain, money a
 	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./topology/iban/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraphQL$$' -fuzztime $(FUZZTIME) ./services/gateway/
 	$(GO) test -run '^$$' -fuzz '^FuzzWebsocketFrames$$' -fuzztime $(FUZZTIME) ./services/gateway/
+
+bench-smoke: web tools ## the replay and reports benchmark scripts on a small log, so they keep working (their figures are not checked: benchmarks are compared by hand, docs/benchmarks.md)
+	EVENTS=5000 scripts/bench/replay.sh
+	EVENTS=5000 scripts/bench/reports.sh
 
 test-kafka: web tools ## all tests again, integration ones on a real Apache Kafka broker (and the least-privilege ones on a secured one)
 	scripts/kafka/kafka.sh restart $(KAFKA_PORT)

@@ -19,7 +19,9 @@ EVENTS=${EVENTS:-1000000}
 ACCOUNTS=${ACCOUNTS:-1000}
 dir=$(mktemp -d)
 chmod 711 "$dir" # PostgreSQL's user passes through to its directory
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+# As the bank finds them (pgserver.Binaries): Debian's, else on PATH.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+if [ ! -x "$pgbin/postgres" ] && command -v postgres >/dev/null; then pgbin=$(dirname "$(command -v postgres)"); fi
 [ -x "$pgbin/postgres" ] || { echo "reports: PostgreSQL is not installed (make tools)" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
