@@ -63,10 +63,16 @@ func TestCaughtUpWhateverTheTailHolds(t *testing.T) {
 				w.open(t, tc.open)
 			}
 			waitForLeader(t, client, topic)
-			end, err := kafka.LastStable(client, topic, 0)
-			if err != nil {
-				t.Fatal(err)
+			// What the steps wrote: each transaction's records and its
+			// marker, the plain records; the open transaction's start.
+			written := int64(0)
+			for _, s := range tc.steps {
+				written += int64(s.records)
+				if !s.plain {
+					written++
+				}
 			}
+			end := settled(t, client, topic, written)
 			delivered, next := consume(t, client, topic, tc.want)
 			caught, err := kafka.CaughtUp(t.Context(), client, topic, 0, next, end)
 			if err != nil || !caught {
@@ -80,6 +86,28 @@ func TestCaughtUpWhateverTheTailHolds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// settled waits until the partition's last stable offset reaches want and
+// returns it. A real Kafka answers a commit before its markers are
+// written, and until they are, the transaction is undecided: the last
+// stable offset stays at its start (0 was seen).
+func settled(t *testing.T, client sarama.Client, topic string, want int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		end, err := kafka.LastStable(client, topic, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if end >= want {
+			return end
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("last stable offset %d after 30 s, want %d", end, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
