@@ -138,7 +138,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Password == "" {
 		return nil, errors.New("postgres: no password")
 	}
-	var err error
+	// initdb and postgres run in os.TempDir (see initdb): a relative
+	// directory (`make run`'s ./data) would name one there.
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	cfg.Dir = dir
 	if cfg.Bin == "" {
 		if cfg.Bin, err = Binaries(); err != nil {
 			return nil, err

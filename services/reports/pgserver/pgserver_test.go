@@ -17,17 +17,7 @@ import (
 // bank's database with the password, and keeps its data across a stop
 // and a start; a wrong password is refused.
 func TestAServerKeepsItsDataAcrossRestarts(t *testing.T) {
-	parent := t.TempDir()
-	if err := os.Chmod(parent, 0o711); err != nil { // the server may run as another user
-		t.Fatal(err)
-	}
-	for p := filepath.Dir(parent); p != "/"; p = filepath.Dir(p) {
-		_ = os.Chmod(p, 0o711) // the test's own temporary directories
-		if p == os.TempDir() {
-			break
-		}
-	}
-	cfg := pgserver.Config{Dir: filepath.Join(parent, "pg"), Password: pgserver.Password(), Ephemeral: true, Log: kafkatest.Log(t)}
+	cfg := pgserver.Config{Dir: filepath.Join(reachableTempDir(t), "pg"), Password: pgserver.Password(), Ephemeral: true, Log: kafkatest.Log(t)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s, err := pgserver.Start(ctx, cfg)
@@ -84,4 +74,43 @@ func portOf(t *testing.T, url string) int {
 		t.Fatal(err)
 	}
 	return int(cfg.Port)
+}
+
+// reachableTempDir is a temporary directory the server's user (another
+// one when the tests run as root) may pass through.
+func reachableTempDir(t *testing.T) string {
+	t.Helper()
+	parent := t.TempDir()
+	if err := os.Chmod(parent, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	for p := filepath.Dir(parent); p != "/"; p = filepath.Dir(p) {
+		_ = os.Chmod(p, 0o711) // the test's own temporary directories
+		if p == os.TempDir() {
+			break
+		}
+	}
+	return parent
+}
+
+// A relative directory is the caller's, as `make run`'s ./data is: initdb
+// and the server run elsewhere (os.TempDir), and were given "data/postgres"
+// as it was, so initdb tried to create /tmp/data.
+func TestARelativeDirectoryIsTheCallers(t *testing.T) {
+	parent := reachableTempDir(t)
+	if err := os.Mkdir(filepath.Join(parent, "data"), 0o711); err != nil { // as pgserver.Check leaves the bank's
+		t.Fatal(err)
+	}
+	t.Chdir(parent)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := pgserver.Start(ctx, pgserver.Config{Dir: "data/postgres", Password: pgserver.Password(), Ephemeral: true, Log: kafkatest.Log(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if _, err := os.Stat(filepath.Join(parent, "data", "postgres", "PG_VERSION")); err != nil {
+		t.Fatalf("the cluster is not in the caller's directory: %v", err)
+	}
+	exec(t, s.URL(), "SELECT 1")
 }
