@@ -83,8 +83,7 @@ func (s *Store) load(ctx context.Context, events []Event) error {
 		}
 		s.c = c
 	}
-	ibans, ids, names := s.c.missing(events)
-	once := s.c.missingOnce(events)
+	ibans, ids, names, once := s.c.missing(events)
 	b := &pgx.Batch{}
 	if len(ibans) > 0 {
 		b.Queue("SELECT iban, owners, balance, opened_at FROM "+s.q+".accounts WHERE iban = ANY($1)", ibans).Query(s.c.scanAccounts)
@@ -111,8 +110,9 @@ func (s *Store) load(ctx context.Context, events []Event) error {
 	return nil
 }
 
-// missing lists what events touch and the cache lacks.
-func (c *cache) missing(events []Event) (ibans []string, ids [][16]byte, names []string) {
+// missing lists what events touch and the cache lacks: accounts,
+// transfers, users, and whether events applied once were.
+func (c *cache) missing(events []Event) (ibans []string, ids [][16]byte, names []string, once [][16]byte) {
 	seenI, seenT, seenU := map[string]bool{}, map[schemas.ID]bool{}, map[string]bool{}
 	iban := func(i string) {
 		if c.accounts[i] == nil && !seenI[i] {
@@ -132,18 +132,27 @@ func (c *cache) missing(events []Event) (ibans []string, ids [][16]byte, names [
 			names = append(names, u)
 		}
 	}
+	applied := func(r schemas.Record) {
+		if _, ok := c.applied[onceKey{r.AvroName(), r.RecordID()}]; !ok {
+			once = append(once, r.RecordID())
+		}
+	}
 	for _, e := range events {
 		switch r := e.Record.(type) {
 		case *schemas.UserAccountCreatedEvent:
 			name(r.Username)
+		case *schemas.PasswordChangedEvent:
+			applied(r)
 		case *schemas.BankAccountCreatedEvent:
 			iban(r.IBAN)
 			name(r.Username)
 		case *schemas.UserAddedToBankAccountEvent:
 			iban(r.IBAN)
 			name(r.Username)
+			applied(r)
 		case *schemas.UserRemovedFromBankAccountEvent:
 			iban(r.IBAN)
+			applied(r)
 		case *schemas.TransferStartedEvent, *schemas.TransferCompletedEvent, *schemas.TransferFailedEvent:
 			id(r.RecordID())
 		case *schemas.MoneyCreditedEvent:
@@ -157,7 +166,7 @@ func (c *cache) missing(events []Event) (ibans []string, ids [][16]byte, names [
 			id(r.ID)
 		}
 	}
-	return ibans, ids, names
+	return ibans, ids, names, once
 }
 
 func (c *cache) scanAccounts(rows pgx.Rows) error {
@@ -212,20 +221,6 @@ func (c *cache) scanSteps(rows pgx.Rows) error {
 // onceKinds are the kinds of events applied once (see cache.once).
 var onceKinds = []string{(&schemas.PasswordChangedEvent{}).AvroName(), (&schemas.UserAddedToBankAccountEvent{}).AvroName(),
 	(&schemas.UserRemovedFromBankAccountEvent{}).AvroName()}
-
-// missingOnce lists the ids of events applied once that the cache does
-// not know applied.
-func (c *cache) missingOnce(events []Event) (ids [][16]byte) {
-	for _, e := range events {
-		switch r := e.Record.(type) {
-		case *schemas.PasswordChangedEvent, *schemas.UserAddedToBankAccountEvent, *schemas.UserRemovedFromBankAccountEvent:
-			if _, ok := c.applied[onceKey{r.AvroName(), r.RecordID()}]; !ok {
-				ids = append(ids, r.RecordID())
-			}
-		}
-	}
-	return ids
-}
 
 func (c *cache) scanOnce(rows pgx.Rows) error {
 	for rows.Next() {

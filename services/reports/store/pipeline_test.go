@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -18,10 +19,8 @@ import (
 // nothing of that one: written, the one before leaves the tables as they
 // were after it alone.
 func TestABatchPreparedAheadLeavesTheOneBeforeAsItWas(t *testing.T) {
-	pool, _ := reportstest.Pool(t)
-	s := open(t, pool, store.Live)
 	acct := "NL66OPEN0000000004"
-	l := fundedLog(acct, 7)
+	pool, s, l := funded(t, acct)
 	first := len(l.events)
 	l.add(time.Now(), transfer(schemas.NewID(), "cash", acct, 3, "in", "credited")...)
 	l.add(time.Now(), &schemas.UserAddedToBankAccountEvent{ID: schemas.NewID(), IBAN: acct, Username: "bob"})
@@ -54,10 +53,8 @@ func TestABatchPreparedAheadLeavesTheOneBeforeAsItWas(t *testing.T) {
 // Batches are written in the order prepared; one written out of order
 // fails the writer until it reads the stored position again.
 func TestBatchesAreWrittenInTheOrderPrepared(t *testing.T) {
-	pool, _ := reportstest.Pool(t)
-	s := open(t, pool, store.Live)
 	acct := "NL66OPEN0000000005"
-	l := fundedLog(acct, 7)
+	pool, s, l := funded(t, acct)
 	b1, err := s.Prepare(t.Context(), l.events[:1])
 	if err != nil {
 		t.Fatal(err)
@@ -187,4 +184,48 @@ func split(rng *rand.Rand, events []store.Event) [][]store.Event {
 func dump(t *testing.T, pool *pgxpool.Pool, schema, table string) []string {
 	t.Helper()
 	return reportstest.Rows(t, pool, "SELECT x::text FROM "+schema+"."+table+" x ORDER BY x::text")
+}
+
+// The edges of a batch: an empty one is nothing to write and moves
+// nothing; one that goes back below the position is refused, and the
+// writer with it until it reads the stored position again; a gap in the
+// offsets (a compacted or aborted stretch) is taken as it is, however far.
+func TestTheEdgesOfABatch(t *testing.T) {
+	acct := "NL66OPEN0000000007"
+	pool, s, l := funded(t, acct)
+	empty, err := s.Prepare(t.Context(), nil)
+	if err != nil || empty != nil {
+		t.Fatalf("an empty batch: %v, %v", empty, err)
+	}
+	if res, err := s.Write(t.Context(), empty); err != nil || res != (store.Result{}) {
+		t.Fatalf("writing an empty batch: %v, %v", res, err)
+	}
+	if _, err := s.Apply(t.Context(), l.events); err != nil {
+		t.Fatal(err)
+	}
+	back := l.events[len(l.events)-1]
+	back.Offset--
+	if _, err := s.Prepare(t.Context(), []store.Event{back}); err == nil {
+		t.Fatal("a batch below the position was prepared")
+	}
+	far := newLog().add(time.Now(), transfer(schemas.NewID(), "cash", acct, 3, "in", "credited")...).events
+	for i := range far {
+		far[i].Offset = 1<<62 + int64(i)
+	}
+	if _, err := s.Apply(t.Context(), far); !errors.Is(err, store.ErrFailed) {
+		t.Fatalf("after a refused batch: %v, want ErrFailed", err)
+	}
+	if _, err := s.Offsets(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(t.Context(), far); err != nil {
+		t.Fatal(err)
+	}
+	if got := reportstest.Rows(t, pool, "SELECT balance FROM reports.accounts"); !slices.Equal(got, []string{"10"}) {
+		t.Errorf("balance %v, want 10", got)
+	}
+	want := fmt.Sprint(int64(1<<62) + int64(len(far)))
+	if got := reportstest.Rows(t, pool, "SELECT next_offset FROM reports.offsets WHERE topic = $1", far[0].Topic); !slices.Equal(got, []string{want}) {
+		t.Errorf("stored offset %v, want %s", got, want)
+	}
 }

@@ -59,11 +59,14 @@ func transfer(id schemas.ID, from, to string, amount int64, desc string, outcome
 	return recs
 }
 
-// fundedLog is a log that opens acct for ann and pays amount into it
-// from cash.
-func fundedLog(acct string, amount int64) *log {
+// funded returns the tests' database, a writer on fresh live tables and
+// a log that opens acct for ann and pays 7 into it from cash.
+func funded(t *testing.T, acct string) (*pgxpool.Pool, *store.Store, *log) {
+	t.Helper()
+	pool, _ := reportstest.Pool(t)
 	l := newLog().add(time.Now(), &schemas.BankAccountCreatedEvent{ID: schemas.NewID(), IBAN: acct, Username: "ann"})
-	return l.add(time.Now(), transfer(schemas.NewID(), "cash", acct, amount, "in", "credited")...)
+	l.add(time.Now(), transfer(schemas.NewID(), "cash", acct, 7, "in", "credited")...)
+	return pool, open(t, pool, store.Live), l
 }
 
 func open(t *testing.T, pool *pgxpool.Pool, schema string) *store.Store {
@@ -209,10 +212,8 @@ func TestASecondWriterOnOtherPartitionsConflicts(t *testing.T) {
 // A failed batch leaves nothing behind, in the tables or in the writer:
 // the writer refuses more until it has read the stored position again.
 func TestAFailedBatchWritesNothing(t *testing.T) {
-	pool, _ := reportstest.Pool(t)
-	s := open(t, pool, store.Live)
 	acct := "NL66OPEN0000000003"
-	l := fundedLog(acct, 7)
+	pool, s, l := funded(t, acct)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := s.Apply(ctx, l.events); err == nil {
