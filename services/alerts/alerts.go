@@ -148,7 +148,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log.Info("rules rebuilt", "rules", s.ruleCount(), "took", time.Since(start).Round(time.Millisecond))
 
-	raise := kafka.ConsumerConfig("openbank-alerts-" + cfg.InstanceID)
+	raise := kafka.BackgroundConfig("openbank-alerts-" + cfg.InstanceID)
 	raise.Consumer.Offsets.AutoCommit.Enable = false // offsets commit in the raising transactions
 	raise.Consumer.Group.InstanceId = RaiseGroup + "-" + cfg.InstanceID
 	wg.Go(func() {

@@ -108,6 +108,26 @@ func ConsumerConfig(clientID string) *sarama.Config {
 	return cfg
 }
 
+// lingerBytes is the data a background reader's fetch waits for: more than
+// the bank writes in MaxWaitTime at thousands of transfers a second, so
+// under load the wait, not the data, answers the fetch; a catching-up
+// reader gets as much at once and is answered at once.
+const lingerBytes = 256 << 10
+
+// BackgroundConfig is ConsumerConfig for a reader that acts on batches and
+// that no request waits for (the alerts service's raiser): its fetch is
+// answered once it has lingerBytes, or after MaxWaitTime (500 ms) as for
+// any idle reader. Woken by every transaction, such a reader paid a fetch,
+// a catch-up check and a Kafka transaction per transfer; gathering makes
+// that two a second whatever the rate, for up to half a second of delay,
+// and costs an idle bank nothing, as its fetches wait as long as before
+// (docs/benchmarks.md, "Background readers gather").
+func BackgroundConfig(clientID string) *sarama.Config {
+	cfg := ConsumerConfig(clientID)
+	cfg.Consumer.Fetch.Min = lingerBytes
+	return cfg
+}
+
 // Connect returns a client of the cluster at brokers, retrying with backoff
 // while the cluster is not reachable yet, until ctx ends.
 func Connect(ctx context.Context, brokers []string, cfg *sarama.Config, log *slog.Logger) (sarama.Client, error) {
