@@ -232,9 +232,12 @@ func (s *service) decodeLoop(ctx context.Context, l *eventlog.Log, out chan<- de
 	}
 }
 
-// collect waits for a message, then gathers more for up to BatchWait, or
-// until BatchSize, or until none has come for a few milliseconds (an idle
-// log should not wait out BatchWait). It returns nil when ctx ends.
+// collect waits for a message, then gathers more for up to BatchWait or
+// until BatchSize, so that under a steady trickle of transfers the store
+// writes a SQL transaction every BatchWait rather than one per transfer.
+// While a query waits for the store (hurry), a batch ends as soon as no
+// message has come for a few milliseconds instead. It returns nil when ctx
+// ends.
 func (s *service) collect(ctx context.Context, msgs <-chan *sarama.ConsumerMessage) []*sarama.ConsumerMessage {
 	var batch []*sarama.ConsumerMessage
 	select {
@@ -245,7 +248,7 @@ func (s *service) collect(ctx context.Context, msgs <-chan *sarama.ConsumerMessa
 	}
 	deadline := time.NewTimer(s.cfg.BatchWait)
 	defer deadline.Stop()
-	idle := time.NewTimer(5 * time.Millisecond)
+	idle := time.NewTimer(time.Hour)
 	defer idle.Stop()
 	for len(batch) < s.cfg.BatchSize {
 		select {
@@ -254,19 +257,35 @@ func (s *service) collect(ctx context.Context, msgs <-chan *sarama.ConsumerMessa
 			continue
 		default:
 		}
-		idle.Reset(5 * time.Millisecond)
+		var quiet <-chan time.Time // nil: gather until the deadline
+		if s.waiting.Load() > 0 {
+			idle.Reset(5 * time.Millisecond)
+			quiet = idle.C
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case m := <-msgs:
 			batch = append(batch, m)
-		case <-idle.C:
+		case <-s.hurried: // a query began waiting: look at s.waiting again
+		case <-quiet:
 			return batch
 		case <-deadline.C:
 			return batch
 		}
 	}
 	return batch
+}
+
+// hurry tells collect that a query waits for the store, until done is
+// called: batches then end once the log is quiet, not after BatchWait.
+func (s *service) hurry() (done func()) {
+	s.waiting.Add(1)
+	select {
+	case s.hurried <- struct{}{}:
+	default:
+	}
+	return func() { s.waiting.Add(-1) }
 }
 
 // decode decodes a batch. A record no one can read is kept as such (the

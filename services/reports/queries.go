@@ -62,6 +62,7 @@ func (s *service) query(ctx context.Context, rec schemas.Record) (result string,
 		}
 		wait, cancel := context.WithTimeout(ctx, s.cfg.CatchUpWait)
 		defer cancel()
+		defer s.hurry()()
 		if err := l.WaitCaughtUp(wait, ends); err != nil {
 			return "", contract.ModelBehind(l.Behind(ends))
 		}

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -56,8 +57,9 @@ type Config struct {
 	Rebuild bool
 	Log     *slog.Logger
 	// BatchSize bounds the events of one SQL transaction (default 4000);
-	// BatchWait how long a batch waits for more once it has some (default
-	// 50 ms; an idle log ends it after 5 ms).
+	// BatchWait how long a batch gathers events once it has one (default
+	// 50 ms), unless a query waits for the store: then a batch ends as soon
+	// as no event has come for 5 ms.
 	BatchSize int
 	BatchWait time.Duration
 	// CatchUpWait bounds how long a query waits for the store to reach
@@ -75,7 +77,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	cfg.defaults()
 	log := cfg.Log.With("service", "reports", "instance", cfg.InstanceID)
-	s := &service{cfg: cfg, log: log, codec: topology.NewCodec(cfg.Registry)}
+	s := &service{cfg: cfg, log: log, codec: topology.NewCodec(cfg.Registry), hurried: make(chan struct{}, 1)}
 	var err error
 	if s.pool, err = connect(ctx, cfg.DB, log); err != nil {
 		return err
@@ -180,6 +182,11 @@ type service struct {
 	mu    sync.Mutex
 	live  *eventlog.Log // following into the live tables; nil while not
 	ready bool
+
+	// Queries waiting for the store to catch up, and a wake-up for the
+	// batch gathering meanwhile (see collect).
+	waiting atomic.Int32
+	hurried chan struct{}
 }
 
 // followLive follows the log into the live tables until ctx ends. Whatever
