@@ -31,6 +31,8 @@ type backbone struct {
 	creds credentials
 	acls  bool
 	log   *slog.Logger
+	// unroute ends the in-memory route of the bank's own clients.
+	unroute func()
 }
 
 type backboneFlags struct {
@@ -111,6 +113,9 @@ func startBackbone(fl backboneFlags, sec kafka.Security, principals map[string]s
 			log.Error("schema registry stopped", "err", err)
 		}
 	}()
+	// The bank's own services reach the broker in memory; outside
+	// clients (kcat, a second process) over TCP.
+	b.unroute = kafka.RouteLocal(b.broker.Addr(), b.broker.DialLocal)
 	log.Info("embedded backbone started", "kafka", b.broker.Addr(), "schema_registry", b.registryURL, "data_dir", dir)
 	return b, nil
 }
@@ -123,6 +128,7 @@ func (b *backbone) Close(ctx context.Context) {
 	if err := b.registry.Close(); err != nil {
 		b.log.Warn("schema registry close", "err", err)
 	}
+	b.unroute()
 	b.broker.Close()
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -61,11 +62,12 @@ type User struct {
 
 // Broker is a running embedded broker.
 type Broker struct {
-	cluster *kfake.Cluster
-	lock    *os.File
-	addr    string
-	stop    chan struct{}
-	stopped chan struct{}
+	cluster  *kfake.Cluster
+	listener *localListener
+	lock     *os.File
+	addr     string
+	stop     chan struct{}
+	stopped  chan struct{}
 }
 
 // Start starts the broker. It refuses a data directory that another running
@@ -85,6 +87,14 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	opts = append(opts, sasl...)
 	b := &Broker{}
+	opts = append(opts, kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+		tcp, err := net.Listen(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		b.listener = newLocalListener(tcp)
+		return b.listener, nil
+	}))
 	if cfg.DataDir != "" {
 		dir := filepath.Join(cfg.DataDir, "kafka")
 		if err := os.MkdirAll(dir, 0o700); err != nil { // the bank's events: this user's only
@@ -144,6 +154,10 @@ func (b *Broker) applyRetention(every time.Duration) {
 // many files and directories they synced: writes arriving during a round
 // share the next one, so rounds stay bounded whatever the request rate.
 func (b *Broker) SyncStats() (rounds, fsyncs int64) { return b.cluster.SyncStats() }
+
+// DialLocal connects to the broker in memory, for clients in its process
+// (kafka.RouteLocal).
+func (b *Broker) DialLocal() (net.Conn, error) { return b.listener.dial() }
 
 // Addr is the host:port the broker listens on.
 func (b *Broker) Addr() string { return b.addr }

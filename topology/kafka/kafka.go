@@ -40,6 +40,7 @@ func NewConfig(clientID string) *sarama.Config {
 	cfg.Metadata.Retry.Backoff = 250 * time.Millisecond
 	cfg.Net.DialTimeout = 5 * time.Second
 	current.Load().apply(cfg)
+	applyRoutes(cfg)
 	return cfg
 }
 
