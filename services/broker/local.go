@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // localListener is the broker's listener: it accepts the TCP connections of
@@ -19,6 +20,8 @@ type localListener struct {
 	done    chan struct{}
 	once    sync.Once
 	tcpConn chan acceptResult
+
+	accepted struct{ tcp, local atomic.Int64 } // for tests
 }
 
 type acceptResult struct {
@@ -53,8 +56,12 @@ func (l *localListener) acceptTCP() {
 func (l *localListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.local:
+		l.accepted.local.Add(1)
 		return c, nil
 	case r := <-l.tcpConn:
+		if r.err == nil {
+			l.accepted.tcp.Add(1)
+		}
 		return r.conn, r.err
 	case <-l.done:
 		return nil, net.ErrClosed
