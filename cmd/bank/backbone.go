@@ -113,7 +113,7 @@ func startBackbone(fl backboneFlags, sec kafka.Security, principals map[string]s
 			log.Error("schema registry stopped", "err", err)
 		}
 	}()
-	// The bank's own services reach the broker in memory; outside
+	// The services of this process reach the broker in memory; outside
 	// clients (kcat, a second process) over TCP.
 	b.unroute = kafka.RouteLocal(b.broker.Addr(), b.broker.DialLocal)
 	log.Info("embedded backbone started", "kafka", b.broker.Addr(), "schema_registry", b.registryURL, "data_dir", dir)
@@ -154,8 +154,9 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, s
 	return nil
 }
 
-// registerSyncMetrics exports the embedded broker's fsyncs: a benchmark
-// counts them per transfer. A second broker in one process (tests) keeps
+// registerSyncMetrics exports the embedded broker's fsyncs (a benchmark
+// counts them per transfer) and its connections (the bank's own services
+// must all come in memory). A second broker in one process (tests) keeps
 // the first's.
 func registerSyncMetrics(br *broker.Broker) {
 	for _, m := range []prometheus.Collector{
@@ -165,6 +166,14 @@ func registerSyncMetrics(br *broker.Broker) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "openbank_broker_fsyncs_total",
 			Help: "Files and directories the embedded broker fsynced."},
 			func() float64 { _, n := br.SyncStats(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "openbank_broker_connections_total",
+			Help:        "Connections the embedded broker accepted, by way: tcp (outside clients) or memory (the bank's own services).",
+			ConstLabels: prometheus.Labels{"via": "tcp"}},
+			func() float64 { n, _ := br.Connections(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "openbank_broker_connections_total",
+			Help:        "Connections the embedded broker accepted, by way: tcp (outside clients) or memory (the bank's own services).",
+			ConstLabels: prometheus.Labels{"via": "memory"}},
+			func() float64 { _, n := br.Connections(); return float64(n) }),
 	} {
 		if err := prometheus.Register(m); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
 			panic(err)

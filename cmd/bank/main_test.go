@@ -258,6 +258,12 @@ func TestRunStartsTheBankAndARestartKeepsItsData(t *testing.T) {
 	} else {
 		res.Body.Close()
 	}
+	// Every service of the bank reached its broker in memory, none over
+	// TCP (an address the broker advertised other than the one routed
+	// would have sent them over TCP without a word).
+	if tcp, memory := brokerConnections(t, admin); tcp != 0 || memory == 0 {
+		t.Errorf("the bank's services connected to its broker %v times over TCP and %v in memory", tcp, memory)
+	}
 	getJSON(t, admin+"status", &status)
 	if len(status.Topics) != len(topology.Topics) {
 		t.Fatalf("status lists %d topics", len(status.Topics))
@@ -671,4 +677,34 @@ func TestQueryArguments(t *testing.T) {
 			t.Errorf("%v: %v, %v", tt.args, q, err)
 		}
 	}
+}
+
+// brokerConnections reads the embedded broker's connection counts from
+// the bank's /metrics.
+func brokerConnections(t *testing.T, admin string) (tcp, memory float64) {
+	t.Helper()
+	res, err := http.Get(admin + "metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		for via, n := range map[string]*float64{"tcp": &tcp, "memory": &memory} {
+			if v, ok := strings.CutPrefix(line, `openbank_broker_connections_total{via="`+via+`"} `); ok {
+				if _, err := fmt.Sscan(v, n); err != nil {
+					t.Fatalf("metric line %q: %v", line, err)
+				}
+				found++
+			}
+		}
+	}
+	if found != 2 {
+		t.Fatalf("/metrics lacks openbank_broker_connections_total:\n%s", body)
+	}
+	return tcp, memory
 }

@@ -88,6 +88,9 @@ func Start(cfg Config) (*Broker, error) {
 	opts = append(opts, sasl...)
 	b := &Broker{}
 	opts = append(opts, kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+		if b.listener != nil { // one listener per broker: the bank runs one
+			return nil, errors.New("the embedded broker runs one node")
+		}
 		tcp, err := net.Listen(network, addr)
 		if err != nil {
 			return nil, err
@@ -154,6 +157,12 @@ func (b *Broker) applyRetention(every time.Duration) {
 // many files and directories they synced: writes arriving during a round
 // share the next one, so rounds stay bounded whatever the request rate.
 func (b *Broker) SyncStats() (rounds, fsyncs int64) { return b.cluster.SyncStats() }
+
+// Connections counts the connections the broker accepted over TCP and in
+// memory.
+func (b *Broker) Connections() (tcp, memory int64) {
+	return b.listener.accepted.tcp.Load(), b.listener.accepted.local.Load()
+}
 
 // DialLocal connects to the broker in memory, for clients in its process
 // (kafka.RouteLocal).

@@ -21,6 +21,7 @@ func TestTheBanksOwnClientsReachTheBrokerInMemory(t *testing.T) {
 	defer b.Close()
 	right := kafka.Security{User: "bank", Password: "right"}
 	unroute := kafka.RouteLocal(b.Addr(), b.DialLocal)
+	t.Cleanup(unroute) // a failure must not leave the route to later tests
 
 	if c, err := sarama.NewClient([]string{b.Addr()}, config(t, kafka.Security{User: "bank", Password: "wrong"})); err == nil {
 		c.Close()

@@ -14,6 +14,19 @@ func gathering(size int) *service {
 	return &service{cfg: Config{BatchSize: size, BatchWait: time.Hour}, hurried: make(chan struct{}, 1)}
 }
 
+// batch waits for collect's batch; a minute without one fails the test
+// (a batch gathering for BatchWait's hour) rather than hang it.
+func batch(t *testing.T, out <-chan []*sarama.ConsumerMessage) []*sarama.ConsumerMessage {
+	t.Helper()
+	select {
+	case b := <-out:
+		return b
+	case <-time.After(time.Minute):
+		t.Fatal("no batch: it gathers on")
+		return nil
+	}
+}
+
 func collected(t *testing.T, s *service, msgs <-chan *sarama.ConsumerMessage) <-chan []*sarama.ConsumerMessage {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -33,7 +46,7 @@ func TestABatchGathersThroughAQuietLog(t *testing.T) {
 		msgs <- &sarama.ConsumerMessage{Offset: int64(i)}
 		time.Sleep(20 * time.Millisecond) // longer than the quiet that ends a hurried batch
 	}
-	if b := <-out; len(b) != 3 {
+	if b := batch(t, out); len(b) != 3 {
 		t.Fatalf("got a batch of %d, want the 3 that came", len(b))
 	}
 }
@@ -47,14 +60,14 @@ func TestAWaitingQueryEndsTheBatch(t *testing.T) {
 	out := collected(t, s, msgs)
 	time.Sleep(20 * time.Millisecond) // let collect take it and gather
 	done := s.hurry()
-	if b := <-out; len(b) != 1 {
+	if b := batch(t, out); len(b) != 1 {
 		t.Fatalf("got a batch of %d, want the 1 that came", len(b))
 	}
 
 	// Still waiting: the next batch ends once the log is quiet.
 	msgs <- &sarama.ConsumerMessage{Offset: 1}
 	msgs <- &sarama.ConsumerMessage{Offset: 2}
-	if b := <-collected(t, s, msgs); len(b) != 2 {
+	if b := batch(t, collected(t, s, msgs)); len(b) != 2 {
 		t.Fatalf("got a batch of %d, want the 2 that came", len(b))
 	}
 	done()
@@ -70,7 +83,7 @@ func TestAWaitingQueryEndsTheBatch(t *testing.T) {
 	out = collected(t, s, msgs)
 	time.Sleep(20 * time.Millisecond)
 	msgs <- &sarama.ConsumerMessage{Offset: 4}
-	if b := <-out; len(b) != 2 {
+	if b := batch(t, out); len(b) != 2 {
 		t.Fatalf("got a batch of %d, want 2", len(b))
 	}
 }

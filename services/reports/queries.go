@@ -62,8 +62,10 @@ func (s *service) query(ctx context.Context, rec schemas.Record) (result string,
 		}
 		wait, cancel := context.WithTimeout(ctx, s.cfg.CatchUpWait)
 		defer cancel()
-		defer s.hurry()()
-		if err := l.WaitCaughtUp(wait, ends); err != nil {
+		done := s.hurry()
+		err = l.WaitCaughtUp(wait, ends)
+		done()
+		if err != nil {
 			return "", contract.ModelBehind(l.Behind(ends))
 		}
 	}

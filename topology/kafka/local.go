@@ -13,23 +13,30 @@ import (
 // protocol, SASL included, is the same; only the kernel is skipped.
 var routes struct {
 	sync.Mutex
-	dial map[string]func() (net.Conn, error)
+	dial map[string]*route
 }
 
-// RouteLocal makes every client built from now on reach the broker at addr
-// by dial, until remove is called. Other addresses are dialled over TCP as
-// always.
+type route struct{ dial func() (net.Conn, error) }
+
+// RouteLocal makes the clients of every configuration built from now on
+// (NewConfig) reach the broker at addr by dial, until remove is called;
+// after that, they dial addr over TCP. Other addresses are dialled over
+// TCP as always. remove takes out this route only, not one set for addr
+// since (tests run several banks in one process, and ports are reused).
 func RouteLocal(addr string, dial func() (net.Conn, error)) (remove func()) {
 	routes.Lock()
 	defer routes.Unlock()
 	if routes.dial == nil {
-		routes.dial = map[string]func() (net.Conn, error){}
+		routes.dial = map[string]*route{}
 	}
-	routes.dial[addr] = dial
+	r := &route{dial}
+	routes.dial[addr] = r
 	return func() {
 		routes.Lock()
 		defer routes.Unlock()
-		delete(routes.dial, addr)
+		if routes.dial[addr] == r {
+			delete(routes.dial, addr)
+		}
 	}
 }
 
@@ -49,10 +56,10 @@ type routedDialer struct{ tcp *net.Dialer }
 
 func (d routedDialer) Dial(network, addr string) (net.Conn, error) {
 	routes.Lock()
-	dial := routes.dial[addr]
+	r := routes.dial[addr]
 	routes.Unlock()
-	if dial != nil {
-		return dial()
+	if r != nil {
+		return r.dial()
 	}
 	return d.tcp.Dial(network, addr)
 }
