@@ -36,7 +36,7 @@ type Model struct {
 	accounts     map[string]*Account
 	transfers    map[schemas.ID]*Transfer
 	transactions map[string][]Transaction // per IBAN, oldest first
-	all          []Transaction            // by id: all[id-1]
+	all          txLog                    // by id: all.at(id-1)
 	credentials  map[string]*credentials
 	// debits remembers each transfer's debit transaction, which a return
 	// cancels.
@@ -298,9 +298,9 @@ func (m *Model) move(iban string, delta int64, transfer schemas.ID, fromTo, desc
 		return Transaction{}, fmt.Errorf("money moved on unknown account %s", iban)
 	}
 	a.Balance += delta
-	tx := Transaction{ID: int64(len(m.all)) + 1, IBAN: iban, NewBalance: a.Balance, ChangedBy: delta,
+	tx := Transaction{ID: int64(m.all.len()) + 1, IBAN: iban, NewBalance: a.Balance, ChangedBy: delta,
 		FromTo: fromTo, Description: desc, TransferID: transfer.String(), Kind: kind, At: at.UTC()}
-	m.all = append(m.all, tx)
+	m.all.append(tx)
 	m.transactions[iban] = append(m.transactions[iban], tx)
 	return tx, nil
 }
@@ -321,14 +321,14 @@ func (m *Model) Summary() (contract.BankSummary, bool) {
 }
 
 // Transactions counts the transactions so far: the id of the newest.
-func (m *Model) Transactions() int64 { return int64(len(m.all)) }
+func (m *Model) Transactions() int64 { return int64(m.all.len()) }
 
 // TransactionByID returns one transaction.
 func (m *Model) TransactionByID(id int64) (Transaction, bool) {
-	if id < 1 || id > int64(len(m.all)) {
+	if id < 1 || id > int64(m.all.len()) {
 		return Transaction{}, false
 	}
-	return m.all[id-1], true
+	return m.all.at(int(id - 1)), true
 }
 
 // TransactionsByIBAN returns an account's newest max transactions, newest
@@ -411,7 +411,7 @@ func (m *Model) Transfer(id schemas.ID) (Transfer, bool) {
 
 // ownersChanged records an account's owners as they are now.
 func (m *Model) ownersChanged(iban string, at time.Time) {
-	m.owners[iban] = append(m.owners[iban], ownersChange{afterTx: int64(len(m.all)), at: at.UTC(),
+	m.owners[iban] = append(m.owners[iban], ownersChange{afterTx: int64(m.all.len()), at: at.UTC(),
 		users: slices.Clone(m.accounts[iban].Users)})
 }
 
@@ -471,11 +471,5 @@ func (m *Model) AsOfTime(iban string, t time.Time, max int) (balance int64, hist
 // before t (0 if none). Event timestamps rise with the log (the broker
 // stamps them), so this is a binary search.
 func (m *Model) TransactionsUntil(t time.Time) int64 {
-	n, _ := slices.BinarySearchFunc(m.all, t, func(tx Transaction, t time.Time) int {
-		if tx.At.After(t) {
-			return 1
-		}
-		return -1
-	})
-	return int64(n) // m.all[:n] were written at or before t
+	return int64(m.all.firstAfter(t)) // the first n were written at or before t
 }
