@@ -52,6 +52,11 @@ type Log struct {
 	mu      sync.Mutex
 	next    map[Partition]int64 // offset after the last record applied
 	checked map[Partition][2]int64
+	// ahead is, per partition, the offset of a record the broker said is
+	// deliverable: while the position has not passed it, the reader is
+	// not caught up, and the broker need not be asked again (asked at
+	// every message applied, a rebuild fetched its log twice).
+	ahead map[Partition]int64
 	changed chan struct{} // closed (and replaced) when next advances
 	outage  *kafka.Outage
 
@@ -114,7 +119,7 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 		return nil, fmt.Errorf("%s: consumer: %w", name, err)
 	}
 	l := &Log{name: name, lookups: lookups, consumer: consumer, log: log, msgs: make(chan *sarama.ConsumerMessage, 256),
-		next: map[Partition]int64{}, checked: map[Partition][2]int64{}, changed: make(chan struct{}), stop: make(chan struct{}),
+		next: map[Partition]int64{}, checked: map[Partition][2]int64{}, ahead: map[Partition]int64{}, changed: make(chan struct{}), stop: make(chan struct{}),
 		outage: kafka.NewOutage(name, log)}
 	for _, topic := range topics {
 		parts, err := client.Partitions(topic)
@@ -213,15 +218,22 @@ func (l *Log) CaughtUp(ctx context.Context, ends Ends) (bool, error) {
 	for p, end := range ends {
 		l.mu.Lock()
 		next, checked := l.next[p], l.checked[p]
+		ahead, seen := l.ahead[p]
 		l.mu.Unlock()
 		if next >= end || checked == [2]int64{next, end} {
 			continue
 		}
-		deliverable, err := kafka.Deliverable(ctx, l.lookups, p.Topic, p.Partition, next, end)
+		if seen && next <= ahead && ahead < end {
+			return false, nil // that record is still to be delivered
+		}
+		last, err := kafka.LastDeliverable(ctx, l.lookups, p.Topic, p.Partition, next, end)
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", l.name, err)
 		}
-		if deliverable {
+		if last >= 0 {
+			l.mu.Lock()
+			l.ahead[p] = last
+			l.mu.Unlock()
 			return false, nil
 		}
 		l.mu.Lock()

@@ -87,10 +87,16 @@ func TestOpenAtStartsAtTheGivenOffsets(t *testing.T) {
 	}
 }
 
-// counting counts the offset lookups asked of a client.
+// counting counts the offset lookups asked of a client, and the brokers
+// it was asked for (each caught-up check's fetch asks for one).
 type counting struct {
 	sarama.Client
-	lookups atomic.Int64
+	lookups, leaders atomic.Int64
+}
+
+func (c *counting) Leader(topic string, partition int32) (*sarama.Broker, error) {
+	c.leaders.Add(1)
+	return c.Client.Leader(topic, partition)
 }
 
 func (c *counting) GetOffset(topic string, partition int32, at int64) (int64, error) {
@@ -139,5 +145,87 @@ func TestOffsetLookupsNeverWaitBehindAFetch(t *testing.T) {
 	defer f.Close()
 	if n := follower.lookups.Load(); n != 0 {
 		t.Errorf("Follow asked %d offsets on the fetching connection", n)
+	}
+}
+
+// A reader waiting to catch up with a long log asks the broker whether
+// anything is left to deliver; once told that a record is, it does not ask
+// again until it has applied that record. Asked after every message
+// applied, a rebuild fetched its whole log a second time (an eighth of the
+// projector's rebuild of 1,000,000 events).
+func TestCatchingUpAsksTheBrokerRarely(t *testing.T) {
+	env := kafkatest.Start(t)
+	topic := kafkatest.Unique("long")
+	if err := env.Admin(t).CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
+		t.Fatal(err)
+	}
+	producer, err := sarama.NewSyncProducer(env.Brokers, kafka.ProducerConfig("test-long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	const n = 20000
+	batch := make([]*sarama.ProducerMessage, 0, 1000)
+	for i := range n {
+		batch = append(batch, &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(make([]byte, 100+i%7))})
+		if len(batch) == cap(batch) {
+			if err := producer.SendMessages(batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	client, err := kafka.Connect(t.Context(), env.Brokers, kafka.ConsumerConfig("test-long"), kafkatest.Log(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	raw, err := kafka.Connect(t.Context(), env.Brokers, kafka.NewConfig("test-long-lookups"), kafkatest.Log(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	lookups := &counting{Client: raw}
+	l, err := eventlog.Open(t.Context(), client, lookups, []string{topic}, "test long", kafkatest.Log(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ends, err := l.Ends()
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := make(chan int, 1)
+	go func() {
+		count := 0
+		for count < n {
+			select {
+			case m := <-l.Messages():
+				if count%100 == 0 {
+					time.Sleep(time.Millisecond) // applying takes time, as a rebuild's does
+				}
+				l.Applied(m)
+				count++
+			case <-t.Context().Done():
+			}
+			if t.Context().Err() != nil {
+				break
+			}
+		}
+		applied <- count
+	}()
+	before := lookups.leaders.Load()
+	if err := l.WaitCaughtUp(t.Context(), ends); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-applied; got != n {
+		t.Fatalf("applied %d of %d", got, n)
+	}
+	// 20,000 records of about 170 bytes are 3.4 MB: 14 answers of 256 KiB,
+	// a few more as the reader may pass a record just told of at once
+	// (asked after every message applied: 211 times, 61 with -race).
+	t.Logf("asked %d", lookups.leaders.Load()-before)
+	if asked := lookups.leaders.Load() - before; asked > 40 {
+		t.Errorf("the caught-up check asked the broker %d times while %d records were applied", asked, n)
 	}
 }

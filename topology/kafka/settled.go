@@ -70,13 +70,22 @@ const fetchBytes = 256 << 10
 // a read_committed consumer delivers: one that is neither a transaction
 // marker nor part of an aborted transaction.
 func Deliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (bool, error) {
+	last, err := LastDeliverable(ctx, client, topic, partition, from, to)
+	return last >= 0, err
+}
+
+// LastDeliverable is Deliverable that says how far it saw: the offset of
+// the last deliverable record in [from, to) of the first fetch answer that
+// holds one, or -1 if there is none. A reader whose next offset is at most
+// that has something left to deliver, with no need to ask again.
+func LastDeliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (int64, error) {
 	for from < to {
 		if err := ctx.Err(); err != nil {
-			return false, err
+			return -1, err
 		}
 		broker, err := client.Leader(topic, partition)
 		if err != nil {
-			return false, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
+			return -1, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
 		}
 		// Version 4 is the first with the isolation level and the aborted
 		// transactions; every broker we speak to (Kafka 4, kfake) has it.
@@ -84,34 +93,35 @@ func Deliverable(ctx context.Context, client sarama.Client, topic string, partit
 		req.AddBlock(topic, partition, from, fetchBytes, -1)
 		res, err := broker.Fetch(req)
 		if err != nil {
-			return false, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, err)
+			return -1, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, err)
 		}
 		block := res.GetBlock(topic, partition)
 		if block == nil {
-			return false, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, sarama.ErrIncompleteResponse)
+			return -1, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, sarama.ErrIncompleteResponse)
 		}
 		if !errors.Is(block.Err, sarama.ErrNoError) {
-			return false, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, block.Err)
+			return -1, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, block.Err)
 		}
-		found, next := deliverableIn(block, from, to)
-		if found {
-			return true, nil
+		last, next := deliverableIn(block, from, to)
+		if last >= 0 {
+			return last, nil
 		}
 		if next <= from {
 			// Nothing came back: past the records the broker will give a
 			// read_committed consumer now (its last stable offset).
-			return false, nil
+			return -1, nil
 		}
 		from = next
 	}
-	return false, nil
+	return -1, nil
 }
 
 // deliverableIn walks one fetch answer as a read_committed consumer does
-// (sarama's partitionConsumer.parseResponse): it reports whether a record
-// in [from, to) would be delivered, and the offset after the last batch
-// seen.
-func deliverableIn(block *sarama.FetchResponseBlock, from, to int64) (bool, int64) {
+// (sarama's partitionConsumer.parseResponse): it returns the offset of the
+// last record in [from, to) that would be delivered (-1 if none), and the
+// offset after the last batch seen.
+func deliverableIn(block *sarama.FetchResponseBlock, from, to int64) (int64, int64) {
+	found := int64(-1)
 	aborted := map[int64]bool{} // producers whose open transaction is aborted
 	pendingAborts := slices.SortedFunc(slices.Values(block.AbortedTransactions), func(a, b *sarama.AbortedTransaction) int {
 		return cmp.Compare(a.FirstOffset, b.FirstOffset)
@@ -136,7 +146,7 @@ func deliverableIn(block *sarama.FetchResponseBlock, from, to int64) (bool, int6
 		default:
 			for _, r := range b.Records {
 				if off := b.FirstOffset + r.OffsetDelta; off >= from && off < to {
-					return true, next
+					found = off
 				}
 			}
 		}
@@ -145,7 +155,7 @@ func deliverableIn(block *sarama.FetchResponseBlock, from, to int64) (bool, int6
 			break
 		}
 	}
-	return false, next
+	return found, next
 }
 
 // isAbortMarker reports whether a control batch is an ABORT marker: its
