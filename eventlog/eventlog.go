@@ -56,7 +56,7 @@ type Log struct {
 	// deliverable: while the position has not passed it, the reader is
 	// not caught up, and the broker need not be asked again (asked at
 	// every message applied, a rebuild fetched its log twice).
-	ahead map[Partition]int64
+	ahead   map[Partition]int64
 	changed chan struct{} // closed (and replaced) when next advances
 	outage  *kafka.Outage
 
