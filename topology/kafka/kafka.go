@@ -122,7 +122,7 @@ const lingerBytes = 256 << 10
 // a catch-up check and a Kafka transaction per transfer; gathering makes
 // that two a second whatever the rate, for up to half a second of delay,
 // and costs an idle bank nothing, as its fetches wait as long as before
-// (docs/benchmarks.md, "Background readers gather").
+// (docs/benchmarks.md, "Issue 20, third session").
 func BackgroundConfig(clientID string) *sarama.Config {
 	cfg := ConsumerConfig(clientID)
 	cfg.Consumer.Fetch.Min = lingerBytes

@@ -7,10 +7,10 @@ import (
 
 // txLog holds every transaction by id (id-1 is its index) in chunks of
 // fixed size, so appending never copies what is already there. One slice
-// of them grew by copying itself whole, a quarter more each time: replaying
-// a million events, that copying and the garbage it left took an eighth of
-// the projector's rebuild (docs/benchmarks.md, "Replay and cold start,
-// old and new").
+// of them grew by copying itself whole, a quarter more each time: in a
+// profile of the projector rebuilding a million events that copying was an
+// eighth of the samples, though whole rebuilds vary more than that between
+// runs (docs/benchmarks.md, "Replay and cold start, old and new").
 type txLog struct {
 	chunks [][]Transaction
 	n      int
