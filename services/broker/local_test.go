@@ -1,6 +1,11 @@
 package broker
 
 import (
+	"bytes"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,5 +90,105 @@ func TestDialLocalAfterCloseFails(t *testing.T) {
 	if c, err := b.DialLocal(); err == nil {
 		c.Close()
 		t.Fatal("dialled a closed broker")
+	}
+}
+
+// A burst of in-memory dials, with the broker closed in the middle of it:
+// every dial returns, a connection before the close or an error after,
+// and none hangs.
+func TestABurstOfDialsWhileTheBrokerCloses(t *testing.T) {
+	b, err := Start(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dialers = 64
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	half := make(chan struct{})
+	var started atomic.Int64
+	for range dialers {
+		wg.Go(func() {
+			for i := range 20 {
+				c, err := b.DialLocal()
+				if err != nil {
+					failed.Add(1)
+				} else {
+					c.Close()
+				}
+				if i == 10 && started.Add(1) == dialers {
+					close(half)
+				}
+			}
+		})
+	}
+	<-half
+	b.Close()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("dials still waiting a minute after the broker closed")
+	}
+	if failed.Load() == 0 {
+		t.Error("no dial after the close failed")
+	}
+	if c, err := b.DialLocal(); err == nil || !errors.Is(err, net.ErrClosed) {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("a dial after the close: %v, want net.ErrClosed", err)
+	}
+}
+
+// A record of nearly the largest size a producer sends (1 MiB) crosses the
+// in-memory connection whole, both ways.
+func TestALargeRecordInMemory(t *testing.T) {
+	b, err := Start(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	t.Cleanup(kafka.RouteLocal(b.Addr(), b.DialLocal))
+	admin, err := sarama.NewClusterAdmin([]string{b.Addr()}, kafka.NewConfig("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.CreateTopic("big", &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	value := make([]byte, 1<<20-1024) // the producer's limit is 1 MiB with the record's framing
+	for i := range value {
+		value[i] = byte(i * 7)
+	}
+	p, err := sarama.NewSyncProducer([]string{b.Addr()}, kafka.ProducerConfig("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "big", Value: sarama.ByteEncoder(value)}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := sarama.NewConsumer([]string{b.Addr()}, kafka.ConsumerConfig("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc, err := c.ConsumePartition("big", 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	select {
+	case m := <-pc.Messages():
+		if !bytes.Equal(m.Value, value) {
+			t.Fatalf("read %d bytes, not the %d written", len(m.Value), len(value))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the large record was not read")
+	}
+	if tcp, memory := b.Connections(); tcp != 0 || memory == 0 {
+		t.Fatalf("%d connections over TCP, %d in memory", tcp, memory)
 	}
 }

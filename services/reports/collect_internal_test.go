@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,5 +86,33 @@ func TestAWaitingQueryEndsTheBatch(t *testing.T) {
 	msgs <- &sarama.ConsumerMessage{Offset: 4}
 	if b := batch(t, out); len(b) != 2 {
 		t.Fatalf("got a batch of %d, want 2", len(b))
+	}
+}
+
+// Many queries at once, each waiting until the event it waits for is in a
+// batch (as a query waits until the store has it): every batch ends (none
+// waits out BatchWait's hour while a query waits), and once they are all
+// done none is counted as waiting.
+func TestManyQueriesAtOnce(t *testing.T) {
+	s := gathering(1 << 20)
+	msgs := make(chan *sarama.ConsumerMessage, 1)
+	written := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			done := s.hurry()
+			defer done()
+			msgs <- &sarama.ConsumerMessage{}
+			<-written
+		})
+	}
+	got := 0
+	for got < 100 {
+		got += len(batch(t, collected(t, s, msgs)))
+	}
+	close(written)
+	wg.Wait()
+	if n := s.waiting.Load(); n != 0 {
+		t.Fatalf("%d queries still counted as waiting", n)
 	}
 }
