@@ -14,7 +14,7 @@
 // wait for traffic to pause, nor for a marker that may never come: the last
 // offsets of a log are often transaction markers or aborted records, which
 // a read_committed consumer never delivers, and whether anything
-// deliverable is left is asked of the broker directly (kafka.Deliverable).
+// deliverable is left is asked of the broker directly (kafka.LastDeliverable).
 package eventlog
 
 import (

@@ -58,24 +58,18 @@ func CaughtUp(ctx context.Context, client sarama.Client, topic string, partition
 	if next >= end {
 		return true, nil
 	}
-	deliverable, err := Deliverable(ctx, client, topic, partition, next, end)
-	return !deliverable, err
+	last, err := LastDeliverable(ctx, client, topic, partition, next, end)
+	return last < 0, err
 }
 
-// fetchBytes bounds one fetch of Deliverable: enough for many batches of
+// fetchBytes bounds one fetch of LastDeliverable: enough for many batches of
 // markers, and one large record is returned whole by the broker anyway.
 const fetchBytes = 256 << 10
 
-// Deliverable reports whether the partition holds, in [from, to), a record
-// a read_committed consumer delivers: one that is neither a transaction
-// marker nor part of an aborted transaction.
-func Deliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (bool, error) {
-	last, err := LastDeliverable(ctx, client, topic, partition, from, to)
-	return last >= 0, err
-}
-
-// LastDeliverable is Deliverable that says how far it saw: the offset of
-// the last deliverable record in [from, to) of the first fetch answer that
+// LastDeliverable asks whether the partition holds, in [from, to), a
+// record a read_committed consumer delivers (one that is neither a
+// transaction marker nor part of an aborted transaction), and says how far
+// it saw: the offset of the last such record of the first fetch answer that
 // holds one, or -1 if there is none. A reader whose next offset is at most
 // that has something left to deliver, with no need to ask again.
 func LastDeliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (int64, error) {
