@@ -57,7 +57,7 @@ func (e *engine) local(s *session, rec schemas.Record) (topic string, partition 
 	if n <= 0 {
 		return "", 0, false
 	}
-	partition, err = sarama.NewHashPartitioner(topic).Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(rec.Key())}, n)
+	partition, err = kafka.KeyPartition(rec.Key(), n)
 	if err != nil || !slices.Contains(s.Claims()[topic], partition) {
 		return "", 0, false
 	}

@@ -3,6 +3,8 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,4 +64,40 @@ func TestConsumePartitionWaitsForALeader(t *testing.T) {
 			t.Fatalf("err %v, want the deadline and the last error", err)
 		}
 	})
+}
+
+// TestKeyPartitionPlacesKeysAsTheProducers: the command handler decides
+// which steps are its own by KeyPartition, so it must agree with the
+// partitioner our producers use, for any key, from many goroutines at once
+// (the pooled partitioners are not safe for concurrent use).
+func TestKeyPartitionPlacesKeysAsTheProducers(t *testing.T) {
+	keys := []string{"", "a", "DE89370400440532013000", "\x00\xff", string(make([]byte, 4096))}
+	for i := range 500 {
+		keys = append(keys, fmt.Sprintf("account-%d", i))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for _, n := range []int32{1, 3, 24, 1 << 20} {
+				for _, k := range keys {
+					want, err := NewConfig("t").Producer.Partitioner("bank_events").Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(k)}, n)
+					if err != nil {
+						errs <- err
+						return
+					}
+					got, err := KeyPartition(k, n)
+					if err != nil || got != want {
+						errs <- fmt.Errorf("KeyPartition(%q, %d) = %d, %v; the producers' partitioner says %d", k, n, got, err, want)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }
