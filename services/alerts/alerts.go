@@ -260,7 +260,7 @@ func (*raiser) Setup(sarama.ConsumerGroupSession) error   { return nil }
 func (*raiser) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
 func (r *raiser) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	return r.s.txn.Transform(sess, claim, RaiseGroup, r.s.cfg.InstanceID, 500, r.s.raise)
+	return r.s.txn.Transform(sess, claim, kafka.Loop{Group: RaiseGroup, InstanceID: r.s.cfg.InstanceID, MaxBatch: 500}, r.s.raise)
 }
 
 // raise makes the alerts a batch of transactions sets off, once the rules

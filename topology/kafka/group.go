@@ -120,9 +120,13 @@ func (j joinSignal) Setup(sess sarama.ConsumerGroupSession) error {
 }
 
 // Batch waits for a message of claim and takes those already waiting
-// behind it, up to max in all: the inputs of one transaction. It returns
-// nil once ctx ends or the claim closes.
-func Batch(ctx context.Context, claim sarama.ConsumerGroupClaim, max int) []*sarama.ConsumerMessage {
+// behind it, up to max in all: the inputs of one transaction. With a gather
+// window it also waits for more until the first message was written gather
+// ago, so that at low rates a transaction carries several records instead
+// of one (a record written longer ago, in a catch-up, is not held at all).
+// It returns nil once ctx ends or the claim closes; when ctx ends or the
+// claim closes while gathering, it returns what it has.
+func Batch(ctx context.Context, claim sarama.ConsumerGroupClaim, max int, gather time.Duration) []*sarama.ConsumerMessage {
 	var batch []*sarama.ConsumerMessage
 	select {
 	case <-ctx.Done():
@@ -133,6 +137,12 @@ func Batch(ctx context.Context, claim sarama.ConsumerGroupClaim, max int) []*sar
 		}
 		batch = append(batch, m)
 	}
+	var until <-chan time.Time
+	if wait := gatherWait(batch[0], gather, time.Now()); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		until = t.C
+	}
 	for len(batch) < max {
 		select {
 		case m, ok := <-claim.Messages():
@@ -140,11 +150,40 @@ func Batch(ctx context.Context, claim sarama.ConsumerGroupClaim, max int) []*sar
 				return batch
 			}
 			batch = append(batch, m)
+			continue
 		default:
+		}
+		if until == nil {
+			return batch
+		}
+		select {
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return batch
+			}
+			batch = append(batch, m)
+		case <-until:
+			until = nil
+		case <-ctx.Done():
 			return batch
 		}
 	}
 	return batch
+}
+
+// gatherWait is how long a batch starting with first still gathers at now:
+// until first was written gather ago. A timestamp ahead of this clock (a
+// broker's clock may differ) counts from now, so the wait is never longer
+// than gather.
+func gatherWait(first *sarama.ConsumerMessage, gather time.Duration, now time.Time) time.Duration {
+	if gather <= 0 {
+		return 0
+	}
+	written := first.Timestamp
+	if written.IsZero() || written.After(now) {
+		written = now
+	}
+	return gather - now.Sub(written)
 }
 
 // Handler is a consumer-group handler that handles each message with

@@ -22,6 +22,15 @@ var (
 		Help: "Events applied while rebuilding state at start, by service.",
 	}, []string{"service"})
 
+	transformTxns = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "openbank_transform_transactions_total",
+		Help: "Transactions committed by a consumer's transactional loop (Transform), by group.",
+	}, []string{"group"})
+	transformMessages = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "openbank_transform_messages_total",
+		Help: "Messages consumed in the transactions of a transactional loop (Transform), by group.",
+	}, []string{"group"})
+
 	// DuplicateEvents counts events a service found in the log a second
 	// time (the same money step of a transfer, say) and did not apply. A
 	// sound log has none: any is worth an alert.

@@ -132,6 +132,17 @@ type Output struct {
 	Committed func()
 }
 
+// Loop configures a Transform loop.
+type Loop struct {
+	Group      string // the consumer group, whose offsets each transaction commits
+	InstanceID string // the instance, unique among running ones
+	MaxBatch   int    // the most messages in one transaction
+	// Gather is how long a batch may wait for more messages after its
+	// first was written (see Batch): what the loop's output may be delayed
+	// by to write fewer transactions. 0 takes only what is waiting.
+	Gather time.Duration
+}
+
 // A Step turns a batch of consumed messages into the messages to write.
 // An error writes nothing: the batch is delivered again.
 type Step func(ctx context.Context, batch []*sarama.ConsumerMessage) (Output, error)
@@ -143,11 +154,12 @@ type Step func(ctx context.Context, batch []*sarama.ConsumerMessage) (Output, er
 // transaction, so a batch's effects and its consumption happen together or
 // not at all. After a failed step or commit it returns, with nothing of the
 // batch visible: the session ends and the group hands the batch out again.
-func (t *TxnProducer) Transform(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, group, instanceID string, maxBatch int, step Step) error {
+func (t *TxnProducer) Transform(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, loop Loop, step Step) error {
 	ctx := sess.Context()
-	instance := group + "-" + instanceID
+	group := loop.Group
+	instance := group + "-" + loop.InstanceID
 	for {
-		batch := Batch(ctx, claim, maxBatch)
+		batch := Batch(ctx, claim, loop.MaxBatch, loop.Gather)
 		if batch == nil {
 			return nil
 		}
@@ -168,6 +180,8 @@ func (t *TxnProducer) Transform(sess sarama.ConsumerGroupSession, claim sarama.C
 			}
 			return nil
 		}
+		transformTxns.WithLabelValues(group).Inc()
+		transformMessages.WithLabelValues(group).Add(float64(len(batch)))
 		if out.Committed != nil {
 			out.Committed()
 		}
