@@ -755,3 +755,47 @@ func TestAFailedWriteIsNotADuplicateOnRetry(t *testing.T) {
 		t.Fatalf("after the retry the partition holds %q, want [v]", got)
 	}
 }
+
+// An EndTxn is answered once its decision is durable, before its markers
+// are (Kafka's coordinator answers once PrepareCommit is logged). A power
+// cut right after the answer loses the markers and the group offset it
+// wrote: the restart must write them again from the decision, so the
+// acknowledged commit stands whole.
+func TestPowerLossAfterAnAcknowledgedCommitKeepsIt(t *testing.T) {
+	t.Parallel()
+	cfs := newCrashFS(crashDir)
+	c := mustStartOn(t, cfs, SeedTopics(2, "out"), SeedTopics(1, "in"))
+	cl := rawClient(t, c)
+	p := newTxnProducer(cl, "acked-commit")
+	ctx := ctx10s(t)
+	if err := p.init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for part := range int32(2) {
+		if err := p.produce(ctx, "out", part, fmt.Sprintf("x%d", part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.commitOffset(ctx, "g", "in", 0, 42); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.end(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	// The power goes now: only what was fsynced is left (nothing else
+	// wrote since, so no round carried the markers yet).
+	after := cfs.afterPowerLoss(nil)
+	crash(c)
+
+	c, err := startOn(after)
+	if err != nil {
+		t.Fatalf("restart after the power cut: %v", err)
+	}
+	defer c.Close()
+	cl = rawClient(t, c)
+	out0, out1 := readCommitted(t, cl, "out", 0), readCommitted(t, cl, "out", 1)
+	off, committed := committedOffset(c, "g", "in", 0)
+	if !slices.Equal(out0, []string{"x0"}) || !slices.Equal(out1, []string{"x1"}) || !committed || off != 42 {
+		t.Fatalf("an acknowledged commit after the power cut: out-0 %q, out-1 %q, group offset committed %v (%d)", out0, out1, committed, off)
+	}
+}

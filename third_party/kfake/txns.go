@@ -644,7 +644,14 @@ func (pids *pids) doEnd(creq *clientReq) kmsg.Response {
 	// cut could keep a COMMIT marker on one partition and lose both the
 	// decision and the other partitions' markers. The markers are
 	// written once the syncer has made the record durable, on the run
-	// loop; the answer waits for them to be durable too.
+	// loop. The answer does not wait for the markers to be durable (as
+	// Kafka's coordinator answers once PrepareCommit is logged): the
+	// transaction's batches were durable before the record was written
+	// (each produce is answered only then), and recovery writes the
+	// markers of a logged decision again. The next round of fsyncs
+	// carries them, shared with whatever comes next, instead of a round
+	// of their own. A v5+ end bumps the epoch, in a record recovery does
+	// not redo: that answer waits for it.
 	pidinf.ending, pidinf.endCommit, pidinf.prepared = true, commit, &prepared
 	delete(pids.txs, pidinf)
 	pids.ending[pidinf] = struct{}{}
@@ -657,7 +664,11 @@ func (pids *pids) doEnd(creq *clientReq) kmsg.Response {
 				return
 			}
 			pids.completeEnd(pidinf, commit, bump, resp)
-			c.replyWhenDurable(creq, resp)
+			if bump {
+				c.replyWhenDurable(creq, resp)
+				return
+			}
+			creq.reply(resp)
 		})
 	})
 	return nil
