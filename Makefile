@@ -9,7 +9,8 @@ KAFKA_SECURE_PORT ?= 29094
 # Each fuzz target runs a fixed number of inputs, about 10 s' worth here (see
 # `fuzz`). A duration would end in a spurious "context deadline exceeded" on a
 # loaded machine: Go's coordinator races its own deadline (golang/go#75804,
-# fixed in Go 1.27). FUZZTIME=1m (or 1000000x) runs every target that long.
+# fixed in Go 1.27). FUZZTIME=1m runs every target for a minute (a duration
+# can hit that flake again), FUZZTIME=100000x that many inputs each.
 FUZZTIME  ?=
 SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

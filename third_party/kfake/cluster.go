@@ -78,6 +78,10 @@ type (
 		groupsLogSize      int64
 		pidsLogSize        int64
 		needsGroupsCompact bool
+		// pids.log is compacted after the request that grew it, never
+		// inside an append: an EndTxn's prepare record must be known to
+		// compaction (pidinfo.prepared) before compaction can keep it.
+		needsPIDsCompact bool
 
 		// syncer fsyncs writes and sends the answers waiting for
 		// them; nil without a DataDir or with AsyncWrites.
@@ -815,6 +819,9 @@ outer:
 	afterControl:
 		if c.needsGroupsCompact {
 			c.compactGroupsLog()
+		}
+		if c.needsPIDsCompact {
+			c.compactPIDsLog()
 		}
 		// If s is non-nil, this is either a previously slept control
 		// that finished but was not handled, or a previously slept

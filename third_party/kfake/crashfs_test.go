@@ -148,6 +148,11 @@ func (m *crashFS) imageLocked() *crashFS {
 func (m *crashFS) afterPowerLoss(rng *rand.Rand) *crashFS {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.afterPowerLossLocked(rng)
+}
+
+// afterPowerLossLocked is afterPowerLoss with m.mu held (from onWrite).
+func (m *crashFS) afterPowerLossLocked(rng *rand.Rand) *crashFS {
 	n := newCrashFS("/")
 	durable := func(p string) bool {
 		for d := filepath.Dir(p); ; d = filepath.Dir(d) {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -763,10 +764,29 @@ func TestAFailedWriteIsNotADuplicateOnRetry(t *testing.T) {
 // acknowledged commit stands whole.
 func TestPowerLossAfterAnAcknowledgedCommitKeepsIt(t *testing.T) {
 	t.Parallel()
+	if err := ackedCommitThenPowerCut(t, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The power goes as the first marker of a commit is written, when its
+// prepare record is what made pids.log big enough to compact: compaction
+// must keep the record. It ran inside the record's append, before the
+// transaction was known to be ending, and dropped it, so the restart
+// aborted a commit whose answer was on its way (found by a review).
+func TestPowerLossAtTheMarkersOfACommitWhosePrepareCompactsTheLog(t *testing.T) {
+	t.Parallel()
+	pids := filepath.Join(crashDir, "pids.log")
+	var before []byte
+	if err := ackedCommitThenPowerCut(t, func(cfs *crashFS) { before = cfs.fileBytes(pids) }); err != nil {
+		t.Fatal(err)
+	}
+	// Only the prepare's append reaches this size.
+	threshold := strconv.Itoa(len(before) + 1)
+
 	cfs := newCrashFS(crashDir)
-	c := mustStartOn(t, cfs, SeedTopics(2, "out"), SeedTopics(1, "in"))
-	cl := rawClient(t, c)
-	p := newTxnProducer(cl, "acked-commit")
+	c := mustStartOn(t, cfs, SeedTopics(2, "out"), SeedTopics(1, "in"), BrokerConfigs(map[string]string{"state.log.compact.bytes": threshold}))
+	p := newTxnProducer(rawClient(t, c), "acked-commit")
 	ctx := ctx10s(t)
 	if err := p.init(ctx); err != nil {
 		t.Fatal(err)
@@ -779,8 +799,71 @@ func TestPowerLossAfterAnAcknowledgedCommitKeepsIt(t *testing.T) {
 	if err := p.commitOffset(ctx, "g", "in", 0, 42); err != nil {
 		t.Fatal(err)
 	}
+	if !bytes.Equal(cfs.fileBytes(pids), before) {
+		t.Fatal("pids.log differs from the measuring run's: the threshold would not fall on the prepare")
+	}
+	var (
+		once    sync.Once
+		atCut   *crashFS
+		written *crashFS // what was written, durable or not
+	)
+	cfs.mu.Lock()
+	cfs.onWrite = func(path string, b []byte) {
+		if isControlBatchWrite(path, b) {
+			once.Do(func() { atCut, written = cfs.afterPowerLossLocked(nil), cfs.imageLocked() })
+		}
+	}
+	cfs.mu.Unlock()
 	if err := p.end(ctx, true); err != nil {
 		t.Fatal(err)
+	}
+	crash(c)
+	if atCut == nil {
+		t.Fatal("no marker was written")
+	}
+	if bytes.HasPrefix(written.fileBytes(pids), before) {
+		t.Fatal("pids.log was not compacted: the test missed its case")
+	}
+
+	c, err := startOn(atCut)
+	if err != nil {
+		t.Fatalf("restart after the power cut: %v", err)
+	}
+	defer c.Close()
+	cl := rawClient(t, c)
+	out0, out1 := readCommitted(t, cl, "out", 0), readCommitted(t, cl, "out", 1)
+	off, committed := committedOffset(c, "g", "in", 0)
+	if !slices.Equal(out0, []string{"x0"}) || !slices.Equal(out1, []string{"x1"}) || !committed || off != 42 {
+		t.Fatalf("a decided commit after the power cut: out-0 %q, out-1 %q, group offset committed %v (%d)", out0, out1, committed, off)
+	}
+}
+
+// ackedCommitThenPowerCut commits a transaction over two partitions with a
+// group offset, cuts the power as soon as the commit is answered, restarts
+// and checks the commit is whole. beforeEnd, if set, sees the filesystem
+// just before the EndTxn.
+func ackedCommitThenPowerCut(t *testing.T, beforeEnd func(*crashFS), opts ...Opt) error {
+	cfs := newCrashFS(crashDir)
+	c := mustStartOn(t, cfs, append([]Opt{SeedTopics(2, "out"), SeedTopics(1, "in")}, opts...)...)
+	cl := rawClient(t, c)
+	p := newTxnProducer(cl, "acked-commit")
+	ctx := ctx10s(t)
+	if err := p.init(ctx); err != nil {
+		return err
+	}
+	for part := range int32(2) {
+		if err := p.produce(ctx, "out", part, fmt.Sprintf("x%d", part)); err != nil {
+			return err
+		}
+	}
+	if err := p.commitOffset(ctx, "g", "in", 0, 42); err != nil {
+		return err
+	}
+	if beforeEnd != nil {
+		beforeEnd(cfs)
+	}
+	if err := p.end(ctx, true); err != nil {
+		return err
 	}
 	// The power goes now: only what was fsynced is left (nothing else
 	// wrote since, so no round carried the markers yet).
@@ -789,13 +872,14 @@ func TestPowerLossAfterAnAcknowledgedCommitKeepsIt(t *testing.T) {
 
 	c, err := startOn(after)
 	if err != nil {
-		t.Fatalf("restart after the power cut: %v", err)
+		return fmt.Errorf("restart after the power cut: %w", err)
 	}
 	defer c.Close()
 	cl = rawClient(t, c)
 	out0, out1 := readCommitted(t, cl, "out", 0), readCommitted(t, cl, "out", 1)
 	off, committed := committedOffset(c, "g", "in", 0)
 	if !slices.Equal(out0, []string{"x0"}) || !slices.Equal(out1, []string{"x1"}) || !committed || off != 42 {
-		t.Fatalf("an acknowledged commit after the power cut: out-0 %q, out-1 %q, group offset committed %v (%d)", out0, out1, committed, off)
+		return fmt.Errorf("an acknowledged commit after the power cut: out-0 %q, out-1 %q, group offset committed %v (%d)", out0, out1, committed, off)
 	}
+	return nil
 }

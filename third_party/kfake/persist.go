@@ -1453,7 +1453,7 @@ func (c *Cluster) persistPIDEntry(entry pidLogEntry) error {
 	}
 	c.pidsLogSize += int64(n)
 	if c.pidsLogSize >= c.stateLogCompactBytes() {
-		c.compactPIDsLog()
+		c.needsPIDsCompact = true
 	}
 	return nil
 }
@@ -1479,6 +1479,7 @@ func (c *Cluster) stateLogCompactBytes() int64 {
 }
 
 func (c *Cluster) compactPIDsLog() {
+	c.needsPIDsCompact = false
 	if err := c.savePIDsLog(c.fs, c.cfg.dataDir); err != nil {
 		c.cfg.logger.Logf(LogLevelWarn, "compact pids.log: %v", err)
 		return

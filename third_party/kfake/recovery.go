@@ -684,7 +684,9 @@ func (c *Cluster) recoverTxns(tl txnLog, offsetSeqs map[glCommitKey]int64, keep 
 				c.groups.gs[o.Group] = g
 			}
 			g.commitAndPersist(o.Topic, o.Part, offsetCommit{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: o.Metadata})
-			offsetSeqs[k] = c.logSeq
+			// A later decided commit of the same offset still applies:
+			// it is newer than this one, not than recovery's rewrite.
+			offsetSeqs[k] = e.Seq
 			offsets[e]++
 		}
 	}

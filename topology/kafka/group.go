@@ -124,8 +124,9 @@ func (j joinSignal) Setup(sess sarama.ConsumerGroupSession) error {
 // window it also waits for more until the first message was written gather
 // ago, so that at low rates a transaction carries several records instead
 // of one (a record written longer ago, in a catch-up, is not held at all).
-// It returns nil once ctx ends or the claim closes; when ctx ends or the
-// claim closes while gathering, it returns what it has.
+// It returns nil once ctx ends (also while gathering: a batch of an ended
+// session could not be committed) or the claim closes; when the claim
+// closes while gathering, it returns what it has.
 func Batch(ctx context.Context, claim sarama.ConsumerGroupClaim, max int, gather time.Duration) []*sarama.ConsumerMessage {
 	var batch []*sarama.ConsumerMessage
 	select {
@@ -165,7 +166,7 @@ func Batch(ctx context.Context, claim sarama.ConsumerGroupClaim, max int, gather
 		case <-until:
 			until = nil
 		case <-ctx.Done():
-			return batch
+			return nil // the session ended: the group hands the batch out again
 		}
 	}
 	return batch
