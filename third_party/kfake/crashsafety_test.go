@@ -883,3 +883,57 @@ func ackedCommitThenPowerCut(t *testing.T, beforeEnd func(*crashFS), opts ...Opt
 	}
 	return nil
 }
+
+// Two commits of the same group offset, both decided in pids.log, while
+// the power cut kept neither offset's groups.log write (a round fsyncs its
+// files in parallel: the second commit's prepare can be durable while the
+// first commit's offset, written just before it, is not). Recovery applies
+// both in order, so the later offset stands: it skipped the second once it
+// had rewritten the first, and the group read its input again (found by a
+// review).
+func TestPowerLossBeforeTwoCommitsOffsetsKeepsTheLaterOffset(t *testing.T) {
+	t.Parallel()
+	groups := filepath.Join(crashDir, "groups.log")
+	cfs := newCrashFS(crashDir)
+	c := mustStartOn(t, cfs, SeedTopics(1, "out"), SeedTopics(1, "in"))
+	p := newTxnProducer(rawClient(t, c), "two-commits")
+	ctx := ctx10s(t)
+	if err := p.init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var before []byte
+	for i, off := range []int64{42, 43} {
+		if err := p.produce(ctx, "out", 0, fmt.Sprintf("x%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.commitOffset(ctx, "g", "in", 0, off); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			before = cfs.fileBytes(groups)
+		}
+		if err := p.end(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if off, committed := committedOffset(c, "g", "in", 0); !committed || off != 43 {
+		t.Fatalf("before the power cut: group offset committed %v (%d), want 43", committed, off)
+	}
+	img := cfs.image()
+	crash(c)
+	if bytes.Equal(img.fileBytes(groups), before) {
+		t.Fatal("the commits wrote nothing to groups.log: the test misses its case")
+	}
+	img.setFileBytes(groups, before) // neither commit's offset reached the disk
+
+	c, err := startOn(img)
+	if err != nil {
+		t.Fatalf("restart after the power cut: %v", err)
+	}
+	defer c.Close()
+	out := readCommitted(t, rawClient(t, c), "out", 0)
+	off, committed := committedOffset(c, "g", "in", 0)
+	if !slices.Equal(out, []string{"x0", "x1"}) || !committed || off != 43 {
+		t.Fatalf("after the power cut: out %q, group offset committed %v (%d), want both records and 43", out, committed, off)
+	}
+}
