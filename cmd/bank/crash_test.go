@@ -275,6 +275,7 @@ type historyItem struct {
 func (c *chaosClient) history(ctx context.Context, ib string) ([]historyItem, error) {
 	var all []historyItem
 	var after *string
+	seen := map[string]bool{}
 	for {
 		var page struct {
 			Items   []historyItem
@@ -290,9 +291,10 @@ func (c *chaosClient) history(ctx context.Context, ib string) ([]historyItem, er
 		if !page.HasMore {
 			return all, nil
 		}
-		if page.Next == nil {
-			return all, fmt.Errorf("%s: a page with more after it and no cursor", ib)
+		if page.Next == nil || seen[*page.Next] {
+			return all, fmt.Errorf("%s: a page with more after it and no new cursor", ib)
 		}
+		seen[*page.Next] = true
 		after = page.Next
 	}
 }

@@ -424,6 +424,16 @@ func (m *crashFS) fileBytes(name string) []byte {
 	return nil
 }
 
+// syncedBytes returns a file's bytes as of its last fsync.
+func (m *crashFS) syncedBytes(name string) []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if f, ok := m.nodes[name]; ok {
+		return slices.Clone(f.synced)
+	}
+	return nil
+}
+
 // setFileBytes replaces a file's bytes, durably: a test damaging a file.
 func (m *crashFS) setFileBytes(name string, b []byte) {
 	m.mu.Lock()
