@@ -26,7 +26,7 @@ import (
 // second stays bounded whatever the request rate.
 //
 // A round fsyncs everything dirty at its start, files and directories, in
-// parallel: nothing relies on an order within a round. Recovery (recovery.go)
+// no particular order: nothing relies on an order within a round. Recovery (recovery.go)
 // does not trust one, and a partition's segment is fsynced when it rolls
 // (persistBatchToSegment), so a later segment is never durable before the
 // tail of the earlier one. Index files (.idx) are not fsynced: loading
@@ -237,26 +237,24 @@ func (s *syncer) run() {
 	}
 }
 
-// syncAll fsyncs files and directories in parallel: the disk and the
-// filesystem's journal batch concurrent fsyncs better than a sequence.
+// syncAll fsyncs files and directories one after another. In parallel
+// (one goroutine each) looked faster in a loop of writes and fsyncs, but in
+// the whole bank it cost more CPU for no latency: on ext4 the first fsync
+// commits the journal with the other files' data, leaving the rest little
+// to do, and every parallel fsync blocked a thread of its own
+// (docs/benchmarks.md, "Issue 20, sixth session").
 func (s *syncer) syncAll(files []*trackedFile, dirs []string) error {
 	errs := make([]error, len(files)+len(dirs))
-	var wg sync.WaitGroup
 	for i, f := range files {
-		wg.Go(func() {
-			if err := f.file.Sync(); err != nil {
-				errs[i] = fmt.Errorf("fsync %s: %w", f.name, err)
-			}
-		})
+		if err := f.file.Sync(); err != nil {
+			errs[i] = fmt.Errorf("fsync %s: %w", f.name, err)
+		}
 	}
 	for i, d := range dirs {
-		wg.Go(func() {
-			if err := s.fs.SyncDir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs[len(files)+i] = fmt.Errorf("fsync directory %s: %w", d, err)
-			}
-		})
+		if err := s.fs.SyncDir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs[len(files)+i] = fmt.Errorf("fsync directory %s: %w", d, err)
+		}
 	}
-	wg.Wait()
 	return errors.Join(errs...)
 }
 
