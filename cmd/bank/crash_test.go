@@ -225,18 +225,21 @@ func checkHistories(t *testing.T, api *chaosClient, ibans []string, want map[str
 		t.Logf("histories of %d accounts read whole, the longest %d transactions", len(ibans), longest)
 	}()
 	for _, ib := range ibans {
-		var list []historyItem
+		// Wait on the newest row alone, then read the whole history once.
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			var err error
-			list, err = api.history(ctx, ib)
-			if err == nil && (ib == iban.Company || len(list) > 0 && list[0].NewBalance == want[ib]) {
+			newest, _, err := api.historyPage(ctx, ib, 1, nil)
+			if err == nil && (ib == iban.Company || len(newest) > 0 && newest[0].NewBalance == want[ib]) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: history %v (%d rows), want balance %d", ib, err, len(list), want[ib])
+				t.Fatalf("%s: newest history row %v (%v), want balance %d", ib, newest, err, want[ib])
 			}
 			time.Sleep(500 * time.Millisecond)
+		}
+		list, err := api.history(ctx, ib)
+		if err != nil {
+			t.Fatalf("%s: history: %v", ib, err)
 		}
 		longest = max(longest, len(list))
 		slices.Reverse(list) // oldest first
@@ -277,26 +280,42 @@ func (c *chaosClient) history(ctx context.Context, ib string) ([]historyItem, er
 	var after *string
 	seen := map[string]bool{}
 	for {
-		var page struct {
-			Items   []historyItem
-			Next    *string
-			HasMore bool `json:"has_more"`
-		}
-		err := c.employeePost(ctx, `query($i: String!, $a: String) { history(iban: $i, first: 100, after: $a) { items { id new_balance_cents changed_by_cents descr } next has_more } }`,
-			map[string]any{"i": ib, "a": after}, "history", &page)
+		items, next, err := c.historyPage(ctx, ib, 100, after)
 		if err != nil {
 			return all, err
 		}
-		all = append(all, page.Items...)
-		if !page.HasMore {
+		all = append(all, items...)
+		if next == nil {
 			return all, nil
 		}
-		if page.Next == nil || seen[*page.Next] {
+		if seen[*next] {
 			return all, fmt.Errorf("%s: a page with more after it and no new cursor", ib)
 		}
-		seen[*page.Next] = true
-		after = page.Next
+		seen[*next] = true
+		after = next
 	}
+}
+
+// historyPage reads one page of an account's history, newest first, and
+// the cursor of the next page (nil when none follows).
+func (c *chaosClient) historyPage(ctx context.Context, ib string, first int, after *string) ([]historyItem, *string, error) {
+	var page struct {
+		Items   []historyItem
+		Next    *string
+		HasMore bool `json:"has_more"`
+	}
+	err := c.employeePost(ctx, `query($i: String!, $f: Int, $a: String) { history(iban: $i, first: $f, after: $a) { items { id new_balance_cents changed_by_cents descr } next has_more } }`,
+		map[string]any{"i": ib, "f": first, "a": after}, "history", &page)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !page.HasMore {
+		return page.Items, nil, nil
+	}
+	if page.Next == nil {
+		return page.Items, nil, fmt.Errorf("%s: a page with more after it and no cursor", ib)
+	}
+	return page.Items, page.Next, nil
 }
 
 // employeePost runs a query with an employee session (which reads every
