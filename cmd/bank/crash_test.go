@@ -225,21 +225,25 @@ func checkHistories(t *testing.T, api *chaosClient, ibans []string, want map[str
 		t.Logf("histories of %d accounts read whole, the longest %d transactions", len(ibans), longest)
 	}()
 	for _, ib := range ibans {
-		// Wait on the newest row alone, then read the whole history once.
+		// Poll the newest row alone; once it shows the balance, read the
+		// whole history, whose newest row must show it too (a row added
+		// between the two reads would not).
+		balanced := func(l []historyItem) bool {
+			return ib == iban.Company || len(l) > 0 && l[0].NewBalance == want[ib]
+		}
+		var list []historyItem
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			newest, _, err := api.historyPage(ctx, ib, 1, nil)
-			if err == nil && (ib == iban.Company || len(newest) > 0 && newest[0].NewBalance == want[ib]) {
-				break
+			if err == nil && balanced(newest) {
+				if list, err = api.history(ctx, ib); err == nil && balanced(list) {
+					break
+				}
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: newest history row %v (%v), want balance %d", ib, newest, err, want[ib])
+				t.Fatalf("%s: history %v (%d rows, newest %v), want balance %d", ib, err, len(list), newest, want[ib])
 			}
 			time.Sleep(500 * time.Millisecond)
-		}
-		list, err := api.history(ctx, ib)
-		if err != nil {
-			t.Fatalf("%s: history: %v", ib, err)
 		}
 		longest = max(longest, len(list))
 		slices.Reverse(list) // oldest first

@@ -889,8 +889,9 @@ func ackedCommitThenPowerCut(t *testing.T, beforeEnd func(*crashFS), opts ...Opt
 // offset is written after its EndTxn's prepare is durable and not waited
 // for; the second transaction commits only an offset, so nothing of it
 // waits for a round before its prepare, and the round that makes that
-// prepare durable fsyncs groups.log beside it, in parallel: the power can
-// keep the prepare and lose the first offset. Recovery applies both in
+// prepare durable fsyncs groups.log beside it, in no set order (and the
+// kernel may write either back first): the power can keep the prepare and
+// lose the first offset. Recovery applies both in
 // order, so the later offset stands: it skipped the second once it had
 // rewritten the first, and the group read its input again (found by a
 // review).

@@ -26,10 +26,10 @@ import (
 // second stays bounded whatever the request rate.
 //
 // A round fsyncs everything dirty at its start, files and directories, in
-// no particular order: nothing relies on an order within a round. Recovery (recovery.go)
-// does not trust one, and a partition's segment is fsynced when it rolls
-// (persistBatchToSegment), so a later segment is never durable before the
-// tail of the earlier one. Index files (.idx) are not fsynced: loading
+// no particular order: nothing relies on an order within a round.
+// Recovery (recovery.go) does not trust one, and a partition's segment is
+// fsynced when it rolls (persistBatchToSegment), so a later segment is
+// never durable before the tail of the earlier one. Index files (.idx) are not fsynced: loading
 // reads every batch header from the segment anyway, and rewrites an index
 // whose size does not match its segment.
 
