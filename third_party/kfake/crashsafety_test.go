@@ -891,10 +891,9 @@ func ackedCommitThenPowerCut(t *testing.T, beforeEnd func(*crashFS), opts ...Opt
 // waits for a round before its prepare, and the round that makes that
 // prepare durable fsyncs groups.log beside it, in no set order (and the
 // kernel may write either back first): the power can keep the prepare and
-// lose the first offset. Recovery applies both in
-// order, so the later offset stands: it skipped the second once it had
-// rewritten the first, and the group read its input again (found by a
-// review).
+// lose the first offset. Recovery applies both in order, so the later
+// offset stands: it skipped the second once it had rewritten the first,
+// and the group read its input again (found by a review).
 func TestPowerLossBeforeTwoCommitsOffsetsKeepsTheLaterOffset(t *testing.T) {
 	t.Parallel()
 	groups := filepath.Join(crashDir, "groups.log")

@@ -29,9 +29,9 @@ import (
 // no particular order: nothing relies on an order within a round.
 // Recovery (recovery.go) does not trust one, and a partition's segment is
 // fsynced when it rolls (persistBatchToSegment), so a later segment is
-// never durable before the tail of the earlier one. Index files (.idx) are not fsynced: loading
-// reads every batch header from the segment anyway, and rewrites an index
-// whose size does not match its segment.
+// never durable before the tail of the earlier one. Index files (.idx) are
+// not fsynced: loading reads every batch header from the segment anyway,
+// and rewrites an index whose size does not match its segment.
 
 // syncer fsyncs dirty files and directories in rounds on its own
 // goroutine.
@@ -239,10 +239,10 @@ func (s *syncer) run() {
 
 // syncAll fsyncs files and directories one after another. In parallel
 // (one goroutine each) looked faster in a loop of writes and fsyncs, but in
-// the whole bank it cost more CPU for no latency: on ext4 the first fsync
+// the whole bank it cost more CPU for no latency (docs/benchmarks.md,
+// "Issue 20, sixth session"), probably because on ext4 the first fsync
 // commits the journal with the other files' data, leaving the rest little
-// to do, and every parallel fsync blocked a thread of its own
-// (docs/benchmarks.md, "Issue 20, sixth session").
+// to do, while every parallel fsync blocks a thread of its own.
 func (s *syncer) syncAll(files []*trackedFile, dirs []string) error {
 	errs := make([]error, len(files)+len(dirs))
 	for i, f := range files {
