@@ -757,6 +757,43 @@ func TestAFailedWriteIsNotADuplicateOnRetry(t *testing.T) {
 	}
 }
 
+// An fsync that fails while the machine runs on (EIO, a full disk) must
+// not be taken for a durable write: the produce its round covered is not
+// acknowledged, and neither is anything written after it, since the
+// kernel may have dropped the dirty pages that fsync was to write.
+func TestAFailedFsyncIsNeverAcknowledged(t *testing.T) {
+	t.Parallel()
+	mfs := newMemFS()
+	c, err := NewCluster(NumBrokers(1), DataDir("/d"), withFS(mfs), SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl := rawClient(t, c)
+	ctx := ctx10s(t)
+	produce := func(v string) error {
+		resp, err := request[*kmsg.ProduceResponse](ctx, cl, produceReq("t", 0, recordBatch(-1, -1, -1, false, v)))
+		if err != nil {
+			return err
+		}
+		return produceErr(resp)
+	}
+	if err := produce("before"); err != nil {
+		t.Fatalf("a produce before the failure: %v", err)
+	}
+	mfs.mu.Lock()
+	mfs.failNextSync = errors.New("input/output error")
+	mfs.mu.Unlock()
+	if err := produce("failed"); err == nil {
+		t.Fatal("a produce whose fsync failed was acknowledged")
+	}
+	for i := range 3 {
+		if err := produce(fmt.Sprint("after ", i)); err == nil {
+			t.Fatalf("produce %d after a failed fsync was acknowledged", i)
+		}
+	}
+}
+
 // An EndTxn is answered once its decision is durable, before its markers
 // are (Kafka's coordinator answers once PrepareCommit is logged). A power
 // cut right after the answer loses the markers and the group offset it
