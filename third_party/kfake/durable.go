@@ -244,15 +244,15 @@ func (s *syncer) run() {
 // commits the journal with the other files' data, leaving the rest little
 // to do, while every parallel fsync blocks a thread of its own.
 func (s *syncer) syncAll(files []*trackedFile, dirs []string) error {
-	errs := make([]error, len(files)+len(dirs))
-	for i, f := range files {
+	var errs []error
+	for _, f := range files {
 		if err := f.file.Sync(); err != nil {
-			errs[i] = fmt.Errorf("fsync %s: %w", f.name, err)
+			errs = append(errs, fmt.Errorf("fsync %s: %w", f.name, err))
 		}
 	}
-	for i, d := range dirs {
+	for _, d := range dirs {
 		if err := s.fs.SyncDir(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs[len(files)+i] = fmt.Errorf("fsync directory %s: %w", d, err)
+			errs = append(errs, fmt.Errorf("fsync directory %s: %w", d, err))
 		}
 	}
 	return errors.Join(errs...)
