@@ -4,15 +4,18 @@
 #
 #   scripts/bench/compare.sh OLD NEW            # e.g. 20f1425 HEAD
 #   RATES="100 500 1000" RUNS=3 DURATION=20s scripts/bench/compare.sh 20f1425 HEAD
+#   SETTLE=0 scripts/bench/compare.sh ...   # no sync and pause between runs, as before 2026-11-29
 #
 # Builds both revisions (a detached git worktree each) and the load
 # generator of NEW (bankbench speaks to both: it falls back to the original
 # log-in on a bank without sign_up). For each rate and run, OLD and NEW
-# take turns: a fresh bank on an empty data directory, started with its
-# defaults (plus --load-test where the build has it: bankbench is one
-# client with the load of many), IDLE seconds idle to measure its idle
-# CPU, then bankbench at that rate, then stopped. Prints a line per run and
-# then, per build and rate, the median and range over the runs.
+# take turns, the first of the pair alternating: a fresh bank on an empty
+# data directory, started with its defaults (plus --load-test where the
+# build has it: bankbench is one client with the load of many), IDLE
+# seconds idle to measure its idle CPU, then bankbench at that rate, then
+# stopped, its data removed and the disk synced, SETTLE seconds before the
+# next. Prints a line per run and then, per build and rate, the median and
+# range over the runs.
 set -euo pipefail
 OLD=${1:?usage: compare.sh OLD NEW}
 NEW=${2:?usage: compare.sh OLD NEW}
@@ -22,6 +25,7 @@ DURATION=${DURATION:-20s}
 ACCOUNTS=${ACCOUNTS:-200}
 SUBSCRIBERS=${SUBSCRIBERS:-100}
 IDLE=${IDLE:-10}
+SETTLE=${SETTLE:-3}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 cleanup() {
@@ -72,6 +76,10 @@ run() {
     --duration "$DURATION" --metrics "bank=$metrics" --out "$work/r.json" >"$work/bench.out" 2>&1 ||
     { echo "compare: bankbench failed on $side:" >&2; cat "$work/bench.out" >&2; exit 1; }
   kill "$pid"; wait "$pid" 2>/dev/null || true
+  # The next run starts on a settled disk: the kernel's writeback of this
+  # run's data (the old build writes several times more) is not left to
+  # run during the next one.
+  if [ "$SETTLE" != 0 ]; then rm -rf "$data"; sync; sleep "$SETTLE"; fi
   python3 - "$side" "$rate" "$n" "$idle" "$work/r.json" "$DURATION" >>"$work/results" <<'PY'
 import json, sys
 side, rate, n, idle, path, duration = sys.argv[1:]
@@ -90,8 +98,10 @@ echo "old $OLD ($(git -C "$root" rev-parse --short "$OLD")), new $NEW ($(git -C 
 : >"$work/results"
 for rate in $RATES; do
   for n in $(seq 1 "$RUNS"); do
-    run old "$rate" "$n"
-    run new "$rate" "$n"
+    # Odd runs start with OLD, even runs with NEW, so that neither build
+    # always runs in the wake of the other.
+    if ((n % 2)); then run old "$rate" "$n"; run new "$rate" "$n"
+    else run new "$rate" "$n"; run old "$rate" "$n"; fi
   done
 done
 echo
