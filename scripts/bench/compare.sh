@@ -4,18 +4,18 @@
 #
 #   scripts/bench/compare.sh OLD NEW            # e.g. 20f1425 HEAD
 #   RATES="100 500 1000" RUNS=3 DURATION=20s scripts/bench/compare.sh 20f1425 HEAD
-#   SETTLE=0 scripts/bench/compare.sh ...   # no sync and pause between runs, as before 2026-11-29
+#   SETTLE=0 scripts/bench/compare.sh ...   # no sync and pause between runs
 #
 # Builds both revisions (a detached git worktree each) and the load
 # generator of NEW (bankbench speaks to both: it falls back to the original
 # log-in on a bank without sign_up). For each rate and run, OLD and NEW
-# take turns, the first of the pair alternating: a fresh bank on an empty
-# data directory, started with its defaults (plus --load-test where the
-# build has it: bankbench is one client with the load of many), IDLE
-# seconds idle to measure its idle CPU, then bankbench at that rate, then
-# stopped, its data removed and the disk synced, SETTLE seconds before the
-# next. Prints a line per run and then, per build and rate, the median and
-# range over the runs.
+# take turns, the first of the pair alternating (an even RUNS puts each
+# first equally often): a fresh bank on an empty data directory, started
+# with its defaults (plus --load-test where the build has it: bankbench is
+# one client with the load of many), IDLE seconds idle to measure its idle
+# CPU, then bankbench at that rate, then stopped, its data removed and the
+# disk synced, SETTLE seconds before the next. Prints a line per run and
+# then, per build and rate, the median and range over the runs.
 set -euo pipefail
 OLD=${1:?usage: compare.sh OLD NEW}
 NEW=${2:?usage: compare.sh OLD NEW}
@@ -79,7 +79,8 @@ run() {
   # The next run starts on a settled disk: the kernel's writeback of this
   # run's data (the old build writes several times more) is not left to
   # run during the next one.
-  if [ "$SETTLE" != 0 ]; then rm -rf "$data"; sync; sleep "$SETTLE"; fi
+  rm -rf "$data"
+  if [ "$SETTLE" != 0 ]; then sync; sleep "$SETTLE"; fi
   python3 - "$side" "$rate" "$n" "$idle" "$work/r.json" "$DURATION" >>"$work/results" <<'PY'
 import json, sys
 side, rate, n, idle, path, duration = sys.argv[1:]
@@ -96,11 +97,12 @@ PY
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(go version | cut -d' ' -f3)"
 echo "old $OLD ($(git -C "$root" rev-parse --short "$OLD")), new $NEW ($(git -C "$root" rev-parse --short "$NEW")); $ACCOUNTS accounts, $SUBSCRIBERS subscribers, $DURATION a run"
 : >"$work/results"
+pair=0
 for rate in $RATES; do
   for n in $(seq 1 "$RUNS"); do
-    # Odd runs start with OLD, even runs with NEW, so that neither build
-    # always runs in the wake of the other.
-    if ((n % 2)); then run old "$rate" "$n"; run new "$rate" "$n"
+    # Pairs start with OLD and NEW in turn, across rates too, so that
+    # neither build always runs in the wake of the other.
+    if ((pair++ % 2 == 0)); then run old "$rate" "$n"; run new "$rate" "$n"
     else run new "$rate" "$n"; run old "$rate" "$n"; fi
   done
 done
