@@ -259,6 +259,17 @@ auto.create.topics.enable=false
 num.partitions=1
 group.initial.rebalance.delay.ms=0
 
+# After a SIGKILL (cmd_crash) the restarted controller still holds the
+# killed broker's registration and fences it once its session times out.
+# Until then the broker starts on that stale view: it loads the transaction
+# coordinator, and at the fence Kafka 4.4 can skip the markers of a
+# transaction the crash left in PrepareCommit and still log its
+# CompleteCommit, which leaves a hanging transaction (README, "A hanging
+# transaction"). 2 s instead of 9 s makes the fence land while the stale
+# coordinator is still loading, before it sends any marker.
+broker.session.timeout.ms=2000
+broker.heartbeat.interval.ms=500
+
 num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
