@@ -12,67 +12,118 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// fakeOutage is an Outage on a clock the test moves.
-func fakeOutage() (*Outage, *bytes.Buffer, *time.Time) {
-	var buf bytes.Buffer
-	clock := time.Date(2026, 11, 29, 8, 37, 0, 0, time.UTC)
-	o := NewOutage("consumer group g", slog.New(slog.NewTextHandler(&buf, nil)))
-	o.now = func() time.Time { return clock }
-	return o, &buf, &clock
+// outageClock is an Outage on a clock the test moves, and its log.
+type outageClock struct {
+	*Outage
+	buf   *bytes.Buffer
+	start time.Time
+	at    time.Time
 }
 
-// A reader that waits for good is logged again each OutageReminder, not
-// once and then never (a group stuck for minutes said one line).
+func newOutageClock() *outageClock {
+	c := &outageClock{buf: new(bytes.Buffer), start: time.Date(2026, 11, 29, 8, 37, 0, 0, time.UTC)}
+	c.at = c.start
+	c.Outage = NewOutage("consumer group g", slog.New(slog.NewTextHandler(c.buf, nil)))
+	c.now = func() time.Time { return c.at }
+	return c
+}
+
+// failAt reports err at start+after and returns what that logged.
+func (c *outageClock) failAt(after time.Duration, err error) string {
+	c.at = c.start.Add(after)
+	n := c.buf.Len()
+	c.Failed(err)
+	return c.buf.String()[n:]
+}
+
+var (
+	refused = errors.New("connection refused")
+	held    = fmt.Errorf("fetch committed offsets: %w", sarama.ErrUnstableOffsetCommit)
+)
+
+// A reader that waits for good is logged again each outageReminder, not
+// once and then never (a group stuck for minutes said one line), and a
+// broker outage is never called a hanging transaction.
 func TestALastingOutageIsLoggedAgainEachReminder(t *testing.T) {
-	o, buf, clock := fakeOutage()
+	c := newOutageClock()
 	steps := []struct {
 		after time.Duration
-		lines int
+		logs  bool
 	}{
-		{0, 1},
-		{OutageReminder - time.Second, 1},
-		{OutageReminder, 2}, // a minute after the first line
-		{OutageReminder + OutageReminder/2, 2},
-		{2 * OutageReminder, 3},
+		{0, true},
+		{hangingAfter, false},
+		{outageReminder - time.Second, false},
+		{outageReminder, true},
+		{outageReminder + outageReminder/2, false},
+		{2 * outageReminder, true},
 	}
-	start := *clock
 	for _, s := range steps {
-		*clock = start.Add(s.after)
-		o.Failed(errors.New("connection refused"))
-		if n := strings.Count(buf.String(), "\n"); n != s.lines {
-			t.Fatalf("after %v: %d lines, want %d:\n%s", s.after, n, s.lines, buf)
+		if got := c.failAt(s.after, refused); (got != "") != s.logs {
+			t.Fatalf("after %v: logged %q, want a line: %v", s.after, got, s.logs)
 		}
 	}
-	if !strings.Contains(buf.String(), `msg="still waiting for the broker"`) || !strings.Contains(buf.String(), "for=2m0s") {
-		t.Fatalf("no reminder with the outage's length:\n%s", buf)
+	if s := c.buf.String(); !strings.Contains(s, `msg="still waiting for the broker"`) || !strings.Contains(s, "for=2m0s") ||
+		strings.Contains(s, "level=ERROR") || strings.Contains(s, "transaction") {
+		t.Fatalf("a broker outage was logged as:\n%s", s)
 	}
-	o.Recovered()
-	buf.Reset()
-	*clock = start.Add(3 * OutageReminder)
-	o.Failed(errors.New("connection refused")) // a new outage starts its own count
-	if !strings.Contains(buf.String(), "does not answer") {
-		t.Fatalf("a new outage after recovery was not logged as one:\n%s", buf)
+	c.at = c.start.Add(2*outageReminder + 1500*time.Millisecond)
+	c.Recovered()
+	if !strings.Contains(c.buf.String(), "after=2m1.5s") {
+		t.Fatalf("the end of the outage does not say how long it lasted:\n%s", c.buf)
+	}
+	if got := c.failAt(3*outageReminder, refused); !strings.Contains(got, "does not answer") {
+		t.Fatalf("a new outage after recovery was logged as %q", got)
 	}
 }
 
 // Committed offsets held by an open transaction are not a broker that does
-// not answer; held for longer than any transaction lives, they are Kafka's
-// hanging transaction, which only an operator can end: say so, as an error.
+// not answer; held for hangingAfter, longer than ours live, they are most
+// likely Kafka's hanging transaction, which only an operator can end: say
+// so as an error, then with each reminder.
 func TestOffsetsHeldPastAnyTransactionAreCalledAHangingTransaction(t *testing.T) {
-	o, buf, clock := fakeOutage()
-	held := fmt.Errorf("fetch committed offsets: %w", sarama.ErrUnstableOffsetCommit)
-	start := *clock
-	o.Failed(held)
-	if s := buf.String(); !strings.Contains(s, "held by an open transaction") || strings.Contains(s, "does not answer") {
-		t.Fatalf("first line:\n%s", s)
+	c := newOutageClock()
+	if got := c.failAt(0, held); !strings.Contains(got, "held by an open transaction") || strings.Contains(got, "does not answer") {
+		t.Fatalf("first line: %q", got)
 	}
-	*clock = start.Add(OutageReminder)
-	o.Failed(held)
-	s := buf.String()
-	if !strings.Contains(s, "level=ERROR") || !strings.Contains(s, "hanging transaction") || !strings.Contains(s, "kafka-transactions.sh find-hanging") {
-		t.Fatalf("offsets held for %v were not called a hanging transaction:\n%s", OutageReminder, s)
+	if got := c.failAt(hangingAfter-time.Second, held); got != "" {
+		t.Fatalf("offsets held for %v already logged: %q", hangingAfter-time.Second, got)
 	}
-	if HangingAfter > OutageReminder {
-		t.Fatalf("HangingAfter %v is longer than the first reminder %v: the first reminder could never name it", HangingAfter, OutageReminder)
+	got := c.failAt(hangingAfter, held)
+	if !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "hanging transaction") ||
+		!strings.Contains(got, "kafka-transactions.sh find-hanging") || !strings.Contains(got, "for=30s") {
+		t.Fatalf("offsets held for %v were logged as %q", hangingAfter, got)
+	}
+	if got := c.failAt(hangingAfter+outageReminder/2, held); got != "" {
+		t.Fatalf("logged again before a reminder was due: %q", got)
+	}
+	if got := c.failAt(hangingAfter+outageReminder, held); !strings.Contains(got, "level=ERROR") {
+		t.Fatalf("the reminder of a hanging transaction was %q", got)
+	}
+}
+
+// How long the offsets have been held counts from when they were first
+// found held, not from the start of an outage that began otherwise: a
+// transaction finishing its markers after a long broker outage is not a
+// hanging one.
+func TestOffsetsHeldAfterAnOutageAreTimedFromWhenTheyWereHeld(t *testing.T) {
+	c := newOutageClock()
+	c.failAt(0, refused)
+	got := c.failAt(55*time.Second, held)
+	if !strings.Contains(got, "held by an open transaction") {
+		t.Fatalf("offsets found held mid-outage were logged as %q", got)
+	}
+	for _, after := range []time.Duration{61 * time.Second, 55*time.Second + hangingAfter - time.Second} {
+		if got := c.failAt(after, held); strings.Contains(got, "ERROR") {
+			t.Fatalf("at %v, offsets held for %v were called hanging: %q", after, after-55*time.Second, got)
+		}
+	}
+	if got := c.failAt(55*time.Second+hangingAfter, held); !strings.Contains(got, "hanging transaction") {
+		t.Fatalf("offsets held for %v were logged as %q", hangingAfter, got)
+	}
+	// Another error in between starts the count again.
+	c.failAt(2*outageReminder, refused)
+	c.failAt(2*outageReminder+time.Second, held)
+	if got := c.failAt(2*outageReminder+hangingAfter, held); strings.Contains(got, "ERROR") {
+		t.Fatalf("offsets held for %v since the last other error were called hanging: %q", hangingAfter-time.Second, got)
 	}
 }
