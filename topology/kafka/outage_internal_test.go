@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,5 +126,34 @@ func TestOffsetsHeldAfterAnOutageAreTimedFromWhenTheyWereHeld(t *testing.T) {
 	c.failAt(2*outageReminder+time.Second, held)
 	if got := c.failAt(2*outageReminder+hangingAfter, held); strings.Contains(got, "ERROR") {
 		t.Fatalf("offsets held for %v since the last other error were called hanging: %q", hangingAfter-time.Second, got)
+	}
+}
+
+// Every partition and retry of a reader reports to one Outage at once: a
+// burst of errors from many goroutines, held offsets among them, is counted
+// whole and logged as one outage.
+func TestAnOutageCountsABurstFromManyGoroutines(t *testing.T) {
+	c := newOutageClock()
+	const goroutines, each = 16, 500
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				if (g+i)%3 == 0 {
+					c.Failed(held)
+				} else {
+					c.Failed(refused)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	c.Recovered()
+	s := c.buf.String()
+	if !strings.Contains(s, fmt.Sprintf("errors=%d", goroutines*each)) || strings.Contains(s, "level=ERROR") {
+		t.Fatalf("a burst of %d errors within a second was logged as:\n%s", goroutines*each, s)
+	}
+	if n := strings.Count(s, "still waiting"); n != 0 {
+		t.Fatalf("%d reminders for an outage that lasted no time:\n%s", n, s)
 	}
 }
