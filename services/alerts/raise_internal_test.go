@@ -18,10 +18,11 @@ import (
 )
 
 // A batch of transactions is checked only once the rules written before it
-// are read. The rules are read in batches (BackgroundConfig), so a
-// transaction's batch can come before the rule set just ahead of it; here
-// no one reads the rules until raise has been called, and raise must wait
-// for them rather than check the transaction against an empty book.
+// are read. The rules and the transactions are read by readers of their
+// own, so a transaction's batch can come before the rule set just ahead of
+// it; here no one reads the rules until raise has been called, and raise
+// must wait for them rather than check the transaction against an empty
+// book.
 func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 	env := kafkatest.Synced(t)
 	ctx := t.Context()
@@ -37,12 +38,13 @@ func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer producer.Close()
-	if _, _, err := producer.SendMessage(msg); err != nil {
+	partition, offset, err := producer.SendMessage(msg)
+	if err != nil {
 		t.Fatal(err)
 	}
 
 	s := &service{log: kafkatest.Log(t), codec: codec, book: rule.NewBook()}
-	client, err := kafka.Connect(ctx, env.Brokers, kafka.BackgroundConfig("test-rules-reader"), s.log)
+	client, err := kafka.Connect(ctx, env.Brokers, kafka.ConsumerConfig("test-rules-reader"), s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +58,21 @@ func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 	}
 	defer s.events.Close()
 
+	// On a shared cluster another package's open transaction can hold the
+	// log's stable end below the rule, and raise waits only for what is
+	// below that end: start once the rule is below it.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ends, err := s.events.Ends()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ends[eventlog.Partition{Topic: topology.BankEvents, Partition: partition}] > offset {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stable end of %s stayed at or below the rule's offset %d", topology.BankEvents, offset)
+		}
+	}
 	tx, err := kafka.Message(ctx, codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{ID: schemas.NewID(),
 		TransactionID: 1, IBAN: ann, NewBalance: 200, ChangedBy: 200, FromTo: "cash", Description: "right after", Kind: "credit"})
 	if err != nil {

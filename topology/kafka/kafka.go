@@ -117,8 +117,7 @@ func ConsumerConfig(clientID string) *sarama.Config {
 const lingerBytes = 256 << 10
 
 // BackgroundConfig is ConsumerConfig for a reader that acts on batches and
-// that no request waits for (the alerts service's raiser, and its reader
-// of the rules, which the raiser waits for once a batch): its fetch is
+// that no request waits for (the alerts service's raiser): its fetch is
 // answered once it has lingerBytes, or after MaxWaitTime (500 ms) as for
 // any idle reader. Woken by every transaction, such a reader paid a fetch,
 // a catch-up check and a Kafka transaction per transfer; gathering makes
