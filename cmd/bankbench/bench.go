@@ -323,6 +323,9 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 			PeakRSSMiB: max(peak[name], a.rss) / (1 << 20), RSSBeforeLoadMiB: idleRSS[name].rss / (1 << 20),
 			RSSBeforeSubscribersMiB: unsubscribed[name].rss / (1 << 20), SubscribersBeforeLoad: idleRSS[name].subscribers,
 			RSSSubscribedMiB: subscribed[name].rss / (1 << 20)}
+		if len(a.lag) > 0 {
+			use.ConsumerLag = a.lag
+		}
 		// Per subscription the service runs, when it says how many.
 		n := float64(subs)
 		if running := idleRSS[name].subscribers; running > 0 {

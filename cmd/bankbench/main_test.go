@@ -70,6 +70,8 @@ func TestSmokeRun(t *testing.T) {
 		t.Errorf("end to end %+v, subscriber errors %d", r.EndToEnd, r.SubscriberErrors)
 	case r.Services["gateway"].CPUCores <= 0 || r.Services["gateway"].RSSMiB <= 0:
 		t.Errorf("gateway use %+v", r.Services["gateway"])
+	case len(r.Services["gateway"].ConsumerLag) == 0:
+		t.Errorf("no consumer lag read from the bank's metrics: %+v", r.Services["gateway"])
 	}
 	if !strings.Contains(table.String(), "mutation latency") {
 		t.Errorf("table:\n%s", table.String())
@@ -93,4 +95,20 @@ func httpGet(url string) (int, error) {
 	}
 	res.Body.Close()
 	return res.StatusCode, nil
+}
+
+func TestLagGroup(t *testing.T) {
+	for sample, want := range map[string]string{
+		`openbank_consumer_lag{group="openbank-alerts",partition="0",topic="transaction_events"}`: "openbank-alerts",
+		`openbank_consumer_lag{partition="3",group="g"}`:                                          "g",
+		`openbank_consumer_lag{group="",partition="0"}`:                                           "",
+		`openbank_consumer_lag{partition="0"}`:                                                    "",
+		`openbank_consumer_lag_total{group="x"}`:                                                  "",
+		`process_cpu_seconds_total`:                                                               "",
+	} {
+		got, ok := lagGroup(sample)
+		if got != want || ok != (want != "") {
+			t.Errorf("lagGroup(%s) = %q, %v; want %q", sample, got, ok, want)
+		}
+	}
 }

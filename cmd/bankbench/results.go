@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +41,10 @@ type serviceUse struct {
 	SubscribersBeforeLoad float64 `json:"subscribers_before_load"`
 	RSSMiB                float64 `json:"rss_mib"`
 	PeakRSSMiB            float64 `json:"peak_rss_mib"`
+	// ConsumerLag is, per consumer group of the service, how far its most
+	// lagging partition was behind when the load ended: a reader that
+	// falls behind shows here, whatever the latencies measured.
+	ConsumerLag map[string]float64 `json:"consumer_lag_at_end,omitempty"`
 }
 
 type results struct {
@@ -86,6 +92,14 @@ func (r *results) print(w io.Writer) {
 			fmt.Fprintf(tw, "\t%.0f subscriptions running before load; a second after they ran, RSS %.0f MiB (%.1f KiB per subscriber)\n",
 				s.SubscribersBeforeLoad, s.RSSSubscribedMiB, s.KiBPerSubscriberAtOnce)
 		}
+		if len(s.ConsumerLag) > 0 {
+			groups := slices.Sorted(maps.Keys(s.ConsumerLag))
+			lags := make([]string, len(groups))
+			for i, g := range groups {
+				lags[i] = fmt.Sprintf("%s %.0f", g, s.ConsumerLag[g])
+			}
+			fmt.Fprintf(tw, "\tconsumer lag at the end of the load: %s\n", strings.Join(lags, ", "))
+		}
 	}
 	tw.Flush()
 }
@@ -106,6 +120,8 @@ type usage struct {
 	// subscribers is a gateway's openbank_websocket_subscribers (-1 when
 	// it has none).
 	subscribers float64
+	// lag is the largest openbank_consumer_lag of each group.
+	lag map[string]float64
 }
 
 func (b *bench) sample(ctx context.Context) map[string]usage {
@@ -118,7 +134,7 @@ func (b *bench) sample(ctx context.Context) map[string]usage {
 			cancel()
 			continue
 		}
-		s := usage{at: time.Now(), subscribers: -1}
+		s := usage{at: time.Now(), subscribers: -1, lag: map[string]float64{}}
 		sc := bufio.NewScanner(res.Body)
 		for sc.Scan() {
 			name, value, ok := strings.Cut(sc.Text(), " ")
@@ -133,6 +149,10 @@ func (b *bench) sample(ctx context.Context) map[string]usage {
 				s.rss = v
 			case "openbank_websocket_subscribers":
 				s.subscribers = v
+			default:
+				if g, ok := lagGroup(name); ok {
+					s.lag[g] = max(s.lag[g], v)
+				}
 			}
 		}
 		res.Body.Close()
@@ -140,4 +160,19 @@ func (b *bench) sample(ctx context.Context) map[string]usage {
 		out[name] = s
 	}
 	return out
+}
+
+// lagGroup returns the group of an openbank_consumer_lag sample, named as
+// in `openbank_consumer_lag{group="openbank-alerts",partition="0",...}`.
+func lagGroup(sample string) (string, bool) {
+	labels, ok := strings.CutPrefix(sample, "openbank_consumer_lag{")
+	if !ok {
+		return "", false
+	}
+	_, rest, ok := strings.Cut(labels, `group="`)
+	if !ok {
+		return "", false
+	}
+	group, _, ok := strings.Cut(rest, `"`)
+	return group, ok && group != ""
 }
