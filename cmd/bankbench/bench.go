@@ -279,6 +279,15 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 		b.cfg.accounts, setup.Round(time.Millisecond), subs, b.cfg.rate, b.cfg.duration)
 	progressDone := make(chan struct{})
 	peak := map[string]float64{}
+	peakLag := map[string]map[string]float64{} // per service, group
+	notePeakLag := func(name string, s usage) {
+		if peakLag[name] == nil {
+			peakLag[name] = map[string]float64{}
+		}
+		for g, v := range s.lag {
+			peakLag[name][g] = max(peakLag[name][g], v)
+		}
+	}
 	go func() {
 		defer close(progressDone)
 		tick := time.NewTicker(time.Second)
@@ -291,6 +300,7 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 			case <-tick.C:
 				for name, s := range b.sample(ctx) {
 					peak[name] = max(peak[name], s.rss)
+					notePeakLag(name, s)
 				}
 				fmt.Fprintf(b.log, "%4.0fs  completed %d  failed %d  in flight %d  not sent %d  seen by subscribers %d\n",
 					time.Since(start).Seconds(), b.completed.Load(), b.failed.Load(), b.inFlight.Load(), b.notSent.Load(), b.received.Load())
@@ -323,8 +333,9 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 			PeakRSSMiB: max(peak[name], a.rss) / (1 << 20), RSSBeforeLoadMiB: idleRSS[name].rss / (1 << 20),
 			RSSBeforeSubscribersMiB: unsubscribed[name].rss / (1 << 20), SubscribersBeforeLoad: idleRSS[name].subscribers,
 			RSSSubscribedMiB: subscribed[name].rss / (1 << 20)}
+		notePeakLag(name, a)
 		if len(a.lag) > 0 {
-			use.ConsumerLag = a.lag
+			use.ConsumerLag, use.ConsumerLagPeak = a.lag, peakLag[name]
 		}
 		// Per subscription the service runs, when it says how many.
 		n := float64(subs)

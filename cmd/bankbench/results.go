@@ -42,9 +42,13 @@ type serviceUse struct {
 	RSSMiB                float64 `json:"rss_mib"`
 	PeakRSSMiB            float64 `json:"peak_rss_mib"`
 	// ConsumerLag is, per consumer group of the service, how far its most
-	// lagging partition was behind when the load ended: a reader that
-	// falls behind shows here, whatever the latencies measured.
-	ConsumerLag map[string]float64 `json:"consumer_lag_at_end,omitempty"`
+	// lagging partition was behind when the load ended, and
+	// ConsumerLagPeak the most it was, sampled each second: a reader that
+	// falls behind shows here, whatever the latencies measured. A group
+	// reports its lag as it commits, so one that stops committing shows
+	// the last lag it reported.
+	ConsumerLag     map[string]float64 `json:"consumer_lag_at_end,omitempty"`
+	ConsumerLagPeak map[string]float64 `json:"consumer_lag_peak,omitempty"`
 }
 
 type results struct {
@@ -96,7 +100,7 @@ func (r *results) print(w io.Writer) {
 			groups := slices.Sorted(maps.Keys(s.ConsumerLag))
 			lags := make([]string, len(groups))
 			for i, g := range groups {
-				lags[i] = fmt.Sprintf("%s %.0f", g, s.ConsumerLag[g])
+				lags[i] = fmt.Sprintf("%s %.0f (at most %.0f)", g, s.ConsumerLag[g], s.ConsumerLagPeak[g])
 			}
 			fmt.Fprintf(tw, "\tconsumer lag at the end of the load: %s\n", strings.Join(lags, ", "))
 		}
@@ -165,12 +169,15 @@ func (b *bench) sample(ctx context.Context) map[string]usage {
 // lagGroup returns the group of an openbank_consumer_lag sample, named as
 // in `openbank_consumer_lag{group="openbank-alerts",partition="0",...}`.
 func lagGroup(sample string) (string, bool) {
-	labels, ok := strings.CutPrefix(sample, "openbank_consumer_lag{")
+	labels, ok := strings.CutPrefix(sample, "openbank_consumer_lag")
 	if !ok {
 		return "", false
 	}
-	_, rest, ok := strings.Cut(labels, `group="`)
+	_, rest, ok := strings.Cut(labels, `{group="`)
 	if !ok {
+		_, rest, ok = strings.Cut(labels, `,group="`)
+	}
+	if !ok || !strings.HasPrefix(labels, "{") {
 		return "", false
 	}
 	group, _, ok := strings.Cut(rest, `"`)

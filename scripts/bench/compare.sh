@@ -88,14 +88,15 @@ r = json.load(open(path))
 secs = float(duration.rstrip("s"))
 cpu = r["services"]["bank"]["cpu_cores"]
 done = max(r["completed"], 1)
-# The group furthest behind when the load ended: a reader that cannot keep
-# up shows here even when every latency above looks fine.
-lag = r["services"]["bank"].get("consumer_lag_at_end") or {"-": 0}
-group = max(lag, key=lag.get)
+# The group furthest behind during the load (sampled each second): a
+# reader that cannot keep up shows here even when every latency above
+# looks fine. n/a: the bank reports no consumer lag.
+lag = r["services"]["bank"].get("consumer_lag_peak") or {}
+group = max(lag, key=lag.get) if lag else "none"
 print(side, rate, n, r["mutation_latency"]["p50_ms"], r["mutation_latency"]["p99_ms"], r["end_to_end_latency"]["p99_ms"],
-      cpu, cpu * secs * 1000 / done, idle, r["completed"], r["failed"] + r["not_sent"], int(lag[group]), group)
+      cpu, cpu * secs * 1000 / done, idle, r["completed"], r["failed"] + r["not_sent"], int(lag[group]) if lag else "n/a", group)
 PY
-  tail -1 "$work/results" | awk '{ printf "%-4s %5s/s run %s: p50 %6.1f ms  p99 %6.1f ms  e2e p99 %6.1f ms  cpu %.2f cores  %.2f ms cpu/transfer  idle %.3f cores  %d done  %d failed  lag %d (%s)\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }'
+  tail -1 "$work/results" | awk '{ printf "%-4s %5s/s run %s: p50 %6.1f ms  p99 %6.1f ms  e2e p99 %6.1f ms  cpu %.2f cores  %.2f ms cpu/transfer  idle %.3f cores  %d done  %d failed  most behind %s (%s)\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }'
 }
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(go version | cut -d' ' -f3)"

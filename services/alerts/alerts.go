@@ -120,8 +120,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// The rules are read as they come, not in batches like the
 	// transactions (kafka.BackgroundConfig): raise waits for them before
 	// each batch, and a reader that waits up to 500 ms per fetch made
-	// that wait cap the raiser at about one batch (257 transactions) per
-	// half second, below what the bank writes at 500 transfers a second
+	// nearly every check wait for its next fetch: at most about 257
+	// transactions per wait, and the raiser fell behind by thousands at
+	// 500 transfers a second
 	// (docs/benchmarks.md, "Issue 20: the alert rules read in batches,
 	// measured and undone").
 	rules, err := kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig("openbank-alerts-rules-"+cfg.InstanceID), log)
