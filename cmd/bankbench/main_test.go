@@ -70,7 +70,7 @@ func TestSmokeRun(t *testing.T) {
 		t.Errorf("end to end %+v, subscriber errors %d", r.EndToEnd, r.SubscriberErrors)
 	case r.Services["gateway"].CPUCores <= 0 || r.Services["gateway"].RSSMiB <= 0:
 		t.Errorf("gateway use %+v", r.Services["gateway"])
-	case len(r.Services["gateway"].ConsumerLag) == 0:
+	case len(r.Services["gateway"].ConsumerLag) == 0 || len(r.Services["gateway"].ConsumerLagPeak) < len(r.Services["gateway"].ConsumerLag):
 		t.Errorf("no consumer lag read from the bank's metrics: %+v", r.Services["gateway"])
 	}
 	if !strings.Contains(table.String(), "mutation latency") {
@@ -103,6 +103,8 @@ func TestLagGroup(t *testing.T) {
 		`openbank_consumer_lag{partition="3",group="g"}`:                                          "g",
 		`openbank_consumer_lag{group="",partition="0"}`:                                           "",
 		`openbank_consumer_lag{partition="0"}`:                                                    "",
+		`openbank_consumer_lag{consumer_group="x",partition="0"}`:                                 "",
+		`openbank_consumer_lag{consumer_group="x",group="y"}`:                                     "y",
 		`openbank_consumer_lag_total{group="x"}`:                                                  "",
 		`process_cpu_seconds_total`:                                                               "",
 	} {
