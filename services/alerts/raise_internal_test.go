@@ -8,9 +8,11 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/eventlog"
 	"github.com/openbank/bank/schemas"
 	"github.com/openbank/bank/services/alerts/rule"
+	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/iban"
 	"github.com/openbank/bank/topology/kafka"
@@ -22,28 +24,16 @@ import (
 // own, so a transaction's batch can come before the rule set just ahead of
 // it; here no one reads the rules until raise has been called, and raise
 // must wait for them rather than check the transaction against an empty
-// book.
+// book. The rule is set through the command handler: the event log is
+// shared with other packages' tests, which replay it and must find it
+// valid.
 func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 	env := kafkatest.Synced(t)
 	ctx := t.Context()
-	codec := env.Codec()
-	ann := iban.New()
-	rec := &schemas.AlertRuleCreatedEvent{ID: schemas.NewID(), IBAN: ann, Username: "ann", Kind: string(rule.IncomingAbove), Amount: 100}
-	msg, err := kafka.Message(ctx, codec, topology.BankEvents, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	producer, err := sarama.NewSyncProducer(env.Brokers, kafka.ProducerConfig("test-rules"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer producer.Close()
-	partition, offset, err := producer.SendMessage(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ann, user := iban.New(), kafkatest.Unique("ann")
+	setRule(t, env, ann, user)
 
-	s := &service{log: kafkatest.Log(t), codec: codec, book: rule.NewBook()}
+	s := &service{log: kafkatest.Log(t), codec: env.Codec(), book: rule.NewBook()}
 	client, err := kafka.Connect(ctx, env.Brokers, kafka.ConsumerConfig("test-rules-reader"), s.log)
 	if err != nil {
 		t.Fatal(err)
@@ -57,23 +47,9 @@ func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.events.Close()
+	waitStableEnd(t, s)
 
-	// On a shared cluster another package's open transaction can hold the
-	// log's stable end below the rule, and raise waits only for what is
-	// below that end: start once the rule is below it.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		ends, err := s.events.Ends()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ends[eventlog.Partition{Topic: topology.BankEvents, Partition: partition}] > offset {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the stable end of %s stayed at or below the rule's offset %d", topology.BankEvents, offset)
-		}
-	}
-	tx, err := kafka.Message(ctx, codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{ID: schemas.NewID(),
+	tx, err := kafka.Message(ctx, s.codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{ID: schemas.NewID(),
 		TransactionID: 1, IBAN: ann, NewBalance: 200, ChangedBy: 200, FromTo: "cash", Description: "right after", Kind: "credit"})
 	if err != nil {
 		t.Fatal(err)
@@ -112,5 +88,69 @@ func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 	}
 	if len(r.out.Messages) != 1 || r.out.Messages[0].Topic != topology.Alerts {
 		t.Fatalf("raised %d messages, want the one alert of the rule set before the transaction", len(r.out.Messages))
+	}
+}
+
+// setRule opens account ib for user and sets an INCOMING_ABOVE €1 rule on
+// it, through a command handler that stops when the test ends.
+func setRule(t *testing.T, env *kafkatest.Env, ib, user string) {
+	t.Helper()
+	kafkatest.Run(t, "command handler", func(ctx context.Context, ready func()) error {
+		return commandhandler.Run(ctx, commandhandler.Config{Brokers: env.Brokers, Registry: env.Registry,
+			InstanceID: "h", Log: kafkatest.Log(t), OnReady: ready})
+	})
+	b, err := bus.New(t.Context(), env.Brokers, env.Codec(), "test", kafkatest.Log(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	send := func(cmd schemas.Record) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		fb, err := b.Send(ctx, cmd)
+		if err != nil {
+			t.Fatalf("%s: %v", cmd.AvroName(), err)
+		}
+		if ok, info := bus.Result(fb); !ok {
+			t.Fatalf("%s: %s", cmd.AvroName(), info)
+		}
+	}
+	send(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ib, Username: user})
+	send(&schemas.CreateAlertRuleCommand{ID: schemas.NewID(), IBAN: ib, Username: user, Token: env.Token(t, ib, user),
+		Kind: string(rule.IncomingAbove), Amount: 100})
+}
+
+// waitStableEnd waits until everything written to the rules' log so far is
+// below its stable end: on a shared cluster another writer's open
+// transaction can hold that end below the rule, and raise waits only for
+// what is below it.
+func waitStableEnd(t *testing.T, s *service) {
+	t.Helper()
+	parts, err := s.lookups.Partitions(topology.BankEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := map[int32]int64{}
+	for _, p := range parts {
+		if written[p], err = s.lookups.GetOffset(topology.BankEvents, p, sarama.OffsetNewest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ends, err := s.events.Ends()
+		if err != nil {
+			t.Fatal(err)
+		}
+		below := true
+		for p, w := range written {
+			below = below && ends[eventlog.Partition{Topic: topology.BankEvents, Partition: p}] >= w
+		}
+		if below {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stable end of %s stayed below %v", topology.BankEvents, written)
+		}
 	}
 }
