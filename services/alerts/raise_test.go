@@ -1,4 +1,4 @@
-package alerts
+package alerts_test
 
 import (
 	"context"
@@ -8,11 +8,10 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/openbank/bank/bus"
 	"github.com/openbank/bank/eventlog"
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/services/alerts"
 	"github.com/openbank/bank/services/alerts/rule"
-	"github.com/openbank/bank/services/commandhandler"
 	"github.com/openbank/bank/topology"
 	"github.com/openbank/bank/topology/iban"
 	"github.com/openbank/bank/topology/kafka"
@@ -24,32 +23,38 @@ import (
 // own, so a transaction's batch can come before the rule set just ahead of
 // it; here no one reads the rules until raise has been called, and raise
 // must wait for them rather than check the transaction against an empty
-// book. The rule is set through the command handler: the event log is
-// shared with other packages' tests, which replay it and must find it
-// valid.
+// book. The rule is set through the command handler, not written raw: the
+// embedded tier's packages share the event log, and the command handler's
+// tests replay it.
 func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 	env := kafkatest.Synced(t)
 	ctx := t.Context()
+	must := bank(t, env)
 	ann, user := iban.New(), kafkatest.Unique("ann")
-	setRule(t, env, ann, user)
+	must(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ann, Username: user})
+	must(&schemas.CreateAlertRuleCommand{ID: schemas.NewID(), IBAN: ann, Username: user, Token: env.Token(t, ann, user),
+		Kind: string(rule.IncomingAbove), Amount: 100})
 
-	s := &service{log: kafkatest.Log(t), codec: env.Codec(), book: rule.NewBook()}
-	client, err := kafka.Connect(ctx, env.Brokers, kafka.ConsumerConfig("test-rules-reader"), s.log)
+	log := kafkatest.Log(t)
+	client, err := kafka.Connect(ctx, env.Brokers, kafka.ConsumerConfig("test-rules-reader"), log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	if s.lookups, err = kafka.Connect(ctx, env.Brokers, kafka.NewConfig("test-rules-lookups"), s.log); err != nil {
+	lookups, err := kafka.Connect(ctx, env.Brokers, kafka.NewConfig("test-rules-lookups"), log)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.lookups.Close()
-	if s.events, err = eventlog.Open(ctx, client, s.lookups, []string{topology.BankEvents}, "test rules", s.log); err != nil {
+	defer lookups.Close()
+	rules, err := eventlog.Open(ctx, client, lookups, []string{topology.BankEvents}, "test rules", log)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.events.Close()
-	waitStableEnd(t, s)
+	defer rules.Close()
+	waitStableEnd(t, lookups, rules)
+	held := alerts.NewHeld(log, env.Codec(), lookups, rules)
 
-	tx, err := kafka.Message(ctx, s.codec, topology.TransactionEvents, &schemas.TransactionHappenedEvent{ID: schemas.NewID(),
+	tx, err := kafka.Message(ctx, env.Codec(), topology.TransactionEvents, &schemas.TransactionHappenedEvent{ID: schemas.NewID(),
 		TransactionID: 1, IBAN: ann, NewBalance: 200, ChangedBy: 200, FromTo: "cash", Description: "right after", Kind: "credit"})
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +69,7 @@ func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		out, err := s.raise(ctx, []*sarama.ConsumerMessage{{Topic: topology.TransactionEvents, Value: value}})
+		out, err := held.Raise(ctx, []*sarama.ConsumerMessage{{Topic: topology.TransactionEvents, Value: value}})
 		done <- result{out, err}
 	}()
 	select {
@@ -76,7 +81,7 @@ func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stop()
-	wg.Go(func() { s.followRules(rulesCtx) })
+	wg.Go(func() { held.FollowRules(rulesCtx) })
 	var r result
 	select {
 	case r = <-done:
@@ -91,54 +96,24 @@ func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 	}
 }
 
-// setRule opens account ib for user and sets an INCOMING_ABOVE €1 rule on
-// it, through a command handler that stops when the test ends.
-func setRule(t *testing.T, env *kafkatest.Env, ib, user string) {
-	t.Helper()
-	kafkatest.Run(t, "command handler", func(ctx context.Context, ready func()) error {
-		return commandhandler.Run(ctx, commandhandler.Config{Brokers: env.Brokers, Registry: env.Registry,
-			InstanceID: "h", Log: kafkatest.Log(t), OnReady: ready})
-	})
-	b, err := bus.New(t.Context(), env.Brokers, env.Codec(), "test", kafkatest.Log(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	send := func(cmd schemas.Record) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-		defer cancel()
-		fb, err := b.Send(ctx, cmd)
-		if err != nil {
-			t.Fatalf("%s: %v", cmd.AvroName(), err)
-		}
-		if ok, info := bus.Result(fb); !ok {
-			t.Fatalf("%s: %s", cmd.AvroName(), info)
-		}
-	}
-	send(&schemas.CreateBankAccountCommand{ID: schemas.NewID(), IBAN: ib, Username: user})
-	send(&schemas.CreateAlertRuleCommand{ID: schemas.NewID(), IBAN: ib, Username: user, Token: env.Token(t, ib, user),
-		Kind: string(rule.IncomingAbove), Amount: 100})
-}
-
 // waitStableEnd waits until everything written to the rules' log so far is
 // below its stable end: on a shared cluster another writer's open
 // transaction can hold that end below the rule, and raise waits only for
 // what is below it.
-func waitStableEnd(t *testing.T, s *service) {
+func waitStableEnd(t *testing.T, lookups sarama.Client, rules *eventlog.Log) {
 	t.Helper()
-	parts, err := s.lookups.Partitions(topology.BankEvents)
+	parts, err := lookups.Partitions(topology.BankEvents)
 	if err != nil {
 		t.Fatal(err)
 	}
 	written := map[int32]int64{}
 	for _, p := range parts {
-		if written[p], err = s.lookups.GetOffset(topology.BankEvents, p, sarama.OffsetNewest); err != nil {
+		if written[p], err = lookups.GetOffset(topology.BankEvents, p, sarama.OffsetNewest); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		ends, err := s.events.Ends()
+		ends, err := rules.Ends()
 		if err != nil {
 			t.Fatal(err)
 		}
