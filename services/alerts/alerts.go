@@ -122,9 +122,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// each batch, and a reader that waits up to 500 ms per fetch made
 	// nearly every check wait for its next fetch: at most about 257
 	// transactions per wait, and the raiser fell behind by thousands at
-	// 500 transfers a second
-	// (docs/benchmarks.md, "Issue 20: the alert rules read in batches,
-	// measured and undone").
+	// 500 transfers a second (docs/benchmarks.md, "Issue 20: the alert
+	// rules read in batches, measured and undone").
 	rules, err := kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig("openbank-alerts-rules-"+cfg.InstanceID), log)
 	if err != nil {
 		return err
