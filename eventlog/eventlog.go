@@ -60,6 +60,10 @@ type Log struct {
 	changed chan struct{} // closed (and replaced) when next advances
 	outage  *kafka.Outage
 
+	// fetched holds, per partition, the records CaughtUp fetched itself
+	// for that partition's forward to hand over.
+	fetched map[Partition]*handover
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -120,7 +124,7 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 	}
 	l := &Log{name: name, lookups: lookups, consumer: consumer, log: log, msgs: make(chan *sarama.ConsumerMessage, 256),
 		next: map[Partition]int64{}, checked: map[Partition][2]int64{}, ahead: map[Partition]int64{}, changed: make(chan struct{}), stop: make(chan struct{}),
-		outage: kafka.NewOutage(name, log)}
+		outage: kafka.NewOutage(name, log), fetched: map[Partition]*handover{}}
 	for _, topic := range topics {
 		parts, err := client.Partitions(topic)
 		if err != nil {
@@ -128,9 +132,9 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 			return nil, fmt.Errorf("%s: partitions of %s: %w", name, topic, err)
 		}
 		for _, p := range parts {
-			offset := from
+			offset, first := from, int64(0)
 			if at, ok := start[Partition{topic, p}]; ok && at > 0 {
-				offset = at
+				offset, first = at, at
 				l.next[Partition{topic, p}] = at
 			}
 			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, offset)
@@ -138,16 +142,36 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 				l.Close()
 				return nil, fmt.Errorf("%s: consume %s/%d: %w", name, topic, p, err)
 			}
-			l.parts = append(l.parts, Partition{topic, p})
-			l.wg.Go(func() { l.forward(Partition{topic, p}, pc) })
+			part := Partition{topic, p}
+			l.parts = append(l.parts, part)
+			h := newHandover()
+			l.fetched[part] = h
+			l.wg.Go(func() { l.forward(part, pc, h, first) })
 		}
 	}
 	return l, nil
 }
 
-// forward hands one partition's messages over, logging outages once.
-func (l *Log) forward(p Partition, pc sarama.PartitionConsumer) {
+// forward hands one partition's messages over, in order and each once,
+// logging outages once. They come from the partition's consumer and from
+// the fetches CaughtUp makes itself (fetched); whichever brings a record
+// first hands it over, and the other's copy is dropped. first is the
+// lowest offset the reader may be handed.
+func (l *Log) forward(p Partition, pc sarama.PartitionConsumer, fetched *handover, first int64) {
 	defer pc.AsyncClose()
+	next := first // the offset after the last record handed over
+	send := func(m *sarama.ConsumerMessage) bool {
+		if m.Offset < next {
+			return true // handed over already
+		}
+		select {
+		case l.msgs <- m:
+			next = m.Offset + 1
+			return true
+		case <-l.stop:
+			return false
+		}
+	}
 	for {
 		select {
 		case <-l.stop:
@@ -155,6 +179,12 @@ func (l *Log) forward(p Partition, pc sarama.PartitionConsumer) {
 		case err, ok := <-pc.Errors():
 			if ok {
 				l.outage.Failed(err) // sarama goes on retrying; the reader waits with it
+			}
+		case <-fetched.ready:
+			for _, m := range fetched.take() {
+				if !send(m) {
+					return
+				}
 			}
 		case m, ok := <-pc.Messages():
 			if !ok {
@@ -164,9 +194,7 @@ func (l *Log) forward(p Partition, pc sarama.PartitionConsumer) {
 				return
 			}
 			l.outage.Recovered()
-			select {
-			case l.msgs <- m:
-			case <-l.stop:
+			if !send(m) {
 				return
 			}
 		}
@@ -212,8 +240,10 @@ func (l *Log) Ends() (Ends, error) {
 
 // CaughtUp reports whether every record below ends that the reader will
 // ever be handed has been applied. Where the position is short of an end,
-// it asks the broker whether anything deliverable lies between (the answer
-// is kept while neither moves).
+// it fetches what lies between itself and hands it over at once, ahead of
+// the reader's own fetches, which may wait for more data (a reader on
+// kafka.BackgroundConfig); if nothing deliverable lies there, that answer
+// is kept while neither moves.
 func (l *Log) CaughtUp(ctx context.Context, ends Ends) (bool, error) {
 	for p, end := range ends {
 		l.mu.Lock()
@@ -226,14 +256,18 @@ func (l *Log) CaughtUp(ctx context.Context, ends Ends) (bool, error) {
 		if seen && next <= ahead && ahead < end {
 			return false, nil // that record is still to be delivered
 		}
-		last, err := kafka.LastDeliverable(ctx, l.lookups, p.Topic, p.Partition, next, end)
+		msgs, err := kafka.Deliverable(ctx, l.lookups, p.Topic, p.Partition, next, end)
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", l.name, err)
 		}
-		if last >= 0 {
+		if len(msgs) > 0 {
 			l.mu.Lock()
-			l.ahead[p] = last
+			l.ahead[p] = msgs[len(msgs)-1].Offset
 			l.mu.Unlock()
+			if h := l.fetched[p]; h != nil {
+				h.give(msgs)
+				fetchedOnDemand.WithLabelValues(l.name).Add(float64(len(msgs)))
+			}
 			return false, nil
 		}
 		l.mu.Lock()

@@ -73,13 +73,26 @@ const fetchBytes = 256 << 10
 // holds one, or -1 if there is none. A reader whose next offset is at most
 // that has something left to deliver, with no need to ask again.
 func LastDeliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (int64, error) {
+	msgs, err := Deliverable(ctx, client, topic, partition, from, to)
+	if err != nil || len(msgs) == 0 {
+		return -1, err
+	}
+	return msgs[len(msgs)-1].Offset, nil
+}
+
+// Deliverable fetches at once the records of [from, to) a read_committed
+// consumer delivers, as it would deliver them: those of the first fetch
+// answer that holds any (none if none lies there). Every deliverable
+// record from from up to the last returned is among them, so a reader
+// whose position is from may take them as its next messages.
+func Deliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) ([]*sarama.ConsumerMessage, error) {
 	for from < to {
 		if err := ctx.Err(); err != nil {
-			return -1, err
+			return nil, err
 		}
 		broker, err := client.Leader(topic, partition)
 		if err != nil {
-			return -1, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
+			return nil, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
 		}
 		// Version 4 is the first with the isolation level and the aborted
 		// transactions; every broker we speak to (Kafka 4, kfake) has it.
@@ -87,35 +100,35 @@ func LastDeliverable(ctx context.Context, client sarama.Client, topic string, pa
 		req.AddBlock(topic, partition, from, fetchBytes, -1)
 		res, err := broker.Fetch(req)
 		if err != nil {
-			return -1, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, err)
+			return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, err)
 		}
 		block := res.GetBlock(topic, partition)
 		if block == nil {
-			return -1, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, sarama.ErrIncompleteResponse)
+			return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, sarama.ErrIncompleteResponse)
 		}
 		if !errors.Is(block.Err, sarama.ErrNoError) {
-			return -1, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, block.Err)
+			return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, block.Err)
 		}
-		last, next := deliverableIn(block, from, to)
-		if last >= 0 {
-			return last, nil
+		msgs, next := deliverableIn(block, topic, partition, from, to)
+		if len(msgs) > 0 {
+			return msgs, nil
 		}
 		if next <= from {
 			// Nothing came back: past the records the broker will give a
 			// read_committed consumer now (its last stable offset).
-			return -1, nil
+			return nil, nil
 		}
 		from = next
 	}
-	return -1, nil
+	return nil, nil
 }
 
 // deliverableIn walks one fetch answer as a read_committed consumer does
-// (sarama's partitionConsumer.parseResponse): it returns the offset of the
-// last record in [from, to) that would be delivered (-1 if none), and the
-// offset after the last batch seen.
-func deliverableIn(block *sarama.FetchResponseBlock, from, to int64) (int64, int64) {
-	found := int64(-1)
+// (sarama's partitionConsumer.parseResponse and parseRecords): it returns
+// the records in [from, to) that would be delivered, as sarama hands them
+// over, and the offset after the last batch seen.
+func deliverableIn(block *sarama.FetchResponseBlock, topic string, partition int32, from, to int64) ([]*sarama.ConsumerMessage, int64) {
+	var found []*sarama.ConsumerMessage
 	aborted := map[int64]bool{} // producers whose open transaction is aborted
 	pendingAborts := slices.SortedFunc(slices.Values(block.AbortedTransactions), func(a, b *sarama.AbortedTransaction) int {
 		return cmp.Compare(a.FirstOffset, b.FirstOffset)
@@ -139,9 +152,16 @@ func deliverableIn(block *sarama.FetchResponseBlock, from, to int64) (int64, int
 		case b.IsTransactional && aborted[b.ProducerID]:
 		default:
 			for _, r := range b.Records {
-				if off := b.FirstOffset + r.OffsetDelta; off >= from && off < to {
-					found = off
+				off := b.FirstOffset + r.OffsetDelta
+				if off < from || off >= to {
+					continue
 				}
+				ts := b.FirstTimestamp.Add(r.TimestampDelta)
+				if b.LogAppendTime {
+					ts = b.MaxTimestamp
+				}
+				found = append(found, &sarama.ConsumerMessage{Topic: topic, Partition: partition,
+					Key: r.Key, Value: r.Value, Headers: r.Headers, Offset: off, Timestamp: ts})
 			}
 		}
 		next = max(next, last+1)
