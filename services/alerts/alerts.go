@@ -117,14 +117,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer s.lookups.Close()
-	// The rules are read as they come, not in batches like the
-	// transactions (kafka.BackgroundConfig): raise waits for them before
-	// each batch, and a reader that waits up to 500 ms per fetch made
-	// nearly every check wait for its next fetch: at most about 257
-	// transactions per wait, and the raiser fell behind by thousands at
-	// 500 transfers a second (docs/benchmarks.md, "Issue 20: the alert
-	// rules read in batches, measured and undone").
-	rules, err := kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig("openbank-alerts-rules-"+cfg.InstanceID), log)
+	// The rules are read lazily, like the transactions
+	// (kafka.BackgroundConfig), as raise waits for them before each batch
+	// (caughtUp), and that wait fetches what the reader lacks at once
+	// (eventlog.CaughtUp). Read lazily without that, every check waited
+	// for the reader's next fetch, up to 500 ms, and the raiser fell
+	// behind by thousands at 500 transfers a second; read as they came,
+	// every transfer's events woke the reader (docs/benchmarks.md, "Issue
+	// 20: the alert rules read in batches, measured and undone").
+	rules, err := kafka.Connect(ctx, cfg.Brokers, kafka.BackgroundConfig("openbank-alerts-rules-"+cfg.InstanceID), log)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,11 @@ func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Log.With("service", "projector", "instance", cfg.InstanceID)
 	p := &projector{cfg: cfg, log: log, codec: topology.NewCodec(cfg.Registry), store: newStore()}
 	var err error
-	if p.client, err = kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig("openbank-projector-"+cfg.InstanceID), log); err != nil {
+	// The read model's reader fetches lazily: whoever needs it caught up
+	// (a query, the emitter) has it fetch what it lacks at once, so it
+	// is not woken by every transfer (docs/benchmarks.md, "Issue 20: readers
+	// that fetch what they lack when waited for").
+	if p.client, err = kafka.Connect(ctx, cfg.Brokers, kafka.BackgroundConfig("openbank-projector-"+cfg.InstanceID), log); err != nil {
 		return err
 	}
 	defer p.client.Close()
@@ -190,7 +194,7 @@ func (p *projector) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) e
 		p.store.skip(m.Topic, m.Offset, err)
 		return nil
 	}
-	if err := p.store.apply(m.Topic, m.Offset, rec, m.Timestamp); errors.Is(err, projection.ErrDuplicate) {
+	if err := p.store.apply(m.Offset, rec, m.Timestamp); errors.Is(err, projection.ErrDuplicate) {
 		kafka.DuplicateEvents.WithLabelValues("projector").Inc()
 		p.log.Error("duplicate event in the log not applied", "topic", m.Topic, "offset", m.Offset, "err", err)
 	} else if err != nil {
@@ -249,7 +253,10 @@ func (e *emitter) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 // read (once, here).
 func (p *projector) publish(ctx context.Context, batch []*sarama.ConsumerMessage) (kafka.Output, error) {
 	first, last := batch[0], batch[len(batch)-1]
-	if err := p.store.waitFor(ctx, map[string]int64{topology.BankEvents: last.Offset + 1}); err != nil {
+	// The read model's reader fetches lazily (kafka.BackgroundConfig):
+	// waiting for it fetches what it lacks at once.
+	upTo := eventlog.Ends{{Topic: last.Topic, Partition: last.Partition}: last.Offset + 1}
+	if err := p.events.WaitCaughtUp(ctx, upTo); err != nil {
 		return kafka.Output{}, fmt.Errorf("read model at offset %d: %w", last.Offset, err)
 	}
 	txs := p.store.transactionsIn(first.Offset, last.Offset)

@@ -1,7 +1,6 @@
 package projector
 
 import (
-	"context"
 	"sort"
 	"sync"
 	"time"
@@ -16,16 +15,12 @@ import (
 type store struct {
 	mu    sync.RWMutex
 	model *projection.Model
-	// next is, per event topic, the offset after the last event applied.
-	next map[string]int64
 	// moneyAt lists, in log order, the bank_events offsets that made a
 	// transaction and that transaction's id.
 	moneyAt []moneyEvent
 	// poison holds why the bank_events at these offsets could not be read,
 	// for the emitter to park them.
 	poison map[int64]error
-	// changed is closed (and replaced) whenever next advances.
-	changed chan struct{}
 }
 
 type moneyEvent struct {
@@ -34,24 +29,18 @@ type moneyEvent struct {
 }
 
 func newStore() *store {
-	next := map[string]int64{}
-	for _, t := range topology.StateTopics {
-		next[t] = 0
-	}
-	return &store{model: projection.New(), next: next, poison: map[int64]error{}, changed: make(chan struct{})}
+	return &store{model: projection.New(), poison: map[int64]error{}}
 }
 
-// apply adds the event at offset of topic to the model.
-func (s *store) apply(topic string, offset int64, rec schemas.Record, at time.Time) error {
+// apply adds the event at offset to the model (offset counts for bank
+// events only: user events make no transaction).
+func (s *store) apply(offset int64, rec schemas.Record, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	txs, err := s.model.Apply(rec, at)
 	for _, tx := range txs {
 		s.moneyAt = append(s.moneyAt, moneyEvent{offset, tx.ID})
 	}
-	s.next[topic] = offset + 1
-	close(s.changed)
-	s.changed = make(chan struct{})
 	return err
 }
 
@@ -61,33 +50,6 @@ func (s *store) skip(topic string, offset int64, why error) {
 	defer s.mu.Unlock()
 	if topic == topology.BankEvents {
 		s.poison[offset] = why
-	}
-	s.next[topic] = offset + 1
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
-
-// waitFor waits until every topic's events are applied up to (excluding)
-// the given offsets, or ctx ends.
-func (s *store) waitFor(ctx context.Context, until map[string]int64) error {
-	for {
-		s.mu.RLock()
-		done := true
-		for t, off := range until {
-			if s.next[t] < off {
-				done = false
-			}
-		}
-		changed := s.changed
-		s.mu.RUnlock()
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-changed:
-		}
 	}
 }
 
