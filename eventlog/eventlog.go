@@ -15,6 +15,11 @@
 // offsets of a log are often transaction markers or aborted records, which
 // a read_committed consumer never delivers, and whether anything
 // deliverable is left is asked of the broker directly (kafka.LastDeliverable).
+//
+// A reader whose state is read only after waiting for it to catch up (the
+// projector's read model, the alerts' rule book) is opened lazily
+// (OpenLazy, lazy.go): instead of a long-poll fetch that every transaction
+// written wakes, it looks now and then, and at once when waited for.
 package eventlog
 
 import (
@@ -57,12 +62,10 @@ type Log struct {
 	// not caught up, and the broker need not be asked again (asked at
 	// every message applied, a rebuild fetched its log twice).
 	ahead   map[Partition]int64
-	changed chan struct{} // closed (and replaced) when next advances
+	changed chan struct{} // closed (and replaced) when next (or seen) advances
 	outage  *kafka.Outage
 
-	// fetched holds, per partition, the records CaughtUp fetched itself
-	// for that partition's forward to hand over.
-	fetched map[Partition]*handover
+	lazy *lazy // set by OpenLazy: the Log fetches itself, no consumer
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -124,7 +127,7 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 	}
 	l := &Log{name: name, lookups: lookups, consumer: consumer, log: log, msgs: make(chan *sarama.ConsumerMessage, 256),
 		next: map[Partition]int64{}, checked: map[Partition][2]int64{}, ahead: map[Partition]int64{}, changed: make(chan struct{}), stop: make(chan struct{}),
-		outage: kafka.NewOutage(name, log), fetched: map[Partition]*handover{}}
+		outage: kafka.NewOutage(name, log)}
 	for _, topic := range topics {
 		parts, err := client.Partitions(topic)
 		if err != nil {
@@ -132,9 +135,9 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 			return nil, fmt.Errorf("%s: partitions of %s: %w", name, topic, err)
 		}
 		for _, p := range parts {
-			offset, first := from, int64(0)
+			offset := from
 			if at, ok := start[Partition{topic, p}]; ok && at > 0 {
-				offset, first = at, at
+				offset = at
 				l.next[Partition{topic, p}] = at
 			}
 			pc, err := kafka.ConsumePartition(ctx, consumer, topic, p, offset)
@@ -142,36 +145,16 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 				l.Close()
 				return nil, fmt.Errorf("%s: consume %s/%d: %w", name, topic, p, err)
 			}
-			part := Partition{topic, p}
-			l.parts = append(l.parts, part)
-			h := newHandover()
-			l.fetched[part] = h
-			l.wg.Go(func() { l.forward(part, pc, h, first) })
+			l.parts = append(l.parts, Partition{topic, p})
+			l.wg.Go(func() { l.forward(Partition{topic, p}, pc) })
 		}
 	}
 	return l, nil
 }
 
-// forward hands one partition's messages over, in order and each once,
-// logging outages once. They come from the partition's consumer and from
-// the fetches CaughtUp makes itself (fetched); whichever brings a record
-// first hands it over, and the other's copy is dropped. first is the
-// lowest offset the reader may be handed.
-func (l *Log) forward(p Partition, pc sarama.PartitionConsumer, fetched *handover, first int64) {
+// forward hands one partition's messages over, logging outages once.
+func (l *Log) forward(p Partition, pc sarama.PartitionConsumer) {
 	defer pc.AsyncClose()
-	next := first // the offset after the last record handed over
-	send := func(m *sarama.ConsumerMessage) bool {
-		if m.Offset < next {
-			return true // handed over already
-		}
-		select {
-		case l.msgs <- m:
-			next = m.Offset + 1
-			return true
-		case <-l.stop:
-			return false
-		}
-	}
 	for {
 		select {
 		case <-l.stop:
@@ -179,12 +162,6 @@ func (l *Log) forward(p Partition, pc sarama.PartitionConsumer, fetched *handove
 		case err, ok := <-pc.Errors():
 			if ok {
 				l.outage.Failed(err) // sarama goes on retrying; the reader waits with it
-			}
-		case <-fetched.ready:
-			for _, m := range fetched.take() {
-				if !send(m) {
-					return
-				}
 			}
 		case m, ok := <-pc.Messages():
 			if !ok {
@@ -194,7 +171,9 @@ func (l *Log) forward(p Partition, pc sarama.PartitionConsumer, fetched *handove
 				return
 			}
 			l.outage.Recovered()
-			if !send(m) {
+			select {
+			case l.msgs <- m:
+			case <-l.stop:
 				return
 			}
 		}
@@ -240,11 +219,12 @@ func (l *Log) Ends() (Ends, error) {
 
 // CaughtUp reports whether every record below ends that the reader will
 // ever be handed has been applied. Where the position is short of an end,
-// it fetches what lies between itself and hands it over at once, ahead of
-// the reader's own fetches, which may wait for more data (a reader on
-// kafka.BackgroundConfig); if nothing deliverable lies there, that answer
-// is kept while neither moves.
+// it asks the broker whether anything deliverable lies between (the answer
+// is kept while neither moves).
 func (l *Log) CaughtUp(ctx context.Context, ends Ends) (bool, error) {
+	if l.lazy != nil {
+		return l.lazyCaughtUp(ends), nil
+	}
 	for p, end := range ends {
 		l.mu.Lock()
 		next, checked := l.next[p], l.checked[p]
@@ -256,18 +236,14 @@ func (l *Log) CaughtUp(ctx context.Context, ends Ends) (bool, error) {
 		if seen && next <= ahead && ahead < end {
 			return false, nil // that record is still to be delivered
 		}
-		msgs, err := kafka.Deliverable(ctx, l.lookups, p.Topic, p.Partition, next, end)
+		last, err := kafka.LastDeliverable(ctx, l.lookups, p.Topic, p.Partition, next, end)
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", l.name, err)
 		}
-		if len(msgs) > 0 {
+		if last >= 0 {
 			l.mu.Lock()
-			l.ahead[p] = msgs[len(msgs)-1].Offset
+			l.ahead[p] = last
 			l.mu.Unlock()
-			if h := l.fetched[p]; h != nil {
-				h.give(msgs)
-				fetchedOnDemand.WithLabelValues(l.name).Add(float64(len(msgs)))
-			}
 			return false, nil
 		}
 		l.mu.Lock()
@@ -347,6 +323,11 @@ func (l *Log) Close() {
 	default:
 		close(l.stop)
 	}
+	if l.lazy != nil {
+		l.lazy.cancel()
+	}
 	l.wg.Wait()
-	l.consumer.Close()
+	if l.consumer != nil {
+		l.consumer.Close()
+	}
 }

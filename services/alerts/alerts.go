@@ -117,20 +117,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer s.lookups.Close()
-	// The rules are read lazily, like the transactions
-	// (kafka.BackgroundConfig), as raise waits for them before each batch
-	// (caughtUp), and that wait fetches what the reader lacks at once
-	// (eventlog.CaughtUp). Read lazily without that, every check waited
-	// for the reader's next fetch, up to 500 ms, and the raiser fell
-	// behind by thousands at 500 transfers a second; read as they came,
-	// every transfer's events woke the reader (docs/benchmarks.md, "Issue
-	// 20: the alert rules read in batches, measured and undone").
-	rules, err := kafka.Connect(ctx, cfg.Brokers, kafka.BackgroundConfig("openbank-alerts-rules-"+cfg.InstanceID), log)
-	if err != nil {
-		return err
-	}
-	defer rules.Close()
-	if s.events, err = eventlog.Open(ctx, rules, s.lookups, []string{topology.BankEvents}, "alert rules", log); err != nil {
+	// The rule book is used only once it has caught up (caughtUp, before
+	// each batch is checked), so its reader is lazy: not woken by every
+	// transfer's events, and fetching at once when waited for. A reader
+	// that lingered on its fetches instead (kafka.BackgroundConfig) made
+	// nearly every check wait up to 500 ms, and the raiser fell behind by
+	// thousands at 500 transfers a second (docs/benchmarks.md, "Issue 20:
+	// the alert rules read in batches, measured and undone").
+	if s.events, err = eventlog.OpenLazy(ctx, s.lookups, []string{topology.BankEvents}, eventlog.DefaultPoll, "alert rules", log); err != nil {
 		return err
 	}
 	defer s.events.Close()

@@ -36,17 +36,12 @@ func TestABatchIsCheckedOnceTheRulesBeforeItAreRead(t *testing.T) {
 		Kind: string(rule.IncomingAbove), Amount: 100})
 
 	log := kafkatest.Log(t)
-	client, err := kafka.Connect(ctx, env.Brokers, kafka.ConsumerConfig("test-rules-reader"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
 	lookups, err := kafka.Connect(ctx, env.Brokers, kafka.NewConfig("test-rules-lookups"), log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lookups.Close()
-	rules, err := eventlog.Open(ctx, client, lookups, []string{topology.BankEvents}, "test rules", log)
+	rules, err := eventlog.OpenLazy(ctx, lookups, []string{topology.BankEvents}, eventlog.DefaultPoll, "test rules", log)
 	if err != nil {
 		t.Fatal(err)
 	}

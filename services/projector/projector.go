@@ -79,17 +79,10 @@ func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Log.With("service", "projector", "instance", cfg.InstanceID)
 	p := &projector{cfg: cfg, log: log, codec: topology.NewCodec(cfg.Registry), store: newStore()}
 	var err error
-	// The read model's reader fetches lazily: whoever needs it caught up
-	// (a query, the emitter) has it fetch what it lacks at once, so it
-	// is not woken by every transfer (docs/benchmarks.md, "Issue 20: readers
-	// that fetch what they lack when waited for").
-	if p.client, err = kafka.Connect(ctx, cfg.Brokers, kafka.BackgroundConfig("openbank-projector-"+cfg.InstanceID), log); err != nil {
-		return err
-	}
-	defer p.client.Close()
-	// Offset lookups get their own connection: a broker answers one
-	// connection's requests in order, so behind a waiting fetch they
-	// would wait too (50 ms per query, measured).
+	// The lazy event log (below) and the offset lookups share a
+	// connection: none of their requests waits at the broker, so none
+	// holds up the others (a long-poll fetch would: 50 ms per query,
+	// measured when the read model was followed by one).
 	if p.lookups, err = kafka.Connect(ctx, cfg.Brokers, kafka.NewConfig("openbank-projector-lookups-"+cfg.InstanceID), log); err != nil {
 		return err
 	}
@@ -103,7 +96,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer p.txn.Close()
 
-	if p.events, err = eventlog.Open(ctx, p.client, p.lookups, topology.StateTopics, "projector events", log); err != nil {
+	// The read model is used only once it has caught up (a query, the
+	// emitter), so its reader is lazy: not woken by every transfer
+	// (docs/benchmarks.md, "Issue 20: lazy readers").
+	if p.events, err = eventlog.OpenLazy(ctx, p.lookups, topology.StateTopics, eventlog.DefaultPoll, "projector events", log); err != nil {
 		return err
 	}
 	defer p.events.Close()
@@ -157,7 +153,6 @@ type projector struct {
 	cfg     Config
 	log     *slog.Logger
 	codec   *topology.Codec
-	client  sarama.Client // for the event consumers
 	lookups sarama.Client // for offset lookups
 	store   *store
 	events  *eventlog.Log // user_events and bank_events
@@ -253,8 +248,7 @@ func (e *emitter) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 // read (once, here).
 func (p *projector) publish(ctx context.Context, batch []*sarama.ConsumerMessage) (kafka.Output, error) {
 	first, last := batch[0], batch[len(batch)-1]
-	// The read model's reader fetches lazily (kafka.BackgroundConfig):
-	// waiting for it fetches what it lacks at once.
+	// The read model's reader is lazy: waiting for it makes it look now.
 	upTo := eventlog.Ends{{Topic: last.Topic, Partition: last.Partition}: last.Offset + 1}
 	if err := p.events.WaitCaughtUp(ctx, upTo); err != nil {
 		return kafka.Output{}, fmt.Errorf("read model at offset %d: %w", last.Offset, err)

@@ -73,7 +73,7 @@ const fetchBytes = 256 << 10
 // holds one, or -1 if there is none. A reader whose next offset is at most
 // that has something left to deliver, with no need to ask again.
 func LastDeliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (int64, error) {
-	msgs, err := Deliverable(ctx, client, topic, partition, from, to)
+	msgs, _, err := Deliverable(ctx, client, topic, partition, from, to)
 	if err != nil || len(msgs) == 0 {
 		return -1, err
 	}
@@ -82,17 +82,19 @@ func LastDeliverable(ctx context.Context, client sarama.Client, topic string, pa
 
 // Deliverable fetches at once the records of [from, to) a read_committed
 // consumer delivers, as it would deliver them: those of the first fetch
-// answer that holds any (none if none lies there). Every deliverable
-// record from from up to the last returned is among them, so a reader
-// whose position is from may take them as its next messages.
-func Deliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) ([]*sarama.ConsumerMessage, error) {
+// answer that holds any. It also says how far it looked: every record
+// below seen that a read_committed consumer would ever deliver from
+// [from, to) is among those returned (seen is from if it could look no
+// further: at the last stable offset). So a reader whose position is from
+// may take them as its next messages, and then go on from seen.
+func Deliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (msgs []*sarama.ConsumerMessage, seen int64, err error) {
 	for from < to {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, from, err
 		}
 		broker, err := client.Leader(topic, partition)
 		if err != nil {
-			return nil, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
+			return nil, from, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
 		}
 		// Version 4 is the first with the isolation level and the aborted
 		// transactions; every broker we speak to (Kafka 4, kfake) has it.
@@ -100,27 +102,25 @@ func Deliverable(ctx context.Context, client sarama.Client, topic string, partit
 		req.AddBlock(topic, partition, from, fetchBytes, -1)
 		res, err := broker.Fetch(req)
 		if err != nil {
-			return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, err)
+			return nil, from, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, err)
 		}
 		block := res.GetBlock(topic, partition)
 		if block == nil {
-			return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, sarama.ErrIncompleteResponse)
+			return nil, from, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, sarama.ErrIncompleteResponse)
 		}
 		if !errors.Is(block.Err, sarama.ErrNoError) {
-			return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, block.Err)
+			return nil, from, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, block.Err)
 		}
 		msgs, next := deliverableIn(block, topic, partition, from, to)
-		if len(msgs) > 0 {
-			return msgs, nil
-		}
-		if next <= from {
-			// Nothing came back: past the records the broker will give a
-			// read_committed consumer now (its last stable offset).
-			return nil, nil
+		if len(msgs) > 0 || next <= from {
+			// Records to hand over, or nothing came back: past the records
+			// the broker gives a read_committed consumer now (its last
+			// stable offset).
+			return msgs, min(next, to), nil
 		}
 		from = next
 	}
-	return nil, nil
+	return nil, min(from, to), nil
 }
 
 // deliverableIn walks one fetch answer as a read_committed consumer does

@@ -10,35 +10,28 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/openbank/bank/eventlog"
 	"github.com/openbank/bank/topology/kafka"
 	"github.com/openbank/bank/topology/kafka/kafkatest"
 )
 
-// A reader whose own fetches wait for data (kafka.BackgroundConfig) is
-// caught up at once when someone waits for it: CaughtUp fetches what lies
-// between the reader and the end itself and hands it over. Here the
-// reader's own fetch waits 20 s for 256 KiB that never come, so only that
-// hand-over can catch it up within the test.
-func TestWaitingForALingeringReaderFetchesWhatItLacks(t *testing.T) {
+// A lazy reader looks at once when someone waits for it. Here it would
+// otherwise look only in an hour, so only the wait can catch it up.
+func TestWaitingForALazyReaderMakesItLookAtOnce(t *testing.T) {
 	env := kafkatest.Start(t)
-	topic := kafkatest.Unique("linger")
+	topic := kafkatest.Unique("lazy")
 	if err := env.Admin(t).CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
 		t.Fatal(err)
 	}
-	cfg := kafka.BackgroundConfig("test-linger")
-	cfg.Consumer.MaxWaitTime = 20 * time.Second
-	r := openReader(t, env, topic, cfg, "test linger")
+	r := openLazy(t, env, topic, time.Hour, "test lazy")
 	w := newTxnWriter(t, env, topic)
 	w.commit(t, 3)
 	w.abort(t, 2)
 	w.plain(t, 2)
 
-	before := testutil.ToFloat64(eventlog.FetchedOnDemand.WithLabelValues("test linger"))
 	ends := settledEnds(t, r.log, 9)
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	if err := r.log.WaitCaughtUp(ctx, ends); err != nil {
 		t.Fatalf("not caught up with %v: %v (applied %v)", ends, err, r.applied())
@@ -47,18 +40,28 @@ func TestWaitingForALingeringReaderFetchesWhatItLacks(t *testing.T) {
 	if want := []int64{0, 1, 2, 7, 8}; !slices.Equal(r.applied(), want) {
 		t.Errorf("applied %v, want %v", r.applied(), want)
 	}
-	if n := testutil.ToFloat64(eventlog.FetchedOnDemand.WithLabelValues("test linger")) - before; n != 5 {
-		t.Errorf("%v records fetched on demand, want 5", n)
+	// Caught up, it stays so for those ends, and asks nothing more.
+	if caught, err := r.log.CaughtUp(ctx, ends); err != nil || !caught {
+		t.Errorf("caught up %v, %v", caught, err)
+	}
+	// A log that ends in an aborted transaction is caught up with too,
+	// though the reader's position never reaches the end.
+	w.abort(t, 4)
+	ends = settledEnds(t, r.log, 9+5)
+	if err := r.log.WaitCaughtUp(ctx, ends); err != nil {
+		t.Fatalf("not caught up with %v after an aborted transaction: %v", ends, err)
+	}
+	if next := r.log.Next(topic, 0); next != 9 {
+		t.Errorf("position %d, want 9", next)
 	}
 }
 
-// Whatever the log holds and whoever brings a record first (the reader's
-// own fetch or a waiter's), the reader is handed every record a
-// read_committed consumer delivers, once each and in order, and a wait
-// ends only once every record below the ends it took is applied. Random
-// sequences of committed, aborted and plain writes race with waiters and
-// with the reader's own fetches.
-func TestALingeringReaderIsHandedEachRecordOnceWhoeverFetchesIt(t *testing.T) {
+// Whatever the log holds, and whether a wait or the clock makes it look, a
+// lazy reader is handed every record a read_committed consumer delivers,
+// once each and in order, and a wait ends only once every record below the
+// ends it took is applied. Random sequences of committed, aborted and
+// plain writes race with waiters and with the reader's own polls.
+func TestALazyReaderIsHandedEachRecordOnceInOrder(t *testing.T) {
 	env := kafkatest.Start(t)
 	for round := range 4 {
 		seed := time.Now().UnixNano() + int64(round)
@@ -68,10 +71,7 @@ func TestALingeringReaderIsHandedEachRecordOnceWhoeverFetchesIt(t *testing.T) {
 				t.Fatal(err)
 			}
 			rng := rand.New(rand.NewPCG(uint64(seed), 1))
-			cfg := kafka.BackgroundConfig("test-race")
-			cfg.Consumer.MaxWaitTime = time.Duration(1+rng.IntN(200)) * time.Millisecond
-			cfg.Consumer.Fetch.Min = int32(1 + rng.IntN(4096))
-			r := openReader(t, env, topic, cfg, "test race")
+			r := openLazy(t, env, topic, time.Duration(1+rng.IntN(100))*time.Millisecond, "test race")
 			w := newTxnWriter(t, env, topic)
 
 			type waited struct {
@@ -125,8 +125,9 @@ func TestALingeringReaderIsHandedEachRecordOnceWhoeverFetchesIt(t *testing.T) {
 			stop()
 			wg.Wait()
 
-			want := deliverable(t, env, topic, ends[eventlog.Partition{Topic: topic}])
-			got := r.applied()
+			end := ends[eventlog.Partition{Topic: topic}]
+			got := r.applied() // nothing was written past end yet
+			want := deliverable(t, env, w, end)
 			if !slices.Equal(got, want) {
 				t.Fatalf("applied %v,\nwant %v", got, want)
 			}
@@ -178,19 +179,14 @@ func (r *reader) applied() []int64 {
 	return slices.Clone(r.got)
 }
 
-func openReader(t *testing.T, env *kafkatest.Env, topic string, cfg *sarama.Config, name string) *reader {
+func openLazy(t *testing.T, env *kafkatest.Env, topic string, poll time.Duration, name string) *reader {
 	t.Helper()
-	client, err := kafka.Connect(t.Context(), env.Brokers, cfg, kafkatest.Log(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
 	lookups, err := kafka.Connect(t.Context(), env.Brokers, kafka.NewConfig(name+"-lookups"), kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lookups.Close() })
-	l, err := eventlog.Open(t.Context(), client, lookups, []string{topic}, name, kafkatest.Log(t))
+	l, err := eventlog.OpenLazy(t.Context(), lookups, []string{topic}, poll, name, kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,28 +210,38 @@ func openReader(t *testing.T, env *kafkatest.Env, topic string, cfg *sarama.Conf
 	return r
 }
 
-// deliverable reads, with a plain read_committed consumer, the offsets of
-// the records below end.
-func deliverable(t *testing.T, env *kafkatest.Env, topic string, end int64) []int64 {
+// deliverable reads, with sarama's read_committed consumer (not the code
+// under test), the offsets of the records below end. It writes a record
+// past end to know where to stop.
+func deliverable(t *testing.T, env *kafkatest.Env, w *txnWriter, end int64) []int64 {
 	t.Helper()
+	w.plain(t, 1)
 	client, err := kafka.Connect(t.Context(), env.Brokers, kafka.ConsumerConfig("test-reference"), kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	pc, err := consumer.ConsumePartition(w.topic, 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
 	var out []int64
-	for next := int64(0); ; {
-		msgs, err := kafka.Deliverable(t.Context(), client, topic, 0, next, end)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			return out
-		}
-		for _, m := range msgs {
+	for {
+		select {
+		case m := <-pc.Messages():
+			if m.Offset >= end {
+				return out
+			}
 			out = append(out, m.Offset)
+		case <-time.After(time.Minute):
+			t.Fatalf("read %v, nothing at or past %d", out, end)
 		}
-		next = msgs[len(msgs)-1].Offset + 1
 	}
 }
 
