@@ -295,6 +295,16 @@ func (l *Log) waitChange(ctx context.Context, changed chan struct{}, retry time.
 	return nil
 }
 
+// Changed returns a channel closed once the position moves, or once a lazy
+// Log finds that it has handed over all there is up to a further offset:
+// a reader that applies the messages itself (so cannot block in
+// WaitCaughtUp) waits on it between its CaughtUp checks.
+func (l *Log) Changed() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed
+}
+
 // Behind returns how many offsets the position lags behind ends (markers
 // and aborted records included: an upper bound of what is left to read).
 func (l *Log) Behind(ends Ends) int64 {

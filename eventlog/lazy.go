@@ -89,7 +89,7 @@ func (l *Log) poll(ctx context.Context, p Partition, from int64) {
 		case <-l.lazy.wake[p]:
 		}
 		for {
-			msgs, seen, err := kafka.Deliverable(ctx, l.lookups, p.Topic, p.Partition, from, math.MaxInt64)
+			f, err := kafka.Deliverable(ctx, l.lookups, p.Topic, p.Partition, from, math.MaxInt64)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -101,7 +101,7 @@ func (l *Log) poll(ctx context.Context, p Partition, from int64) {
 				break
 			}
 			l.outage.Recovered()
-			for _, m := range msgs {
+			for _, m := range f.Msgs {
 				select {
 				case l.msgs <- m:
 				case <-l.stop:
@@ -110,17 +110,17 @@ func (l *Log) poll(ctx context.Context, p Partition, from int64) {
 			}
 			// Only now that they are handed over does seen count them.
 			l.mu.Lock()
-			if len(msgs) > 0 {
-				l.lazy.handed[p] = msgs[len(msgs)-1].Offset + 1
+			if len(f.Msgs) > 0 {
+				l.lazy.handed[p] = f.Msgs[len(f.Msgs)-1].Offset + 1
 			}
-			if seen > l.lazy.seen[p] {
-				l.lazy.seen[p] = seen
+			if f.Seen > l.lazy.seen[p] {
+				l.lazy.seen[p] = f.Seen
 				close(l.changed)
 				l.changed = make(chan struct{})
 			}
 			l.mu.Unlock()
-			from = seen
-			if len(msgs) == 0 {
+			from = f.Seen
+			if len(f.Msgs) == 0 || from >= f.Stable {
 				break // at the last stable offset
 			}
 		}

@@ -1,6 +1,10 @@
 package commandhandler
 
-import "github.com/IBM/sarama"
+import (
+	"time"
+
+	"github.com/IBM/sarama"
+)
 
 // Hooks and counters for the tests of package commandhandler_test.
 
@@ -9,3 +13,7 @@ func SetBeforeCommit(c *Config, f func(sarama.ConsumerGroupSession)) { c.beforeC
 
 // Counters of this process's command handlers.
 var Transactions, LocalSteps = transactions, localSteps
+
+// SetEventsPoll makes the instance's reader of the events look every d
+// when no one waits for it.
+func SetEventsPoll(c *Config, d time.Duration) { c.eventsPoll = d }

@@ -16,6 +16,7 @@
 package commandhandler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,6 +66,8 @@ type Config struct {
 
 	// beforeCommit, in tests, runs before each transaction commits.
 	beforeCommit func(sarama.ConsumerGroupSession)
+	// eventsPoll, in tests, replaces eventlog.DefaultPoll.
+	eventsPoll time.Duration
 	// Limits bound transfers and cash deposits (contract defaults when
 	// zero). Every instance should run with the same.
 	Limits contract.AmountLimits
@@ -122,15 +125,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer e.producer.Close()
 
-	// The event reader gets its own connection: a broker answers one
-	// connection's requests in order, so the offset lookups of e.client
-	// would wait behind its long-poll fetches.
-	eventsClient, err := kafka.Connect(ctx, cfg.Brokers, kafka.ConsumerConfig("openbank-commands-events-"+cfg.InstanceID), log)
-	if err != nil {
-		return err
-	}
-	defer eventsClient.Close()
-	if e.events, err = eventlog.Open(ctx, eventsClient, client, topology.StateTopics, "command handler events", log); err != nil {
+	// The state is read as it stands when it is needed: lazily, with
+	// short fetches that share e.client's connection. Its own events this
+	// instance applies as it commits them; the events of other instances
+	// matter only behind a barrier (caughtUp) or for a user named by a
+	// command (stale), and both make the reader look at once. Followed
+	// by a long-poll fetch instead, every transaction this instance
+	// committed woke the reader to skip its own events.
+	poll := cmp.Or(cfg.eventsPoll, eventlog.DefaultPoll)
+	if e.events, err = eventlog.OpenLazy(ctx, client, topology.StateTopics, poll, "command handler events", log); err != nil {
 		return err
 	}
 	defer e.events.Close()
@@ -213,6 +216,11 @@ type engine struct {
 	// lastWrite is, per event topic, the newest event offset the state
 	// depends on that this instance wrote or waited for.
 	lastWrite map[string]int64
+	// catchUp, when set, is where the state must reach before any input
+	// is decided: the log's ends when a stale input (fresh.go) came; that
+	// input, in freshFor, is then decided as the state stands.
+	catchUp  eventlog.Ends
+	freshFor input
 
 	work    chan item
 	pending []item
@@ -299,12 +307,21 @@ func (e *engine) applyEvent(ctx context.Context, m *sarama.ConsumerMessage) erro
 // loop reads events and decides inputs until ctx ends.
 func (e *engine) loop(ctx context.Context) error {
 	for {
-		if err := e.processReady(ctx); err != nil {
+		// Taken before processReady looks at the reader, so that a change
+		// after it (a record handed over, or the reader finding that
+		// nothing is left to hand over) wakes the select below.
+		changed := e.events.Changed()
+		waiting, err := e.processReady(ctx)
+		if err != nil {
 			return err
+		}
+		if !waiting {
+			changed = nil
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-changed:
 		case m := <-e.events.Messages():
 			if err := e.applyEvent(ctx, m); err != nil {
 				return err
@@ -326,19 +343,22 @@ func (e *engine) loop(ctx context.Context) error {
 }
 
 // caughtUp reports whether the state holds every event the session's
-// barrier names.
-func (e *engine) caughtUp(s *session) bool {
+// barrier names; if not, the reader looks for them at once.
+func (e *engine) caughtUp(ctx context.Context, s *session) bool {
+	ends := eventlog.Ends{}
 	for t, off := range s.barrier {
-		if e.events.Next(t, 0) <= off {
-			return false
-		}
+		ends[eventlog.Partition{Topic: t}] = off + 1
 	}
-	return true
+	caught, err := e.events.CaughtUp(ctx, ends)
+	if err != nil {
+		e.log.Warn("cannot tell whether the state holds the session's barrier yet", "err", err)
+	}
+	return caught
 }
 
 // processReady decides the pending inputs whose session is current and
-// caught up.
-func (e *engine) processReady(ctx context.Context) error {
+// caught up. It reports whether it waits for the event reader.
+func (e *engine) processReady(ctx context.Context) (waiting bool, err error) {
 	for len(e.pending) > 0 {
 		it := e.pending[0]
 		if it.msg == nil { // a new session starts
@@ -353,13 +373,14 @@ func (e *engine) processReady(ctx context.Context) error {
 			e.pending = e.pending[1:] // a finished session's leftovers
 			continue
 		}
-		if !e.caughtUp(it.sess) {
-			return nil // read more events first
+		if !e.caughtUp(ctx, it.sess) || !e.fresh(ctx) {
+			return true, nil // read more events first
 		}
 		n := 1
 		for n < len(e.pending) && n < e.cfg.MaxBatch && e.pending[n].sess == it.sess && e.pending[n].msg != nil {
 			n++
 		}
+		all := e.pending
 		batch := e.pending[:n]
 		e.pending = e.pending[n:]
 		it.sess.mu.Lock()
@@ -369,9 +390,14 @@ func (e *engine) processReady(ctx context.Context) error {
 		}
 		err := e.process(ctx, it.sess, batch)
 		it.sess.mu.Unlock()
+		if stale := (*staleInput)(nil); errors.As(err, &stale) {
+			e.pending = all // decided again once the state has caught up
+			e.freshen(stale)
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return false, ctx.Err()
 			}
 			// Nothing of the batch committed: the session ends and the
 			// group delivers these inputs again.
@@ -381,7 +407,7 @@ func (e *engine) processReady(ctx context.Context) error {
 			kafka.Sleep(ctx, 200*time.Millisecond)
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // process decides a batch of inputs and commits all effects with the
@@ -455,6 +481,9 @@ func (e *engine) decide(ctx context.Context, s *session, m *sarama.ConsumerMessa
 			return []*sarama.ProducerMessage{kafka.DeadLetter(m, Group, err)}, nil, nil
 		}
 		return nil, nil, err // the registry unreachable, say: try again
+	}
+	if err := e.mayBeStale(m, rec); err != nil {
+		return nil, nil, err
 	}
 	return e.decideSteps(ctx, s, m, rec, touched)
 }

@@ -73,54 +73,69 @@ const fetchBytes = 256 << 10
 // holds one, or -1 if there is none. A reader whose next offset is at most
 // that has something left to deliver, with no need to ask again.
 func LastDeliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (int64, error) {
-	msgs, _, err := Deliverable(ctx, client, topic, partition, from, to)
-	if err != nil || len(msgs) == 0 {
+	f, err := Deliverable(ctx, client, topic, partition, from, to)
+	if err != nil || len(f.Msgs) == 0 {
 		return -1, err
 	}
-	return msgs[len(msgs)-1].Offset, nil
+	return f.Msgs[len(f.Msgs)-1].Offset, nil
+}
+
+// Fetched is what Deliverable found.
+type Fetched struct {
+	// Msgs are the records a read_committed consumer delivers, as it
+	// hands them over.
+	Msgs []*sarama.ConsumerMessage
+	// Seen is how far it looked: every record below Seen that such a
+	// consumer would deliver from [from, to) is in Msgs.
+	Seen int64
+	// Stable is the partition's last stable offset as the broker
+	// answered: from Seen on, there was nothing more to fetch then.
+	Stable int64
 }
 
 // Deliverable fetches at once the records of [from, to) a read_committed
-// consumer delivers, as it would deliver them: those of the first fetch
-// answer that holds any. It also says how far it looked: every record
-// below seen that a read_committed consumer would ever deliver from
-// [from, to) is among those returned (seen is from if it could look no
-// further: at the last stable offset). So a reader whose position is from
-// may take them as its next messages, and then go on from seen.
-func Deliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (msgs []*sarama.ConsumerMessage, seen int64, err error) {
-	for from < to {
+// consumer delivers: those of the first fetch answer that holds any. A
+// reader whose position is from may take them as its next messages, and go
+// on from Seen.
+func Deliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (Fetched, error) {
+	f := Fetched{Seen: from}
+	for f.Seen < to {
 		if err := ctx.Err(); err != nil {
-			return nil, from, err
+			return f, err
 		}
 		broker, err := client.Leader(topic, partition)
 		if err != nil {
-			return nil, from, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
+			return f, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
 		}
-		// Version 4 is the first with the isolation level and the aborted
-		// transactions; every broker we speak to (Kafka 4, kfake) has it.
+		// Version 4 is the first with the isolation level, the aborted
+		// transactions and the last stable offset; every broker we speak
+		// to (Kafka 4, kfake) has it.
 		req := &sarama.FetchRequest{Version: 4, MaxWaitTime: 0, MinBytes: 0, MaxBytes: fetchBytes, Isolation: sarama.ReadCommitted}
-		req.AddBlock(topic, partition, from, fetchBytes, -1)
+		req.AddBlock(topic, partition, f.Seen, fetchBytes, -1)
 		res, err := broker.Fetch(req)
 		if err != nil {
-			return nil, from, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, err)
+			return f, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, f.Seen, err)
 		}
 		block := res.GetBlock(topic, partition)
 		if block == nil {
-			return nil, from, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, sarama.ErrIncompleteResponse)
+			return f, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, f.Seen, sarama.ErrIncompleteResponse)
 		}
 		if !errors.Is(block.Err, sarama.ErrNoError) {
-			return nil, from, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, from, block.Err)
+			return f, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, f.Seen, block.Err)
 		}
-		msgs, next := deliverableIn(block, topic, partition, from, to)
-		if len(msgs) > 0 || next <= from {
+		msgs, next := deliverableIn(block, topic, partition, f.Seen, to)
+		f.Stable = block.LastStableOffset
+		if len(msgs) > 0 || next <= f.Seen {
 			// Records to hand over, or nothing came back: past the records
 			// the broker gives a read_committed consumer now (its last
 			// stable offset).
-			return msgs, min(next, to), nil
+			f.Msgs, f.Seen = msgs, min(next, to)
+			return f, nil
 		}
-		from = next
+		f.Seen = next
 	}
-	return nil, min(from, to), nil
+	f.Seen = min(f.Seen, to)
+	return f, nil
 }
 
 // deliverableIn walks one fetch answer as a read_committed consumer does

@@ -1,0 +1,79 @@
+package commandhandler
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/IBM/sarama"
+
+	"github.com/openbank/bank/schemas"
+)
+
+// What another instance decided reaches this one through its reader of the
+// events, which is lazy (eventlog.OpenLazy): it looks every
+// eventlog.DefaultPoll, and at once when waited for. Most commands read
+// only what the instance owning their partition decides, which is this
+// one; AddUserToBankAccountCommand names a user, whom the owner of that
+// username may have signed up a moment ago. So a command naming a user
+// this instance does not know is decided again once the state has caught
+// up with the log as it stood when the command came; only then is it
+// refused as unknown.
+
+// input names one consumed message.
+type input struct {
+	topic     string
+	partition int32
+	offset    int64
+}
+
+// staleInput is returned by decide (and so by process, which undoes the
+// batch) for an input that may rest on events not read yet.
+type staleInput struct{ at input }
+
+func (s *staleInput) Error() string {
+	return fmt.Sprintf("%s/%d at %d names a user this instance has not read yet", s.at.topic, s.at.partition, s.at.offset)
+}
+
+// mayBeStale returns a *staleInput if rec, read from m, names a user the
+// state does not hold, unless the state has caught up for m already.
+func (e *engine) mayBeStale(m *sarama.ConsumerMessage, rec schemas.Record) error {
+	c, ok := rec.(*schemas.AddUserToBankAccountCommand)
+	if !ok || e.state.Users[c.UserToAdd] != nil {
+		return nil
+	}
+	at := input{m.Topic, m.Partition, m.Offset}
+	if at == e.freshFor {
+		return nil
+	}
+	return &staleInput{at}
+}
+
+// freshen makes the state catch up with the log as it stands now before
+// anything more is decided, and the stale input then be decided as is.
+func (e *engine) freshen(s *staleInput) {
+	e.freshFor = s.at
+	ends, err := e.events.Ends()
+	if err != nil {
+		// No one can say how far the log goes: decide as the state
+		// stands (at worst, the user is refused as unknown).
+		e.log.Warn("cannot catch up before deciding on a user not read yet", "input", s.Error(), "err", err)
+		return
+	}
+	e.catchUp = ends
+}
+
+// fresh reports whether the state has reached catchUp (if set); if not,
+// the reader looks at once.
+func (e *engine) fresh(ctx context.Context) bool {
+	if e.catchUp == nil {
+		return true
+	}
+	caught, err := e.events.CaughtUp(ctx, e.catchUp)
+	if err != nil {
+		e.log.Warn("cannot tell whether the state has caught up yet", "err", err)
+	}
+	if caught {
+		e.catchUp = nil
+	}
+	return caught
+}
