@@ -1,8 +1,10 @@
 // Package eventlog is the one way the bank follows a Kafka log outside a
-// consumer group. From the oldest offsets (Open) it serves the readers
-// that build state from events: the command handler, the projector, the
-// alerts service and the gateway's revoked sessions; it is the one place
-// that knows when such a reader has caught up. From the newest (Follow)
+// consumer group. From the oldest offsets it serves the readers that build
+// state from events: lazily (OpenLazy) the command handler, the projector
+// and the alerts service, whose state is used only once caught up; with a
+// long-poll fetch (Open) the gateway's revoked sessions, and the reports
+// store from where it stopped (OpenAt). It is the one place that knows
+// when such a reader has caught up. From the newest (Follow)
 // it serves what every instance must see from now on: the answers a
 // gateway waits for and the live transactions it fans out.
 //
@@ -16,10 +18,10 @@
 // a read_committed consumer never delivers, and whether anything
 // deliverable is left is asked of the broker directly (kafka.LastDeliverable).
 //
-// A reader whose state is read only after waiting for it to catch up (the
-// projector's read model, the alerts' rule book) is opened lazily
-// (OpenLazy, lazy.go): instead of a long-poll fetch that every transaction
-// written wakes, it looks now and then, and at once when waited for.
+// A lazy Log (lazy.go) does not follow with a long-poll fetch, which every
+// transaction written wakes, but looks now and then, and at once when
+// waited for; it knows how far it has looked, so it needs no question to
+// the broker to tell whether it has caught up.
 package eventlog
 
 import (

@@ -38,8 +38,12 @@ type lazy struct {
 // wake-up per transfer for a reader that is read far less often. A lazy
 // Log looks every poll, and at once when someone waits for it, handing
 // over what it finds from one goroutine per partition. Its fetches never
-// wait, so they share lookups' connection (the caller's, as in Open).
+// wait, so they share lookups' connection (the caller's, as in Open). A
+// poll of 0 or less is DefaultPoll.
 func OpenLazy(ctx context.Context, lookups sarama.Client, topics []string, poll time.Duration, name string, log *slog.Logger) (*Log, error) {
+	if poll <= 0 {
+		poll = DefaultPoll
+	}
 	pollCtx, cancel := context.WithCancel(context.Background())
 	z := &lazy{every: poll, cancel: cancel, seen: map[Partition]int64{}, handed: map[Partition]int64{}, wake: map[Partition]chan struct{}{}}
 	l := &Log{name: name, lookups: lookups, log: log, msgs: make(chan *sarama.ConsumerMessage, 256),

@@ -17,7 +17,10 @@ import (
 // username may have signed up a moment ago. So a command naming a user
 // this instance does not know is decided again once the state has caught
 // up with the log as it stood when the command came; only then is it
-// refused as unknown.
+// refused as unknown. The whole batch is decided again then, as the state
+// stands: every input of it came before the catch-up began, so one
+// catch-up serves them all (deciding them one catch-up each, two such
+// commands in a batch took turns being stale for ever).
 
 // input names one consumed message.
 type input struct {
@@ -35,23 +38,27 @@ func (s *staleInput) Error() string {
 }
 
 // mayBeStale returns a *staleInput if rec, read from m, names a user the
-// state does not hold, unless the state has caught up for m already.
+// state does not hold, unless the state has caught up since m came.
 func (e *engine) mayBeStale(m *sarama.ConsumerMessage, rec schemas.Record) error {
 	c, ok := rec.(*schemas.AddUserToBankAccountCommand)
 	if !ok || e.state.Users[c.UserToAdd] != nil {
 		return nil
 	}
 	at := input{m.Topic, m.Partition, m.Offset}
-	if at == e.freshFor {
+	if e.freshFor[at] {
 		return nil
 	}
 	return &staleInput{at}
 }
 
 // freshen makes the state catch up with the log as it stands now before
-// anything more is decided, and the stale input then be decided as is.
-func (e *engine) freshen(s *staleInput) {
-	e.freshFor = s.at
+// anything more is decided, and the inputs of batch, s among them, then be
+// decided as the state stands.
+func (e *engine) freshen(s *staleInput, batch []item) {
+	e.freshFor = map[input]bool{}
+	for _, it := range batch {
+		e.freshFor[input{it.msg.Topic, it.msg.Partition, it.msg.Offset}] = true
+	}
 	ends, err := e.events.Ends()
 	if err != nil {
 		// No one can say how far the log goes: decide as the state

@@ -217,10 +217,11 @@ type engine struct {
 	// depends on that this instance wrote or waited for.
 	lastWrite map[string]int64
 	// catchUp, when set, is where the state must reach before any input
-	// is decided: the log's ends when a stale input (fresh.go) came; that
-	// input, in freshFor, is then decided as the state stands.
+	// is decided: the log's ends when a stale input (fresh.go) came; the
+	// inputs of its batch, in freshFor, are then decided as the state
+	// stands.
 	catchUp  eventlog.Ends
-	freshFor input
+	freshFor map[input]bool
 
 	work    chan item
 	pending []item
@@ -392,7 +393,7 @@ func (e *engine) processReady(ctx context.Context) (waiting bool, err error) {
 		it.sess.mu.Unlock()
 		if stale := (*staleInput)(nil); errors.As(err, &stale) {
 			e.pending = all // decided again once the state has caught up
-			e.freshen(stale)
+			e.freshen(stale, batch)
 			continue
 		}
 		if err != nil {

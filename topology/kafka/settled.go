@@ -62,9 +62,14 @@ func CaughtUp(ctx context.Context, client sarama.Client, topic string, partition
 	return last < 0, err
 }
 
-// fetchBytes bounds one fetch of LastDeliverable: enough for many batches of
+// fetchBytes bounds one fetch of Deliverable: enough for many batches of
 // markers, and one large record is returned whole by the broker anyway.
 const fetchBytes = 256 << 10
+
+// maxFetchBytes bounds the fetch size grown for one batch larger than
+// fetchBytes: past the largest batch a producer writes
+// (Producer.MaxMessageBytes).
+const maxFetchBytes = 16 << 20
 
 // LastDeliverable asks whether the partition holds, in [from, to), a
 // record a read_committed consumer delivers (one that is neither a
@@ -99,6 +104,7 @@ type Fetched struct {
 // on from Seen.
 func Deliverable(ctx context.Context, client sarama.Client, topic string, partition int32, from, to int64) (Fetched, error) {
 	f := Fetched{Seen: from}
+	size := int32(fetchBytes)
 	for f.Seen < to {
 		if err := ctx.Err(); err != nil {
 			return f, err
@@ -110,8 +116,8 @@ func Deliverable(ctx context.Context, client sarama.Client, topic string, partit
 		// Version 4 is the first with the isolation level, the aborted
 		// transactions and the last stable offset; every broker we speak
 		// to (Kafka 4, kfake) has it.
-		req := &sarama.FetchRequest{Version: 4, MaxWaitTime: 0, MinBytes: 0, MaxBytes: fetchBytes, Isolation: sarama.ReadCommitted}
-		req.AddBlock(topic, partition, f.Seen, fetchBytes, -1)
+		req := &sarama.FetchRequest{Version: 4, MaxWaitTime: 0, MinBytes: 0, MaxBytes: size, Isolation: sarama.ReadCommitted}
+		req.AddBlock(topic, partition, f.Seen, size, -1)
 		res, err := broker.Fetch(req)
 		if err != nil {
 			return f, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, f.Seen, err)
@@ -125,6 +131,12 @@ func Deliverable(ctx context.Context, client sarama.Client, topic string, partit
 		}
 		msgs, next := deliverableIn(block, topic, partition, f.Seen, to)
 		f.Stable = block.LastStableOffset
+		if next <= f.Seen && len(block.RecordsSet) > 0 && size < maxFetchBytes {
+			// The first batch was cut off: a broker may answer with part
+			// of one larger than the fetch size (Kafka returns it whole).
+			size *= 4
+			continue
+		}
 		if len(msgs) > 0 || next <= f.Seen {
 			// Records to hand over, or nothing came back: past the records
 			// the broker gives a read_committed consumer now (its last
@@ -153,6 +165,9 @@ func deliverableIn(block *sarama.FetchResponseBlock, topic string, partition int
 		b := records.RecordBatch
 		if b == nil { // a legacy message set: never written here
 			continue
+		}
+		if b.PartialTrailingRecord {
+			break // cut off by the fetch size: read again from next
 		}
 		last := b.FirstOffset + int64(b.LastOffsetDelta)
 		for len(pendingAborts) > 0 && pendingAborts[0].FirstOffset <= last {
