@@ -296,3 +296,31 @@ func (w *txnWriter) plain(t *testing.T, n int) {
 		t.Fatal(err)
 	}
 }
+
+// A record larger than one fetch (256 KiB) is handed over whole. Kafka and
+// kfake answer with the first batch whole, however large (KIP-74); a
+// broker that cut it off would have Deliverable fetch again, larger.
+func TestALazyReaderIsHandedARecordLargerThanAFetch(t *testing.T) {
+	env := kafkatest.Start(t)
+	topic := kafkatest.Unique("large")
+	if err := env.Admin(t).CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
+		t.Fatal(err)
+	}
+	r := openLazy(t, env, topic, time.Hour, "test large")
+	w := newTxnWriter(t, env, topic)
+	w.plain(t, 1)
+	big := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(make([]byte, 700<<10))}
+	if _, _, err := w.plainProd.SendMessage(big); err != nil {
+		t.Fatal(err)
+	}
+	w.plain(t, 1)
+	ends := settledEnds(t, r.log, 3)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := r.log.WaitCaughtUp(ctx, ends); err != nil {
+		t.Fatalf("not caught up with %v: %v (applied %v)", ends, err, r.applied())
+	}
+	if want := []int64{0, 1, 2}; !slices.Equal(r.applied(), want) {
+		t.Errorf("applied %v, want %v", r.applied(), want)
+	}
+}
