@@ -72,10 +72,14 @@ func OpenLazy(ctx context.Context, lookups sarama.Client, topics []string, poll 
 			z.wake[part] <- struct{}{} // look at once
 		}
 	}
-	// Only once the maps are complete: the pollers read them.
-	for _, part := range l.parts {
-		from := z.seen[part]
-		l.wg.Go(func() { l.poll(pollCtx, part, from) })
+	// Only once the maps are complete, and their starts read: the pollers
+	// read and write them.
+	starts := make([]int64, len(l.parts))
+	for i, part := range l.parts {
+		starts[i] = z.seen[part]
+	}
+	for i, part := range l.parts {
+		l.wg.Go(func() { l.poll(pollCtx, part, starts[i]) })
 	}
 	return l, nil
 }
