@@ -127,9 +127,8 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 	if err != nil {
 		return nil, fmt.Errorf("%s: consumer: %w", name, err)
 	}
-	l := &Log{name: name, lookups: lookups, consumer: consumer, log: log, msgs: make(chan *sarama.ConsumerMessage, 256),
-		next: map[Partition]int64{}, checked: map[Partition][2]int64{}, ahead: map[Partition]int64{}, changed: make(chan struct{}), stop: make(chan struct{}),
-		outage: kafka.NewOutage(name, log)}
+	l := newLog(name, lookups, log)
+	l.consumer = consumer
 	for _, topic := range topics {
 		parts, err := client.Partitions(topic)
 		if err != nil {
@@ -152,6 +151,13 @@ func open(ctx context.Context, client, lookups sarama.Client, topics []string, s
 		}
 	}
 	return l, nil
+}
+
+// newLog returns a Log that follows nothing yet.
+func newLog(name string, lookups sarama.Client, log *slog.Logger) *Log {
+	return &Log{name: name, lookups: lookups, log: log, msgs: make(chan *sarama.ConsumerMessage, 256),
+		next: map[Partition]int64{}, checked: map[Partition][2]int64{}, ahead: map[Partition]int64{}, changed: make(chan struct{}), stop: make(chan struct{}),
+		outage: kafka.NewOutage(name, log)}
 }
 
 // forward hands one partition's messages over, logging outages once.

@@ -46,9 +46,8 @@ func OpenLazy(ctx context.Context, lookups sarama.Client, topics []string, poll 
 	}
 	pollCtx, cancel := context.WithCancel(context.Background())
 	z := &lazy{every: poll, cancel: cancel, seen: map[Partition]int64{}, handed: map[Partition]int64{}, wake: map[Partition]chan struct{}{}}
-	l := &Log{name: name, lookups: lookups, log: log, msgs: make(chan *sarama.ConsumerMessage, 256),
-		next: map[Partition]int64{}, checked: map[Partition][2]int64{}, ahead: map[Partition]int64{}, changed: make(chan struct{}), stop: make(chan struct{}),
-		outage: kafka.NewOutage(name, log), lazy: z}
+	l := newLog(name, lookups, log)
+	l.lazy = z
 	for _, topic := range topics {
 		parts, err := lookups.Partitions(topic)
 		if err != nil {

@@ -25,10 +25,10 @@ func TestWaitingForALazyReaderMakesItLookAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := openLazy(t, env, topic, time.Hour, "test lazy")
-	w := newTxnWriter(t, env, topic)
-	w.commit(t, 3)
-	w.abort(t, 2)
-	w.plain(t, 2)
+	w := kafkatest.NewWriter(t, env, topic)
+	must(t, w.Txn(3, true))
+	must(t, w.Txn(2, false))
+	must(t, w.Plain(2))
 
 	ends := settledEnds(t, r.log, 9)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -48,7 +48,7 @@ func TestWaitingForALazyReaderMakesItLookAtOnce(t *testing.T) {
 	}
 	// A log that ends in an aborted transaction is caught up with too,
 	// though the reader's position never reaches the end.
-	w.abort(t, 4)
+	must(t, w.Txn(4, false))
 	ends = settledEnds(t, r.log, 9+1+5) // and the record deliverable wrote
 	if err := r.log.WaitCaughtUp(ctx, ends); err != nil {
 		t.Fatalf("not caught up with %v after an aborted transaction: %v", ends, err)
@@ -75,7 +75,7 @@ func TestALazyReaderIsHandedEachRecordOnceInOrder(t *testing.T) {
 			}
 			rng := rand.New(rand.NewPCG(uint64(seed), 1))
 			r := openLazy(t, env, topic, time.Duration(1+rng.IntN(100))*time.Millisecond, "test race")
-			w := newTxnWriter(t, env, topic)
+			w := kafkatest.NewWriter(t, env, topic)
 
 			type waited struct {
 				end     int64
@@ -109,11 +109,11 @@ func TestALazyReaderIsHandedEachRecordOnceInOrder(t *testing.T) {
 				n := 1 + rng.IntN(5)
 				switch rng.IntN(4) {
 				case 0:
-					w.abort(t, n)
+					must(t, w.Txn(n, false))
 				case 1:
-					w.plain(t, n)
+					must(t, w.Plain(n))
 				default:
-					w.commit(t, n)
+					must(t, w.Txn(n, true))
 				}
 			}
 			ends, err := r.log.Ends()
@@ -216,9 +216,9 @@ func openLazy(t *testing.T, env *kafkatest.Env, topic string, poll time.Duration
 // deliverable reads, with sarama's read_committed consumer (not the code
 // under test), the offsets of the records below end. It writes a record
 // past end to know where to stop.
-func deliverable(t *testing.T, env *kafkatest.Env, w *txnWriter, end int64) []int64 {
+func deliverable(t *testing.T, env *kafkatest.Env, w *kafkatest.Writer, end int64) []int64 {
 	t.Helper()
-	w.plain(t, 1)
+	must(t, w.Plain(1))
 	client, err := kafka.Connect(t.Context(), env.Brokers, kafka.ConsumerConfig("test-reference"), kafkatest.Log(t))
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func deliverable(t *testing.T, env *kafkatest.Env, w *txnWriter, end int64) []in
 		t.Fatal(err)
 	}
 	defer consumer.Close()
-	pc, err := consumer.ConsumePartition(w.topic, 0, sarama.OffsetOldest)
+	pc, err := consumer.ConsumePartition(w.Topic, 0, sarama.OffsetOldest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,82 +248,9 @@ func deliverable(t *testing.T, env *kafkatest.Env, w *txnWriter, end int64) []in
 	}
 }
 
-// txnWriter writes test records in transactions and outside them.
-type txnWriter struct {
-	topic          string
-	txn, plainProd sarama.SyncProducer
-}
-
-func newTxnWriter(t *testing.T, env *kafkatest.Env, topic string) *txnWriter {
+func must(t *testing.T, err error) {
 	t.Helper()
-	txn, err := sarama.NewSyncProducer(env.Brokers, kafka.TransactionalConfig("test-writer", "test-writer-"+topic))
 	if err != nil {
 		t.Fatal(err)
-	}
-	t.Cleanup(func() { txn.Close() })
-	plain, err := sarama.NewSyncProducer(env.Brokers, kafka.ProducerConfig("test-plain"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { plain.Close() })
-	return &txnWriter{topic: topic, txn: txn, plainProd: plain}
-}
-
-func (w *txnWriter) messages(n int) []*sarama.ProducerMessage {
-	out := make([]*sarama.ProducerMessage, n)
-	for i := range out {
-		out[i] = &sarama.ProducerMessage{Topic: w.topic, Value: sarama.StringEncoder(fmt.Sprint(i))}
-	}
-	return out
-}
-
-func (w *txnWriter) inTxn(t *testing.T, n int, end func() error) {
-	t.Helper()
-	if err := w.txn.BeginTxn(); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.txn.SendMessages(w.messages(n)); err != nil {
-		t.Fatal(err)
-	}
-	if err := end(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (w *txnWriter) commit(t *testing.T, n int) { w.inTxn(t, n, w.txn.CommitTxn) }
-func (w *txnWriter) abort(t *testing.T, n int)  { w.inTxn(t, n, w.txn.AbortTxn) }
-
-func (w *txnWriter) plain(t *testing.T, n int) {
-	t.Helper()
-	if err := w.plainProd.SendMessages(w.messages(n)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// A record larger than one fetch (256 KiB) is handed over whole. Kafka and
-// kfake answer with the first batch whole, however large (KIP-74); a
-// broker that cut it off would have Deliverable fetch again, larger.
-func TestALazyReaderIsHandedARecordLargerThanAFetch(t *testing.T) {
-	env := kafkatest.Start(t)
-	topic := kafkatest.Unique("large")
-	if err := env.Admin(t).CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
-		t.Fatal(err)
-	}
-	r := openLazy(t, env, topic, time.Hour, "test large")
-	w := newTxnWriter(t, env, topic)
-	w.plain(t, 1)
-	big := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(make([]byte, 700<<10))}
-	if _, _, err := w.plainProd.SendMessage(big); err != nil {
-		t.Fatal(err)
-	}
-	w.plain(t, 1)
-	ends := settledEnds(t, r.log, 3)
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := r.log.WaitCaughtUp(ctx, ends); err != nil {
-		t.Fatalf("not caught up with %v: %v (applied %v)", ends, err, r.applied())
-	}
-	if want := []int64{0, 1, 2}; !slices.Equal(r.applied(), want) {
-		t.Errorf("applied %v, want %v", r.applied(), want)
 	}
 }

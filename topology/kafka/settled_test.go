@@ -2,7 +2,6 @@ package kafka_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -50,17 +49,23 @@ func TestCaughtUpWhateverTheTailHolds(t *testing.T) {
 			if err := admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
 				t.Fatal(err)
 			}
-			w := newWriter(t, env, topic)
+			w := kafkatest.NewWriter(t, env, topic)
 			for _, s := range tc.steps {
+				var err error
 				switch {
 				case s.plain:
-					w.plain(t, s.records)
+					err = w.Plain(s.records)
 				default:
-					w.txn(t, s.records, s.commit)
+					err = w.Txn(s.records, s.commit)
+				}
+				if err != nil {
+					t.Fatal(err)
 				}
 			}
 			if tc.open > 0 {
-				w.open(t, tc.open)
+				if err := w.Open(tc.open); err != nil {
+					t.Fatal(err)
+				}
 			}
 			waitForLeader(t, client, topic)
 			// What the steps wrote: each transaction's records and its
@@ -125,15 +130,20 @@ func TestCaughtUpUnderContinuousWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	w := newWriter(t, env, topic)
+	w := kafkatest.NewWriter(t, env, topic)
 	for i := range 20 {
-		w.txn(t, 5, i%3 != 2) // every third aborted
+		if err := w.Txn(5, i%3 != 2); err != nil { // every third aborted
+			t.Fatal(err)
+		}
 	}
 	ctx, stop := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	wg.Go(func() { // the traffic, on and on
 		for i := 0; ctx.Err() == nil; i++ {
-			w.txn(t, 2, i%2 == 0)
+			if err := w.Txn(2, i%2 == 0); err != nil {
+				t.Error(err)
+				return
+			}
 		}
 	})
 	defer func() { stop(); wg.Wait() }()
@@ -169,64 +179,6 @@ func TestCaughtUpUnderContinuousWrites(t *testing.T) {
 			t.Fatalf("not caught up with %d after a minute of writes (next %d)", end, next)
 		}
 	}
-}
-
-// writer writes test records to a topic.
-type writer struct {
-	topic     string
-	producer  sarama.SyncProducer
-	plainProd sarama.SyncProducer
-}
-
-func newWriter(t *testing.T, env *kafkatest.Env, topic string) *writer {
-	t.Helper()
-	txn, err := sarama.NewSyncProducer(env.Brokers, kafka.TransactionalConfig("test-writer", "test-writer-"+topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { txn.Close() })
-	plain, err := sarama.NewSyncProducer(env.Brokers, kafka.ProducerConfig("test-plain"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { plain.Close() })
-	return &writer{topic: topic, producer: txn, plainProd: plain}
-}
-
-func (w *writer) send(t *testing.T, p sarama.SyncProducer, n int) {
-	for i := range n {
-		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: w.topic, Value: sarama.StringEncoder(fmt.Sprint(i))}); err != nil {
-			t.Error(err)
-			return
-		}
-	}
-}
-
-func (w *writer) txn(t *testing.T, n int, commit bool) {
-	if err := w.producer.BeginTxn(); err != nil {
-		t.Error(err)
-		return
-	}
-	w.send(t, w.producer, n)
-	var err error
-	if commit {
-		err = w.producer.CommitTxn()
-	} else {
-		err = w.producer.AbortTxn()
-	}
-	if err != nil {
-		t.Error(err)
-	}
-}
-
-func (w *writer) plain(t *testing.T, n int) { w.send(t, w.plainProd, n) }
-
-// open leaves a transaction open (the broker aborts it later).
-func (w *writer) open(t *testing.T, n int) {
-	if err := w.producer.BeginTxn(); err != nil {
-		t.Fatal(err)
-	}
-	w.send(t, w.producer, n)
 }
 
 func waitForLeader(t *testing.T, client sarama.Client, topic string) {
