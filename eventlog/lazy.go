@@ -135,8 +135,10 @@ func (l *Log) poll(ctx context.Context, p Partition, from int64) {
 }
 
 // lazyCaughtUp is CaughtUp for a lazy Log: caught up with a partition's
-// end once everything below it is handed over and applied. Where it is
-// not, that partition's poller is woken to look at once.
+// end once everything below it is handed over and applied. Where the
+// poller has not looked that far, it is woken to look at once; where it
+// has, the reader has only to apply what it was handed (waking the poller
+// then would hand it more, past the end, to apply first).
 func (l *Log) lazyCaughtUp(ends Ends) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -146,6 +148,9 @@ func (l *Log) lazyCaughtUp(ends Ends) bool {
 			continue
 		}
 		caught = false
+		if l.lazy.seen[p] >= end {
+			continue
+		}
 		select {
 		case l.lazy.wake[p] <- struct{}{}:
 		default: // already asked, or not a partition of this Log

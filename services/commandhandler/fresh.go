@@ -3,10 +3,12 @@ package commandhandler
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/IBM/sarama"
 
 	"github.com/openbank/bank/schemas"
+	"github.com/openbank/bank/topology/kafka"
 )
 
 // What another instance decided reaches this one through its reader of the
@@ -53,20 +55,22 @@ func (e *engine) mayBeStale(m *sarama.ConsumerMessage, rec schemas.Record) error
 
 // freshen makes the state catch up with the log as it stands now before
 // anything more is decided, and the inputs of batch, s among them, then be
-// decided as the state stands.
-func (e *engine) freshen(s *staleInput, batch []item) {
+// decided as the state stands. If the broker cannot say how far the log
+// goes, nothing is marked fresh: the batch is decided again a moment
+// later, stale again, and freshen asks again (no input is refused as
+// unknown without a catch-up).
+func (e *engine) freshen(ctx context.Context, s *staleInput, batch []item) {
+	ends, err := e.events.Ends()
+	if err != nil {
+		e.log.Warn("cannot catch up before deciding on a user not read yet; trying again", "input", s.Error(), "err", err)
+		kafka.Sleep(ctx, 200*time.Millisecond)
+		return
+	}
+	e.catchUp = ends
 	e.freshFor = map[input]bool{}
 	for _, it := range batch {
 		e.freshFor[input{it.msg.Topic, it.msg.Partition, it.msg.Offset}] = true
 	}
-	ends, err := e.events.Ends()
-	if err != nil {
-		// No one can say how far the log goes: decide as the state
-		// stands (at worst, the user is refused as unknown).
-		e.log.Warn("cannot catch up before deciding on a user not read yet", "input", s.Error(), "err", err)
-		return
-	}
-	e.catchUp = ends
 }
 
 // fresh reports whether the state has reached catchUp (if set); if not,

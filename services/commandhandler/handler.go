@@ -393,7 +393,7 @@ func (e *engine) processReady(ctx context.Context) (waiting bool, err error) {
 		it.sess.mu.Unlock()
 		if stale := (*staleInput)(nil); errors.As(err, &stale) {
 			e.pending = all // decided again once the state has caught up
-			e.freshen(stale, batch)
+			e.freshen(ctx, stale, batch)
 			continue
 		}
 		if err != nil {
