@@ -394,6 +394,9 @@ func (e *engine) processReady(ctx context.Context) (waiting bool, err error) {
 		if stale := (*staleInput)(nil); errors.As(err, &stale) {
 			e.pending = all // decided again once the state has caught up
 			e.freshen(ctx, stale, batch)
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
 			continue
 		}
 		if err != nil {
