@@ -254,3 +254,26 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A poll of 0 or less is the default, not a panic of time.NewTicker.
+func TestALazyReaderWithoutAPollUsesTheDefault(t *testing.T) {
+	env := kafkatest.Start(t)
+	for _, poll := range []time.Duration{0, -1} {
+		topic := kafkatest.Unique("nopoll")
+		if err := env.Admin(t).CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
+			t.Fatal(err)
+		}
+		r := openLazy(t, env, topic, poll, "test no poll")
+		w := kafkatest.NewWriter(t, env, topic)
+		must(t, w.Plain(2))
+		ends := settledEnds(t, r.log, 2)
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		if err := r.log.WaitCaughtUp(ctx, ends); err != nil {
+			t.Fatalf("poll %v: not caught up: %v", poll, err)
+		}
+		cancel()
+		if want := []int64{0, 1}; !slices.Equal(r.applied(), want) {
+			t.Errorf("poll %v: applied %v, want %v", poll, r.applied(), want)
+		}
+	}
+}
